@@ -1,0 +1,36 @@
+//! The subcommands.
+
+pub mod extract;
+pub mod scan;
+
+use std::path::PathBuf;
+
+use recover_core::discover::{self, Node};
+use recover_core::io::{open_source, MapPolicy};
+
+/// Sources opened and discovered; open failures reported on stderr.
+pub struct Discovered {
+    /// One tree per source that opened, in the order given.
+    pub nodes: Vec<Node>,
+    /// Sources that could not be opened: (path, message).
+    pub failed: Vec<(String, String)>,
+}
+
+/// Opens every source (a failure does not stop the others) and builds the trees.
+pub fn discover_all(paths: &[PathBuf], no_mmap: bool) -> Discovered {
+    let policy = if no_mmap {
+        MapPolicy::Never
+    } else {
+        MapPolicy::Auto
+    };
+    let opts = discover::Options::default();
+    let mut nodes = Vec::new();
+    let mut failed = Vec::new();
+    for (i, p) in paths.iter().enumerate() {
+        match open_source(p, policy) {
+            Ok(src) => nodes.push(discover::discover_source(&src, i, &opts)),
+            Err(e) => failed.push((p.display().to_string(), e.to_string())),
+        }
+    }
+    Discovered { nodes, failed }
+}

@@ -1,0 +1,310 @@
+//! Output: the tree a person reads, and the JSON scripts rely on (the
+//! contract in the README; fields are added, never renamed or removed).
+
+use std::io::{self, Write};
+
+use serde_json::{json, Map, Value};
+
+use recover_core::discover::{Node, NodeInfo};
+use recover_core::fs::Detail;
+use recover_core::io::SourceKind;
+use recover_core::part::mbr::MbrRole;
+use recover_core::Problem;
+
+/// The source path of a disk node.
+pub fn source_name(root: &Node) -> String {
+    match &root.info {
+        NodeInfo::Disk(d) => d.source.clone(),
+        _ => root.path.clone(),
+    }
+}
+
+/// `{"nodes":[...], "errors":[...]}`.
+pub fn write_json(
+    out: &mut impl Write,
+    nodes: &[&Node],
+    failed: &[(String, String)],
+) -> io::Result<()> {
+    let doc = json!({
+        "nodes": nodes.iter().map(|n| node_json(n)).collect::<Vec<_>>(),
+        "errors": failed.iter().map(|(s, m)| json!({"source": s, "message": m})).collect::<Vec<_>>(),
+    });
+    serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
+    writeln!(out)
+}
+
+fn problem_json(p: &Problem) -> Value {
+    json!({
+        "severity": p.severity.as_str(),
+        "structure": p.structure,
+        "offset": p.offset,
+        "detail": p.detail,
+    })
+}
+
+fn node_json(n: &Node) -> Value {
+    let mut m = Map::new();
+    m.insert("path".into(), json!(n.path));
+    m.insert("kind".into(), json!(n.kind.as_str()));
+    m.insert("format".into(), json!(n.format));
+    m.insert("offset".into(), json!(n.offset));
+    m.insert("size".into(), json!(n.size));
+    match &n.info {
+        NodeInfo::Disk(d) => {
+            m.insert("source".into(), json!(d.source));
+            let (kind, parts) = match d.source_kind {
+                SourceKind::MappedFile => ("file", None),
+                SourceKind::File => ("file", None),
+                SourceKind::BlockDevice => ("block_device", None),
+                SourceKind::Split { parts } => ("split", Some(parts)),
+            };
+            m.insert("source_kind".into(), json!(kind));
+            m.insert(
+                "mapped".into(),
+                json!(d.source_kind == SourceKind::MappedFile),
+            );
+            if let Some(p) = parts {
+                m.insert("parts".into(), json!(p));
+            }
+            m.insert("device_sector_size".into(), json!(d.device_sector_size));
+            m.insert(
+                "bad_ranges".into(),
+                json!(d
+                    .bad_ranges
+                    .iter()
+                    .map(|r| json!({"start": r.start, "end": r.end}))
+                    .collect::<Vec<_>>()),
+            );
+        }
+        NodeInfo::Table(t) => {
+            m.insert("sector_size".into(), json!(t.sector_size));
+            m.insert(
+                "sector_size_source".into(),
+                json!(t.sector_size_source.as_str()),
+            );
+            m.insert("disk_id".into(), json!(t.disk_id));
+            m.insert("first_lba".into(), json!(t.first_usable_lba));
+            m.insert("last_lba".into(), json!(t.last_usable_lba));
+            if let Some(g) = &t.gpt {
+                m.insert(
+                    "gpt".into(),
+                    json!({
+                        "used": g.used.as_str(),
+                        "primary": {"offset": g.primary_offset, "state": g.primary_state},
+                        "backup": {"offset": g.backup_offset, "state": g.backup_state},
+                        "entries": g.num_entries,
+                        "entry_size": g.entry_size,
+                        "mbr": match g.mbr_role {
+                            None => "none",
+                            Some(MbrRole::Protective) => "protective",
+                            Some(MbrRole::Hybrid) => "hybrid",
+                            Some(MbrRole::Classic) => "classic",
+                        },
+                        "hybrid_entries": g.hybrid_entries.iter().map(|e| json!({
+                            "slot": e.slot,
+                            "type": format!("{:x}", e.kind),
+                            "start_lba": e.first_lba,
+                            "sectors": e.sectors,
+                            "bootable": e.bootable(),
+                        })).collect::<Vec<_>>(),
+                    }),
+                );
+            }
+        }
+        NodeInfo::Partition(p, ss) => {
+            m.insert("number".into(), json!(p.number));
+            m.insert("type".into(), json!(p.ptype.code()));
+            m.insert("type_name".into(), json!(p.ptype.name()));
+            m.insert("name".into(), json!(p.name));
+            m.insert("guid".into(), json!(p.guid.map(|g| g.to_string())));
+            m.insert("start_lba".into(), json!(p.start_lba));
+            m.insert("sectors".into(), json!(p.sectors));
+            m.insert("sector_size".into(), json!(ss));
+            m.insert("bootable".into(), json!(p.bootable));
+            m.insert("attributes".into(), json!(p.attributes));
+            m.insert(
+                "role".into(),
+                json!(match p.role {
+                    recover_core::part::PartRole::Primary => "primary",
+                    recover_core::part::PartRole::Extended => "extended",
+                    recover_core::part::PartRole::Logical => "logical",
+                }),
+            );
+        }
+        NodeInfo::Filesystem(id) => {
+            m.insert("usage".into(), json!(id.usage.as_str()));
+            m.insert("label".into(), json!(id.label));
+            m.insert("uuid".into(), json!(id.uuid));
+            m.insert("block_size".into(), json!(id.block_size));
+            m.insert("version".into(), json!(id.version));
+            m.insert("superblock_offset".into(), json!(id.superblock_offset));
+            m.insert(
+                "checksum".into(),
+                json!(id.checksum_ok.map(|ok| if ok { "ok" } else { "mismatch" })),
+            );
+            let mut d = Map::new();
+            for (k, v) in &id.details {
+                d.insert(
+                    (*k).into(),
+                    match v {
+                        Detail::Text(s) => json!(s),
+                        Detail::Number(x) => json!(x),
+                        Detail::Flag(b) => json!(b),
+                    },
+                );
+            }
+            m.insert("details".into(), Value::Object(d));
+        }
+    }
+    m.insert(
+        "problems".into(),
+        json!(n.problems.iter().map(problem_json).collect::<Vec<_>>()),
+    );
+    m.insert(
+        "children".into(),
+        json!(n.children.iter().map(node_json).collect::<Vec<_>>()),
+    );
+    Value::Object(m)
+}
+
+/// Bytes in binary units: "512 B", "1.50 KiB", "12.0 MiB", "931 GiB".
+pub fn human(n: u64) -> String {
+    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    let digits = if v < 10.0 {
+        2
+    } else if v < 100.0 {
+        1
+    } else {
+        0
+    };
+    format!("{v:.digits$} {}", UNITS[u])
+}
+
+/// The tree, one node per line, problems under their node.
+pub fn write_tree(out: &mut impl Write, nodes: &[&Node]) -> io::Result<()> {
+    for n in nodes {
+        write_node(out, n, "", "")?;
+    }
+    Ok(())
+}
+
+fn describe(n: &Node) -> String {
+    match &n.info {
+        NodeInfo::Disk(d) => {
+            let how = match d.source_kind {
+                SourceKind::MappedFile | SourceKind::File => "image".to_string(),
+                SourceKind::BlockDevice => format!(
+                    "block device, {}-byte sectors",
+                    d.device_sector_size.unwrap_or(512)
+                ),
+                SourceKind::Split { parts } => format!("split image, {parts} parts"),
+            };
+            format!("{}  {how}  {}", d.source, human(n.size))
+        }
+        NodeInfo::Table(t) => {
+            let mut s = format!(
+                "{}  {}-byte sectors  id {}",
+                t.format.as_str().to_uppercase(),
+                t.sector_size,
+                t.disk_id
+            );
+            if let Some(g) = &t.gpt {
+                s.push_str(&format!(
+                    "  {} entries, from the {} header (primary {}, backup {})",
+                    g.num_entries,
+                    g.used.as_str(),
+                    g.primary_state,
+                    g.backup_state
+                ));
+            }
+            s
+        }
+        NodeInfo::Partition(p, ss) => {
+            let mut s = format!(
+                "at {} ({}), {} ({} sectors)  {}",
+                human(p.start_lba * ss),
+                p.start_lba,
+                human(p.sectors * ss),
+                p.sectors,
+                p.ptype
+                    .name()
+                    .map_or_else(|| format!("type {}", p.ptype.code()), String::from)
+            );
+            if let Some(name) = p.name.as_deref().filter(|x| !x.is_empty()) {
+                s.push_str(&format!("  \"{name}\""));
+            }
+            if p.bootable {
+                s.push_str("  bootable");
+            }
+            match p.role {
+                recover_core::part::PartRole::Extended => s.push_str("  (extended)"),
+                recover_core::part::PartRole::Logical => s.push_str("  (logical)"),
+                recover_core::part::PartRole::Primary => {}
+            }
+            s
+        }
+        NodeInfo::Filesystem(id) => {
+            let mut s = id.format.to_string();
+            if let Some(l) = &id.label {
+                s.push_str(&format!("  \"{l}\""));
+            }
+            if let Some(u) = &id.uuid {
+                s.push_str(&format!("  {u}"));
+            }
+            if let Some(sz) = id.size {
+                s.push_str(&format!("  {}", human(sz)));
+            }
+            if id.checksum_ok == Some(false) {
+                s.push_str("  CHECKSUM MISMATCH");
+            }
+            s
+        }
+    }
+}
+
+fn write_node(out: &mut impl Write, n: &Node, lead: &str, child_lead: &str) -> io::Result<()> {
+    writeln!(out, "{lead}{}  {}", n.path, describe(n))?;
+    let has_children = !n.children.is_empty();
+    for p in &n.problems {
+        let bar = if has_children { "│ " } else { "  " };
+        writeln!(out, "{child_lead}{bar} ! {}: {p}", p.severity.as_str())?;
+    }
+    let last = n.children.len().saturating_sub(1);
+    for (i, c) in n.children.iter().enumerate() {
+        let (l, cl) = if i == last {
+            ("└─ ", "   ")
+        } else {
+            ("├─ ", "│  ")
+        };
+        write_node(
+            out,
+            c,
+            &format!("{child_lead}{l}"),
+            &format!("{child_lead}{cl}"),
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human;
+
+    #[test]
+    fn units() {
+        assert_eq!(human(0), "0 B");
+        assert_eq!(human(1023), "1023 B");
+        assert_eq!(human(1536), "1.50 KiB");
+        assert_eq!(human(100 << 20), "100 MiB");
+        assert_eq!(human(u64::MAX), "16.0 EiB");
+    }
+}

@@ -1,0 +1,131 @@
+//! Panic-free field readers for untrusted bytes.
+//!
+//! Every accessor returns `None` instead of indexing out of bounds, so a
+//! parser that forgets a length check yields a clean error, never a panic.
+
+/// A borrowed run of untrusted bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct Bytes<'a>(pub &'a [u8]);
+
+macro_rules! int_reader {
+    ($name:ident, $ty:ty, $conv:ident) => {
+        #[doc = concat!("The `", stringify!($ty), "` at `off` (", stringify!($conv), "), if it is in bounds.")]
+        pub fn $name(&self, off: usize) -> Option<$ty> {
+            self.array(off).map(<$ty>::$conv)
+        }
+    };
+}
+
+impl<'a> Bytes<'a> {
+    /// The underlying slice.
+    pub fn as_slice(&self) -> &'a [u8] {
+        self.0
+    }
+
+    /// Number of bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when there are no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `len` bytes at `off`, if they are all in bounds.
+    pub fn get(&self, off: usize, len: usize) -> Option<&'a [u8]> {
+        self.0.get(off..off.checked_add(len)?)
+    }
+
+    /// A fixed-size copy of the bytes at `off`.
+    pub fn array<const N: usize>(&self, off: usize) -> Option<[u8; N]> {
+        self.get(off, N)?.try_into().ok()
+    }
+
+    /// The byte at `off`.
+    pub fn u8(&self, off: usize) -> Option<u8> {
+        self.0.get(off).copied()
+    }
+
+    int_reader!(le_u16, u16, from_le_bytes);
+    int_reader!(le_u32, u32, from_le_bytes);
+    int_reader!(le_u64, u64, from_le_bytes);
+    int_reader!(be_u16, u16, from_be_bytes);
+    int_reader!(be_u32, u32, from_be_bytes);
+    int_reader!(be_u64, u64, from_be_bytes);
+
+    /// True when `magic` sits at `off`.
+    pub fn has(&self, off: usize, magic: &[u8]) -> bool {
+        self.get(off, magic.len()) == Some(magic)
+    }
+}
+
+/// Text from a fixed-size, NUL- or space-padded byte field: trailing NULs
+/// and spaces dropped, invalid UTF-8 replaced. `None` when nothing is left.
+pub fn padded_str(field: &[u8]) -> Option<String> {
+    let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
+    let s = String::from_utf8_lossy(&field[..end]); // ok: end <= len
+    let s = s.trim_end_matches([' ', '\0']);
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+/// Text from a UTF-16LE field, up to the first NUL; unpaired surrogates replaced.
+pub fn utf16le_str(field: &[u8]) -> String {
+    let units = field
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]])) // ok: chunks_exact(2)
+        .take_while(|&u| u != 0);
+    char::decode_utf16(units)
+        .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect()
+}
+
+/// Lower-case hex of `bytes` with no separators.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// A 16-byte UUID in the usual 8-4-4-4-12 lower-case form, bytes in order
+/// (big-endian, as Linux filesystems store them).
+pub fn uuid_str(b: &[u8; 16]) -> String {
+    let h = hex(b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readers_stop_at_the_end() {
+        let b = Bytes(&[1, 2, 3, 4, 5]);
+        assert_eq!(b.le_u32(0), Some(0x0403_0201));
+        assert_eq!(b.be_u16(3), Some(0x0405));
+        assert_eq!(b.le_u32(2), None);
+        assert_eq!(b.get(usize::MAX, 2), None);
+        assert_eq!(b.u8(5), None);
+    }
+
+    #[test]
+    fn strings() {
+        assert_eq!(padded_str(b"NO NAME    "), Some("NO NAME".into()));
+        assert_eq!(padded_str(b"\0\0\0"), None);
+        assert_eq!(utf16le_str(&[b'h', 0, b'i', 0, 0, 0, b'x', 0]), "hi");
+        assert_eq!(
+            uuid_str(&[0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0, 1, 2, 3, 4, 5, 6, 7]),
+            "12345678-9abc-def0-0001-020304050607"
+        );
+    }
+}

@@ -1,0 +1,380 @@
+//! From sources to a tree of nodes: disks, partition tables, partitions,
+//! filesystems (and, in later layers, arrays, volume groups, VM images).
+//!
+//! Every node has a path (`d0`, `d0/gpt`, `d0/gpt/p2`, `d0/gpt/p2/ext4`)
+//! that `--at` resolves back to the node and its volume. Damage found on
+//! the way becomes [`Problem`]s on the node it concerns; discovery itself
+//! never fails, so one bad structure hides nothing else.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use crate::fs::{self, Identified, Usage};
+use crate::io::{Slice, Source, SourceKind, VolumeRef};
+use crate::part::{self, PartRole, Partition, PartitionTable, SectorSizeSource};
+use crate::problem::{Problem, Severity};
+
+/// How deep volumes may nest (a partition inside a partition inside ...),
+/// so a crafted image cannot recurse without end.
+pub const DEFAULT_MAX_DEPTH: usize = 8;
+
+/// What a node is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKind {
+    /// A source: image file, split image or block device.
+    Disk,
+    /// An MBR or GPT.
+    PartitionTable,
+    /// A partition.
+    Partition,
+    /// A filesystem or another identified content (swap, LVM PV, LUKS, md member).
+    Filesystem,
+}
+
+impl NodeKind {
+    /// The contract's name for the kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeKind::Disk => "disk",
+            NodeKind::PartitionTable => "partition_table",
+            NodeKind::Partition => "partition",
+            NodeKind::Filesystem => "filesystem",
+        }
+    }
+}
+
+/// Facts about a disk node.
+#[derive(Debug, Clone)]
+pub struct DiskInfo {
+    /// The path the user gave.
+    pub source: String,
+    /// How it is read.
+    pub source_kind: SourceKind,
+    /// Logical sector size from the kernel (block devices).
+    pub device_sector_size: Option<u32>,
+    /// Ranges that could not be read and were zero-filled.
+    pub bad_ranges: Vec<Range<u64>>,
+}
+
+/// Kind-specific facts of a node.
+#[derive(Debug, Clone)]
+pub enum NodeInfo {
+    /// A disk.
+    Disk(DiskInfo),
+    /// A partition table (its partitions are the node's children).
+    Table(Box<PartitionTable>),
+    /// A partition and the sector size its LBAs are in.
+    Partition(Box<Partition>, u64),
+    /// An identified filesystem or container.
+    Filesystem(Box<Identified>),
+}
+
+/// One thing found.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// The path `--at` accepts.
+    pub path: String,
+    /// What it is.
+    pub kind: NodeKind,
+    /// Its format: raw, gpt, mbr, ext4, ...
+    pub format: String,
+    /// Byte offset within the parent node's volume.
+    pub offset: u64,
+    /// Size in bytes, as the structure claims it.
+    pub size: u64,
+    /// Kind-specific facts.
+    pub info: NodeInfo,
+    /// What is wrong here.
+    pub problems: Vec<Problem>,
+    /// What is inside.
+    pub children: Vec<Node>,
+    /// The bytes of this node, for extraction and for layers above.
+    pub volume: VolumeRef,
+}
+
+impl Node {
+    /// Every node of the subtree, depth first, this one included.
+    pub fn walk(&self) -> Vec<&Node> {
+        let mut out = vec![self];
+        for c in &self.children {
+            out.extend(c.walk());
+        }
+        out
+    }
+
+    /// The worst severity in the subtree.
+    pub fn worst(&self) -> Option<Severity> {
+        self.walk()
+            .iter()
+            .flat_map(|n| n.problems.iter().map(|p| p.severity))
+            .max()
+    }
+}
+
+/// Discovery settings.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Nesting cap.
+    pub max_depth: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_depth: DEFAULT_MAX_DEPTH,
+        }
+    }
+}
+
+/// Builds the node tree of one source, whose path is `d{index}`.
+pub fn discover_source(src: &Source, index: usize, opts: &Options) -> Node {
+    let path = format!("d{index}");
+    let vol = src.volume.clone();
+    let mut problems = Vec::new();
+    let len = vol.len();
+    let children = if len == 0 {
+        problems.push(Problem::error("source", Some(0), "is empty (0 bytes)"));
+        Vec::new()
+    } else if len < 512 {
+        problems.push(Problem::error(
+            "source",
+            Some(0),
+            format!(
+                "is {len} bytes, smaller than one 512-byte sector: nothing can be read from it"
+            ),
+        ));
+        Vec::new()
+    } else {
+        explore(&vol, &path, 0, opts, &mut problems)
+    };
+    let bad_ranges = vol.bad_ranges();
+    for r in &bad_ranges {
+        problems.push(Problem::error(
+            "medium",
+            Some(r.start),
+            format!(
+                "{} bytes at {:#x}..{:#x} could not be read and were read as zeros",
+                r.end - r.start,
+                r.start,
+                r.end
+            ),
+        ));
+    }
+    Node {
+        path,
+        kind: NodeKind::Disk,
+        format: match src.kind {
+            SourceKind::BlockDevice => "block_device",
+            SourceKind::Split { .. } => "split_raw",
+            SourceKind::MappedFile | SourceKind::File => "raw",
+        }
+        .to_string(),
+        offset: 0,
+        size: len,
+        info: NodeInfo::Disk(DiskInfo {
+            source: src.name.clone(),
+            source_kind: src.kind,
+            device_sector_size: vol.device_sector_size(),
+            bad_ranges,
+        }),
+        problems,
+        children,
+        volume: vol,
+    }
+}
+
+fn is_boot_sector_fs(id: &Identified) -> bool {
+    id.superblock_offset == 0 && matches!(id.format, "fat12" | "fat16" | "fat32" | "ntfs" | "exfat")
+}
+
+/// What a volume (disk or partition) holds: partition tables and/or
+/// identified contents. Problems that concern the volume itself go to `problems`.
+fn explore(
+    vol: &VolumeRef,
+    path: &str,
+    depth: usize,
+    opts: &Options,
+    problems: &mut Vec<Problem>,
+) -> Vec<Node> {
+    if depth >= opts.max_depth {
+        problems.push(Problem::warning(
+            "volume",
+            None,
+            format!("nested {depth} levels deep; not looking further"),
+        ));
+        return Vec::new();
+    }
+    let ids = fs::identify(vol.as_ref());
+    let boot_fs = ids.iter().any(|r| r.as_ref().is_ok_and(is_boot_sector_fs));
+    let probe = part::probe_tables(vol.as_ref());
+    let gpt_present = probe.gpt.as_ref().is_some_and(|g| g.present());
+    let tables = if boot_fs && !gpt_present {
+        Vec::new()
+    } else {
+        let mbr_ss = mbr_sector_size(vol, &probe);
+        part::tables(vol.as_ref(), &probe, mbr_ss)
+    };
+    let mut children: Vec<Node> = tables
+        .into_iter()
+        .map(|t| table_node(vol, path, t, depth, opts))
+        .collect();
+    let mut first = true;
+    for r in ids {
+        match r {
+            Ok(id) => {
+                let as_node = if children.is_empty() {
+                    first
+                } else {
+                    id.usage == Usage::Raid
+                };
+                if as_node {
+                    children.push(fs_node(vol, path, id));
+                    first = false;
+                } else {
+                    problems.push(Problem::warning(
+                        id.format,
+                        Some(id.superblock_offset),
+                        format!(
+                            "a {} signature also stands here; it or what is shown instead is stale",
+                            id.format
+                        ),
+                    ));
+                }
+            }
+            Err(e) => problems.push(Problem::from_error(Severity::Error, "superblock", &e)),
+        }
+    }
+    children
+}
+
+/// The sector size to read a classic MBR with: the device's, else the GPT's,
+/// else the one under which more partitions start with a recognized
+/// filesystem (a 4Kn disk imaged to a file keeps its 4096-byte LBAs), else 512.
+fn mbr_sector_size(vol: &VolumeRef, probe: &part::TableProbe) -> (u64, SectorSizeSource) {
+    if let Some(d) = vol.device_sector_size() {
+        return (u64::from(d), SectorSizeSource::Device);
+    }
+    if let Some(g) = probe.gpt.as_ref().filter(|g| g.present()) {
+        return (g.sector_size, SectorSizeSource::GptHeader);
+    }
+    let Ok(m) = &probe.mbr else {
+        return (512, SectorSizeSource::Default);
+    };
+    let score = |ss: u64| {
+        m.entries
+            .iter()
+            .filter(|e| !part::types::is_extended(e.kind))
+            .filter(|e| {
+                let off = u64::from(e.first_lba) * ss;
+                let len = u64::from(e.sectors) * ss;
+                off.saturating_add(len) <= vol.len() && {
+                    let s = Slice::new(vol.clone(), off, len, String::new());
+                    fs::identify(&s).iter().any(|r| r.is_ok())
+                }
+            })
+            .count()
+    };
+    if score(4096) > score(512) {
+        (4096, SectorSizeSource::Filesystems)
+    } else {
+        (512, SectorSizeSource::Default)
+    }
+}
+
+fn table_node(
+    vol: &VolumeRef,
+    parent: &str,
+    mut t: PartitionTable,
+    depth: usize,
+    opts: &Options,
+) -> Node {
+    let path = format!("{parent}/{}", t.format.as_str());
+    let ss = t.sector_size;
+    let parts = std::mem::take(&mut t.partitions);
+    let children = parts
+        .into_iter()
+        .map(|p| partition_node(vol, &path, p, ss, depth, opts))
+        .collect();
+    Node {
+        path,
+        kind: NodeKind::PartitionTable,
+        format: t.format.as_str().to_string(),
+        offset: 0,
+        size: vol.len(),
+        problems: std::mem::take(&mut t.problems),
+        info: NodeInfo::Table(Box::new(t)),
+        children,
+        volume: vol.clone(),
+    }
+}
+
+fn partition_node(
+    vol: &VolumeRef,
+    parent: &str,
+    mut p: Partition,
+    ss: u64,
+    depth: usize,
+    opts: &Options,
+) -> Node {
+    let path = format!("{parent}/p{}", p.number);
+    let offset = p.start_lba.saturating_mul(ss);
+    let size = p.sectors.saturating_mul(ss);
+    let slice: VolumeRef = Arc::new(Slice::new(
+        vol.clone(),
+        offset,
+        size,
+        format!("{} → p{}", vol.describe(), p.number),
+    ));
+    let mut problems = std::mem::take(&mut p.problems);
+    let children = if p.role == PartRole::Extended || slice.len() < 512 {
+        Vec::new()
+    } else {
+        explore(&slice, &path, depth + 1, opts, &mut problems)
+    };
+    Node {
+        path,
+        kind: NodeKind::Partition,
+        format: match p.ptype {
+            part::PartType::Gpt(_) => "gpt",
+            part::PartType::Mbr(_) => "mbr",
+        }
+        .to_string(),
+        offset,
+        size,
+        info: NodeInfo::Partition(Box::new(p), ss),
+        problems,
+        children,
+        volume: slice,
+    }
+}
+
+fn fs_node(vol: &VolumeRef, parent: &str, mut id: Identified) -> Node {
+    fs::probe::check_fits(&mut id, vol.len());
+    Node {
+        path: format!("{parent}/{}", id.format),
+        kind: NodeKind::Filesystem,
+        format: id.format.to_string(),
+        offset: 0,
+        size: id.size.unwrap_or(vol.len()),
+        problems: std::mem::take(&mut id.problems),
+        info: NodeInfo::Filesystem(Box::new(id)),
+        children: Vec::new(),
+        volume: vol.clone(),
+    }
+}
+
+/// Finds the node with `path` in a forest.
+pub fn find<'a>(nodes: &'a [Node], path: &str) -> Option<&'a Node> {
+    let path = path.trim_end_matches('/');
+    for n in nodes {
+        if n.path == path {
+            return Some(n);
+        }
+        if path.starts_with(&format!("{}/", n.path)) {
+            if let Some(found) = find(&n.children, path) {
+                return Some(found);
+            }
+        }
+    }
+    None
+}

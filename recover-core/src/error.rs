@@ -1,0 +1,117 @@
+//! Errors carry the layer they happened in (a volume's description, such as
+//! `d0/gpt/p2`), the structure being read and the byte offset within that
+//! layer, so the CLI can print one line that says where to look.
+
+use std::io;
+
+/// Result with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Every failure the library reports.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A source could not be opened.
+    #[error("{path}: {detail}")]
+    Open {
+        /// The path as the user gave it.
+        path: String,
+        /// What went wrong, in words.
+        detail: String,
+        /// The OS error, when there was one.
+        #[source]
+        source: Option<io::Error>,
+    },
+    /// The OS failed a read and salvage was not possible (or not enabled).
+    #[error("{layer}: read at {offset:#x}: {source}")]
+    Io {
+        /// The volume the read was made on.
+        layer: String,
+        /// Byte offset of the read within that volume.
+        offset: u64,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// A read that does not fit inside the volume: a structure points past the end.
+    #[error("{layer}: read of {len} bytes at {offset:#x} runs past the end ({size:#x})")]
+    OutOfRange {
+        /// The volume the read was made on.
+        layer: String,
+        /// Byte offset of the read.
+        offset: u64,
+        /// Length of the read.
+        len: u64,
+        /// Size of the volume.
+        size: u64,
+    },
+    /// An on-disk structure is not what its format says it must be.
+    #[error("{}{structure} at {offset:#x}: {detail}", layer_prefix(.layer))]
+    Corrupt {
+        /// The volume the structure sits in (empty while a parser still
+        /// works on bare bytes; filled in by [`Error::within`]).
+        layer: String,
+        /// Name of the structure, such as "GPT header".
+        structure: &'static str,
+        /// Byte offset of the structure (or of the bad field) within `layer`.
+        offset: u64,
+        /// What is wrong, with expected and actual values where they help.
+        detail: String,
+    },
+    /// A valid structure this build cannot handle.
+    #[error("{}{what} is not supported", layer_prefix(.layer))]
+    Unsupported {
+        /// The volume it was found in.
+        layer: String,
+        /// What is unsupported.
+        what: String,
+    },
+}
+
+fn layer_prefix(layer: &str) -> String {
+    if layer.is_empty() {
+        String::new()
+    } else {
+        format!("{layer}: ")
+    }
+}
+
+impl Error {
+    /// A corruption error from a parser that sees only bytes; [`Error::within`]
+    /// later names the layer and rebases the offset.
+    pub fn corrupt(structure: &'static str, offset: u64, detail: impl Into<String>) -> Self {
+        Error::Corrupt {
+            layer: String::new(),
+            structure,
+            offset,
+            detail: detail.into(),
+        }
+    }
+
+    /// Places a parser's error in a volume: names the layer when the parser
+    /// could not, and adds `base` (where the parsed bytes were read from) to
+    /// the offset.
+    #[must_use]
+    pub fn within(mut self, layer: &str, base: u64) -> Self {
+        match &mut self {
+            Error::Corrupt {
+                layer: l, offset, ..
+            } if l.is_empty() => {
+                *l = layer.to_string();
+                *offset = offset.saturating_add(base);
+            }
+            Error::Unsupported { layer: l, .. } if l.is_empty() => *l = layer.to_string(),
+            _ => {}
+        }
+        self
+    }
+
+    /// The byte offset the error points at, when it has one.
+    pub fn offset(&self) -> Option<u64> {
+        match self {
+            Error::Io { offset, .. }
+            | Error::OutOfRange { offset, .. }
+            | Error::Corrupt { offset, .. } => Some(*offset),
+            Error::Open { .. } | Error::Unsupported { .. } => None,
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! Filesystems and the other things a partition can hold (swap, LVM PV,
+//! LUKS, md member), identified by their superblocks.
+
+pub mod btrfs;
+pub mod exfat;
+pub mod ext4;
+pub mod fat;
+pub mod luks;
+pub mod ntfs;
+pub mod probe;
+pub mod swap;
+pub mod xfs;
+
+pub use probe::{identify, Detail, Identified, Usage};

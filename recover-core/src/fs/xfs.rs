@@ -1,0 +1,66 @@
+//! XFS superblock identification.
+//!
+//! The superblock is the first sector of allocation group 0, big-endian
+//! (xfs_format.h, struct xfs_dsb): sb_magicnum "XFSB" at 0, sb_blocksize 4,
+//! sb_dblocks 8, sb_uuid 32, sb_versionnum 100, sb_sectsize 102,
+//! sb_inodesize 104, sb_fname[12] 108, sb_agblocks 84, sb_agcount 88,
+//! sb_crc 224 (v5 only, crc32c over sb_sectsize bytes with the field zeroed).
+
+use super::probe::{corrupt, Detail, Identified, ProbeResult, Usage};
+use crate::bytes::{padded_str, uuid_str, Bytes};
+use crate::checksum::crc32c;
+use crate::io::Volume;
+
+const CRC_OFFSET: usize = 224;
+
+/// Identifies an XFS superblock at offset 0.
+pub fn identify(head: &[u8], _vol: &dyn Volume) -> ProbeResult {
+    let b = Bytes(head);
+    if !b.has(0, b"XFSB") {
+        return None;
+    }
+    let s = "XFS superblock";
+    let bs = b.be_u32(4)?;
+    if !(512..=65536).contains(&bs) || !bs.is_power_of_two() {
+        return corrupt(
+            s,
+            4,
+            format!("block size {bs} is not a power of two in 512..=65536"),
+        );
+    }
+    let sect = u32::from(b.be_u16(102)?);
+    if !(512..=32768).contains(&sect) || !sect.is_power_of_two() {
+        return corrupt(
+            s,
+            102,
+            format!("sector size {sect} is not a power of two in 512..=32768"),
+        );
+    }
+    let dblocks = b.be_u64(8)?;
+    if dblocks == 0 {
+        return corrupt(s, 8, "data block count is zero");
+    }
+    let version = b.be_u16(100)? & 0xF;
+    let mut id = Identified::new("xfs", Usage::Filesystem, 0);
+    id.block_size = Some(bs);
+    id.version = Some(version.to_string());
+    id.uuid = Some(uuid_str(&b.array(32)?));
+    id.label = padded_str(b.get(108, 12)?);
+    id.size = match dblocks.checked_mul(u64::from(bs)) {
+        Some(n) => Some(n),
+        None => return corrupt(s, 8, "data blocks times block size overflows"),
+    };
+    if version == 5 {
+        if let Some(sector) = b.get(0, sect as usize) {
+            let mut copy = sector.to_vec();
+            copy[CRC_OFFSET..CRC_OFFSET + 4].fill(0);
+            let stored = b.le_u32(CRC_OFFSET)?;
+            id.checksum(s, CRC_OFFSET as u64, stored, crc32c(&copy));
+        }
+    }
+    id.detail("agcount", Detail::Number(u64::from(b.be_u32(88)?)));
+    id.detail("agblocks", Detail::Number(u64::from(b.be_u32(84)?)));
+    id.detail("sector_size", Detail::Number(u64::from(sect)));
+    id.detail("inode_size", Detail::Number(u64::from(b.be_u16(104)?)));
+    Some(Ok(id))
+}

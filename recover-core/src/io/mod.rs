@@ -1,0 +1,160 @@
+//! Sources and the volume layer: how bytes are read, and how volumes stack.
+
+pub mod concat;
+pub mod device;
+pub mod faults;
+pub mod file;
+pub mod salvage;
+pub mod slice;
+pub mod split;
+pub mod volume;
+
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileTypeExt;
+use std::path::Path;
+use std::sync::Arc;
+
+pub use concat::Concat;
+pub use slice::Slice;
+pub use volume::{bytes_at, bytes_up_to, check_range, MemVolume, Volume, VolumeRef};
+
+use crate::error::{Error, Result};
+use device::PreadSource;
+use file::MappedFile;
+use salvage::Salvaging;
+
+/// Whether image files may be memory-mapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MapPolicy {
+    /// Map regular files on local disk filesystems; pread the rest.
+    #[default]
+    Auto,
+    /// Never map: every source is read with pread and salvages bad sectors.
+    Never,
+}
+
+/// How a source was opened, for the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// A regular file, memory-mapped.
+    MappedFile,
+    /// A regular file read with pread.
+    File,
+    /// A block device read with pread.
+    BlockDevice,
+    /// Numbered parts of a split raw image.
+    Split {
+        /// How many parts were joined.
+        parts: usize,
+    },
+}
+
+/// An opened source: its volume and how it was opened.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The path as the user gave it.
+    pub name: String,
+    /// The bytes.
+    pub volume: VolumeRef,
+    /// How it is read.
+    pub kind: SourceKind,
+}
+
+/// Opens `path` read-only as a volume named `path` as given.
+pub fn open_source(path: &Path, policy: MapPolicy) -> Result<Source> {
+    let name = path.display().to_string();
+    let open_err = |detail: &str, e: Option<std::io::Error>| Error::Open {
+        path: name.clone(),
+        detail: match &e {
+            Some(e) => format!("{detail}: {e}"),
+            None => detail.to_string(),
+        },
+        source: e,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| open_err("cannot open", Some(e)))?;
+    let ft = meta.file_type();
+    if ft.is_dir() {
+        return Err(open_err("is a directory, not a disk image or device", None));
+    }
+    if ft.is_block_device() {
+        let src = PreadSource::open(path, name.clone())
+            .map_err(|e| open_err("cannot open block device", Some(e)))?;
+        return Ok(Source {
+            name,
+            volume: Arc::new(Salvaging::new(src)),
+            kind: SourceKind::BlockDevice,
+        });
+    }
+    if !ft.is_file() {
+        return Err(open_err(
+            "is neither a regular file nor a block device",
+            None,
+        ));
+    }
+    if let Some(parts) = split::split_parts(path) {
+        let mut vols = Vec::with_capacity(parts.len());
+        for p in &parts {
+            let part = open_file(p, p.display().to_string(), policy)
+                .map_err(|e| open_err(&format!("cannot open part {}", p.display()), Some(e)))?;
+            vols.push(part.0);
+        }
+        let n = vols.len();
+        return Ok(Source {
+            volume: Arc::new(Concat::new(vols, format!("{name}+{}", n - 1))),
+            name,
+            kind: SourceKind::Split { parts: n },
+        });
+    }
+    let (volume, kind) =
+        open_file(path, name.clone(), policy).map_err(|e| open_err("cannot open", Some(e)))?;
+    Ok(Source { name, volume, kind })
+}
+
+fn open_file(
+    path: &Path,
+    name: String,
+    policy: MapPolicy,
+) -> std::io::Result<(VolumeRef, SourceKind)> {
+    if policy == MapPolicy::Auto && on_local_disk_fs(path) {
+        Ok((
+            Arc::new(MappedFile::open(path, name)?),
+            SourceKind::MappedFile,
+        ))
+    } else {
+        let src = PreadSource::open(path, name)?;
+        Ok((Arc::new(Salvaging::new(src)), SourceKind::File))
+    }
+}
+
+/// True when `path` is on a filesystem whose read errors are rare enough to
+/// risk mmap (a failed page there is SIGBUS). FUSE and network filesystems
+/// fail reads routinely and are read with pread.
+fn on_local_disk_fs(path: &Path) -> bool {
+    // statfs(2) f_type magics, linux/magic.h.
+    const LOCAL: &[i64] = &[
+        0xEF53,      // ext2/3/4
+        0x5846_5342, // xfs
+        0x9123_683E, // btrfs
+        0x0102_1994, // tmpfs
+        0x8584_58f6, // ramfs
+        0xF2F5_2010, // f2fs
+        0x2FC1_2FC1, // zfs
+        0x794c_7630, // overlayfs
+        0x7371_7368, // squashfs
+        0xE0F5_E1E2, // erofs
+        0x4d44,      // msdos/vfat
+        0x2011_BAB0, // exfat
+        0x5346_544e, // ntfs (ntfs3)
+    ];
+    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `st` is a plain C struct that statfs fills in; `c` is a valid
+    // NUL-terminated path that outlives the call.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::statfs(c.as_ptr(), &mut st) };
+    #[allow(clippy::unnecessary_cast)] // f_type's width differs between targets
+    let ftype = st.f_type as i64;
+    rc == 0 && LOCAL.contains(&ftype)
+}

@@ -1,0 +1,59 @@
+//! A window onto another volume: a partition of its disk.
+
+use super::volume::{check_range, Volume, VolumeRef};
+use crate::error::Result;
+
+/// `len` bytes of `inner` starting at `offset`.
+#[derive(Debug)]
+pub struct Slice {
+    inner: VolumeRef,
+    offset: u64,
+    len: u64,
+    name: String,
+}
+
+impl Slice {
+    /// The window `offset..offset+len` of `inner`, clipped to its end (a
+    /// partition that claims more than the disk holds reads what there is;
+    /// the caller reports the claim).
+    pub fn new(inner: VolumeRef, offset: u64, len: u64, name: String) -> Self {
+        let offset = offset.min(inner.len());
+        let len = len.min(inner.len() - offset);
+        Slice {
+            inner,
+            offset,
+            len,
+            name,
+        }
+    }
+
+    /// Where the window starts in the inner volume.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+}
+
+impl Volume for Slice {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        check_range(self, offset, buf.len() as u64)?;
+        self.inner.read_at(self.offset + offset, buf)
+    }
+
+    fn as_bytes(&self) -> Option<&[u8]> {
+        let all = self.inner.as_bytes()?;
+        let s = usize::try_from(self.offset).ok()?;
+        all.get(s..s.checked_add(usize::try_from(self.len).ok()?)?)
+    }
+
+    fn describe(&self) -> String {
+        self.name.clone()
+    }
+
+    fn device_sector_size(&self) -> Option<u32> {
+        self.inner.device_sector_size()
+    }
+}

@@ -1,0 +1,152 @@
+//! The one abstraction everything readable shares.
+
+use std::borrow::Cow;
+use std::ops::Range;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+
+/// A read-only, random-access run of bytes with a known length: a disk image,
+/// a block device, a partition, and later an array, a logical volume, a file
+/// inside a filesystem or a VM image's virtual disk.
+///
+/// Reads are positional and take `&self`, so one volume can be shared by
+/// threads (rayon) and by the layers stacked on it.
+pub trait Volume: Send + Sync {
+    /// Length in bytes.
+    fn len(&self) -> u64;
+
+    /// Fills `buf` with the bytes at `offset`. A read that does not fit inside
+    /// the volume is an [`Error::OutOfRange`], never a short read.
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()>;
+
+    /// All the bytes, when the volume is memory-mapped (zero-copy).
+    fn as_bytes(&self) -> Option<&[u8]> {
+        None
+    }
+
+    /// A short name for error chains, such as `d0/gpt/p2`.
+    fn describe(&self) -> String;
+
+    /// The logical sector size the kernel reports, for block devices.
+    fn device_sector_size(&self) -> Option<u32> {
+        None
+    }
+
+    /// Byte ranges that could not be read and were zero-filled, so far.
+    fn bad_ranges(&self) -> Vec<Range<u64>> {
+        Vec::new()
+    }
+
+    /// True for a zero-length volume.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A shared handle on a volume; layers hold the one below this way.
+pub type VolumeRef = Arc<dyn Volume>;
+
+impl std::fmt::Debug for dyn Volume {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Volume({}, {} bytes)", self.describe(), self.len())
+    }
+}
+
+/// Checks that `len` bytes at `offset` fit in a volume of `size` bytes.
+pub fn check_range(layer: &dyn Volume, offset: u64, len: u64) -> Result<()> {
+    let size = layer.len();
+    match offset.checked_add(len) {
+        Some(end) if end <= size => Ok(()),
+        _ => Err(Error::OutOfRange {
+            layer: layer.describe(),
+            offset,
+            len,
+            size,
+        }),
+    }
+}
+
+/// The bytes at `offset`: borrowed when the volume is mapped, read into a
+/// new buffer otherwise. `len` must already be bounded by the caller; this
+/// never reads past the end.
+pub fn bytes_at(vol: &dyn Volume, offset: u64, len: usize) -> Result<Cow<'_, [u8]>> {
+    check_range(vol, offset, len as u64)?;
+    if let Some(all) = vol.as_bytes() {
+        let start = usize::try_from(offset).ok();
+        if let Some(s) = start.and_then(|s| all.get(s..s.checked_add(len)?)) {
+            return Ok(Cow::Borrowed(s));
+        }
+    }
+    let mut buf = vec![0u8; len];
+    vol.read_at(offset, &mut buf)?;
+    Ok(Cow::Owned(buf))
+}
+
+/// Up to `len` bytes at `offset`, fewer when the volume ends first (none
+/// when `offset` is past the end).
+pub fn bytes_up_to(vol: &dyn Volume, offset: u64, len: usize) -> Result<Cow<'_, [u8]>> {
+    let avail = vol.len().saturating_sub(offset);
+    if avail == 0 {
+        return Ok(Cow::Borrowed(&[]));
+    }
+    let len = len.min(usize::try_from(avail).unwrap_or(usize::MAX));
+    bytes_at(vol, offset, len)
+}
+
+/// A volume over bytes in memory: tests, fuzzing, small decoded structures.
+#[derive(Debug, Clone)]
+pub struct MemVolume {
+    name: String,
+    data: Arc<[u8]>,
+}
+
+impl MemVolume {
+    /// Wraps `data` under the name `name`.
+    pub fn new(name: impl Into<String>, data: impl Into<Arc<[u8]>>) -> Self {
+        MemVolume {
+            name: name.into(),
+            data: data.into(),
+        }
+    }
+}
+
+impl Volume for MemVolume {
+    fn len(&self) -> u64 {
+        self.data.len() as u64
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        check_range(self, offset, buf.len() as u64)?;
+        let start = offset as usize; // ok: checked against len, which is a usize
+        buf.copy_from_slice(&self.data[start..start + buf.len()]);
+        Ok(())
+    }
+
+    fn as_bytes(&self) -> Option<&[u8]> {
+        Some(&self.data)
+    }
+
+    fn describe(&self) -> String {
+        self.name.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_past_the_end_are_errors() {
+        let v = MemVolume::new("m", vec![7u8; 10]);
+        let mut b = [0u8; 4];
+        assert!(v.read_at(6, &mut b).is_ok());
+        assert!(matches!(
+            v.read_at(7, &mut b),
+            Err(Error::OutOfRange { offset: 7, .. })
+        ));
+        assert!(v.read_at(u64::MAX, &mut b).is_err());
+        assert_eq!(bytes_up_to(&v, 8, 100).unwrap().len(), 2);
+        assert_eq!(bytes_up_to(&v, 80, 100).unwrap().len(), 0);
+    }
+}

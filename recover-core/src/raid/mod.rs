@@ -1,0 +1,4 @@
+//! RAID metadata: Linux md (identification for now; DDF, IMSM and
+//! reconstruction follow).
+
+pub mod md;
