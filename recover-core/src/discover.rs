@@ -145,7 +145,11 @@ pub fn discover_source(src: &Source, index: usize, opts: &Options) -> Node {
         ));
         Vec::new()
     } else {
-        explore(&vol, &path, 0, opts, &mut problems)
+        let found = explore(&vol, &path, 0, opts, &mut problems);
+        if found.is_empty() && problems.is_empty() {
+            problems.push(nothing_recognized(vol.as_ref()));
+        }
+        found
     };
     let bad_ranges = vol.bad_ranges();
     for r in &bad_ranges {
@@ -181,6 +185,25 @@ pub fn discover_source(src: &Source, index: usize, opts: &Options) -> Node {
         children,
         volume: vol,
     }
+}
+
+/// The problem for a source where nothing at all was recognized, saying
+/// what was looked for and why sector 0 is not an MBR.
+fn nothing_recognized(vol: &dyn crate::io::Volume) -> Problem {
+    let why = match part::probe_tables(vol).mbr {
+        Err(crate::Error::Corrupt { offset, detail, .. }) => {
+            format!("MBR at {offset:#x}: {detail}")
+        }
+        Err(e) => e.to_string(),
+        Ok(_) => "the MBR has no partitions".to_string(),
+    };
+    Problem::error(
+        "content",
+        Some(0),
+        format!(
+            "no partition table or filesystem recognized ({why}; no GPT header at LBA 1 or the last LBA with 512- or 4096-byte sectors; no known superblock)"
+        ),
+    )
 }
 
 fn is_boot_sector_fs(id: &Identified) -> bool {

@@ -52,8 +52,8 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
     let vol = node.volume.as_ref();
     let written = copy_volume(vol, &mut file, !to_device)?;
     file.sync_all()?;
-    let bad = node.volume.bad_ranges();
-    let root = found.nodes.iter().find(|r| req.at.starts_with(&r.path));
+    let disk = req.at.split('/').next().unwrap_or_default();
+    let root = found.nodes.iter().find(|r| r.path == disk);
     let mut failed = !found.failed.is_empty();
     if let Some(r) = root {
         for b in r.volume.bad_ranges() {
@@ -67,7 +67,6 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
             );
         }
     }
-    let _ = bad;
     eprintln!(
         "recover: wrote {written} bytes of {} to {}",
         node.path,

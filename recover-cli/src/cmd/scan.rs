@@ -41,8 +41,7 @@ pub fn run(
     }
     out.flush()?;
     let mut err = io::stderr().lock();
-    for (path, msg) in &found.failed {
-        let _ = path;
+    for (_, msg) in &found.failed {
         writeln!(err, "recover: {msg}")?;
     }
     for root in &found.nodes {
@@ -54,13 +53,6 @@ pub fn run(
                     writeln!(err, "recover: {source}: {}: {p}", n.path)?;
                 }
             }
-        }
-        if root.children.is_empty() && root.problems.is_empty() {
-            writeln!(
-                err,
-                "recover: {source}: no partition table or filesystem recognized ({} bytes)",
-                root.size
-            )?;
         }
     }
     Ok(if failed {

@@ -119,17 +119,22 @@ pub fn parse_bpb(bs: &[u8]) -> Option<crate::Result<Bpb>> {
         )));
     }
     bpb.clusters = (total - data_start) / u64::from(spc);
-    bpb.bits = match bpb.clusters {
-        0..4085 => 12,
-        4085..65525 => 16,
-        _ => 32,
+    // The spec decides by cluster count alone; Linux (and blkid, and
+    // mkfs.fat -F 32 on small volumes) call it FAT32 whenever the 16-bit FAT
+    // size is zero, and that is the layout the writer used. Follow Linux.
+    bpb.bits = if fat16 == 0 {
+        32
+    } else if bpb.clusters < 4085 {
+        12
+    } else {
+        16
     };
     let (serial_at, label_at) = if bpb.bits == 32 {
-        if fat16 != 0 || root_entries != 0 {
+        if root_entries != 0 {
             return Some(Err(crate::Error::corrupt(
                 "FAT boot sector",
                 17,
-                "FAT32 by cluster count, but the FAT12/16 root entry or FAT size fields are set",
+                "FAT32 (no 16-bit FAT size), but the root entry count is set",
             )));
         }
         bpb.root_cluster = b.le_u32(44)?;
@@ -223,6 +228,16 @@ pub fn identify(head: &[u8], vol: &dyn Volume) -> ProbeResult {
         )),
     }
     id.label = label.or(bpb.boot_label.clone());
+    if bpb.bits == 32 && bpb.clusters < 65525 {
+        id.problems.push(warn(
+            "FAT boot sector",
+            22,
+            format!(
+                "FAT32 with {} clusters, fewer than the 65525 the FAT spec requires; read as FAT32, as Linux does",
+                bpb.clusters
+            ),
+        ));
+    }
     id.detail("clusters", Detail::Number(bpb.clusters));
     id.detail("bytes_per_sector", Detail::Number(bps));
     id.detail("fats", Detail::Number(u64::from(bpb.fats)));

@@ -269,18 +269,16 @@ fn gpt_table(vol: &dyn Volume, scan: &GptScan, mbr: Option<&Mbr>) -> PartitionTa
                 }),
                 "missing: no \"EFI PART\" signature",
             )),
-            CopyState::Damaged(e) => problems.push(Problem::from_error(
-                Severity::Error,
-                &format!("GPT {name} header"),
-                e,
-            )),
+            CopyState::Damaged(e) => {
+                let mut p = Problem::from_error(Severity::Error, "", e);
+                p.structure = format!("GPT {name} header");
+                problems.push(p);
+            }
             CopyState::Found(c) => {
                 if let Some(e) = &c.entries_error {
-                    problems.push(Problem::from_error(
-                        Severity::Error,
-                        &format!("GPT {name} entry array"),
-                        e,
-                    ));
+                    let mut p = Problem::from_error(Severity::Error, "", e);
+                    p.structure = format!("GPT {name} entry array");
+                    problems.push(p);
                 }
             }
         }

@@ -57,7 +57,7 @@ fn parse_v1(sb: &[u8], at: u64, version: &'static str) -> Option<Identified> {
         return None;
     }
     let super_offset = b.le_u64(144)?;
-    if super_offset * 512 != at {
+    if super_offset.checked_mul(512) != Some(at) {
         // A 1.x superblock records where it belongs; one found elsewhere is a
         // member of something nested inside (or a stale copy): not ours.
         return None;
@@ -76,7 +76,10 @@ fn parse_v1(sb: &[u8], at: u64, version: &'static str) -> Option<Identified> {
     id.detail("raid_disks", Detail::Number(u64::from(b.le_u32(92)?)));
     id.detail("dev_number", Detail::Number(u64::from(b.le_u32(160)?)));
     id.detail("events", Detail::Number(b.le_u64(200)?));
-    id.detail("data_offset", Detail::Number(b.le_u64(128)? * 512));
+    id.detail(
+        "data_offset",
+        Detail::Number(b.le_u64(128)?.saturating_mul(512)),
+    );
     id.detail("uuid_sub", Detail::Text(uuid_str(&b.array(168)?)));
     Some(id)
 }
@@ -133,4 +136,32 @@ pub fn identify(head: &[u8], vol: &dyn Volume) -> ProbeResult {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::MemVolume;
+
+    /// Fuzzer find (fs_probe): a 1.x superblock whose super_offset times 512
+    /// overflowed u64, and one whose data_offset did.
+    #[test]
+    fn huge_offsets_do_not_overflow() {
+        let mut sb = vec![0u8; 152];
+        sb[0..4].copy_from_slice(&MAGIC.to_le_bytes());
+        sb[4] = 1;
+        sb[144..152].copy_from_slice(&0x016a_c23f_6300_0000u64.to_le_bytes());
+        assert!(identify(&sb, &MemVolume::new("m", sb.clone())).is_none());
+
+        let mut sb = vec![0u8; 4096];
+        sb[0..4].copy_from_slice(&MAGIC.to_le_bytes());
+        sb[4] = 1;
+        sb[128..136].copy_from_slice(&u64::MAX.to_le_bytes());
+        let id = identify(&sb, &MemVolume::new("m", sb.clone()))
+            .unwrap()
+            .unwrap();
+        assert!(id
+            .details
+            .contains(&("data_offset", Detail::Number(u64::MAX))));
+    }
 }
