@@ -18,6 +18,11 @@ use crate::problem::{Problem, Severity};
 /// so a crafted image cannot recurse without end.
 pub const DEFAULT_MAX_DEPTH: usize = 8;
 
+/// How many partitions of one source (at all levels of nesting) are looked
+/// into: tables whose partitions hold tables again (or the same table)
+/// would otherwise multiply the nodes and the work at every level.
+pub const MAX_PARTITIONS: usize = 1024;
+
 /// What a node is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NodeKind {
@@ -145,7 +150,8 @@ pub fn discover_source(src: &Source, index: usize, opts: &Options) -> Node {
         ));
         Vec::new()
     } else {
-        let found = explore(&vol, &path, 0, opts, &mut problems);
+        let mut budget = MAX_PARTITIONS;
+        let found = explore(&vol, &path, 0, opts, &mut problems, &mut budget);
         if found.is_empty() && problems.is_empty() {
             problems.push(nothing_recognized(vol.as_ref()));
         }
@@ -218,12 +224,23 @@ fn explore(
     depth: usize,
     opts: &Options,
     problems: &mut Vec<Problem>,
+    budget: &mut usize,
 ) -> Vec<Node> {
     if depth >= opts.max_depth {
         problems.push(Problem::warning(
             "volume",
             None,
             format!("nested {depth} levels deep; not looking further"),
+        ));
+        return Vec::new();
+    }
+    if *budget == 0 {
+        problems.push(Problem::warning(
+            "volume",
+            None,
+            format!(
+                "{MAX_PARTITIONS} partitions of this source already looked into; not looking further"
+            ),
         ));
         return Vec::new();
     }
@@ -239,7 +256,7 @@ fn explore(
     };
     let mut children: Vec<Node> = tables
         .into_iter()
-        .map(|t| table_node(vol, path, t, depth, opts))
+        .map(|t| table_node(vol, path, t, depth, opts, budget))
         .collect();
     let mut first = true;
     for r in ids {
@@ -310,13 +327,14 @@ fn table_node(
     mut t: PartitionTable,
     depth: usize,
     opts: &Options,
+    budget: &mut usize,
 ) -> Node {
     let path = format!("{parent}/{}", t.format.as_str());
     let ss = t.sector_size;
     let parts = std::mem::take(&mut t.partitions);
     let children = parts
         .into_iter()
-        .map(|p| partition_node(vol, &path, p, ss, depth, opts))
+        .map(|p| partition_node(vol, &path, p, ss, depth, opts, budget))
         .collect();
     Node {
         path,
@@ -338,6 +356,7 @@ fn partition_node(
     ss: u64,
     depth: usize,
     opts: &Options,
+    budget: &mut usize,
 ) -> Node {
     let path = format!("{parent}/p{}", p.number);
     let offset = p.start_lba.saturating_mul(ss);
@@ -349,10 +368,11 @@ fn partition_node(
         format!("{} → p{}", vol.describe(), p.number),
     ));
     let mut problems = std::mem::take(&mut p.problems);
+    *budget = budget.saturating_sub(1);
     let children = if p.role == PartRole::Extended || slice.len() < 512 {
         Vec::new()
     } else {
-        explore(&slice, &path, depth + 1, opts, &mut problems)
+        explore(&slice, &path, depth + 1, opts, &mut problems, budget)
     };
     Node {
         path,
@@ -400,4 +420,48 @@ pub fn find<'a>(nodes: &'a [Node], path: &str) -> Option<&'a Node> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::MemVolume;
+    use crate::part::mbr::tests::put_entry;
+
+    /// Fuzzer find (discover, a timeout): partitions that hold the table
+    /// that describes them again. Here each of 12 sectors is an MBR with
+    /// three entries and an extended partition at LBA 1, so every level
+    /// also walks the following sectors as an EBR chain: millions of nodes
+    /// (a minute) within the depth limit, from 6 KiB.
+    #[test]
+    fn nested_tables_do_not_multiply_without_bound() {
+        let mut d = vec![0u8; 512 * 64];
+        for k in 0..12 {
+            let s = &mut d[k * 512..(k + 1) * 512];
+            for slot in 0..3 {
+                put_entry(s, slot, 0, 0x83, 1, 60 - (k + slot) as u32);
+            }
+            put_entry(s, 3, 0, 0x05, 1, 60 - k as u32);
+        }
+        let src = Source {
+            name: "nested".into(),
+            volume: Arc::new(MemVolume::new("nested", d)),
+            kind: SourceKind::File,
+        };
+        let root = discover_source(&src, 0, &Options::default());
+        let nodes = root.walk();
+        let parts = nodes
+            .iter()
+            .filter(|n| n.kind == NodeKind::Partition)
+            .count();
+        // Past the budget, only the tables already being read are listed.
+        assert!(
+            parts <= MAX_PARTITIONS + DEFAULT_MAX_DEPTH * 40,
+            "{parts} partitions"
+        );
+        assert!(nodes.iter().any(|n| n
+            .problems
+            .iter()
+            .any(|p| p.detail.contains("already looked into"))));
+    }
 }
