@@ -72,7 +72,30 @@ struct ExtractArgs {
     opts: SourceOpts,
 }
 
+/// A memory-mapped image that fails a read underneath (or shrinks while
+/// mapped) raises SIGBUS. Say so, and how to avoid it, instead of dying
+/// with a bare "Bus error".
+fn explain_sigbus() {
+    extern "C" fn on_sigbus(_: libc::c_int) {
+        const MSG: &[u8] = b"recover: SIGBUS: a memory-mapped image could not be read (an I/O error in the file under it, or the file shrank); run again with --no-mmap to read it with pread and salvage bad sectors\n";
+        // SAFETY: write(2) and _exit(2) are async-signal-safe; MSG is static.
+        unsafe {
+            libc::write(2, MSG.as_ptr().cast(), MSG.len());
+            libc::_exit(1);
+        }
+    }
+    // SAFETY: the sigaction struct is zeroed then filled in; the handler
+    // only calls async-signal-safe functions.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_sigbus as *const () as usize;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(libc::SIGBUS, &sa, std::ptr::null_mut());
+    }
+}
+
 fn main() -> ExitCode {
+    explain_sigbus();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Scan(a) => cmd::scan::run(&a.sources, a.json, a.at.as_deref(), a.opts.no_mmap),
