@@ -244,16 +244,50 @@ fn explore(
         ));
         return Vec::new();
     }
-    let ids = fs::identify(vol.as_ref());
+    let mut ids = fs::identify(vol.as_ref());
+    // Firmware (PERC, LSI) puts the DDF anchor anywhere in the last 32 MiB
+    // of a whole disk; the cheap probes only look at the usual places.
+    if depth == 0
+        && !ids
+            .iter()
+            .any(|r| r.as_ref().is_ok_and(|id| id.format == "ddf"))
+    {
+        if let Some(anchor) = crate::raid::ddf::find_anchor(vol.as_ref(), true) {
+            let found = crate::raid::ddf::identified(vol.as_ref(), &anchor);
+            ids.insert(0, found.map_err(|e| e.within(&vol.describe(), 0)));
+        }
+    }
+    // A RAID member whose array data starts at its offset 0 (md 0.90 and
+    // 1.0, DDF, IMSM) shows the array's first chunk there: a partition table
+    // or filesystem at the start is the array's, not this device's.
+    let array_at_start = ids.iter().filter_map(|r| r.as_ref().ok()).find_map(|id| {
+        let m = id.raid.as_ref()?;
+        let (info, _) = m.arrays.iter().find(|(_, role)| role.data_offset == 0)?;
+        Some(format!(
+            "{} {}",
+            info.format.as_str(),
+            info.name.clone().unwrap_or_else(|| info.id.clone())
+        ))
+    });
     let boot_fs = ids.iter().any(|r| r.as_ref().is_ok_and(is_boot_sector_fs));
     let probe = part::probe_tables(vol.as_ref());
     let gpt_present = probe.gpt.as_ref().is_some_and(|g| g.present());
-    let tables = if boot_fs && !gpt_present {
+    let tables = if (boot_fs && !gpt_present) || array_at_start.is_some() {
         Vec::new()
     } else {
         let mbr_ss = mbr_sector_size(vol, &probe);
         part::tables(vol.as_ref(), &probe, mbr_ss)
     };
+    if let Some(array) = &array_at_start {
+        let mbr_ok = probe.mbr.as_ref().is_ok_and(|m| !m.entries.is_empty());
+        if gpt_present || mbr_ok {
+            problems.push(Problem::warning(
+                "partition table",
+                Some(0),
+                format!("the partition table at the start belongs to array {array}, whose data starts at offset 0 of this member"),
+            ));
+        }
+    }
     let mut children: Vec<Node> = tables
         .into_iter()
         .map(|t| table_node(vol, path, t, depth, opts, budget))
@@ -262,22 +296,33 @@ fn explore(
     for r in ids {
         match r {
             Ok(id) => {
-                let as_node = if children.is_empty() {
+                let as_node = if id.usage == Usage::Raid {
+                    true
+                } else if array_at_start.is_some() {
+                    false
+                } else if children.is_empty() {
                     first
                 } else {
-                    id.usage == Usage::Raid
+                    false
                 };
                 if as_node {
+                    first = first && id.usage == Usage::Raid;
                     children.push(fs_node(vol, path, id));
-                    first = false;
                 } else {
-                    problems.push(Problem::warning(
-                        id.format,
-                        Some(id.superblock_offset),
-                        format!(
+                    let detail = match &array_at_start {
+                        Some(array) => format!(
+                            "a {} signature here belongs to array {array}, whose data starts at offset 0 of this member",
+                            id.format
+                        ),
+                        None => format!(
                             "a {} signature also stands here; it or what is shown instead is stale",
                             id.format
                         ),
+                    };
+                    problems.push(Problem::warning(
+                        id.format,
+                        Some(id.superblock_offset),
+                        detail,
                     ));
                 }
             }

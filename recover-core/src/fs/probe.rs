@@ -79,6 +79,8 @@ pub struct Identified {
     pub details: Vec<(&'static str, Detail)>,
     /// What is wrong.
     pub problems: Vec<Problem>,
+    /// For RAID members, everything the metadata says.
+    pub raid: Option<Box<crate::raid::metadata::RaidMetadata>>,
 }
 
 impl Identified {
@@ -96,6 +98,7 @@ impl Identified {
             checksum_ok: None,
             details: Vec::new(),
             problems: Vec::new(),
+            raid: None,
         }
     }
 
@@ -128,6 +131,8 @@ type ProbeFn = fn(&[u8], &dyn Volume) -> ProbeResult;
 /// and the member is what it is), then filesystems.
 const PROBES: &[(&str, ProbeFn)] = &[
     ("md superblock", crate::raid::md::identify),
+    ("DDF anchor", crate::raid::ddf::identify),
+    ("IMSM MPB", crate::raid::imsm::identify),
     ("LUKS header", super::luks::identify),
     ("LVM2 label", crate::lvm::label::identify),
     ("ext superblock", super::ext4::identify),

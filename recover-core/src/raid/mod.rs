@@ -1,4 +1,9 @@
-//! RAID metadata: Linux md (identification for now; DDF, IMSM and
-//! reconstruction follow).
+//! RAID metadata: Linux md, SNIA DDF (Dell PERC, LSI/Broadcom MegaRAID,
+//! Adaptec) and Intel IMSM, read into one neutral description, and members
+//! gathered into arrays.
 
+pub mod ddf;
+pub mod group;
+pub mod imsm;
 pub mod md;
+pub mod metadata;
