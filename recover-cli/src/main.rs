@@ -32,11 +32,16 @@ enum Command {
 
 /// How sources are read.
 #[derive(Args, Debug, Clone)]
-struct SourceOpts {
+pub struct SourceOpts {
     /// Read image files with pread instead of memory-mapping them (survives
     /// read errors on the filesystem under the image, at some speed cost).
     #[arg(long)]
-    no_mmap: bool,
+    pub no_mmap: bool,
+    /// The drive serial number of an image, as SOURCE=SERIAL (repeatable):
+    /// Intel IMSM names its members by serial only. Block devices are asked
+    /// for theirs.
+    #[arg(long, value_name = "SOURCE=SERIAL")]
+    pub serial: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -98,13 +103,13 @@ fn main() -> ExitCode {
     explain_sigbus();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Scan(a) => cmd::scan::run(&a.sources, a.json, a.at.as_deref(), a.opts.no_mmap),
+        Command::Scan(a) => cmd::scan::run(&a.sources, a.json, a.at.as_deref(), &a.opts),
         Command::Extract(a) => cmd::extract::run(&cmd::extract::Request {
             sources: &a.sources,
             at: &a.at,
             output: &a.output,
             force: a.force,
-            no_mmap: a.opts.no_mmap,
+            opts: &a.opts,
         }),
     };
     match result {

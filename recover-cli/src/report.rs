@@ -9,6 +9,7 @@ use recover_core::discover::{Node, NodeInfo};
 use recover_core::fs::Detail;
 use recover_core::io::SourceKind;
 use recover_core::part::mbr::MbrRole;
+use recover_core::raid::group::{level_name, Array};
 use recover_core::Problem;
 
 /// The source path of a disk node.
@@ -40,6 +41,86 @@ fn problem_json(p: &Problem) -> Value {
         "offset": p.offset,
         "detail": p.detail,
     })
+}
+
+fn details_json(details: &[(&'static str, Detail)]) -> Value {
+    let mut d = Map::new();
+    for (k, v) in details {
+        d.insert(
+            (*k).into(),
+            match v {
+                Detail::Text(s) => json!(s),
+                Detail::Number(x) => json!(x),
+                Detail::Flag(b) => json!(b),
+            },
+        );
+    }
+    Value::Object(d)
+}
+
+fn array_json(m: &mut Map<String, Value>, a: &Array) {
+    let i = &a.info;
+    m.insert("level".into(), json!(level_name(i)));
+    m.insert(
+        "layout".into(),
+        json!({"native": i.layout.native, "neutral": i.layout.neutral}),
+    );
+    m.insert("chunk_size".into(), json!(i.chunk_size));
+    m.insert("raid_disks".into(), json!(i.raid_disks));
+    m.insert("uuid".into(), json!(i.id));
+    m.insert("container".into(), json!(i.container));
+    m.insert("name".into(), json!(i.name));
+    m.insert("member_size".into(), json!(i.member_size));
+    m.insert(
+        "secondary".into(),
+        json!(i
+            .secondary
+            .as_ref()
+            .map(|s| json!({"level": s.level, "count": s.count}))),
+    );
+    m.insert("metadata_state".into(), json!(i.state));
+    m.insert("reshape".into(), json!(i.reshape));
+    m.insert(
+        "state".into(),
+        json!({
+            "status": a.state.as_str(),
+            "missing": a.missing.iter().map(|&s| json!({
+                "slot": s,
+                "expected": i.slots.get(s as usize).cloned().flatten(),
+            })).collect::<Vec<_>>(),
+        }),
+    );
+    m.insert(
+        "authoritative".into(),
+        json!({
+            "path": a.members.get(a.authority).map(|x| x.path.clone()),
+            "reason": a.authority_reason,
+        }),
+    );
+    m.insert(
+        "members".into(),
+        json!(a
+            .members
+            .iter()
+            .map(|x| json!({
+                "path": x.path,
+                "source": x.source,
+                "slot": x.role.slot,
+                "data_offset": x.role.data_offset,
+                "data_size": x.role.data_size,
+                "state": x.role.state.as_str(),
+                "standing": x.standing.as_str(),
+                "events": x.events,
+                "metadata": {
+                    "version": x.version,
+                    "offset": x.metadata_offset,
+                    "checksum": x.checksum_ok.map(|ok| if ok { "ok" } else { "mismatch" }),
+                },
+                "identified_by": x.identified_by,
+            }))
+            .collect::<Vec<_>>()),
+    );
+    m.insert("details".into(), details_json(&i.details));
 }
 
 fn node_json(n: &Node) -> Value {
@@ -142,19 +223,9 @@ fn node_json(n: &Node) -> Value {
                 "checksum".into(),
                 json!(id.checksum_ok.map(|ok| if ok { "ok" } else { "mismatch" })),
             );
-            let mut d = Map::new();
-            for (k, v) in &id.details {
-                d.insert(
-                    (*k).into(),
-                    match v {
-                        Detail::Text(s) => json!(s),
-                        Detail::Number(x) => json!(x),
-                        Detail::Flag(b) => json!(b),
-                    },
-                );
-            }
-            m.insert("details".into(), Value::Object(d));
+            m.insert("details".into(), details_json(&id.details));
         }
+        NodeInfo::Array(a) => array_json(&mut m, a),
     }
     m.insert(
         "problems".into(),
@@ -249,6 +320,45 @@ fn describe(n: &Node) -> String {
                 recover_core::part::PartRole::Extended => s.push_str("  (extended)"),
                 recover_core::part::PartRole::Logical => s.push_str("  (logical)"),
                 recover_core::part::PartRole::Primary => {}
+            }
+            s
+        }
+        NodeInfo::Array(a) => {
+            let i = &a.info;
+            let mut s = format!("{} {}", i.format.as_str(), level_name(i));
+            if !i.layout.neutral.is_empty() {
+                s.push_str(&format!(" {}", i.layout.neutral));
+            }
+            if let Some(c) = i.chunk_size.filter(|_| {
+                !matches!(
+                    i.level,
+                    recover_core::raid::metadata::Level::Raid1
+                        | recover_core::raid::metadata::Level::Linear
+                )
+            }) {
+                s.push_str(&format!(", {} chunks", human(c)));
+            }
+            s.push_str(&format!(", {} disks", i.raid_disks));
+            if let Some(name) = &i.name {
+                s.push_str(&format!("  \"{name}\""));
+            }
+            s.push_str(&format!("  {}", i.id));
+            if let Some(sz) = i.array_size {
+                s.push_str(&format!("  {}", human(sz)));
+            }
+            s.push_str(&format!("  {}", a.state.as_str().to_uppercase()));
+            for mbr in &a.members {
+                s.push_str(&format!(
+                    "\n{:>8} slot {}: {} ({}, events {}{})",
+                    "",
+                    mbr.role.slot.map_or("-".to_string(), |x| x.to_string()),
+                    mbr.path,
+                    mbr.standing.as_str(),
+                    mbr.events,
+                    mbr.identified_by
+                        .as_ref()
+                        .map_or(String::new(), |w| format!(", by {w}")),
+                ));
             }
             s
         }

@@ -6,6 +6,7 @@
 //! the way becomes [`Problem`]s on the node it concerns; discovery itself
 //! never fails, so one bad structure hides nothing else.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -34,6 +35,8 @@ pub enum NodeKind {
     Partition,
     /// A filesystem or another identified content (swap, LVM PV, LUKS, md member).
     Filesystem,
+    /// A RAID array gathered from its members.
+    Array,
 }
 
 impl NodeKind {
@@ -44,6 +47,7 @@ impl NodeKind {
             NodeKind::PartitionTable => "partition_table",
             NodeKind::Partition => "partition",
             NodeKind::Filesystem => "filesystem",
+            NodeKind::Array => "array",
         }
     }
 }
@@ -72,6 +76,8 @@ pub enum NodeInfo {
     Partition(Box<Partition>, u64),
     /// An identified filesystem or container.
     Filesystem(Box<Identified>),
+    /// A RAID array and its members.
+    Array(Box<crate::raid::group::Array>),
 }
 
 /// One thing found.
@@ -93,8 +99,9 @@ pub struct Node {
     pub problems: Vec<Problem>,
     /// What is inside.
     pub children: Vec<Node>,
-    /// The bytes of this node, for extraction and for layers above.
-    pub volume: VolumeRef,
+    /// The bytes of this node, for extraction and for layers above; `None`
+    /// where they cannot be read yet (an array before it is assembled).
+    pub volume: Option<VolumeRef>,
 }
 
 impl Node {
@@ -121,12 +128,16 @@ impl Node {
 pub struct Options {
     /// Nesting cap.
     pub max_depth: usize,
+    /// Drive serial numbers by source name, as the user gives them (IMSM
+    /// names its members by serial; an image file does not carry one).
+    pub serials: BTreeMap<String, String>,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             max_depth: DEFAULT_MAX_DEPTH,
+            serials: BTreeMap::new(),
         }
     }
 }
@@ -189,8 +200,73 @@ pub fn discover_source(src: &Source, index: usize, opts: &Options) -> Node {
         }),
         problems,
         children,
-        volume: vol,
+        volume: Some(vol),
     }
+}
+
+/// Builds the node tree of every source (paths `d{index}`, the index being
+/// the source's position on the command line), then the arrays their RAID
+/// members form, across sources and partitions (paths `md0`, `ddf0`,
+/// `imsm0`, ...).
+pub fn discover(sources: &[(usize, Source)], opts: &Options) -> Vec<Node> {
+    let mut nodes: Vec<Node> = sources
+        .iter()
+        .map(|(i, s)| discover_source(s, *i, opts))
+        .collect();
+    let arrays = {
+        let mut cands = Vec::new();
+        for (root, (_, src)) in nodes.iter().zip(sources) {
+            let serial = opts.serials.get(&src.name).cloned().or_else(|| {
+                (src.kind == SourceKind::BlockDevice)
+                    .then(|| crate::io::device::block_serial(std::path::Path::new(&src.name)))
+                    .flatten()
+            });
+            for n in root.walk() {
+                if let (NodeInfo::Filesystem(id), Some(vol)) = (&n.info, &n.volume) {
+                    if let Some(meta) = &id.raid {
+                        cands.push(crate::raid::group::Candidate {
+                            path: n.path.clone(),
+                            source: src.name.clone(),
+                            serial: serial.clone(),
+                            meta,
+                            volume: vol.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        crate::raid::group::gather(&cands)
+    };
+    let mut counters: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for a in arrays {
+        let prefix = a.info.format.as_str();
+        let n = counters.entry(prefix).or_default();
+        let path = format!("{prefix}{n}");
+        *n += 1;
+        let mut problems = a.problems.clone();
+        if a.state == crate::raid::group::ArrayState::Failed {
+            problems.push(Problem::error(
+                "array",
+                None,
+                format!(
+                    "too many members missing to read all of it (missing slots {:?})",
+                    a.missing
+                ),
+            ));
+        }
+        nodes.push(Node {
+            path,
+            kind: NodeKind::Array,
+            format: prefix.to_string(),
+            offset: 0,
+            size: a.info.array_size.unwrap_or(0),
+            info: NodeInfo::Array(Box::new(a)),
+            problems,
+            children: Vec::new(),
+            volume: None,
+        });
+    }
+    nodes
 }
 
 /// The problem for a source where nothing at all was recognized, saying
@@ -390,7 +466,7 @@ fn table_node(
         problems: std::mem::take(&mut t.problems),
         info: NodeInfo::Table(Box::new(t)),
         children,
-        volume: vol.clone(),
+        volume: Some(vol.clone()),
     }
 }
 
@@ -432,7 +508,7 @@ fn partition_node(
         info: NodeInfo::Partition(Box::new(p), ss),
         problems,
         children,
-        volume: slice,
+        volume: Some(slice),
     }
 }
 
@@ -447,7 +523,7 @@ fn fs_node(vol: &VolumeRef, parent: &str, mut id: Identified) -> Node {
         problems: std::mem::take(&mut id.problems),
         info: NodeInfo::Filesystem(Box::new(id)),
         children: Vec::new(),
-        volume: vol.clone(),
+        volume: Some(vol.clone()),
     }
 }
 

@@ -17,7 +17,7 @@ pub struct Request<'a> {
     pub at: &'a str,
     pub output: &'a Path,
     pub force: bool,
-    pub no_mmap: bool,
+    pub opts: &'a crate::SourceOpts,
 }
 
 /// Bytes per read: large enough for disk bandwidth, small enough to keep
@@ -33,7 +33,7 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
             req.output.display()
         )));
     }
-    let found = super::discover_all(req.sources, req.no_mmap);
+    let found = super::discover_all(req.sources, req.opts);
     for (_, msg) in &found.failed {
         eprintln!("recover: {msg}");
     }
@@ -49,14 +49,25 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
     } else {
         File::create(req.output)?
     };
-    let vol = node.volume.as_ref();
+    let Some(vol) = node.volume.as_deref() else {
+        return Err(io::Error::other(format!(
+            "--at {}: the bytes of this {} cannot be read yet",
+            req.at,
+            node.kind.as_str()
+        )));
+    };
     let written = copy_volume(vol, &mut file, !to_device)?;
     file.sync_all()?;
     let disk = req.at.split('/').next().unwrap_or_default();
     let root = found.nodes.iter().find(|r| r.path == disk);
     let mut failed = !found.failed.is_empty();
     if let Some(r) = root {
-        for b in r.volume.bad_ranges() {
+        for b in r
+            .volume
+            .as_ref()
+            .map(|v| v.bad_ranges())
+            .unwrap_or_default()
+        {
             failed = true;
             eprintln!(
                 "recover: {}: {} bytes at {:#x}..{:#x} could not be read and were written as zeros",

@@ -16,21 +16,30 @@ pub struct Discovered {
     pub failed: Vec<(String, String)>,
 }
 
-/// Opens every source (a failure does not stop the others) and builds the trees.
-pub fn discover_all(paths: &[PathBuf], no_mmap: bool) -> Discovered {
-    let policy = if no_mmap {
+/// Opens every source (a failure does not stop the others) and builds the
+/// trees, then the arrays their members form.
+pub fn discover_all(paths: &[PathBuf], opts: &crate::SourceOpts) -> Discovered {
+    let policy = if opts.no_mmap {
         MapPolicy::Never
     } else {
         MapPolicy::Auto
     };
-    let opts = discover::Options::default();
-    let mut nodes = Vec::new();
+    let mut dopts = discover::Options::default();
+    for s in &opts.serial {
+        if let Some((src, serial)) = s.split_once('=') {
+            dopts.serials.insert(src.to_string(), serial.to_string());
+        }
+    }
+    let mut sources = Vec::new();
     let mut failed = Vec::new();
     for (i, p) in paths.iter().enumerate() {
         match open_source(p, policy) {
-            Ok(src) => nodes.push(discover::discover_source(&src, i, &opts)),
+            Ok(src) => sources.push((i, src)),
             Err(e) => failed.push((p.display().to_string(), e.to_string())),
         }
     }
-    Discovered { nodes, failed }
+    Discovered {
+        nodes: discover::discover(&sources, &dopts),
+        failed,
+    }
 }

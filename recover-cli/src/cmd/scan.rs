@@ -15,9 +15,9 @@ pub fn run(
     sources: &[PathBuf],
     json: bool,
     at: Option<&str>,
-    no_mmap: bool,
+    opts: &crate::SourceOpts,
 ) -> io::Result<ExitCode> {
-    let found = super::discover_all(sources, no_mmap);
+    let found = super::discover_all(sources, opts);
     let mut failed = !found.failed.is_empty();
     let shown: Vec<&Node> = match at {
         None => found.nodes.iter().collect(),

@@ -116,3 +116,29 @@ impl RawRead for PreadSource {
         self.device_sector
     }
 }
+
+/// The drive serial number of a block device, as mdadm's IMSM code reads
+/// it (imsm_read_serial): from sysfs (NVMe `serial`, SCSI/ATA VPD page
+/// 0x80), keeping bytes above 0x20, ':' turned into ';', and only the last
+/// 16 characters. Partitions answer for their disk.
+pub fn block_serial(path: &Path) -> Option<String> {
+    let dev = std::fs::canonicalize(path).ok()?;
+    let name = dev.file_name()?.to_str()?.to_string();
+    let mut sys = std::path::PathBuf::from("/sys/class/block").join(&name);
+    if sys.join("partition").exists() {
+        sys = std::fs::canonicalize(&sys).ok()?.parent()?.to_path_buf();
+    }
+    let raw = std::fs::read(sys.join("device/serial")).ok().or_else(|| {
+        let vpd = std::fs::read(sys.join("device/vpd_pg80")).ok()?;
+        let n = usize::from(*vpd.get(3)?);
+        vpd.get(4..4 + n).map(<[u8]>::to_vec)
+    })?;
+    let s: String = raw
+        .iter()
+        .filter(|&&b| b > 0x20 && b < 0x7f)
+        .map(|&b| if b == b':' { ';' } else { char::from(b) })
+        .collect();
+    let skip = s.chars().count().saturating_sub(16);
+    let s: String = s.chars().skip(skip).collect();
+    (!s.is_empty()).then_some(s)
+}

@@ -1,0 +1,665 @@
+//! RAID metadata checked against the real md driver and mdadm: every
+//! member of every scenario of the lab corpus (fixtures/lab, made in a
+//! user-mode Linux guest) is parsed and compared field by field with
+//! `mdadm --examine` of the same member, and each gathered array with what
+//! the kernel reported (sysfs) when it ran the array.
+//!
+//! The corpus lives in `$RECOVER_LAB_DIR` or `target/lab` (build it with
+//! `fixtures/lab/make-corpus.sh target/lab --jobs 2`, as root). Without it
+//! these tests say SKIPPED, unless `RECOVER_REQUIRE_LAB=1` (CI) makes that
+//! a failure.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use recover_core::discover::{self, Node, NodeInfo};
+use recover_core::fs::Detail;
+use recover_core::io::{open_source, MapPolicy};
+use recover_core::raid::group::{level_name, ArrayState, Standing};
+use recover_core::raid::metadata::{RaidFormat, RaidMetadata};
+use serde_json::Value;
+
+fn lab_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("RECOVER_LAB_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/lab"));
+    if dir.join("scenarios").is_dir() {
+        return Some(dir);
+    }
+    if std::env::var_os("RECOVER_REQUIRE_LAB").is_some() {
+        panic!(
+            "no lab corpus at {} (RECOVER_REQUIRE_LAB is set)",
+            dir.display()
+        );
+    }
+    eprintln!(
+        "SKIPPED: no lab corpus at {} (run fixtures/lab/make-corpus.sh target/lab as root)",
+        dir.display()
+    );
+    None
+}
+
+/// `mdadm --examine` output: sections (the top one named "", IMSM volumes
+/// "[vol0]", IMSM disks "Disk00 Serial") of key/value pairs.
+struct Examine(Vec<(String, BTreeMap<String, String>)>);
+
+impl Examine {
+    fn read(path: &Path) -> Examine {
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut sections: Vec<(String, BTreeMap<String, String>)> =
+            vec![(String::new(), BTreeMap::new())];
+        for line in text.lines() {
+            let t = line.trim();
+            if t.starts_with('[') && t.ends_with("]:") {
+                sections.push((t.trim_end_matches(':').to_string(), BTreeMap::new()));
+                continue;
+            }
+            if line.starts_with("this ") {
+                sections[0].1.insert("this".into(), line.to_string());
+                continue;
+            }
+            if let Some((k, v)) = line.split_once(" : ") {
+                let k = k.trim().to_string();
+                if k.starts_with("Disk") && k.ends_with("Serial") {
+                    sections.push((k.clone(), BTreeMap::new()));
+                }
+                sections
+                    .last_mut()
+                    .unwrap()
+                    .1
+                    .insert(k, v.trim().to_string());
+            }
+        }
+        Examine(sections)
+    }
+    fn top(&self) -> &BTreeMap<String, String> {
+        &self.0[0].1
+    }
+    fn section(&self, name: &str) -> Option<&BTreeMap<String, String>> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, m)| m)
+    }
+}
+
+fn detail<'a>(m: &'a RaidMetadata, key: &str) -> Option<&'a Detail> {
+    m.details.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+}
+
+fn num(d: Option<&Detail>) -> u64 {
+    match d {
+        Some(Detail::Number(n)) => *n,
+        other => panic!("not a number: {other:?}"),
+    }
+}
+
+fn text(d: Option<&Detail>) -> String {
+    match d {
+        Some(Detail::Text(s)) => s.clone(),
+        other => panic!("not text: {other:?}"),
+    }
+}
+
+/// The leading number of an examine value ("63488 sectors (31.00 MiB)" -> 63488).
+fn lead(v: &str) -> u64 {
+    v.split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// The RAID metadata recover finds on a member image.
+fn metadata_of(img: &Path) -> RaidMetadata {
+    let src = open_source(img, MapPolicy::Auto).unwrap();
+    let ids = recover_core::fs::identify(src.volume.as_ref());
+    let id = ids
+        .into_iter()
+        .filter_map(Result::ok)
+        .find(|i| i.raid.is_some())
+        .or_else(|| {
+            let a = recover_core::raid::ddf::find_anchor(src.volume.as_ref(), true)?;
+            recover_core::raid::ddf::identified(src.volume.as_ref(), &a).ok()
+        })
+        .unwrap_or_else(|| panic!("{}: no RAID metadata found", img.display()));
+    *id.raid.unwrap()
+}
+
+fn check_md(m: &RaidMetadata, ex: &Examine, what: &str) {
+    let e = ex.top();
+    let (info, role) = &m.arrays[0];
+    let v = &e["Version"];
+    assert!(
+        v.starts_with(&m.version),
+        "{what}: version {} vs {v}",
+        m.version
+    );
+    assert_eq!(e["Raid Level"], text(detail(m, "level")), "{what}: level");
+    assert_eq!(
+        lead(&e["Raid Devices"]),
+        u64::from(info.raid_disks),
+        "{what}: raid devices"
+    );
+    assert_eq!(lead(&e["Events"]), m.events, "{what}: events");
+    assert_eq!(e["State"], info.state, "{what}: state");
+    assert!(
+        e["Checksum"].ends_with("correct") && !e["Checksum"].contains("expected"),
+        "{what}"
+    );
+    assert_eq!(m.checksum_ok, Some(true), "{what}: checksum");
+    if let Some(l) = e.get("Layout") {
+        assert_eq!(
+            l,
+            &info.layout.native.rsplit_once(" (").unwrap().0,
+            "{what}: layout"
+        );
+    }
+    if let Some(c) = e.get("Chunk Size") {
+        assert_eq!(lead(c) * 1024, info.chunk_size.unwrap(), "{what}: chunk");
+    }
+    if m.version == "0.90" {
+        let uuid = e["UUID"].split(' ').next().unwrap();
+        assert_eq!(uuid, info.id, "{what}: uuid");
+        if let Some(s) = e.get("Used Dev Size") {
+            assert_eq!(
+                lead(s) * 1024,
+                info.member_size.unwrap(),
+                "{what}: used dev size"
+            );
+        }
+        if let Some(s) = e.get("Array Size") {
+            assert_eq!(
+                lead(s) * 1024,
+                info.array_size.unwrap(),
+                "{what}: array size"
+            );
+        }
+        assert_eq!(
+            lead(&e["Total Devices"]),
+            num(detail(m, "total_disks")),
+            "{what}"
+        );
+        assert_eq!(
+            lead(&e["Preferred Minor"]),
+            num(detail(m, "preferred_minor")),
+            "{what}"
+        );
+        // "this     0      98        0        0      active sync   /dev/ubda"
+        let this: Vec<u64> = e["this"]
+            .split_whitespace()
+            .skip(1)
+            .take(4)
+            .map(|x| x.parse().unwrap())
+            .collect();
+        assert_eq!(
+            this[0],
+            num(detail(m, "this_number")),
+            "{what}: this number"
+        );
+        assert_eq!(
+            this[3],
+            num(detail(m, "this_raid_disk")),
+            "{what}: this raid disk"
+        );
+        assert_eq!(role.slot.map(u64::from), Some(this[3]), "{what}: slot");
+    } else {
+        assert_eq!(e["Array UUID"], info.id, "{what}: array uuid");
+        assert_eq!(
+            e["Device UUID"],
+            m.device_id.clone().unwrap(),
+            "{what}: device uuid"
+        );
+        let name = e["Name"].split("  ").next().unwrap();
+        assert_eq!(Some(name.to_string()), info.name, "{what}: name");
+        assert_eq!(
+            e["Feature Map"],
+            format!("{:#x}", num(detail(m, "feature_map"))),
+            "{what}"
+        );
+        assert_eq!(
+            lead(&e["Avail Dev Size"]) * 512,
+            role.data_size.unwrap(),
+            "{what}: avail dev size"
+        );
+        assert_eq!(
+            e.get("Data Offset").map_or(0, |v| lead(v)) * 512,
+            role.data_offset,
+            "{what}: data offset"
+        );
+        assert_eq!(
+            lead(&e["Super Offset"]) * 512,
+            m.offset,
+            "{what}: super offset"
+        );
+        if let Some(s) = e.get("Array Size") {
+            assert_eq!(
+                lead(s) * 1024,
+                info.array_size.unwrap(),
+                "{what}: array size"
+            );
+        }
+        let role_text = &e["Device Role"];
+        match role.slot {
+            Some(s) => assert_eq!(role_text, &format!("Active device {s}"), "{what}: role"),
+            None => assert_eq!(role_text, "spare", "{what}: role"),
+        }
+        let state = e["Array State"].split(' ').next().unwrap();
+        assert_eq!(state, text(detail(m, "array_state")), "{what}: array state");
+        if let Some(b) = e.get("Internal Bitmap") {
+            assert_eq!(
+                b.split(' ').next().unwrap(),
+                text(detail(m, "bitmap_offset_sectors")),
+                "{what}: bitmap"
+            );
+        }
+    }
+}
+
+fn check_ddf(m: &RaidMetadata, ex: &Examine, what: &str) {
+    let e = ex.top();
+    assert_eq!(e["Version"], m.version, "{what}");
+    assert_eq!(
+        e["Container GUID"],
+        text(detail(m, "container_guid")),
+        "{what}"
+    );
+    assert_eq!(
+        e["Controller GUID"],
+        text(detail(m, "controller_guid")),
+        "{what}"
+    );
+    assert_eq!(
+        u64::from_str_radix(&e["Seq"], 16).unwrap(),
+        m.events,
+        "{what}: seq"
+    );
+    assert_eq!(
+        e["Redundant hdr"] == "yes",
+        matches!(detail(m, "redundant_header"), Some(Detail::Flag(true))),
+        "{what}"
+    );
+    assert_eq!(
+        lead(&e["Virtual Disks"]),
+        num(detail(m, "virtual_disks")),
+        "{what}"
+    );
+    assert_eq!(m.checksum_ok, Some(true), "{what}: anchor CRC");
+    assert!(m.problems.is_empty(), "{what}: {:?}", m.problems);
+    for (info, role) in &m.arrays {
+        let k = (0..8)
+            .find(|k| e.get(&format!("VD GUID[{k}]")) == Some(&info.id))
+            .expect("VD listed by mdadm");
+        let f = |name: &str| {
+            e.get(&format!("{name}[{k}]"))
+                .cloned()
+                .unwrap_or_else(|| panic!("{what}: no {name}[{k}] in examine"))
+        };
+        assert_eq!(Some(f("Name")), info.name, "{what}: name");
+        assert_eq!(f("state"), info.state, "{what}: vd state");
+        if let Some(c) = e.get(&format!("Chunk Size[{k}]")) {
+            assert_eq!(lead(c) * 512, info.chunk_size.unwrap(), "{what}: chunk");
+        }
+        assert_eq!(
+            lead(&f("Device Size")) * 1024,
+            info.member_size.unwrap(),
+            "{what}: device size"
+        );
+        assert_eq!(
+            lead(&f("Array Size")) * 1024,
+            info.array_size.unwrap(),
+            "{what}: array size"
+        );
+        let raid_level = f("Raid Level");
+        assert!(
+            info.layout.native.contains(&format!("({raid_level})")),
+            "{what}: {raid_level} vs {}",
+            info.layout.native
+        );
+        // "Raid Devices[0] : 4 (0@0K 2@0K 1@0K 3@0K)": members of this span in order.
+        let rd = f("Raid Devices");
+        let per_span = lead(&rd);
+        let span_count = info.secondary.as_ref().map_or(1, |s| s.count);
+        assert_eq!(
+            per_span * u64::from(span_count),
+            u64::from(info.raid_disks),
+            "{what}: raid devices"
+        );
+        if let Some(sec) = &info.secondary {
+            assert_eq!(
+                f("Secondary Position"),
+                format!("{} of {}", sec.index, sec.count),
+                "{what}"
+            );
+            assert_eq!(f("Secondary Level").to_lowercase(), sec.level, "{what}");
+        }
+        assert!(role.slot.is_some(), "{what}");
+    }
+}
+
+fn check_imsm(m: &RaidMetadata, ex: &Examine, this_slot_serial: &str, what: &str) {
+    let e = ex.top();
+    assert_eq!(e["Version"], m.version, "{what}");
+    assert_eq!(e["Family"], text(detail(m, "family")), "{what}");
+    assert_eq!(e["Orig Family"], text(detail(m, "orig_family")), "{what}");
+    assert_eq!(
+        u64::from_str_radix(&e["Generation"], 16).unwrap(),
+        m.events,
+        "{what}"
+    );
+    assert_eq!(e["UUID"], text(detail(m, "container_uuid")), "{what}");
+    assert!(
+        e["Checksum"].ends_with("correct") && m.checksum_ok == Some(true),
+        "{what}"
+    );
+    assert_eq!(
+        lead(&e["MPB Sectors"]),
+        num(detail(m, "mpb_sectors")),
+        "{what}"
+    );
+    assert_eq!(lead(&e["Disks"]), num(detail(m, "disks")), "{what}");
+    assert_eq!(lead(&e["RAID Devices"]), m.arrays.len() as u64, "{what}");
+    for (i, (info, role)) in m.arrays.iter().enumerate() {
+        let name = info.name.clone().unwrap();
+        let v = ex
+            .section(&format!("[{name}]"))
+            .unwrap_or_else(|| panic!("{what}: no [{name}] in examine"));
+        assert_eq!(lead(&v["Subarray"]), i as u64, "{what}");
+        assert_eq!(v["UUID"], info.id, "{what}: volume uuid");
+        let level = match level_name(info).as_str() {
+            "raid0" => "0",
+            "raid1" => "1",
+            "raid5" => "5",
+            "raid10" => "10",
+            other => panic!("{other}"),
+        };
+        assert_eq!(v["RAID Level"], level, "{what}");
+        assert_eq!(lead(&v["Members"]), u64::from(info.raid_disks), "{what}");
+        assert_eq!(
+            lead(&v["Array Size"]) * 512,
+            info.array_size.unwrap(),
+            "{what}: array size"
+        );
+        assert_eq!(
+            lead(&v["Per Dev Size"]) * 512,
+            info.member_size.unwrap(),
+            "{what}: per dev size"
+        );
+        assert_eq!(
+            lead(&v["Sector Offset"]) * 512,
+            role.data_offset,
+            "{what}: sector offset"
+        );
+        assert_eq!(
+            lead(&v["Chunk Size"]) * 1024,
+            info.chunk_size.unwrap(),
+            "{what}: chunk"
+        );
+        let ns = info
+            .details
+            .iter()
+            .find(|(k, _)| *k == "num_stripes")
+            .map(|(_, d)| d.clone());
+        assert_eq!(
+            Some(Detail::Number(lead(&v["Num Stripes"]))),
+            ns,
+            "{what}: stripes"
+        );
+        assert!(
+            info.state.starts_with(v["Map State"].as_str()),
+            "{what}: map state"
+        );
+        // This Slot: the slot whose disk has this member's serial.
+        let slot = info
+            .slots
+            .iter()
+            .position(|s| s.as_deref() == Some(this_slot_serial));
+        assert_eq!(
+            lead(&v["This Slot"]),
+            slot.unwrap() as u64,
+            "{what}: this slot"
+        );
+    }
+}
+
+fn scenarios(lab: &Path) -> Vec<(String, Value)> {
+    let mut v: Vec<(String, Value)> = std::fs::read_dir(lab.join("scenarios"))
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.ok()?.path();
+            let m: Value =
+                serde_json::from_slice(&std::fs::read(p.join("manifest.json")).ok()?).ok()?;
+            Some((p.file_name()?.to_str()?.to_string(), m))
+        })
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+#[test]
+fn every_member_matches_mdadm_examine() {
+    let Some(lab) = lab_dir() else { return };
+    let mut checked = BTreeMap::new();
+    for (name, man) in scenarios(&lab) {
+        let dir = lab.join("scenarios").join(&name);
+        for mem in man["members"].as_array().unwrap() {
+            let img = dir.join(mem["image"].as_str().unwrap());
+            let examine = dir.join(mem["mdadm_examine"].as_str().unwrap());
+            let what = format!("{name}/{}", img.file_name().unwrap().to_str().unwrap());
+            let ex = Examine::read(&examine);
+            let m = metadata_of(&img);
+            match m.format {
+                RaidFormat::Md => check_md(&m, &ex, &what),
+                RaidFormat::Ddf => check_ddf(&m, &ex, &what),
+                RaidFormat::Imsm => {
+                    check_imsm(&m, &ex, mem["guest_device"].as_str().unwrap(), &what)
+                }
+            }
+            *checked
+                .entry(format!("{:?} {}", m.format, m.version))
+                .or_insert(0) += 1;
+        }
+    }
+    eprintln!("members checked against mdadm --examine: {checked:?}");
+    for want in [
+        "Md 0.90",
+        "Md 1.0",
+        "Md 1.1",
+        "Md 1.2",
+        "Ddf 01.02.00",
+        "Imsm 1.3.00",
+    ] {
+        assert!(
+            checked.keys().any(|k| k == want),
+            "no {want} member in the corpus: {checked:?}"
+        );
+    }
+}
+
+/// Discovery over the images in `dir` (IMSM serials from the manifest).
+fn gather(dir: &Path, images: &[String], serials: &BTreeMap<String, String>) -> Vec<Node> {
+    let mut opts = discover::Options::default();
+    let mut sources = Vec::new();
+    for (i, img) in images.iter().enumerate() {
+        let p = dir.join(img);
+        let src = open_source(&p, MapPolicy::Auto).unwrap();
+        if let Some(s) = serials.get(img) {
+            opts.serials.insert(src.name.clone(), s.clone());
+        }
+        sources.push((i, src));
+    }
+    discover::discover(&sources, &opts)
+}
+
+fn arrays(nodes: &[Node]) -> Vec<&recover_core::raid::group::Array> {
+    nodes
+        .iter()
+        .filter_map(|n| match &n.info {
+            NodeInfo::Array(a) => Some(a.as_ref()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn arrays_match_what_the_kernel_ran() {
+    let Some(lab) = lab_dir() else { return };
+    for (name, man) in scenarios(&lab) {
+        let dir = lab.join("scenarios").join(&name);
+        let images: Vec<String> = man["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["image"].as_str().unwrap().to_string())
+            .collect();
+        let serials: BTreeMap<String, String> = man["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["image"].as_str().unwrap().to_string(),
+                    m["guest_device"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let nodes = gather(&dir, &images, &serials);
+        let found = arrays(&nodes);
+        let want = man["arrays"].as_array().unwrap();
+        assert_eq!(found.len(), want.len(), "{name}: arrays");
+        for w in want {
+            let size = w["array_size_bytes"].as_u64().unwrap();
+            let a = found
+                .iter()
+                .find(|a| a.info.array_size == Some(size))
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{name}: no array of {size} bytes among {:?}",
+                        found.iter().map(|a| a.info.array_size).collect::<Vec<_>>()
+                    )
+                });
+            let what = format!("{name} {}", w["tag"]);
+            assert_eq!(
+                level_name(&a.info),
+                w["level"].as_str().unwrap(),
+                "{what}: level"
+            );
+            assert_eq!(
+                u64::from(a.info.raid_disks),
+                w["raid_disks"].as_u64().unwrap(),
+                "{what}: raid disks"
+            );
+            let chunk = w["chunk_size_bytes"].as_u64().unwrap_or(0);
+            if chunk != 0 {
+                assert_eq!(a.info.chunk_size, Some(chunk), "{what}: chunk");
+            }
+            match w["layout"].as_str() {
+                None | Some("-unknown-") => {}
+                Some(l) => assert_eq!(a.info.layout.neutral, l, "{what}: layout"),
+            }
+            assert_eq!(a.state, ArrayState::Complete, "{what}: {:?}", a.problems);
+            assert!(a.missing.is_empty(), "{what}");
+            for wm in w["members"].as_array().unwrap() {
+                let slot = wm["slot"].as_u64().unwrap() as u32;
+                let img = wm["image"].as_str().unwrap();
+                let m = a
+                    .members
+                    .iter()
+                    .find(|m| m.role.slot == Some(slot) && m.standing == Standing::Current)
+                    .unwrap_or_else(|| panic!("{what}: nobody in slot {slot}"));
+                assert!(
+                    m.source.ends_with(img),
+                    "{what}: slot {slot} is {} not {img}",
+                    m.source
+                );
+                assert_eq!(
+                    m.role.data_offset,
+                    wm["data_offset_bytes"].as_u64().unwrap(),
+                    "{what}: slot {slot} data offset"
+                );
+                let ds = wm["data_size_bytes"].as_u64().unwrap();
+                let ours = m.role.data_size.unwrap();
+                assert!(ours >= ds, "{what}: slot {slot} data size {ours} < {ds}");
+            }
+        }
+    }
+}
+
+#[test]
+fn degraded_variants_are_degraded_and_say_what_is_missing() {
+    let Some(lab) = lab_dir() else { return };
+    let vdir = lab.join("variants");
+    let mut seen = 0;
+    for e in std::fs::read_dir(&vdir).unwrap() {
+        let dir = e.unwrap().path();
+        let Ok(bytes) = std::fs::read(dir.join("manifest.json")) else {
+            continue;
+        };
+        let man: Value = serde_json::from_slice(&bytes).unwrap();
+        if !man["variant"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("degraded")
+        {
+            continue;
+        }
+        let truth: Value = serde_json::from_slice(
+            &std::fs::read(dir.join(man["truth"].as_str().unwrap())).unwrap(),
+        )
+        .unwrap();
+        let images: Vec<String> = man["present_images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
+        let serials: BTreeMap<String, String> = truth["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["image"].as_str().unwrap().to_string(),
+                    m["guest_device"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let nodes = gather(&dir, &images, &serials);
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        let removed: Vec<&str> = man["removed_images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        for (tag, recoverable) in man["expected_recoverable"].as_object().unwrap() {
+            let w = truth["arrays"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["tag"] == tag.as_str())
+                .unwrap();
+            let missing_slots: Vec<u32> = w["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| removed.contains(&m["image"].as_str().unwrap()))
+                .map(|m| m["slot"].as_u64().unwrap() as u32)
+                .collect();
+            let a = arrays(&nodes)
+                .into_iter()
+                .find(|a| {
+                    a.info.array_size == w["array_size_bytes"].as_u64()
+                        || (a.info.array_size.is_none()
+                            && a.info.raid_disks == w["raid_disks"].as_u64().unwrap() as u32)
+                })
+                .unwrap_or_else(|| panic!("{name}: array {tag} not gathered"));
+            assert_eq!(a.missing, missing_slots, "{name} {tag}: missing slots");
+            let want = if recoverable.as_bool().unwrap() {
+                ArrayState::Degraded
+            } else {
+                ArrayState::Failed
+            };
+            assert_eq!(a.state, want, "{name} {tag}");
+            seen += 1;
+        }
+    }
+    assert!(seen > 30, "only {seen} degraded variants checked");
+}
