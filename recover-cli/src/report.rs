@@ -84,6 +84,7 @@ fn array_json(m: &mut Map<String, Value>, a: &Array) {
         "state".into(),
         json!({
             "status": a.state.as_str(),
+            "order_known": a.order_known,
             "missing": a.missing.iter().map(|&s| json!({
                 "slot": s,
                 "expected": i.slots.get(s as usize).cloned().flatten(),
@@ -347,6 +348,9 @@ fn describe(n: &Node) -> String {
                 s.push_str(&format!("  {}", human(sz)));
             }
             s.push_str(&format!("  {}", a.state.as_str().to_uppercase()));
+            if !a.order_known {
+                s.push_str(", MEMBER ORDER UNKNOWN");
+            }
             for mbr in &a.members {
                 s.push_str(&format!(
                     "\n{:>8} slot {}: {} ({}, events {}{})",

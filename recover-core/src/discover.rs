@@ -244,7 +244,7 @@ pub fn discover(sources: &[(usize, Source)], opts: &Options) -> Vec<Node> {
         let path = format!("{prefix}{n}");
         *n += 1;
         let mut problems = a.problems.clone();
-        if a.state == crate::raid::group::ArrayState::Failed {
+        if a.state == crate::raid::group::ArrayState::Failed && a.order_known {
             problems.push(Problem::error(
                 "array",
                 None,

@@ -107,20 +107,33 @@ fn lead(v: &str) -> u64 {
         .unwrap()
 }
 
-/// The RAID metadata recover finds on a member image.
+/// The RAID metadata recover finds on a member image (on the whole image,
+/// or in a partition of it).
 fn metadata_of(img: &Path) -> RaidMetadata {
     let src = open_source(img, MapPolicy::Auto).unwrap();
-    let ids = recover_core::fs::identify(src.volume.as_ref());
-    let id = ids
+    let root = discover::discover_source(&src, 0, &discover::Options::default());
+    root.walk()
         .into_iter()
-        .filter_map(Result::ok)
-        .find(|i| i.raid.is_some())
-        .or_else(|| {
-            let a = recover_core::raid::ddf::find_anchor(src.volume.as_ref(), true)?;
-            recover_core::raid::ddf::identified(src.volume.as_ref(), &a).ok()
+        .find_map(|n| match &n.info {
+            NodeInfo::Filesystem(id) => id.raid.as_deref().cloned(),
+            _ => None,
         })
-        .unwrap_or_else(|| panic!("{}: no RAID metadata found", img.display()));
-    *id.raid.unwrap()
+        .unwrap_or_else(|| panic!("{}: no RAID metadata found", img.display()))
+}
+
+/// The member images a scenario failed on purpose after recording it
+/// (`mdadm --fail /dev/ubdX` in its post commands): they must come out stale.
+fn failed_images(man: &Value) -> Vec<String> {
+    man["requested"]["post"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| {
+            let c = c.as_str()?;
+            let dev = c.split("--fail /dev/ubd").nth(1)?.chars().next()?;
+            Some(format!("m{}.img", dev as u32 - 'a' as u32))
+        })
+        .collect()
 }
 
 fn check_md(m: &RaidMetadata, ex: &Examine, what: &str) {
@@ -554,11 +567,26 @@ fn arrays_match_what_the_kernel_ran() {
                 None | Some("-unknown-") => {}
                 Some(l) => assert_eq!(a.info.layout.neutral, l, "{what}: layout"),
             }
-            assert_eq!(a.state, ArrayState::Complete, "{what}: {:?}", a.problems);
-            assert!(a.missing.is_empty(), "{what}");
+            let failed = failed_images(&man);
+            if failed.is_empty() {
+                assert_eq!(a.state, ArrayState::Complete, "{what}: {:?}", a.problems);
+                assert!(a.missing.is_empty(), "{what}");
+            } else {
+                assert_eq!(a.state, ArrayState::Degraded, "{what}: {:?}", a.problems);
+            }
             for wm in w["members"].as_array().unwrap() {
-                let slot = wm["slot"].as_u64().unwrap() as u32;
                 let img = wm["image"].as_str().unwrap();
+                let Some(slot) = wm["slot"].as_u64().map(|s| s as u32) else {
+                    let m = a.members.iter().find(|m| m.source.ends_with(img)).unwrap();
+                    assert_eq!(m.standing, Standing::Spare, "{what}: {img}");
+                    continue;
+                };
+                if failed.iter().any(|f| f == img) {
+                    let m = a.members.iter().find(|m| m.source.ends_with(img)).unwrap();
+                    assert_eq!(m.standing, Standing::Stale, "{what}: {img}");
+                    assert_eq!(a.missing, vec![slot], "{what}");
+                    continue;
+                }
                 let m = a
                     .members
                     .iter()
@@ -636,11 +664,15 @@ fn degraded_variants_are_degraded_and_say_what_is_missing() {
                 .iter()
                 .find(|a| a["tag"] == tag.as_str())
                 .unwrap();
+            let failed = failed_images(&truth);
             let missing_slots: Vec<u32> = w["members"]
                 .as_array()
                 .unwrap()
                 .iter()
-                .filter(|m| removed.contains(&m["image"].as_str().unwrap()))
+                .filter(|m| {
+                    let img = m["image"].as_str().unwrap();
+                    removed.contains(&img) || failed.iter().any(|f| f == img)
+                })
                 .map(|m| m["slot"].as_u64().unwrap() as u32)
                 .collect();
             let a = arrays(&nodes)

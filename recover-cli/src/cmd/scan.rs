@@ -50,7 +50,11 @@ pub fn run(
             for p in &n.problems {
                 if p.severity == Severity::Error {
                     failed = true;
-                    writeln!(err, "recover: {source}: {}: {p}", n.path)?;
+                    if source == n.path {
+                        writeln!(err, "recover: {}: {p}", n.path)?;
+                    } else {
+                        writeln!(err, "recover: {source}: {}: {p}", n.path)?;
+                    }
                 }
             }
         }

@@ -291,6 +291,10 @@ pub fn read_copy(vol: &dyn Volume, ss: u64, lba: u64) -> CopyState {
     }
     let header = match parse_header(&sector, lba) {
         Ok(h) => h,
+        // A sound header that says it lives elsewhere is not this volume's:
+        // the array's backup GPT in the last sector of an md 1.2 member, a
+        // partition's own table seen through its disk.
+        Err(Error::Corrupt { offset: 24, .. }) => return CopyState::Absent,
         Err(e) => return CopyState::Damaged(e.within(&layer, off)),
     };
     let len = header.entry_array_bytes();
@@ -392,6 +396,7 @@ impl Which {
 
 /// Reads both GPT copies with sector size `ss`.
 pub fn scan(vol: &dyn Volume, ss: u64) -> GptScan {
+    let ss = ss.max(512);
     let last = (vol.len() / ss).saturating_sub(1);
     let primary = read_copy(vol, ss, 1);
     let mut backup_lba = last;

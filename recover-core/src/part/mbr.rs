@@ -174,6 +174,9 @@ pub const MAX_LOGICALS: usize = 256;
 /// before it is kept.
 pub fn walk_ebr_chain(vol: &dyn Volume, ss: u64, ext_start: u64, ext_sectors: u64) -> EbrChain {
     let mut out = EbrChain::default();
+    if ss == 0 {
+        return out;
+    }
     let disk_sectors = vol.len() / ss;
     let ext_end = ext_start.saturating_add(ext_sectors);
     let mut seen = HashSet::new();
@@ -202,11 +205,14 @@ pub fn walk_ebr_chain(vol: &dyn Volume, ss: u64, ext_start: u64, ext_sectors: u6
             ));
             break;
         }
-        if out.logicals.len() >= MAX_LOGICALS {
+        if out.logicals.len() >= MAX_LOGICALS || seen.len() > 4 * MAX_LOGICALS {
             out.problems.push(Problem::error(
                 "EBR chain",
                 Some(off),
-                format!("more than {MAX_LOGICALS} logical partitions; chain cut there"),
+                format!(
+                    "more than {MAX_LOGICALS} logical partitions (or {} EBRs); chain cut there",
+                    4 * MAX_LOGICALS
+                ),
             ));
             break;
         }
@@ -250,7 +256,9 @@ pub fn walk_ebr_chain(vol: &dyn Volume, ss: u64, ext_start: u64, ext_sectors: u6
                     ),
                 ));
             }
-            out.logicals.push(l);
+            if out.logicals.len() < MAX_LOGICALS {
+                out.logicals.push(l);
+            }
         }
         match next {
             Some(n) if n < ext_start || n >= ext_end => {

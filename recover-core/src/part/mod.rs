@@ -517,15 +517,20 @@ fn check_bounds(parts: &mut [Partition], disk_sectors: u64) {
             ));
         }
     }
-    let data: Vec<(usize, u64, u64)> = parts
+    // One sweep in start order: each partition is checked against the one
+    // that reaches furthest among those before it, so a table of thousands
+    // of overlapping entries costs n log n and at most one warning each.
+    let mut order: Vec<(u64, u64, usize)> = parts
         .iter()
         .enumerate()
         .filter(|(_, p)| p.role != PartRole::Extended && p.sectors > 0)
-        .map(|(i, p)| (i, p.start_lba, p.start_lba.saturating_add(p.sectors)))
+        .map(|(i, p)| (p.start_lba, p.start_lba.saturating_add(p.sectors), i))
         .collect();
-    for (a, &(i, s1, e1)) in data.iter().enumerate() {
-        for &(j, s2, e2) in &data[a + 1..] {
-            if s1 < e2 && s2 < e1 {
+    order.sort_unstable();
+    let mut reach: Option<(u64, usize)> = None;
+    for (start, end, i) in order {
+        if let Some((far, j)) = reach {
+            if start < far {
                 let other = parts[j].number;
                 parts[i].problems.push(Problem::warning(
                     "partition",
@@ -533,6 +538,9 @@ fn check_bounds(parts: &mut [Partition], disk_sectors: u64) {
                     format!("overlaps partition {other}"),
                 ));
             }
+        }
+        if reach.is_none_or(|(far, _)| end > far) {
+            reach = Some((end, i));
         }
     }
 }

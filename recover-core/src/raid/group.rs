@@ -121,6 +121,10 @@ pub struct Array {
     pub state: ArrayState,
     /// Disagreements and other findings.
     pub problems: Vec<Problem>,
+    /// False when members are present whose slots could not be told (IMSM
+    /// without serial numbers): the state then counts them as filling the
+    /// free slots, in an order still to be found.
+    pub order_known: bool,
 }
 
 /// md lets a member lag the newest by one event and still counts it in
@@ -277,8 +281,31 @@ fn build(cands: &[Candidate], refs: &[(usize, usize)]) -> Array {
     let missing: Vec<u32> = (0..info.raid_disks)
         .filter(|s| !seen.contains_key(s))
         .collect();
-    let state = survivability(&info, &missing);
-    if !missing.is_empty() {
+    let unplaced = members
+        .iter()
+        .filter(|m| m.standing == Standing::Unidentified)
+        .count();
+    let order_known = unplaced == 0;
+    let state = if order_known {
+        survivability(&info, &missing)
+    } else {
+        let serials: Vec<String> = missing
+            .iter()
+            .filter_map(|&s| info.slots.get(s as usize).cloned().flatten())
+            .collect();
+        problems.push(Problem::warning(
+            "array",
+            None,
+            format!(
+                "{unplaced} member(s) could not be placed: the metadata names its disks by serial number only ({}); give each image's serial with --serial IMAGE=SERIAL",
+                serials.join(", ")
+            ),
+        ));
+        // The unplaced members fill free slots; which ones is still unknown.
+        let still = missing.len().saturating_sub(unplaced);
+        survivability(&info, &missing[..still])
+    };
+    if order_known && !missing.is_empty() {
         let who: Vec<String> = missing
             .iter()
             .map(|&s| match info.slots.get(s as usize).cloned().flatten() {
@@ -324,6 +351,7 @@ fn build(cands: &[Candidate], refs: &[(usize, usize)]) -> Array {
         missing,
         state,
         problems,
+        order_known,
     }
 }
 

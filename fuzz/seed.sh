@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# Builds small seed inputs for the fuzz targets into fuzz/corpus/<target>/,
+# with the real tools (sfdisk, sgdisk, mkfs.*, mkntfs, mkswap, cryptsetup).
+# Tools that are missing or fail are skipped with a note. Re-running
+# overwrites the seeds (the fuzzers' own finds in corpus/ are kept).
+#
+#   mbr       compact MBR disks with an extended partition and 3 logicals,
+#             on 512- and 4096-byte sectors; protective and hybrid MBRs
+#   gpt       whole 1 MiB GPT disks (both copies), 512 and 4096 sectors
+#   fs_probe  the first 68 KiB (0..0x11000) of freshly made filesystems
+#   discover  all of the above plus disks whose partitions hold filesystems
+set -uo pipefail
+
+cd "$(dirname "$0")"
+C=corpus
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+mkdir -p "$C/mbr" "$C/gpt" "$C/fs_probe" "$C/discover"
+
+HEAD=$((0x11000)) # btrfs's superblock sits at 64 KiB and is 4 KiB long
+export PATH="$PATH:/usr/sbin:/sbin"
+Q=(--no-reread --no-tell-kernel -q)
+
+note() { echo "seed.sh: $*" >&2; }
+have() { command -v "$1" >/dev/null 2>&1 || { note "no $1, skipping"; return 1; }; }
+blank() { rm -f "$1"; truncate -s "$2" "$1"; }
+# put FILE SEED...: copies FILE into each corpus named.
+put() {
+    local f=$1
+    shift
+    for d in "$@"; do cp "$f" "$C/$d"; done
+}
+# Moves 512-byte sectors to the same LBA in 4096-byte units: turns a table
+# that sfdisk wrote in 512-byte LBAs into a 4Kn disk (LBAs are unit-free).
+to4k() {
+    local src=$1 dst=$2 size=$3
+    shift 3
+    blank "$dst" "$size"
+    for lba in "$@"; do
+        dd if="$src" of="$dst" bs=512 skip="$lba" seek=$((lba * 8)) count=1 conv=notrunc status=none
+    done
+}
+
+# --- filesystems: 68 KiB heads -------------------------------------------
+mkfs_head() { # name size command... (the image path is appended)
+    local name=$1 size=$2
+    shift 2
+    have "$1" || return 0
+    blank "$T/fs" "$size"
+    if "$@" "$T/fs" >/dev/null 2>&1; then
+        head -c "$HEAD" "$T/fs" >"$T/$name.head"
+        put "$T/$name.head" fs_probe/"$name" discover/"fs_$name"
+    else
+        note "$1 failed for $name"
+    fi
+}
+mkfs_head ext2 1M mkfs.ext2 -q -F -L ext2lab
+mkfs_head ext3 8M mkfs.ext3 -q -F -L ext3lab
+mkfs_head ext4 1M mkfs.ext4 -q -F -L ext4lab
+mkfs_head ext4_4k 8M mkfs.ext4 -q -F -b 4096 -O 64bit,metadata_csum
+mkfs_head ext4_nocsum 1M mkfs.ext4 -q -F -O ^metadata_csum
+mkfs_head xfs 300M mkfs.xfs -q -f -L xfslab
+mkfs_head xfs_4k 300M mkfs.xfs -q -f -s size=4096
+mkfs_head btrfs 120M mkfs.btrfs -q -f -L btrfslab
+mkfs_head fat12 1M mkfs.vfat -n FAT12LAB
+mkfs_head fat16 16M mkfs.vfat -F 16 -n FAT16LAB
+mkfs_head fat32 40M mkfs.vfat -F 32 -n FAT32LAB
+mkfs_head fat16_4k 64M mkfs.vfat -F 16 -S 4096
+mkfs_head exfat 1M mkfs.exfat -b 4096 -L exlab
+mkfs_head exfat_8m 8M mkfs.exfat
+mkfs_head ntfs 2M mkntfs -q -F -Q -L ntfslab
+mkfs_head ntfs_4k 8M mkntfs -q -F -Q -s 4096 -c 8192
+mkfs_head swap 1M mkswap -L swaplab
+mkfs_head swap_64k 1M mkswap -p 65536
+if have cryptsetup; then
+    printf pw >"$T/key"
+    mkfs_head luks1 4M cryptsetup luksFormat -q --type luks1 --pbkdf-force-iterations 1000 --key-file "$T/key"
+    mkfs_head luks2 20M cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --label lukslab --key-file "$T/key"
+fi
+# pvcreate and mdadm --create want block devices: no LVM or md seeds.
+
+# --- MBR ------------------------------------------------------------------
+if have sfdisk; then
+    # 128 sectors: a primary, an extended partition at 24 with EBRs at
+    # 24, 36 and 48 holding three logicals.
+    blank "$T/m512" 64K
+    sfdisk "${Q[@]}" "$T/m512" <<'EOF' >/dev/null
+label: dos
+label-id: 0x12345678
+start=8, size=16, type=83, bootable
+start=24, size=100, type=5
+start=26, size=10, type=83
+start=38, size=10, type=82
+start=50, size=20, type=7
+EOF
+    put "$T/m512" mbr/ebr_512 discover/mbr_ebr_512
+    # The same table on 4096-byte sectors (EBRs at 24, 36, 48 again).
+    to4k "$T/m512" "$T/m4k" 512K 0 24 36 48
+    put "$T/m4k" mbr/ebr_4k discover/mbr_ebr_4k
+    # LBA-type extended partition (0x0f), logicals back to back.
+    blank "$T/mf" 64K
+    sfdisk "${Q[@]}" "$T/mf" <<'EOF' >/dev/null
+label: dos
+start=2, size=120, type=f
+start=4, size=8, type=c
+start=13, size=8, type=83
+start=22, size=8, type=83
+EOF
+    put "$T/mf" mbr/ebr_0f discover/mbr_ebr_0f
+fi
+
+# --- GPT ------------------------------------------------------------------
+if have sgdisk; then
+    blank "$T/g" 1M
+    sgdisk -a 8 -U 11111111-2222-3333-4444-555555555555 \
+        -n 1:40:+256K -t 1:8300 -c 1:root \
+        -n 2:0:+128K -t 2:ef00 -c 2:EFI \
+        -n 3:0:0 -t 3:8200 -A 3:set:2 "$T/g" >/dev/null
+    put "$T/g" gpt/gpt_512 discover/gpt_512
+    head -c 512 "$T/g" >"$T/pmbr" && put "$T/pmbr" mbr/protective
+    # Four-entry array: the smallest table sgdisk writes.
+    cp "$T/g" "$T/g4" && sgdisk -S 4 "$T/g4" >/dev/null && put "$T/g4" gpt/gpt_4entries discover/gpt_4entries
+    # 1024-entry array: room for many partitions.
+    blank "$T/g1k" 1M
+    sgdisk -S 1024 -a 8 -n 1:0:+128K -t 1:8300 -n 2:0:+128K -t 2:0700 "$T/g1k" >/dev/null &&
+        put "$T/g1k" gpt/gpt_1024entries discover/gpt_1024entries
+    # Hybrid MBR mirroring partitions 1 and 2.
+    cp "$T/g" "$T/gh" && sgdisk -h 1:2 "$T/gh" >/dev/null && put "$T/gh" gpt/gpt_hybrid discover/gpt_hybrid
+    head -c 512 "$T/gh" >"$T/hmbr" && put "$T/hmbr" mbr/hybrid
+    # Primary header wiped: only the backup at the last LBA is left.
+    cp "$T/g" "$T/gb" && dd if=/dev/zero of="$T/gb" bs=512 seek=1 count=1 conv=notrunc status=none
+    put "$T/gb" gpt/gpt_backup_only discover/gpt_backup_only
+    # The header sector alone, for parse_header.
+    dd if="$T/g" of="$T/ghdr" bs=512 skip=1 count=1 status=none && put "$T/ghdr" gpt/header_only
+    # A 4Kn GPT: sgdisk reads files with 512-byte sectors, so re-lay the
+    # sgdisk table (same entries, LBAs scaled by 1/8) on 4096-byte sectors.
+    if have python3; then
+        python3 - "$T/g4" "$T/g4k" <<'EOF' && put "$T/g4k" gpt/gpt_4k discover/gpt_4k
+import struct, sys, zlib
+src = open(sys.argv[1], "rb").read()
+ss, n_sect = 4096, 256
+hdr = src[512:512 + 92]
+n, es = struct.unpack_from("<II", hdr, 80)
+arr = bytearray(src[1024:1024 + n * es])
+arr_sect = -(-len(arr) // ss)
+first, last = 2 + arr_sect, n_sect - 2 - arr_sect
+for i in range(n):
+    e = i * es
+    if arr[e:e + 16] == bytes(16):
+        continue
+    a, b = struct.unpack_from("<QQ", arr, e + 32)
+    a, b = max(first, -(-a // 8)), min(last, (b + 1) // 8 - 1)
+    struct.pack_into("<QQ", arr, e + 32, a, b)
+d = bytearray(ss * n_sect)
+d[:512] = src[:512]
+struct.pack_into("<I", d, 446 + 12, n_sect - 1)  # protective entry size
+def header(my, alt, entries):
+    h = bytearray(hdr)
+    struct.pack_into("<QQQQ", h, 24, my, alt, first, last)
+    struct.pack_into("<Q", h, 72, entries)
+    struct.pack_into("<I", h, 88, zlib.crc32(arr))
+    struct.pack_into("<I", h, 16, 0)
+    struct.pack_into("<I", h, 16, zlib.crc32(h))
+    return h
+d[ss:ss + 92] = header(1, n_sect - 1, 2)
+d[2 * ss:2 * ss + len(arr)] = arr
+b = n_sect - 1 - arr_sect
+d[b * ss:b * ss + len(arr)] = arr
+d[(n_sect - 1) * ss:(n_sect - 1) * ss + 92] = header(n_sect - 1, 1, b)
+open(sys.argv[2], "wb").write(d)
+EOF
+    fi
+fi
+
+# --- discover: disks whose partitions hold filesystems ----------------------
+# fill IMG START_LBA SIZE mkfs...: makes a filesystem of SIZE and writes it
+# into IMG at START_LBA (512-byte sectors).
+fill() {
+    local img=$1 start=$2 size=$3
+    shift 3
+    have "$1" || return 0
+    blank "$T/part" "$size"
+    "$@" "$T/part" >/dev/null 2>&1 || { note "$1 failed"; return 0; }
+    dd if="$T/part" of="$img" bs=512 seek="$start" conv=notrunc status=none
+}
+if have sfdisk; then
+    # 1 MiB: FAT12 and ext4 primaries, an extended partition with a swap
+    # and an ext2 logical.
+    blank "$T/dm" 1M
+    sfdisk "${Q[@]}" "$T/dm" <<'EOF' >/dev/null
+label: dos
+start=64, size=512, type=1
+start=576, size=512, type=83
+start=1088, size=960, type=5
+start=1090, size=300, type=82
+start=1400, size=600, type=83
+EOF
+    fill "$T/dm" 64 256K mkfs.vfat -n MBRFAT
+    fill "$T/dm" 576 256K mkfs.ext4 -q -F -b 1024 -L mbrext4
+    fill "$T/dm" 1090 150K mkswap -L mbrswap
+    fill "$T/dm" 1400 300K mkfs.ext2 -q -F -L logical
+    put "$T/dm" discover/mbr_with_fs
+fi
+if have sgdisk; then
+    blank "$T/dg" 1M
+    sgdisk -a 8 -n 1:40:+384K -t 1:8300 -c 1:data -n 2:0:+256K -t 2:ef00 \
+        -n 3:0:0 -t 3:8200 "$T/dg" >/dev/null
+    fill "$T/dg" 40 384K mkfs.ext4 -q -F -b 1024 -L gptext4
+    fill "$T/dg" 808 256K mkfs.vfat -n GPTFAT
+    fill "$T/dg" 1320 300K mkswap -L gptswap
+    put "$T/dg" discover/gpt_with_fs
+fi
+
+for d in mbr gpt fs_probe discover; do
+    echo "$d: $(ls "$C/$d" | wc -l) files, $(du -sh "$C/$d" | cut -f1)"
+done
