@@ -384,8 +384,12 @@ pub fn read(vol: &dyn Volume, anchor: &Anchor) -> Result<RaidMetadata> {
             .map_err(|e| e.within(&layer, base * ss))
     };
     let mut crc_problems = Vec::new();
+    // A section's CRC covers its whole length; a one-sector structure on a
+    // 4Kn disk may also have been summed over its first 512 bytes only.
     let mut crc_check = |name: &'static str, at: u64, data: &[u8]| {
-        if let Err((stored, r, s)) = raw::check_crc(data, le) {
+        let short = data.get(..512).filter(|_| data.len() > 512);
+        let second = || short.and_then(|s| raw::check_crc(s, le).ok());
+        if let Err((stored, r, s)) = raw::check_crc(data, le).or_else(|e| second().ok_or(e)) {
             crc_problems.push(Problem::error(
                 format!("DDF {name}"),
                 Some(at),
@@ -395,7 +399,7 @@ pub fn read(vol: &dyn Volume, anchor: &Anchor) -> Result<RaidMetadata> {
     };
     let controller = match sec(0)? {
         Some((at, d)) => {
-            crc_check("controller data", at, &d[..512.min(d.len())]);
+            crc_check("controller data", at, &d);
             raw::parse_controller(&d, le)
         }
         None => None,
@@ -416,7 +420,7 @@ pub fn read(vol: &dyn Volume, anchor: &Anchor) -> Result<RaidMetadata> {
     };
     let this = match sec(4)? {
         Some((at, d)) => {
-            crc_check("physical disk data", at, &d[..512.min(d.len())]);
+            crc_check("physical disk data", at, &d);
             raw::parse_disk_data(&d, le)
         }
         None => None,
