@@ -839,3 +839,78 @@ fn ddf_on_4kn_members() {
         }
     }
 }
+
+/// The RAID metadata of an in-memory copy of a member with bytes changed.
+fn metadata_mutated(img: &Path, edits: &[(u64, u8)]) -> RaidMetadata {
+    let mut data = std::fs::read(img).unwrap();
+    for &(at, x) in edits {
+        data[at as usize] ^= x;
+    }
+    let src = recover_core::io::Source {
+        name: "mutated".into(),
+        volume: std::sync::Arc::new(recover_core::io::MemVolume::new("mutated", data)),
+        kind: recover_core::io::SourceKind::File,
+    };
+    let root = discover::discover_source(&src, 0, &discover::Options::default());
+    root.walk()
+        .into_iter()
+        .find_map(|n| match &n.info {
+            NodeInfo::Filesystem(id) => id.raid.as_deref().cloned(),
+            _ => None,
+        })
+        .expect("metadata still read")
+}
+
+/// A bad checksum is reported where it is, and the copy is still used.
+#[test]
+fn checksum_mismatches_are_reported_and_the_copy_still_used() {
+    let Some(lab) = lab_dir() else { return };
+    let s = lab.join("scenarios");
+    let len = |p: &Path| std::fs::metadata(p).unwrap().len();
+    // md 1.2: one byte of the name (superblock at 4 KiB, set_name at 32).
+    let m12 = s.join("raid5-4d-64k-la-1.2/m0.img");
+    // md 0.90: one byte of the reserved area after ctime (word 16).
+    let m090 = s.join("raid5-4d-64k-ls-0.90/m0.img");
+    let sb090 = (len(&m090) & !0xFFFF) - 0x10000;
+    // IMSM: one byte of the first disk's serial in the MPB.
+    let imsm = s.join("imsm-raid5-3d/m0.img");
+    let mpb = len(&imsm) - 1024;
+    // DDF: one byte of the anchor's pad area (the anchor CRC fails; headers are intact).
+    let ddf = s.join("ddf-raid5-4d/m0.img");
+    let anchor = len(&ddf) - 512;
+    for (img, at, sb_off, what) in [
+        (&m12, 4096 + 40, 4096 + 216, "md superblock"),
+        (&m090, sb090 + 0x40, sb090 + 0x98, "md 0.90 superblock"),
+        (&imsm, mpb + 0xD8 + 3, mpb + 0x20, "IMSM MPB"),
+        (&ddf, anchor + 0x100, anchor, "DDF anchor"),
+    ] {
+        let good = metadata_of(img);
+        let bad = metadata_mutated(img, &[(at, 0x01)]);
+        assert_eq!(bad.checksum_ok, Some(false), "{what}");
+        let p = bad
+            .problems
+            .iter()
+            .find(|p| p.structure == what)
+            .unwrap_or_else(|| panic!("{what}: no problem reported: {:?}", bad.problems));
+        assert_eq!(p.offset, Some(sb_off), "{what}: {p}");
+        assert!(p.detail.contains("mismatch"), "{what}: {p}");
+        // Everything but the flipped byte's field is as before.
+        assert_eq!(bad.events, good.events, "{what}");
+        assert_eq!(bad.arrays.len(), good.arrays.len(), "{what}");
+        assert_eq!(bad.arrays[0].0.level, good.arrays[0].0.level, "{what}");
+        assert_eq!(bad.arrays[0].1.data_offset, good.arrays[0].1.data_offset, "{what}");
+    }
+}
+
+/// The same member given twice (or a clone of it): both claim its slot.
+#[test]
+fn two_current_members_in_one_slot_are_a_conflict() {
+    let Some(lab) = lab_dir() else { return };
+    let dir = lab.join("scenarios/raid1-2d-1.2");
+    let nodes = gather(&dir, &["m0.img".into(), "m1.img".into(), "m0.img".into()], &BTreeMap::new());
+    let a = arrays(&nodes)[0];
+    let conflicts: Vec<_> = a.members.iter().filter(|m| m.standing == Standing::Conflict).collect();
+    assert_eq!(conflicts.len(), 1);
+    assert!(a.problems.iter().any(|p| p.severity == recover_core::Severity::Error && p.detail.contains("both claim slot 0")), "{:?}", a.problems);
+    assert_eq!(a.state, ArrayState::Complete);
+}

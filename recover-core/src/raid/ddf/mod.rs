@@ -560,7 +560,7 @@ pub fn read(vol: &dyn Volume, anchor: &Anchor) -> Result<RaidMetadata> {
                     format!(
                         "{:08x} {}K type={:#x} state={:#x}",
                         p.refnum,
-                        p.config_size * ss / 1024,
+                        p.config_size.saturating_mul(ss) / 1024,
                         p.pd_type,
                         p.state
                     )
@@ -594,4 +594,56 @@ pub fn read(vol: &dyn Volume, anchor: &Anchor) -> Result<RaidMetadata> {
         details,
         problems,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::MemVolume;
+
+    fn put32(b: &mut [u8], o: usize, v: u32) {
+        b[o..o + 4].copy_from_slice(&v.to_be_bytes());
+    }
+    fn put64(b: &mut [u8], o: usize, v: u64) {
+        b[o..o + 8].copy_from_slice(&v.to_be_bytes());
+    }
+    /// A header sector of type `ty` with a standard CRC.
+    fn header(ty: u8, sections: &[(usize, u32, u32)]) -> Vec<u8> {
+        let mut h = vec![0u8; 512];
+        put32(&mut h, 0, raw::HEADER_MAGIC);
+        h[8..32].fill(0xAB);
+        put64(&mut h, 0x60, 0);
+        put64(&mut h, 0x68, u64::MAX);
+        h[0x70] = ty;
+        for &(i, off, len) in sections {
+            put32(&mut h, 0xC0 + 8 * i, off);
+            put32(&mut h, 0xC4 + 8 * i, len);
+        }
+        h[4..8].fill(0xFF);
+        let crc = crc32fast::hash(&h);
+        put32(&mut h, 4, crc);
+        h
+    }
+
+    #[test]
+    fn huge_configured_size_does_not_overflow() {
+        // LBA 0 primary header, 1 physical disk records, 2 this disk's
+        // data, 3 the anchor; the one PD claims u64::MAX sectors.
+        let mut img = header(1, &[(1, 1, 1), (4, 2, 1)]);
+        let mut phys = vec![0u8; 512];
+        put32(&mut phys, 0, raw::PHYS_MAGIC);
+        phys[10..12].copy_from_slice(&1u16.to_be_bytes());
+        put32(&mut phys, 64 + 24, 1);
+        put64(&mut phys, 64 + 32, u64::MAX);
+        img.extend_from_slice(&phys);
+        let mut data = vec![0u8; 512];
+        put32(&mut data, 0, raw::DISK_DATA_MAGIC);
+        put32(&mut data, 32, 1);
+        img.extend_from_slice(&data);
+        img.extend_from_slice(&header(0, &[]));
+        let vol = MemVolume::new("t", img);
+        let anchor = find_anchor(&vol, false).expect("anchor");
+        let meta = read(&vol, &anchor).expect("metadata");
+        assert_eq!(meta.details.iter().find(|d| d.0 == "physical_disks").map(|d| &d.1), Some(&Detail::Number(1)));
+    }
 }

@@ -36,7 +36,7 @@ pub fn find(head: &[u8], vol: &dyn Volume) -> Option<crate::Result<RaidMetadata>
     for (at, _) in v1::locations(vol.len()) {
         let sb = match head.get(at as usize..at as usize + 4096) {
             Some(s) => std::borrow::Cow::Borrowed(s),
-            None => match bytes_at(vol, at, (vol.len() - at).min(4096) as usize) {
+            None => match bytes_at(vol, at, vol.len().saturating_sub(at).min(4096) as usize) {
                 Ok(s) => s,
                 Err(_) => continue,
             },
@@ -91,4 +91,20 @@ fn blkid_form(mdadm: &str) -> String {
 /// Identifies an md member.
 pub fn identify(head: &[u8], vol: &dyn Volume) -> ProbeResult {
     Some(find(head, vol)?.map(|m| identified(m, "md")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::MemVolume;
+
+    #[test]
+    fn find_on_a_volume_shorter_than_the_1_2_location() {
+        // 1.2 sits at 4 KiB: a shorter volume must not underflow.
+        for len in [0, 100, 4095] {
+            let data = vec![0u8; len];
+            let vol = MemVolume::new("t", data.clone());
+            assert!(find(&data, &vol).is_none());
+        }
+    }
 }
