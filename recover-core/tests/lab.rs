@@ -898,7 +898,10 @@ fn checksum_mismatches_are_reported_and_the_copy_still_used() {
         assert_eq!(bad.events, good.events, "{what}");
         assert_eq!(bad.arrays.len(), good.arrays.len(), "{what}");
         assert_eq!(bad.arrays[0].0.level, good.arrays[0].0.level, "{what}");
-        assert_eq!(bad.arrays[0].1.data_offset, good.arrays[0].1.data_offset, "{what}");
+        assert_eq!(
+            bad.arrays[0].1.data_offset, good.arrays[0].1.data_offset,
+            "{what}"
+        );
     }
 }
 
@@ -907,10 +910,60 @@ fn checksum_mismatches_are_reported_and_the_copy_still_used() {
 fn two_current_members_in_one_slot_are_a_conflict() {
     let Some(lab) = lab_dir() else { return };
     let dir = lab.join("scenarios/raid1-2d-1.2");
-    let nodes = gather(&dir, &["m0.img".into(), "m1.img".into(), "m0.img".into()], &BTreeMap::new());
+    let nodes = gather(
+        &dir,
+        &["m0.img".into(), "m1.img".into(), "m0.img".into()],
+        &BTreeMap::new(),
+    );
     let a = arrays(&nodes)[0];
-    let conflicts: Vec<_> = a.members.iter().filter(|m| m.standing == Standing::Conflict).collect();
+    let conflicts: Vec<_> = a
+        .members
+        .iter()
+        .filter(|m| m.standing == Standing::Conflict)
+        .collect();
     assert_eq!(conflicts.len(), 1);
-    assert!(a.problems.iter().any(|p| p.severity == recover_core::Severity::Error && p.detail.contains("both claim slot 0")), "{:?}", a.problems);
+    assert!(
+        a.problems
+            .iter()
+            .any(|p| p.severity == recover_core::Severity::Error
+                && p.detail.contains("both claim slot 0")),
+        "{:?}",
+        a.problems
+    );
     assert_eq!(a.state, ArrayState::Complete);
+}
+
+/// DDF RAID50 (which mdadm refuses): two RAID5 spans, striped; each span
+/// survives the loss of one of its own members.
+#[test]
+fn ddf_raid50_spans() {
+    let Some(lab) = lab_dir() else { return };
+    let src = lab.join("scenarios/ddf-raid5-3d-ra");
+    let out = derived_dir("ddf-raid50");
+    let imgs = fixtures::ddf::make_raid50(&src, &out);
+    let names: Vec<String> = imgs
+        .iter()
+        .map(|p| p.file_name().unwrap().to_str().unwrap().to_string())
+        .collect();
+    let nodes = gather(&out, &names, &BTreeMap::new());
+    let a = arrays(&nodes);
+    assert_eq!(a.len(), 1);
+    let a = a[0];
+    assert_eq!(level_name(&a.info), "raid50");
+    assert_eq!(a.info.raid_disks, 6);
+    let sec = a.info.secondary.as_ref().unwrap();
+    assert_eq!((sec.level.as_str(), sec.count), ("striped", 2));
+    assert_eq!(a.state, ArrayState::Complete, "{:?}", a.problems);
+    let slots: Vec<Option<u32>> = a.members.iter().map(|m| m.role.slot).collect();
+    assert_eq!(slots, (0..6).map(Some).collect::<Vec<_>>());
+    // One member lost from each span: degraded. Two from one span: failed.
+    let some = |keep: &[usize]| {
+        let n: Vec<String> = keep.iter().map(|&i| names[i].clone()).collect();
+        let nodes = gather(&out, &n, &BTreeMap::new());
+        let arrs = arrays(&nodes);
+        (arrs[0].state, arrs[0].missing.clone())
+    };
+    assert_eq!(some(&[0, 1, 3, 4]).0, ArrayState::Degraded);
+    let (state, missing) = some(&[0, 3, 4, 5]);
+    assert_eq!((state, missing.len()), (ArrayState::Failed, 2));
 }

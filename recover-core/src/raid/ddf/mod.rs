@@ -644,6 +644,12 @@ mod tests {
         let vol = MemVolume::new("t", img);
         let anchor = find_anchor(&vol, false).expect("anchor");
         let meta = read(&vol, &anchor).expect("metadata");
-        assert_eq!(meta.details.iter().find(|d| d.0 == "physical_disks").map(|d| &d.1), Some(&Detail::Number(1)));
+        assert_eq!(
+            meta.details
+                .iter()
+                .find(|d| d.0 == "physical_disks")
+                .map(|d| &d.1),
+            Some(&Detail::Number(1))
+        );
     }
 }
