@@ -11,7 +11,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use crate::fs::{self, Identified, Usage};
-use crate::io::{Slice, Source, SourceKind, VolumeRef};
+use crate::io::{Slice, Source, SourceKind, Volume, VolumeRef};
 use crate::part::{self, PartRole, Partition, PartitionTable, SectorSizeSource};
 use crate::problem::{Problem, Severity};
 
@@ -254,16 +254,40 @@ pub fn discover(sources: &[(usize, Source)], opts: &Options) -> Vec<Node> {
                 ),
             ));
         }
+        // Assemble what can be read, and look inside.
+        let mut children = Vec::new();
+        let mut size = a.info.array_size.unwrap_or(0);
+        let volume = match crate::raid::model::ArrayModel::from_array(&a)
+            .and_then(|m| crate::raid::volume::ArrayVolume::new(path.clone(), m, false))
+        {
+            Ok(v) => {
+                size = v.len();
+                let v: VolumeRef = Arc::new(v);
+                let mut budget = MAX_PARTITIONS;
+                children = explore(&v, &path, 1, opts, &mut problems, &mut budget);
+                Some(v)
+            }
+            Err(e) => {
+                if a.state != crate::raid::group::ArrayState::Failed {
+                    problems.push(Problem::error(
+                        "array",
+                        None,
+                        format!("cannot be assembled: {e}"),
+                    ));
+                }
+                None
+            }
+        };
         nodes.push(Node {
             path,
             kind: NodeKind::Array,
             format: prefix.to_string(),
             offset: 0,
-            size: a.info.array_size.unwrap_or(0),
+            size,
             info: NodeInfo::Array(Box::new(a)),
             problems,
-            children: Vec::new(),
-            volume: None,
+            children,
+            volume,
         });
     }
     nodes

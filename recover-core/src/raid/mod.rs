@@ -5,5 +5,9 @@
 pub mod ddf;
 pub mod group;
 pub mod imsm;
+pub mod map;
 pub mod md;
 pub mod metadata;
+pub mod model;
+pub mod parity;
+pub mod volume;

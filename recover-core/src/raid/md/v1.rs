@@ -206,8 +206,11 @@ pub fn parse(sb: &[u8], at: u64) -> Option<Result<RaidMetadata>> {
         ("dev_number", Detail::Number(u64::from(dev_number))),
         ("role", Detail::Text(role_text(role))),
         ("events", Detail::Number(events)),
-        ("data_offset", Detail::Number(data_offset * 512)),
-        ("data_size", Detail::Number(data_size * 512)),
+        (
+            "data_offset",
+            Detail::Number(data_offset.saturating_mul(512)),
+        ),
+        ("data_size", Detail::Number(data_size.saturating_mul(512))),
         ("super_offset", Detail::Number(at)),
         ("ctime", Detail::Number(md_time(b.le_u64(64)?) as u64)),
         ("utime", Detail::Number(md_time(b.le_u64(192)?) as u64)),
@@ -232,7 +235,10 @@ pub fn parse(sb: &[u8], at: u64) -> Option<Result<RaidMetadata>> {
         ));
     }
     if recovering {
-        details.push(("recovery_offset", Detail::Number(b.le_u64(152)? * 512)));
+        details.push((
+            "recovery_offset",
+            Detail::Number(b.le_u64(152)?.saturating_mul(512)),
+        ));
     }
     Some(Ok(RaidMetadata {
         format: RaidFormat::Md,
@@ -278,4 +284,24 @@ fn array_state(roles: &[u8], raid_disks: u32) -> String {
             _ => '?',
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sector_fields_near_u64_max_do_not_overflow() {
+        // A 1.1 superblock with no roles whose data offset, data size and
+        // recovery offset are beyond what 512-byte sectors can address.
+        let mut sb = vec![0u8; 256];
+        sb[0..4].copy_from_slice(&MAGIC.to_le_bytes());
+        sb[4..8].copy_from_slice(&1u32.to_le_bytes());
+        sb[8..12].copy_from_slice(&feature::RECOVERY_OFFSET.to_le_bytes());
+        for off in [128, 136, 152] {
+            sb[off..off + 8].copy_from_slice(&(u64::MAX - 1).to_le_bytes());
+        }
+        let meta = parse(&sb, 0).expect("superblock").expect("parsed");
+        assert_eq!(meta.arrays[0].1.data_offset, u64::MAX);
+    }
 }

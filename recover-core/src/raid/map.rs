@@ -1,0 +1,580 @@
+//! Where an array's bytes live on its members: pure layout math, no I/O.
+//!
+//! Each function follows the Linux md driver, the reference the lab checks
+//! against: raid5.c raid5_compute_sector (RAID4/5/6 and their algorithms,
+//! including the DDF ones), raid6 syndrome slot order (raid6_d0,
+//! raid6_idx_to_slot), raid10.c __raid10_find_phys and calc_sectors
+//! (near/far/offset copies), raid0.c create_strip_zones and map_sector
+//! (zones over unequal members, original and alternate layouts), and
+//! linear concatenation. Offsets here are in chunks or bytes of member
+//! *data* (after each member's data offset).
+
+/// RAID4/5/6 data and parity placement (md's ALGORITHM_* numbers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ParityAlgo {
+    /// 0: parity rotates from the last disk backwards; data restarts at disk 0.
+    LeftAsymmetric,
+    /// 1: parity rotates from disk 0 forwards; data restarts at disk 0.
+    RightAsymmetric,
+    /// 2: parity rotates backwards; data continues after the parity disk.
+    LeftSymmetric,
+    /// 3: parity rotates forwards; data continues after the parity disk.
+    RightSymmetric,
+    /// 4: parity (and Q) on the first disk(s).
+    ParityFirst,
+    /// 5: parity (and Q) on the last disk(s): RAID4.
+    ParityLast,
+    /// 8: DDF RAID6 rotating parity 0 with data restart (Q syndrome over physical disk order).
+    RotatingZeroRestart,
+    /// 9: DDF RAID6 rotating parity N with data restart.
+    RotatingNRestart,
+    /// 10: DDF RAID6 rotating parity N with data continuation.
+    RotatingNContinue,
+    /// 16: RAID5 left-asymmetric over all but the last disk, Q on the last.
+    LeftAsymmetric6,
+    /// 17: RAID5 right-asymmetric, Q on the last disk.
+    RightAsymmetric6,
+    /// 18: RAID5 left-symmetric, Q on the last disk.
+    LeftSymmetric6,
+    /// 19: RAID5 right-symmetric, Q on the last disk.
+    RightSymmetric6,
+    /// 20: RAID5 parity-first, Q on the last disk.
+    ParityFirst6,
+}
+
+impl ParityAlgo {
+    /// The algorithm for md's layout number.
+    pub fn from_md(code: u32) -> Option<ParityAlgo> {
+        use ParityAlgo::*;
+        Some(match code {
+            0 => LeftAsymmetric,
+            1 => RightAsymmetric,
+            2 => LeftSymmetric,
+            3 => RightSymmetric,
+            4 => ParityFirst,
+            5 => ParityLast,
+            8 => RotatingZeroRestart,
+            9 => RotatingNRestart,
+            10 => RotatingNContinue,
+            16 => LeftAsymmetric6,
+            17 => RightAsymmetric6,
+            18 => LeftSymmetric6,
+            19 => RightSymmetric6,
+            20 => ParityFirst6,
+            _ => return None,
+        })
+    }
+
+    /// The algorithm for a neutral layout name (md's names, see
+    /// `raid::metadata::Layout`).
+    pub fn from_name(name: &str) -> Option<ParityAlgo> {
+        (0..=20)
+            .filter_map(ParityAlgo::from_md)
+            .find(|a| a.name().eq_ignore_ascii_case(name))
+    }
+
+    /// md's name for the algorithm.
+    pub fn name(self) -> &'static str {
+        use ParityAlgo::*;
+        match self {
+            LeftAsymmetric => "left-asymmetric",
+            RightAsymmetric => "right-asymmetric",
+            LeftSymmetric => "left-symmetric",
+            RightSymmetric => "right-symmetric",
+            ParityFirst => "parity-first",
+            ParityLast => "parity-last",
+            RotatingZeroRestart => "ddf-zero-restart",
+            RotatingNRestart => "ddf-N-restart",
+            RotatingNContinue => "ddf-N-continue",
+            LeftAsymmetric6 => "left-asymmetric-6",
+            RightAsymmetric6 => "right-asymmetric-6",
+            LeftSymmetric6 => "left-symmetric-6",
+            RightSymmetric6 => "right-symmetric-6",
+            ParityFirst6 => "parity-first-6",
+        }
+    }
+
+    /// True for the DDF RAID6 algorithms, whose Q syndrome numbers data by
+    /// physical disk rather than from the disk after Q.
+    pub fn is_ddf(self) -> bool {
+        matches!(
+            self,
+            ParityAlgo::RotatingZeroRestart
+                | ParityAlgo::RotatingNRestart
+                | ParityAlgo::RotatingNContinue
+        )
+    }
+}
+
+/// Where one stripe's blocks are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stripe {
+    /// Member holding P.
+    pub p: u32,
+    /// Member holding Q (RAID6).
+    pub q: Option<u32>,
+    /// Member holding each data block, by data index.
+    pub data: Vec<u32>,
+    /// Each data block's slot in the Q syndrome (its generator exponent), by data index.
+    pub q_slot: Vec<u32>,
+}
+
+/// RAID4/5/6 geometry: level, member count and algorithm. Stripes repeat
+/// with a short period, so every distinct stripe is computed once.
+#[derive(Debug, Clone)]
+pub struct ParityGeometry {
+    /// 4, 5 or 6.
+    pub level: u8,
+    /// Members.
+    pub disks: u32,
+    /// Placement.
+    pub algo: ParityAlgo,
+    table: Vec<Stripe>,
+}
+
+/// Why a geometry cannot be built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeometryError(pub String);
+
+impl std::fmt::Display for GeometryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl ParityGeometry {
+    /// A RAID4 (`level` 4), RAID5 or RAID6 over `disks` members.
+    pub fn new(level: u8, disks: u32, algo: ParityAlgo) -> Result<Self, GeometryError> {
+        let min = match level {
+            4 | 5 => 2,
+            6 => 4,
+            _ => {
+                return Err(GeometryError(format!(
+                    "level {level} is not a parity level"
+                )))
+            }
+        };
+        if disks < min || disks > 256 {
+            return Err(GeometryError(format!(
+                "RAID{level} needs {min} to 256 members, not {disks}"
+            )));
+        }
+        let algo = if level == 4 {
+            ParityAlgo::ParityLast
+        } else {
+            algo
+        };
+        let six_variant = matches!(
+            algo,
+            ParityAlgo::LeftAsymmetric6
+                | ParityAlgo::RightAsymmetric6
+                | ParityAlgo::LeftSymmetric6
+                | ParityAlgo::RightSymmetric6
+                | ParityAlgo::ParityFirst6
+        );
+        if level != 6 && (algo.is_ddf() || six_variant) {
+            return Err(GeometryError(format!("{} is a RAID6 layout", algo.name())));
+        }
+        let period = if six_variant { disks - 1 } else { disks };
+        let mut g = ParityGeometry {
+            level,
+            disks,
+            algo,
+            table: Vec::new(),
+        };
+        g.table = (0..u64::from(period)).map(|s| g.compute(s)).collect();
+        Ok(g)
+    }
+
+    /// Data blocks per stripe.
+    pub fn data_disks(&self) -> u32 {
+        self.disks - if self.level == 6 { 2 } else { 1 }
+    }
+
+    /// The layout of stripe number `stripe`.
+    pub fn stripe(&self, stripe: u64) -> &Stripe {
+        &self.table[(stripe % self.table.len() as u64) as usize] // ok: table is never empty
+    }
+
+    /// raid5_compute_sector's placement for one stripe.
+    fn compute(&self, stripe: u64) -> Stripe {
+        use ParityAlgo::*;
+        let n = self.disks;
+        let dd = self.data_disks();
+        let r = (stripe % u64::from(n)) as u32; // ok: < n
+        let r1 = (stripe % u64::from(n - 1)) as u32; // ok: < n
+        let mut data = Vec::with_capacity(dd as usize);
+        let (p, q);
+        if self.level != 6 {
+            q = None;
+            p = match self.algo {
+                LeftAsymmetric | LeftSymmetric => dd - r,
+                RightAsymmetric | RightSymmetric => r,
+                ParityFirst => 0,
+                _ => dd, // parity-last, RAID4
+            };
+            for d in 0..dd {
+                data.push(match self.algo {
+                    LeftSymmetric | RightSymmetric => (p + 1 + d) % n,
+                    ParityFirst => d + 1,
+                    ParityLast => d,
+                    _ => {
+                        if d >= p {
+                            d + 1
+                        } else {
+                            d
+                        }
+                    }
+                });
+            }
+        } else {
+            // The asymmetric placements: Q right after P, or on disk 0 when P is last.
+            let asym = |p: u32, d: u32| -> (u32, u32) {
+                if p == n - 1 {
+                    (0, d + 1)
+                } else {
+                    (p + 1, if d >= p { d + 2 } else { d })
+                }
+            };
+            let (pp, qq, place): (u32, u32, Box<dyn Fn(u32) -> u32>) = match self.algo {
+                LeftAsymmetric => {
+                    let p = n - 1 - r;
+                    (p, asym(p, 0).0, Box::new(move |d| asym(p, d).1))
+                }
+                RightAsymmetric | RotatingZeroRestart => {
+                    let p = r;
+                    (p, asym(p, 0).0, Box::new(move |d| asym(p, d).1))
+                }
+                RotatingNRestart => {
+                    let p = n - 1 - ((stripe + 1) % u64::from(n)) as u32; // ok: < n
+                    (p, asym(p, 0).0, Box::new(move |d| asym(p, d).1))
+                }
+                LeftSymmetric => {
+                    let p = n - 1 - r;
+                    (p, (p + 1) % n, Box::new(move |d| (p + 2 + d) % n))
+                }
+                RightSymmetric => {
+                    let p = r;
+                    (p, (p + 1) % n, Box::new(move |d| (p + 2 + d) % n))
+                }
+                ParityFirst => (0, 1, Box::new(|d| d + 2)),
+                ParityLast => (dd, dd + 1, Box::new(|d| d)),
+                RotatingNContinue => {
+                    let p = n - 1 - r;
+                    (p, (p + n - 1) % n, Box::new(move |d| (p + 1 + d) % n))
+                }
+                LeftAsymmetric6 => {
+                    let p = dd - r1;
+                    (p, n - 1, Box::new(move |d| if d >= p { d + 1 } else { d }))
+                }
+                RightAsymmetric6 => {
+                    let p = r1;
+                    (p, n - 1, Box::new(move |d| if d >= p { d + 1 } else { d }))
+                }
+                LeftSymmetric6 => {
+                    let p = dd - r1;
+                    (p, n - 1, Box::new(move |d| (p + 1 + d) % (n - 1)))
+                }
+                RightSymmetric6 => {
+                    let p = r1;
+                    (p, n - 1, Box::new(move |d| (p + 1 + d) % (n - 1)))
+                }
+                ParityFirst6 => (0, n - 1, Box::new(|d| d + 1)),
+            };
+            p = pp;
+            q = Some(qq);
+            data.extend((0..dd).map(place));
+        }
+        let q_slot = match q {
+            None => Vec::new(),
+            Some(_) if self.algo.is_ddf() => data.clone(),
+            Some(q) => {
+                // md numbers data from the disk after Q (disk 0 when Q is last).
+                let d0 = if q == n - 1 { 0 } else { q + 1 };
+                let mut slot_of = vec![0u32; n as usize];
+                let mut count = 0;
+                for k in 0..n {
+                    let disk = (d0 + k) % n;
+                    if disk != p && disk != q {
+                        slot_of[disk as usize] = count;
+                        count += 1;
+                    }
+                }
+                data.iter().map(|&m| slot_of[m as usize]).collect()
+            }
+        };
+        Stripe { p, q, data, q_slot }
+    }
+}
+
+/// md RAID10 geometry: `near` copies on adjacent members, `far` copies in
+/// later parts of every member (shifted by `near` members), or, with
+/// `offset`, in the next chunk row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Raid10Geometry {
+    /// Members.
+    pub disks: u32,
+    /// Near copies.
+    pub near: u32,
+    /// Far copies.
+    pub far: u32,
+    /// Far copies one chunk row apart instead of a part of the member apart.
+    pub offset: bool,
+    /// Members per far set (all of them, unless layout bits 17-18 say otherwise).
+    pub far_set_size: u32,
+    /// Chunks between far copies (calc_sectors' stride).
+    pub stride: u64,
+    /// Chunks of data the array holds.
+    pub array_chunks: u64,
+}
+
+impl Raid10Geometry {
+    /// The geometry of an md RAID10 of `disks` members with layout word
+    /// `layout` whose members each give `member_chunks` chunks.
+    pub fn from_md(disks: u32, layout: u32, member_chunks: u64) -> Result<Self, GeometryError> {
+        let near = layout & 0xff;
+        let far = (layout >> 8) & 0xff;
+        let offset = layout & 0x1_0000 != 0;
+        let far_set_size = match (layout >> 17) & 3 {
+            0 => disks,
+            1 => disks / far.max(1),
+            2 => far * near,
+            _ => 0,
+        };
+        if layout >> 19 != 0
+            || near == 0
+            || far == 0
+            || near * far < 2
+            || near * far > disks
+            || far_set_size == 0
+        {
+            return Err(GeometryError(format!(
+                "RAID10 layout {layout:#x} is not valid for {disks} members"
+            )));
+        }
+        // calc_sectors: chunks in the array, then chunks used per member.
+        let copies = u64::from(near * far);
+        let array_chunks = member_chunks / u64::from(far) * u64::from(disks) / u64::from(near);
+        let used = (array_chunks * copies).div_ceil(u64::from(disks));
+        let stride = if offset { 1 } else { used / u64::from(far) };
+        Ok(Raid10Geometry {
+            disks,
+            near,
+            far,
+            offset,
+            far_set_size,
+            stride,
+            array_chunks,
+        })
+    }
+
+    /// Every copy of array chunk `chunk` as (member, member chunk), first copy first.
+    pub fn copies(&self, chunk: u64) -> Vec<(u32, u64)> {
+        let n = u64::from(self.disks);
+        let c = chunk * u64::from(self.near);
+        let mut dev = (c % n) as u32; // ok: < disks
+        let mut row = c / n;
+        if self.offset {
+            row *= u64::from(self.far);
+        }
+        let mut out = Vec::with_capacity((self.near * self.far) as usize);
+        let fss = self.far_set_size;
+        // The last far set absorbs the members left over when the sets do
+        // not divide the member count.
+        let last_start = (self.disks / fss).saturating_sub(1) * fss;
+        let last_size = fss + self.disks % fss;
+        for _ in 0..self.near {
+            let mut d = dev;
+            let mut s = row;
+            out.push((d, s));
+            for _ in 1..self.far {
+                let set = d / fss;
+                d += self.near;
+                if self.disks % fss != 0 && d > last_start {
+                    d = (d - last_start) % last_size + last_start;
+                } else {
+                    d = d % fss + fss * set;
+                }
+                s += self.stride;
+                out.push((d, s));
+            }
+            dev += 1;
+            if dev >= self.disks {
+                dev = 0;
+                row += 1;
+            }
+        }
+        out
+    }
+}
+
+/// One zone of an md RAID0 over members of different sizes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Zone {
+    /// First array chunk of the zone.
+    pub start: u64,
+    /// Chunks in the zone.
+    pub chunks: u64,
+    /// Member chunk where the zone starts on each of its members.
+    pub dev_start: u64,
+    /// Its members, by slot.
+    pub members: Vec<u32>,
+}
+
+/// md RAID0 zones (create_strip_zones): zone 0 stripes over every member
+/// up to the smallest; each later zone over the members still longer, up
+/// to the next smallest. `sizes` are member data sizes in chunks.
+pub fn raid0_zones(sizes: &[u64]) -> Vec<Zone> {
+    let mut zones = Vec::new();
+    let mut done = 0u64; // member chunks used so far by every remaining member
+    let mut start = 0u64;
+    loop {
+        let members: Vec<u32> = (0..sizes.len() as u32)
+            .filter(|&i| sizes[i as usize] > done)
+            .collect(); // ok: few members
+        let Some(smallest) = members.iter().map(|&i| sizes[i as usize]).min() else {
+            break;
+        };
+        let per = smallest - done;
+        let chunks = per * members.len() as u64;
+        zones.push(Zone {
+            start,
+            chunks,
+            dev_start: done,
+            members,
+        });
+        start += chunks;
+        done = smallest;
+    }
+    zones
+}
+
+/// Where array chunk `chunk` of an md RAID0 lives: (member, member chunk).
+/// The original layout (md before 5.4, layout 1) picks the member in later
+/// zones from the array-wide chunk number; the alternate layout (2) from
+/// the chunk number within the zone.
+pub fn raid0_locate(zones: &[Zone], chunk: u64, alternate: bool) -> Option<(u32, u64)> {
+    let z = zones
+        .iter()
+        .find(|z| chunk >= z.start && chunk < z.start + z.chunks)?;
+    let n = z.members.len() as u64;
+    let within = chunk - z.start;
+    let pick = if alternate || z.start == 0 {
+        within
+    } else {
+        chunk
+    };
+    Some((z.members[(pick % n) as usize], z.dev_start + within / n)) // ok: pick % n < n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashSet;
+
+    const ALL: [u32; 14] = [0, 1, 2, 3, 4, 5, 8, 9, 10, 16, 17, 18, 19, 20];
+
+    #[test]
+    fn raid5_left_symmetric_matches_the_textbook() {
+        // 4 disks: stripe 0 = D0 D1 D2 P, stripe 1 = D4 D5 P D3 (data continues after P).
+        let g = ParityGeometry::new(5, 4, ParityAlgo::LeftSymmetric).unwrap();
+        assert_eq!(g.stripe(0).p, 3);
+        assert_eq!(g.stripe(0).data, vec![0, 1, 2]);
+        assert_eq!(g.stripe(1).p, 2);
+        assert_eq!(g.stripe(1).data, vec![3, 0, 1]);
+        let la = ParityGeometry::new(5, 4, ParityAlgo::LeftAsymmetric).unwrap();
+        assert_eq!(la.stripe(1).data, vec![0, 1, 3]);
+    }
+
+    #[test]
+    fn raid6_q_slots() {
+        // Left-symmetric, 5 disks, stripe 0: P=4, Q=0, data on 1,2,3 with slots 0,1,2.
+        let g = ParityGeometry::new(6, 5, ParityAlgo::LeftSymmetric).unwrap();
+        let s = g.stripe(0);
+        assert_eq!((s.p, s.q), (4, Some(0)));
+        assert_eq!(s.data, vec![1, 2, 3]);
+        assert_eq!(s.q_slot, vec![0, 1, 2]);
+        // Left-asymmetric, stripe 2: P=2, Q=3, data on 0,1,4; md counts from disk 4.
+        let g = ParityGeometry::new(6, 5, ParityAlgo::LeftAsymmetric).unwrap();
+        let s = g.stripe(2);
+        assert_eq!((s.p, s.q), (2, Some(3)));
+        assert_eq!(s.data, vec![0, 1, 4]);
+        assert_eq!(s.q_slot, vec![1, 2, 0]);
+        // DDF layouts count physical disks.
+        let g = ParityGeometry::new(6, 5, ParityAlgo::RotatingNContinue).unwrap();
+        let s = g.stripe(0);
+        assert_eq!(s.q_slot, s.data);
+    }
+
+    proptest! {
+        /// Every stripe puts P, Q and the data on distinct members, and
+        /// Q slots are distinct: logical chunks map one-to-one onto
+        /// member chunks.
+        #[test]
+        fn parity_layouts_are_one_to_one(level in prop::sample::select(vec![4u8, 5, 6]), disks in 2u32..12, code in prop::sample::select(ALL.to_vec()), stripes in 0u64..50) {
+            let Some(algo) = ParityAlgo::from_md(code) else { return Ok(()) };
+            let Ok(g) = ParityGeometry::new(level, disks, algo) else { return Ok(()) };
+            let mut seen = HashSet::new();
+            for s in 0..stripes.max(1) + u64::from(disks) {
+                let st = g.stripe(s);
+                let mut members: Vec<u32> = st.data.clone();
+                members.push(st.p);
+                members.extend(st.q);
+                members.sort_unstable();
+                members.dedup();
+                prop_assert_eq!(members.len() as u32, disks);
+                prop_assert!(members.iter().all(|&m| m < disks));
+                let mut slots = st.q_slot.clone();
+                slots.sort_unstable();
+                slots.dedup();
+                prop_assert_eq!(slots.len(), st.q_slot.len());
+                for &m in &st.data {
+                    prop_assert!(seen.insert((m, s)));
+                }
+            }
+        }
+
+        /// RAID10: the copies of every chunk are on distinct (member, chunk)
+        /// places, no place holds two chunks, and every place lies within
+        /// what each member gives.
+        #[test]
+        fn raid10_is_one_to_one(disks in 2u32..9, near in 1u32..4, far in 1u32..4, offset in any::<bool>(), member_chunks in 1u64..60) {
+            // md itself overlaps copies for offset layouts whose near copies
+            // wrap around an odd member count; mdadm does not create those.
+            if offset && near > 1 && far > 1 && disks % near != 0 {
+                return Ok(());
+            }
+            let layout = near | far << 8 | if offset { 0x1_0000 } else { 0 };
+            let Ok(g) = Raid10Geometry::from_md(disks, layout, member_chunks) else { return Ok(()) };
+            let mut seen = HashSet::new();
+            for c in 0..g.array_chunks {
+                let copies = g.copies(c);
+                prop_assert_eq!(copies.len() as u32, near * far);
+                let devs: HashSet<u32> = copies.iter().map(|x| x.0).collect();
+                prop_assert_eq!(devs.len() as u32, near * far);
+                for (d, s) in copies {
+                    prop_assert!(d < disks);
+                    prop_assert!(s < member_chunks, "chunk {} copy at {} of {}", c, s, member_chunks);
+                    prop_assert!(seen.insert((d, s)));
+                }
+            }
+        }
+
+        /// RAID0 zones: every array chunk has one place, places never
+        /// repeat, and stay within each member's size.
+        #[test]
+        fn raid0_zones_are_one_to_one(sizes in proptest::collection::vec(1u64..40, 1..6), alternate in any::<bool>()) {
+            let zones = raid0_zones(&sizes);
+            let total: u64 = zones.iter().map(|z| z.chunks).sum();
+            prop_assert_eq!(total, sizes.iter().sum::<u64>());
+            let mut seen = HashSet::new();
+            for c in 0..total {
+                let (m, s) = raid0_locate(&zones, c, alternate).unwrap();
+                prop_assert!(s < sizes[m as usize]);
+                prop_assert!(seen.insert((m, s)));
+            }
+            prop_assert!(raid0_locate(&zones, total, alternate).is_none());
+        }
+    }
+}
