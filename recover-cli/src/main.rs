@@ -26,8 +26,10 @@ struct Cli {
 enum Command {
     /// Show what the sources hold: partition tables, partitions, filesystems.
     Scan(ScanArgs),
-    /// Write the raw bytes of any node (a disk, a partition, ...) to a file.
+    /// Write the raw bytes of any node (a disk, a partition, an array, ...) to a file.
     Extract(ExtractArgs),
+    /// Write an array's bytes: geometry from its metadata, or from the command line.
+    Assemble(cmd::assemble::AssembleArgs),
 }
 
 /// How sources are read.
@@ -104,6 +106,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Scan(a) => cmd::scan::run(&a.sources, a.json, a.at.as_deref(), &a.opts),
+        Command::Assemble(a) => cmd::assemble::run(&a),
         Command::Extract(a) => cmd::extract::run(&cmd::extract::Request {
             sources: &a.sources,
             at: &a.at,
@@ -117,7 +120,12 @@ fn main() -> ExitCode {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "recover: {e}");
-            ExitCode::from(1)
+            // Mistakes on the command line exit 2, like clap's own.
+            if e.kind() == std::io::ErrorKind::InvalidInput {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
         }
     }
 }

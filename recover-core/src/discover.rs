@@ -268,7 +268,8 @@ pub fn discover(sources: &[(usize, Source)], opts: &Options) -> Vec<Node> {
                 Some(v)
             }
             Err(e) => {
-                if a.state != crate::raid::group::ArrayState::Failed {
+                // A failed array and members in an unknown order are reported already.
+                if a.state != crate::raid::group::ArrayState::Failed && a.order_known {
                     problems.push(Problem::error(
                         "array",
                         None,

@@ -1,6 +1,8 @@
 //! The subcommands.
 
+pub mod assemble;
 pub mod extract;
+pub mod output;
 pub mod scan;
 
 use std::path::PathBuf;

@@ -328,15 +328,22 @@ impl ArrayModel {
     /// authoritative metadata's geometry.
     pub fn from_array(a: &Array) -> Result<ArrayModel, ModelError> {
         let info = &a.info;
-        if !a.order_known {
+        // Mirrors hold the same bytes in every slot, so members whose slot
+        // is unknown can fill any.
+        let any_slot = info.level == Level::Raid1 && info.secondary.is_none();
+        if !a.order_known && !any_slot {
             return err("the members' order is unknown (IMSM without serial numbers): give --serial IMAGE=SERIAL");
         }
         let mut members: Vec<Option<MemberData>> = vec![None; info.raid_disks as usize];
+        let mut free =
+            (0..info.raid_disks).filter(|s| !a.members.iter().any(|m| m.role.slot == Some(*s)));
         for m in &a.members {
-            if m.standing != Standing::Current {
-                continue;
-            }
-            if let Some(slot) = m.role.slot.filter(|&s| (s as usize) < members.len()) {
+            let slot = match m.standing {
+                Standing::Current => m.role.slot,
+                Standing::Unidentified if any_slot => free.next(),
+                _ => None,
+            };
+            if let Some(slot) = slot.filter(|&s| (s as usize) < members.len()) {
                 members[slot as usize] = Some(MemberData {
                     volume: m.volume.clone(),
                     data_offset: m.role.data_offset,

@@ -323,7 +323,9 @@ impl Kernel {
             }
             // SSE2, part of the x86-64 baseline, already vectorizes the
             // portable loop.
-            _ => scalar::xor_into(dst, src),
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Ssse3 => scalar::xor_into(dst, src),
+            Kernel::Scalar => scalar::xor_into(dst, src),
         }
     }
 
