@@ -351,19 +351,6 @@ fn describe(n: &Node) -> String {
             if !a.order_known {
                 s.push_str(", MEMBER ORDER UNKNOWN");
             }
-            for mbr in &a.members {
-                s.push_str(&format!(
-                    "\n{:>8} slot {}: {} ({}, events {}{})",
-                    "",
-                    mbr.role.slot.map_or("-".to_string(), |x| x.to_string()),
-                    mbr.path,
-                    mbr.standing.as_str(),
-                    mbr.events,
-                    mbr.identified_by
-                        .as_ref()
-                        .map_or(String::new(), |w| format!(", by {w}")),
-                ));
-            }
             s
         }
         NodeInfo::Filesystem(id) => {
@@ -385,9 +372,35 @@ fn describe(n: &Node) -> String {
     }
 }
 
+/// Lines under a node before its problems: an array's members.
+fn member_lines(n: &Node) -> Vec<String> {
+    let NodeInfo::Array(a) = &n.info else {
+        return Vec::new();
+    };
+    a.members
+        .iter()
+        .map(|m| {
+            format!(
+                "slot {}: {} ({}, events {}{})",
+                m.role.slot.map_or("-".to_string(), |x| x.to_string()),
+                m.path,
+                m.standing.as_str(),
+                m.events,
+                m.identified_by
+                    .as_ref()
+                    .map_or(String::new(), |w| format!(", by {w}")),
+            )
+        })
+        .collect()
+}
+
 fn write_node(out: &mut impl Write, n: &Node, lead: &str, child_lead: &str) -> io::Result<()> {
     writeln!(out, "{lead}{}  {}", n.path, describe(n))?;
     let has_children = !n.children.is_empty();
+    for line in member_lines(n) {
+        let bar = if has_children { "│ " } else { "  " };
+        writeln!(out, "{child_lead}{bar}   {line}")?;
+    }
     for p in &n.problems {
         let bar = if has_children { "│ " } else { "  " };
         writeln!(out, "{child_lead}{bar} ! {}: {p}", p.severity.as_str())?;

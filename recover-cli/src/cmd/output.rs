@@ -35,15 +35,16 @@ impl Output {
                 path.display()
             )));
         }
-        let to_device = meta.is_some_and(|m| m.file_type().is_block_device());
-        let file = if to_device {
-            OpenOptions::new().write(true).open(path)?
-        } else {
+        // Holes only in regular files: a device, a pipe or /dev/null gets every byte.
+        let regular = meta.as_ref().is_none_or(|m| m.is_file());
+        let file = if regular {
             File::create(path)?
+        } else {
+            OpenOptions::new().write(true).open(path)?
         };
         Ok(Output {
             file,
-            sparse: !to_device,
+            sparse: regular,
         })
     }
 
