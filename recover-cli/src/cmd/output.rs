@@ -21,6 +21,9 @@ pub struct Output {
     file: File,
     /// Holes may be punched (a fresh regular file, not a device).
     sparse: bool,
+    /// Flushed to stable storage at the end (files and block devices; not
+    /// pipes or /dev/null, which refuse fsync).
+    sync: bool,
 }
 
 impl Output {
@@ -37,6 +40,9 @@ impl Output {
         }
         // Holes only in regular files: a device, a pipe or /dev/null gets every byte.
         let regular = meta.as_ref().is_none_or(|m| m.is_file());
+        let block = meta
+            .as_ref()
+            .is_some_and(|m| m.file_type().is_block_device());
         let file = if regular {
             File::create(path)?
         } else {
@@ -45,6 +51,7 @@ impl Output {
         Ok(Output {
             file,
             sparse: regular,
+            sync: regular || block,
         })
     }
 
@@ -77,7 +84,9 @@ impl Output {
         if self.sparse {
             self.file.set_len(len)?;
         }
-        self.file.sync_all()?;
+        if self.sync {
+            self.file.sync_all()?;
+        }
         Ok(len)
     }
 }

@@ -148,32 +148,29 @@ impl ArrayVolume {
     fn read_parity(&self, g: &ParityGeometry, offset: u64, buf: &mut [u8]) -> Result<()> {
         let chunk = self.model.chunk;
         let dd = u64::from(g.data_disks());
-        // A RAID6 stripe missing two data blocks rebuilds both at once; keep
-        // the other for the next piece of the same stripe.
-        let mut spare: Option<(u64, u64, usize, u32, Vec<u8>)> = None;
+        let mut scratch = Scratch::default();
         self.pieces(offset, buf, |at, c, w, out| {
             let (stripe, d) = (c / dd, (c % dd) as u32); // ok: < data disks
-            let st = g.stripe(stripe);
-            let m = st.data[d as usize] as usize;
+            let m = g.stripe(stripe).data[d as usize] as usize;
             let moff = stripe * chunk + w;
             if self.data[m].is_some() {
                 return self.member(m, moff, out, at);
             }
-            if let Some((s, ow, len, disk, bytes)) = &spare {
-                if *s == stripe && *ow == w && *len == out.len() && *disk as usize == m {
-                    out.copy_from_slice(bytes);
-                    return Ok(());
-                }
+            // A RAID6 stripe missing two data blocks rebuilt both at the
+            // first piece; the second is waiting.
+            if scratch.other_for == Some((stripe, w, out.len(), m as u32)) {
+                out.copy_from_slice(&scratch.other[..out.len()]);
+                scratch.other_for = None;
+                return Ok(());
             }
-            spare = self.rebuild(g, stripe, d, moff, at, out)?;
-            Ok(())
+            self.rebuild(g, stripe, d, moff, at, out, &mut scratch)
         })
     }
 
     /// Rebuilds data block `d` of `stripe` (member bytes `moff..+out.len()`)
-    /// into `out`. Returns a second rebuilt block of the same stripe, when
-    /// two were missing, for the next piece.
-    #[allow(clippy::type_complexity)]
+    /// into `out`; when a second data block of the stripe is missing too,
+    /// it is rebuilt in the same pass and kept in `scratch`.
+    #[allow(clippy::too_many_arguments)]
     fn rebuild(
         &self,
         g: &ParityGeometry,
@@ -182,7 +179,8 @@ impl ArrayVolume {
         moff: u64,
         at: u64,
         out: &mut [u8],
-    ) -> Result<Option<(u64, u64, usize, u32, Vec<u8>)>> {
+        scratch: &mut Scratch,
+    ) -> Result<()> {
         let st = g.stripe(stripe);
         let len = out.len();
         let present = |m: u32| self.data[m as usize].as_ref();
@@ -190,63 +188,101 @@ impl ArrayVolume {
             let v = present(m).expect("present member"); // ok: callers check presence
             bytes_at(v.as_ref(), moff, len)
         };
-        let missing_data: Vec<u32> = (0..st.data.len() as u32)
-            .filter(|&i| present(st.data[i as usize]).is_none())
-            .collect();
+        let mut missing = [0u32; 2];
+        let mut n_missing = 0;
+        for i in 0..st.data.len() as u32 {
+            if present(st.data[i as usize]).is_none() {
+                if n_missing == 2 {
+                    n_missing = 3;
+                    break;
+                }
+                missing[n_missing] = i;
+                n_missing += 1;
+            }
+        }
         let p_ok = present(st.p).is_some();
-        let q_ok = st.q.is_some_and(|q| present(q).is_some());
-        let w = moff % self.model.chunk;
+        let q = st.q.filter(|&q| present(q).is_some());
         // P and the other data: a plain XOR (RAID5, or RAID6 with one data block gone).
-        if missing_data.len() == 1 && p_ok {
+        if n_missing == 1 && p_ok {
             out.copy_from_slice(&read(st.p)?);
             for (i, &m) in st.data.iter().enumerate() {
                 if i as u32 != d {
                     parity::xor_into(out, &read(m)?);
                 }
             }
-            return Ok(None);
+            return Ok(());
         }
-        let Some(q) = st.q.filter(|_| q_ok) else {
+        let Some(q) = q.filter(|_| n_missing <= 2) else {
             self.hole(at, out);
-            return Ok(None);
+            return Ok(());
         };
         // Q's part that the missing blocks do not explain: Q ^ sum g^slot D.
-        let mut q_delta = read(q)?.into_owned();
+        let missing = &missing[..n_missing];
+        let q_delta = scratch.q(len);
+        q_delta.copy_from_slice(&read(q)?);
         for (i, &m) in st.data.iter().enumerate() {
-            if !missing_data.contains(&(i as u32)) {
-                parity::mul_xor_into(&mut q_delta, &read(m)?, parity::gf_exp(st.q_slot[i]));
+            if !missing.contains(&(i as u32)) {
+                parity::mul_xor_into(q_delta, &read(m)?, parity::gf_exp(st.q_slot[i]));
             }
         }
-        match missing_data.as_slice() {
+        match *missing {
             [x] => {
-                parity::recover_data_from_q(out, &q_delta, st.q_slot[*x as usize]);
-                Ok(None)
+                parity::recover_data_from_q(out, q_delta, st.q_slot[x as usize]);
+                Ok(())
             }
             [x, y] if p_ok => {
-                let mut p_delta = read(st.p)?.into_owned();
+                let mut p_delta = std::mem::take(&mut scratch.p);
+                p_delta.resize(len, 0);
+                p_delta.copy_from_slice(&read(st.p)?);
                 for (i, &m) in st.data.iter().enumerate() {
-                    if !missing_data.contains(&(i as u32)) {
+                    if !missing.contains(&(i as u32)) {
                         parity::xor_into(&mut p_delta, &read(m)?);
                     }
                 }
-                let (mut dx, mut dy) = (vec![0u8; len], vec![0u8; len]);
+                let (first, second) = if x == d { (x, y) } else { (y, x) };
+                let mut other = std::mem::take(&mut scratch.other);
+                other.resize(len, 0);
                 parity::recover_two_data(
-                    &mut dx,
-                    &mut dy,
+                    out,
+                    &mut other,
                     &p_delta,
-                    &q_delta,
-                    st.q_slot[*x as usize],
-                    st.q_slot[*y as usize],
+                    &scratch.q[..len],
+                    st.q_slot[first as usize],
+                    st.q_slot[second as usize],
                 );
-                let (mine, other, other_i) = if *x == d { (dx, dy, *y) } else { (dy, dx, *x) };
-                out.copy_from_slice(&mine);
-                Ok(Some((stripe, w, len, st.data[other_i as usize], other)))
+                scratch.p = p_delta;
+                scratch.other = other;
+                scratch.other_for = Some((
+                    stripe,
+                    moff % self.model.chunk,
+                    len,
+                    st.data[second as usize],
+                ));
+                Ok(())
             }
             _ => {
                 self.hole(at, out);
-                Ok(None)
+                Ok(())
             }
         }
+    }
+}
+
+/// Buffers reused across the stripes of one read, so rebuilding allocates
+/// once per call rather than once per stripe.
+#[derive(Default)]
+struct Scratch {
+    p: Vec<u8>,
+    q: Vec<u8>,
+    other: Vec<u8>,
+    /// (stripe, offset in chunk, length, member) of the block in `other`.
+    other_for: Option<(u64, u64, usize, u32)>,
+}
+
+impl Scratch {
+    fn q(&mut self, len: usize) -> &mut [u8] {
+        self.q.resize(len, 0);
+        &mut self.q[..len]
     }
 }
 
