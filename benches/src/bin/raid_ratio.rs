@@ -6,6 +6,7 @@
 //! - RAID5 with one member missing, through `ArrayVolume`;
 //! - RAID6 with two data-holding members missing (every stripe needs the
 //!   P+Q double recovery or the Q recovery).
+//!
 //! Single-threaded (per core) and with every core (rayon over 8 MiB blocks).
 //! Prints GB/s and the ratios; `--members` prints the member paths and exits.
 
