@@ -61,13 +61,16 @@ impl Output {
         let len = vol.len();
         let progress = Progress::bytes(len, what);
         let window = rayon::current_num_threads().max(1) * 2;
-        let mut bufs: Vec<Vec<u8>> = (0..window).map(|_| vec![0u8; BLOCK]).collect();
+        // Whole stripes per block, so no stripe to rebuild is split.
+        let align = vol.io_alignment().clamp(1, BLOCK as u64) as usize;
+        let block = BLOCK / align * align;
+        let mut bufs: Vec<Vec<u8>> = (0..window).map(|_| vec![0u8; block]).collect();
         let mut pos = 0u64;
         while pos < len {
             let batch: Vec<(u64, usize)> = (0..window)
-                .map(|i| pos + (i * BLOCK) as u64)
+                .map(|i| pos + (i * block) as u64)
                 .take_while(|&at| at < len)
-                .map(|at| (at, (len - at).min(BLOCK as u64) as usize))
+                .map(|at| (at, (len - at).min(block as u64) as usize))
                 .collect();
             bufs[..batch.len()]
                 .par_iter_mut()

@@ -38,6 +38,13 @@ pub trait Volume: Send + Sync {
         Vec::new()
     }
 
+    /// The read size that suits this volume best, for bulk copies: a full
+    /// stripe for arrays (a block boundary then never splits a stripe that
+    /// must be rebuilt); 1 when it does not matter.
+    fn io_alignment(&self) -> u64 {
+        1
+    }
+
     /// True for a zero-length volume.
     fn is_empty(&self) -> bool {
         self.len() == 0

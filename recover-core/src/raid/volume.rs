@@ -358,6 +358,16 @@ impl Volume for ArrayVolume {
         self.name.clone()
     }
 
+    fn io_alignment(&self) -> u64 {
+        let data = match &self.model.placement {
+            Placement::Parity(g) => u64::from(g.data_disks()),
+            Placement::Raid0 { .. } | Placement::Raid10(_) => self.model.members.len() as u64,
+            Placement::Spans { count, .. } => u64::from(*count),
+            Placement::Linear | Placement::Mirror => return 1,
+        };
+        self.model.chunk.saturating_mul(data).max(1)
+    }
+
     fn bad_ranges(&self) -> Vec<Range<u64>> {
         self.holes.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
