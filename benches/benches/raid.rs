@@ -3,12 +3,11 @@
 //! missing, RAID6 with two missing. 64 MiB members, 64 KiB chunks.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use recover_benches::array as make_array;
 use recover_benches::{bench_dir, synthetic_members};
 use recover_core::io::{open_source, MapPolicy, Volume, VolumeRef};
 use recover_core::raid::map::ParityAlgo;
 use recover_core::raid::metadata::Level;
-use recover_core::raid::model::{ArrayModel, MemberData, Spec};
-use recover_core::raid::volume::ArrayVolume;
 
 const CHUNK: usize = 64 << 10;
 const BLOCK: usize = 8 << 20;
@@ -20,31 +19,6 @@ fn read_all(v: &dyn Volume, buf: &mut [u8]) {
         v.read_at(at, &mut buf[..n]).unwrap();
         at += n as u64;
     }
-}
-
-fn array(level: Level, members: &[VolumeRef], missing: &[usize]) -> ArrayVolume {
-    let m = members
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            (!missing.contains(&i)).then(|| MemberData {
-                volume: v.clone(),
-                data_offset: 0,
-                data_size: v.len(),
-                name: format!("m{i}"),
-            })
-        })
-        .collect();
-    let spec = Spec {
-        level,
-        layout: "left-symmetric".into(),
-        chunk: CHUNK as u64,
-        members: m,
-        member_size: None,
-        size: None,
-        spans: None,
-    };
-    ArrayVolume::new("bench".into(), ArrayModel::new(spec).unwrap(), false).unwrap()
 }
 
 fn bench(c: &mut Criterion) {
@@ -78,15 +52,15 @@ fn bench(c: &mut Criterion) {
     g.bench_function("plain_4_members", |b| {
         b.iter(|| v5[1..].iter().for_each(|v| read_all(v.as_ref(), &mut buf)))
     });
-    let complete = array(Level::Raid5, &v5, &[]);
+    let complete = make_array(Level::Raid5, &v5, &[], CHUNK as u64);
     g.bench_function("raid5_complete", |b| {
         b.iter(|| read_all(&complete, &mut buf))
     });
-    let deg5 = array(Level::Raid5, &v5, &[1]);
+    let deg5 = make_array(Level::Raid5, &v5, &[1], CHUNK as u64);
     g.bench_function("raid5_one_missing", |b| {
         b.iter(|| read_all(&deg5, &mut buf))
     });
-    let deg6 = array(Level::Raid6, &v6, &[1, 2]);
+    let deg6 = make_array(Level::Raid6, &v6, &[1, 2], CHUNK as u64);
     g.bench_function("raid6_two_missing", |b| {
         b.iter(|| read_all(&deg6, &mut buf))
     });

@@ -5,8 +5,12 @@ use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use recover_core::io::VolumeRef;
 use recover_core::raid::map::{ParityAlgo, ParityGeometry};
+use recover_core::raid::metadata::Level;
+use recover_core::raid::model::{ArrayModel, MemberData, Spec};
 use recover_core::raid::parity;
+use recover_core::raid::volume::ArrayVolume;
 
 /// Writes (once; cached by name) `disks` member files of `member_mib` MiB
 /// forming a RAID5 (`level` 5) or RAID6 with `algo` and `chunk`-byte chunks,
@@ -87,4 +91,31 @@ pub fn synthetic_members(
 /// Where the synthetic members go: the fixture cache.
 pub fn bench_dir() -> PathBuf {
     fixtures::cache_dir().join("bench-raid")
+}
+
+/// A left-symmetric RAID5/6 (or any level) over `members`, with the slots
+/// in `missing` left out, assembled with `chunk`-byte chunks.
+pub fn array(level: Level, members: &[VolumeRef], missing: &[usize], chunk: u64) -> ArrayVolume {
+    let m = members
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            (!missing.contains(&i)).then(|| MemberData {
+                volume: v.clone(),
+                data_offset: 0,
+                data_size: v.len(),
+                name: format!("m{i}"),
+            })
+        })
+        .collect();
+    let spec = Spec {
+        level,
+        layout: "left-symmetric".into(),
+        chunk,
+        members: m,
+        member_size: None,
+        size: None,
+        spans: None,
+    };
+    ArrayVolume::new("bench".into(), ArrayModel::new(spec).unwrap(), false).unwrap()
 }

@@ -14,12 +14,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rayon::prelude::*;
+use recover_benches::array as make_array;
 use recover_benches::{bench_dir, synthetic_members};
 use recover_core::io::{open_source, MapPolicy, Volume, VolumeRef};
 use recover_core::raid::map::ParityAlgo;
 use recover_core::raid::metadata::Level;
-use recover_core::raid::model::{ArrayModel, MemberData, Spec};
-use recover_core::raid::volume::ArrayVolume;
 
 const BLOCK: usize = 8 << 20;
 const CHUNK: usize = 64 << 10;
@@ -54,31 +53,6 @@ fn best_of_3(f: impl Fn() -> u64) -> f64 {
         .fold(0.0, f64::max)
 }
 
-fn array(level: Level, members: &[VolumeRef], missing: &[usize]) -> ArrayVolume {
-    let m = members
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            (!missing.contains(&i)).then(|| MemberData {
-                volume: v.clone(),
-                data_offset: 0,
-                data_size: v.len(),
-                name: format!("m{i}"),
-            })
-        })
-        .collect();
-    let spec = Spec {
-        level,
-        layout: "left-symmetric".into(),
-        chunk: CHUNK as u64,
-        members: m,
-        member_size: None,
-        size: None,
-        spans: None,
-    };
-    ArrayVolume::new("bench".into(), ArrayModel::new(spec).unwrap(), false).unwrap()
-}
-
 fn main() {
     let dir = bench_dir();
     let r5 = synthetic_members(&dir, 5, 5, CHUNK, MEMBER_MIB, ParityAlgo::LeftSymmetric);
@@ -106,7 +80,7 @@ fn main() {
     );
     for (threads, label) in [(false, "1 thread"), (true, "all threads")] {
         let plain5 = best_of_3(|| v5[1..].iter().map(|v| read_all(v.as_ref(), threads)).sum());
-        let a5 = Arc::new(array(Level::Raid5, &v5, &[1]));
+        let a5 = Arc::new(make_array(Level::Raid5, &v5, &[1], CHUNK as u64));
         let deg5 = best_of_3(|| read_all(a5.as_ref(), threads));
         // RAID6: slots 1 and 2 missing; every stripe loses two blocks, data or parity.
         let plain6 = best_of_3(|| {
@@ -116,7 +90,7 @@ fn main() {
                 .map(|(_, v)| read_all(v.as_ref(), threads))
                 .sum()
         });
-        let a6 = Arc::new(array(Level::Raid6, &v6, &[1, 2]));
+        let a6 = Arc::new(make_array(Level::Raid6, &v6, &[1, 2], CHUNK as u64));
         let deg6 = best_of_3(|| read_all(a6.as_ref(), threads));
         println!("[{label}] plain read of the 4 surviving RAID5 members: {plain5:.2} GB/s");
         println!(

@@ -74,18 +74,20 @@ pub fn identified(meta: RaidMetadata, format: &'static str) -> Identified {
 
 /// mdadm's colon-grouped hex as blkid's 8-4-4-4-12.
 fn blkid_form(mdadm: &str) -> String {
-    let h: String = mdadm.chars().filter(|c| *c != ':').collect();
-    if h.len() != 32 {
-        return mdadm.to_string();
+    let h: Vec<u8> = mdadm.bytes().filter(|c| *c != b':').collect();
+    let mut raw = [0u8; 16];
+    for (i, pair) in h.chunks(2).enumerate() {
+        match (
+            raw.get_mut(i),
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|p| u8::from_str_radix(p, 16).ok()),
+        ) {
+            (Some(b), Some(v)) if h.len() == 32 => *b = v,
+            _ => return mdadm.to_string(),
+        }
     }
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    crate::bytes::uuid_str(&raw)
 }
 
 /// Identifies an md member.
