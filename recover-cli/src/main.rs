@@ -57,6 +57,17 @@ struct ScanArgs {
     /// Show only the node at this path (as printed by scan) and what is below it.
     #[arg(long, value_name = "PATH")]
     at: Option<String>,
+    /// Also search every sector for lost filesystems (TestDisk's deeper
+    /// search): found partitions appear under a "recovered" table.
+    #[arg(long)]
+    deep: bool,
+    /// With --deep, only this byte range of each volume: START..END, sizes
+    /// in bytes or with K, M, G, T or s (sectors); either end may be left out.
+    #[arg(long, value_name = "START..END")]
+    range: Option<String>,
+    /// With --deep, write the recovered partitions as an sfdisk script.
+    #[arg(long, value_name = "FILE")]
+    emit_sfdisk: Option<PathBuf>,
     #[command(flatten)]
     opts: SourceOpts,
 }
@@ -105,7 +116,15 @@ fn main() -> ExitCode {
     explain_sigbus();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Scan(a) => cmd::scan::run(&a.sources, a.json, a.at.as_deref(), &a.opts),
+        Command::Scan(a) => cmd::scan::run(&cmd::scan::Request {
+            sources: &a.sources,
+            json: a.json,
+            at: a.at.as_deref(),
+            deep: a.deep || a.range.is_some() || a.emit_sfdisk.is_some(),
+            range: a.range.as_deref(),
+            emit_sfdisk: a.emit_sfdisk.as_deref(),
+            opts: &a.opts,
+        }),
         Command::Assemble(a) => cmd::assemble::run(&a),
         Command::Extract(a) => cmd::extract::run(&cmd::extract::Request {
             sources: &a.sources,

@@ -124,6 +124,27 @@ fn array_json(m: &mut Map<String, Value>, a: &Array) {
     m.insert("details".into(), details_json(&i.details));
 }
 
+fn partition_json(m: &mut Map<String, Value>, p: &recover_core::part::Partition, ss: u64) {
+    m.insert("number".into(), json!(p.number));
+    m.insert("type".into(), json!(p.ptype.code()));
+    m.insert("type_name".into(), json!(p.ptype.name()));
+    m.insert("name".into(), json!(p.name));
+    m.insert("guid".into(), json!(p.guid.map(|g| g.to_string())));
+    m.insert("start_lba".into(), json!(p.start_lba));
+    m.insert("sectors".into(), json!(p.sectors));
+    m.insert("sector_size".into(), json!(ss));
+    m.insert("bootable".into(), json!(p.bootable));
+    m.insert("attributes".into(), json!(p.attributes));
+    m.insert(
+        "role".into(),
+        json!(match p.role {
+            recover_core::part::PartRole::Primary => "primary",
+            recover_core::part::PartRole::Extended => "extended",
+            recover_core::part::PartRole::Logical => "logical",
+        }),
+    );
+}
+
 fn node_json(n: &Node) -> Value {
     let mut m = Map::new();
     m.insert("path".into(), json!(n.path));
@@ -193,25 +214,21 @@ fn node_json(n: &Node) -> Value {
                 );
             }
         }
-        NodeInfo::Partition(p, ss) => {
-            m.insert("number".into(), json!(p.number));
-            m.insert("type".into(), json!(p.ptype.code()));
-            m.insert("type_name".into(), json!(p.ptype.name()));
-            m.insert("name".into(), json!(p.name));
-            m.insert("guid".into(), json!(p.guid.map(|g| g.to_string())));
-            m.insert("start_lba".into(), json!(p.start_lba));
-            m.insert("sectors".into(), json!(p.sectors));
-            m.insert("sector_size".into(), json!(ss));
-            m.insert("bootable".into(), json!(p.bootable));
-            m.insert("attributes".into(), json!(p.attributes));
+        NodeInfo::Partition(p, ss) => partition_json(&mut m, p, *ss),
+        NodeInfo::Recovered(p, c) => {
+            partition_json(&mut m, p, 512);
+            m.insert("role".into(), json!("recovered"));
+            m.insert("confidence".into(), json!(c.confidence));
+            m.insert("from_backups_only".into(), json!(c.from_backups_only));
             m.insert(
-                "role".into(),
-                json!(match p.role {
-                    recover_core::part::PartRole::Primary => "primary",
-                    recover_core::part::PartRole::Extended => "extended",
-                    recover_core::part::PartRole::Logical => "logical",
-                }),
+                "evidence".into(),
+                json!(c
+                    .evidence
+                    .iter()
+                    .map(|(w, at)| json!({"what": w, "at": at}))
+                    .collect::<Vec<_>>()),
             );
+            m.insert("reasons".into(), json!(c.reasons));
         }
         NodeInfo::Filesystem(id) => {
             m.insert("usage".into(), json!(id.usage.as_str()));
@@ -350,6 +367,21 @@ fn describe(n: &Node) -> String {
             s.push_str(&format!("  {}", a.state.as_str().to_uppercase()));
             if !a.order_known {
                 s.push_str(", MEMBER ORDER UNKNOWN");
+            }
+            s
+        }
+        NodeInfo::Recovered(p, c) => {
+            let mut s = format!(
+                "at {} ({}), {} ({} sectors)  {}  found, confidence {}%",
+                human(p.start_lba * 512),
+                p.start_lba,
+                human(p.sectors * 512),
+                p.sectors,
+                c.format,
+                c.confidence
+            );
+            if c.from_backups_only {
+                s.push_str(", from backups only");
             }
             s
         }

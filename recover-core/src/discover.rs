@@ -78,6 +78,8 @@ pub enum NodeInfo {
     Filesystem(Box<Identified>),
     /// A RAID array and its members.
     Array(Box<crate::raid::group::Array>),
+    /// A partition the deep scan found, and what found it.
+    Recovered(Box<Partition>, Box<crate::scan::Candidate>),
 }
 
 /// One thing found.
@@ -292,6 +294,131 @@ pub fn discover(sources: &[(usize, Source)], opts: &Options) -> Vec<Node> {
         });
     }
     nodes
+}
+
+/// The MBR type byte that suits a recovered partition's content.
+pub fn mbr_type_for(format: &str) -> u8 {
+    match format {
+        "ntfs" | "exfat" => 0x07,
+        "fat12" => 0x01,
+        "fat16" => 0x06,
+        "fat32" => 0x0c,
+        "swap" => 0x82,
+        "lvm2" => 0x8e,
+        "md" => 0xfd,
+        _ => 0x83,
+    }
+}
+
+/// The "recovered" table of a volume the deep scan found `cands` in: one
+/// partition per candidate, each explored like any partition; where only
+/// backups of a filesystem survive (so identification finds nothing at its
+/// start), the candidate itself is the filesystem node.
+pub fn recovered_table(
+    vol: &VolumeRef,
+    parent: &str,
+    cands: &[crate::scan::Candidate],
+    opts: &Options,
+) -> Node {
+    let path = format!("{parent}/recovered");
+    let mut budget = MAX_PARTITIONS;
+    let children = cands
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            // A container that does not record its size (LUKS) runs up to
+            // the next one found, or to the end.
+            let next = cands
+                .get(i + 1)
+                .map_or(vol.len(), |n| n.start.min(vol.len()));
+            let size = c.size.unwrap_or_else(|| next.saturating_sub(c.start));
+            let p = Partition {
+                number: i as u32 + 1,
+                start_lba: c.start / 512,
+                sectors: size.div_ceil(512),
+                ptype: part::PartType::Mbr(mbr_type_for(c.format)),
+                name: None,
+                guid: None,
+                bootable: false,
+                attributes: None,
+                role: PartRole::Primary,
+                problems: Vec::new(),
+            };
+            let ppath = format!("{path}/p{}", p.number);
+            let slice: VolumeRef = Arc::new(Slice::new(
+                vol.clone(),
+                c.start,
+                size,
+                format!("{} → {ppath}", vol.describe()),
+            ));
+            let mut problems = Vec::new();
+            let mut kids = explore(&slice, &ppath, 1, opts, &mut problems, &mut budget);
+            if kids.is_empty() {
+                let mut id = Identified::new(
+                    c.format,
+                    if c.kind == crate::scan::FindingKind::Container {
+                        Usage::Lvm
+                    } else {
+                        Usage::Filesystem
+                    },
+                    0,
+                );
+                id.label = c.label.clone();
+                id.uuid = c.uuid.clone();
+                id.size = c.size;
+                let copies: Vec<String> = c
+                    .evidence
+                    .iter()
+                    .map(|(w, at)| format!("{w} at {at:#x}"))
+                    .collect();
+                id.problems.push(Problem::warning(
+                    c.format,
+                    None,
+                    format!("not found at its start; known from {}", copies.join(", ")),
+                ));
+                kids.push(fs_node(&slice, &ppath, id));
+            }
+            if size.saturating_add(c.start) > vol.len() {
+                problems.push(Problem::warning(
+                    "recovered partition",
+                    None,
+                    "runs past the end of the volume",
+                ));
+            }
+            Node {
+                path: ppath,
+                kind: NodeKind::Partition,
+                format: "recovered".into(),
+                offset: c.start,
+                size,
+                info: NodeInfo::Recovered(Box::new(p), Box::new(c.clone())),
+                problems,
+                children: kids,
+                volume: Some(slice),
+            }
+        })
+        .collect();
+    Node {
+        path,
+        kind: NodeKind::PartitionTable,
+        format: "recovered".into(),
+        offset: 0,
+        size: vol.len(),
+        info: NodeInfo::Table(Box::new(PartitionTable {
+            format: part::TableFormat::Recovered,
+            sector_size: 512,
+            sector_size_source: SectorSizeSource::Default,
+            disk_id: String::new(),
+            first_usable_lba: None,
+            last_usable_lba: None,
+            gpt: None,
+            partitions: Vec::new(),
+            problems: Vec::new(),
+        })),
+        problems: Vec::new(),
+        children,
+        volume: Some(vol.clone()),
+    }
 }
 
 /// The problem for a source where nothing at all was recognized, saying

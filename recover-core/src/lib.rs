@@ -23,3 +23,4 @@ pub use problem::{Problem, Severity};
 pub mod checksum;
 pub mod lvm;
 pub mod raid;
+pub mod scan;

@@ -1,40 +1,51 @@
-//! `recover scan`: the tree of what the sources hold.
+//! `recover scan`: the tree of what the sources hold, and with --deep what
+//! a search of every sector finds.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use recover_core::discover::{self, Node};
+use recover_core::discover::{self, Node, NodeInfo};
+use recover_core::scan::{self, Candidate, Finding, ScanOptions};
 use recover_core::Severity;
 
+use crate::progress::Progress;
 use crate::report;
+
+/// What to scan and how.
+pub struct Request<'a> {
+    pub sources: &'a [PathBuf],
+    pub json: bool,
+    pub at: Option<&'a str>,
+    pub deep: bool,
+    pub range: Option<&'a str>,
+    pub emit_sfdisk: Option<&'a Path>,
+    pub opts: &'a crate::SourceOpts,
+}
 
 /// Scans `sources` and prints the tree (or JSON). Exit 1 when a source
 /// failed to open or an error-level problem was found.
-pub fn run(
-    sources: &[PathBuf],
-    json: bool,
-    at: Option<&str>,
-    opts: &crate::SourceOpts,
-) -> io::Result<ExitCode> {
-    let found = super::discover_all(sources, opts);
+pub fn run(req: &Request) -> io::Result<ExitCode> {
+    let mut found = super::discover_all(req.sources, req.opts);
     let mut failed = !found.failed.is_empty();
-    let shown: Vec<&Node> = match at {
+    if let Some(p) = req.at {
+        if discover::find(&found.nodes, p).is_none() {
+            let _ = writeln!(
+                io::stderr(),
+                "recover: --at {p}: no such node (run scan without --at to see the paths)"
+            );
+            return Ok(ExitCode::from(1));
+        }
+    }
+    if req.deep {
+        deep(&mut found.nodes, req)?;
+    }
+    let shown: Vec<&Node> = match req.at {
         None => found.nodes.iter().collect(),
-        Some(p) => match discover::find(&found.nodes, p) {
-            Some(n) => vec![n],
-            None => {
-                failed = true;
-                let _ = writeln!(
-                    io::stderr(),
-                    "recover: --at {p}: no such node (run scan without --at to see the paths)"
-                );
-                Vec::new()
-            }
-        },
+        Some(p) => discover::find(&found.nodes, p).into_iter().collect(),
     };
     let mut out = io::stdout().lock();
-    if json {
+    if req.json {
         report::write_json(&mut out, &shown, &found.failed)?;
     } else {
         report::write_tree(&mut out, &shown)?;
@@ -64,4 +75,205 @@ pub fn run(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// START..END with sizes; either end may be left out.
+fn parse_range(s: &str) -> io::Result<std::ops::Range<u64>> {
+    let (a, b) = s.split_once("..").ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("--range {s}: give START..END"),
+        )
+    })?;
+    let a = if a.is_empty() {
+        0
+    } else {
+        super::assemble::parse_size(a)?
+    };
+    let b = if b.is_empty() {
+        u64::MAX
+    } else {
+        super::assemble::parse_size(b)?
+    };
+    if a >= b {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("--range {s}: the start is not before the end"),
+        ));
+    }
+    Ok(a..b)
+}
+
+/// The paths of the nodes to search: the --at node, or every source and
+/// assembled array, less the disks that are whole members of an assembled
+/// array (their bytes are searched through the array).
+fn targets(nodes: &[Node], at: Option<&str>) -> Vec<String> {
+    if let Some(p) = at {
+        return vec![p.to_string()];
+    }
+    let members: Vec<String> = nodes
+        .iter()
+        .filter_map(|n| match &n.info {
+            NodeInfo::Array(a) if n.volume.is_some() => {
+                Some(a.members.iter().map(|m| m.path.clone()).collect::<Vec<_>>())
+            }
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    nodes
+        .iter()
+        .filter(|n| n.volume.is_some())
+        .filter(|n| {
+            !members
+                .iter()
+                .any(|m| m.split('/').count() == 2 && m.starts_with(&format!("{}/", n.path)))
+        })
+        .map(|n| n.path.clone())
+        .collect()
+}
+
+fn find_mut<'a>(nodes: &'a mut [Node], path: &str) -> Option<&'a mut Node> {
+    for n in nodes {
+        if n.path == path {
+            return Some(n);
+        }
+        if path.starts_with(&format!("{}/", n.path)) {
+            return find_mut(&mut n.children, path);
+        }
+    }
+    None
+}
+
+/// A sink that keeps findings and moves a progress bar.
+struct Collect {
+    found: Vec<Finding>,
+    progress: Progress,
+}
+
+impl scan::Sink for Collect {
+    fn finding(&mut self, f: Finding) -> bool {
+        self.found.push(f);
+        true
+    }
+    fn progress(&mut self, done: u64, _total: u64) {
+        self.progress.set(done);
+    }
+}
+
+fn deep(nodes: &mut [Node], req: &Request) -> io::Result<()> {
+    let range = req.range.map(parse_range).transpose()?;
+    let mut scripts: Vec<(String, Vec<Candidate>, u64)> = Vec::new();
+    for path in targets(nodes, req.at) {
+        let Some(node) = find_mut(nodes, &path) else {
+            continue;
+        };
+        let Some(vol) = node.volume.clone() else {
+            continue;
+        };
+        let r = range
+            .clone()
+            .map(|r| r.start.min(vol.len())..r.end.min(vol.len()));
+        let total = r.as_ref().map_or(vol.len(), |r| r.end - r.start);
+        let mut sink = Collect {
+            found: Vec::new(),
+            progress: Progress::bytes(total, &format!("deep scan {path}")),
+        };
+        let opts = ScanOptions {
+            range: r,
+            ..ScanOptions::default()
+        };
+        scan::scan(&vol, &opts, &mut sink).map_err(io::Error::other)?;
+        sink.progress.finish();
+        let cands = scan::assemble(&sink.found, vol.len());
+        let table = discover::recovered_table(&vol, &path, &cands, &discover::Options::default());
+        node.children.push(table);
+        scripts.push((path, cands, vol.len()));
+    }
+    if let Some(file) = req.emit_sfdisk {
+        let with: Vec<&(String, Vec<Candidate>, u64)> =
+            scripts.iter().filter(|s| !s.1.is_empty()).collect();
+        match with.as_slice() {
+            [] => {
+                return Err(io::Error::other(
+                    "--emit-sfdisk: nothing was found to write",
+                ))
+            }
+            [(_, cands, len)] => std::fs::write(file, sfdisk_script(cands, *len))?,
+            many => {
+                let names: Vec<&str> = many.iter().map(|s| s.0.as_str()).collect();
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "--emit-sfdisk: partitions were found on {}; choose one with --at",
+                        names.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An sfdisk script that recreates the found partitions: a DOS table when
+/// the disk is under 2 TiB and the partitions fit one (four primaries, or
+/// three and an extended partition whose logicals each have a free sector
+/// before them for their EBR), a GPT otherwise.
+pub fn sfdisk_script(cands: &[Candidate], disk_len: u64) -> String {
+    let lba = |b: u64| b / 512;
+    let end = |c: &Candidate| c.start + c.size.unwrap_or(disk_len.saturating_sub(c.start));
+    let under_2t = disk_len <= (2u64 << 40) && cands.iter().all(|c| end(c) <= (2u64 << 40));
+    let room_for_ebrs =
+        cands.len() > 4 && (3..cands.len()).all(|i| cands[i].start >= end(&cands[i - 1]) + 512);
+    let dos = under_2t && (cands.len() <= 4 || room_for_ebrs);
+    let mut s = String::from(
+        "# Partitions found by recover scan --deep. Review, then apply to the disk (or a copy) with\n# sfdisk --wipe never --wipe-partitions never DISK < THIS-FILE\n",
+    );
+    s.push_str(if dos { "label: dos\n" } else { "label: gpt\n" });
+    s.push_str("unit: sectors\n\n");
+    for (i, c) in cands.iter().enumerate() {
+        if dos && cands.len() > 4 && i == 3 {
+            // The extended partition: from just after the third primary
+            // (at most 1 MiB before the first logical) to the last logical's end.
+            let from = cands[3].start.saturating_sub(1 << 20).max(end(&cands[2]));
+            let to = cands.iter().skip(3).map(end).max().unwrap_or(disk_len);
+            s.push_str(&format!(
+                "# extended partition holding the rest as logicals\nstart={}, size={}, type=5\n",
+                lba(from),
+                lba(to - from)
+            ));
+        }
+        let sectors = (end(c) - c.start).div_ceil(512);
+        let ty = if dos {
+            format!("{:x}", discover::mbr_type_for(c.format))
+        } else {
+            match c.format {
+                "ntfs" | "exfat" | "fat12" | "fat16" | "fat32" => {
+                    "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7".to_string()
+                }
+                "swap" => "0657FD6D-A4AB-43C4-84E5-0933C84B4F4F".to_string(),
+                "lvm2" => "E6D6D379-F507-44C2-A23C-238F2A3DF928".to_string(),
+                "md" => "A19D880F-05FC-4D3B-A006-743F0F84911E".to_string(),
+                _ => "0FC63DAF-8483-4772-8E79-3D69D8477DE4".to_string(),
+            }
+        };
+        s.push_str(&format!(
+            "# {} {} (confidence {}%)\n",
+            c.format,
+            c.label.as_deref().unwrap_or(""),
+            c.confidence
+        ));
+        if !dos && end(c) > disk_len.saturating_sub(33 * 512) {
+            s.push_str("# this partition reaches into the sectors a GPT keeps for its backup: sfdisk will refuse it\n");
+        }
+        s.push_str(&format!(
+            "start={}, size={sectors}, type={ty}",
+            lba(c.start)
+        ));
+        if let (Some(l), false) = (&c.label, dos) {
+            s.push_str(&format!(", name=\"{}\"", l.replace('"', "")));
+        }
+        s.push('\n');
+    }
+    s
 }

@@ -71,6 +71,29 @@ impl Volume for MappedFile {
         Some(self.map.as_deref().unwrap_or(&[]))
     }
 
+    fn prefetch(&self, offset: u64, len: u64) {
+        // MADV_POPULATE_READ (Linux 5.14): populate the page tables for the
+        // range from the page cache in one call. Older kernels refuse it;
+        // then the pages fault in as they are read.
+        const MADV_POPULATE_READ: libc::c_int = 22;
+        let Some(m) = &self.map else { return };
+        let page = 4096u64;
+        let start = offset / page * page;
+        let end = offset.saturating_add(len).min(m.len() as u64);
+        if start >= end {
+            return;
+        }
+        // SAFETY: the range lies inside the live mapping (start < end <=
+        // its length, start page-aligned), and POPULATE_READ only reads it.
+        unsafe {
+            libc::madvise(
+                m.as_ptr().add(start as usize) as *mut libc::c_void,
+                (end - start) as usize,
+                MADV_POPULATE_READ,
+            );
+        }
+    }
+
     fn describe(&self) -> String {
         self.name.clone()
     }

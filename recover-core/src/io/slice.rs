@@ -53,6 +53,13 @@ impl Volume for Slice {
         self.name.clone()
     }
 
+    fn prefetch(&self, offset: u64, len: u64) {
+        self.inner.prefetch(
+            self.offset.saturating_add(offset),
+            len.min(self.len.saturating_sub(offset)),
+        );
+    }
+
     fn device_sector_size(&self) -> Option<u32> {
         self.inner.device_sector_size()
     }

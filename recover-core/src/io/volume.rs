@@ -45,6 +45,11 @@ pub trait Volume: Send + Sync {
         1
     }
 
+    /// A hint that `len` bytes at `offset` are about to be read through
+    /// [`Volume::as_bytes`]: a mapped file faults them in with one call
+    /// instead of a page fault per page.
+    fn prefetch(&self, _offset: u64, _len: u64) {}
+
     /// True for a zero-length volume.
     fn is_empty(&self) -> bool {
         self.len() == 0

@@ -22,14 +22,17 @@ pub enum TableFormat {
     Mbr,
     /// GUID partition table.
     Gpt,
+    /// Partitions the deep scan found from filesystem structures.
+    Recovered,
 }
 
 impl TableFormat {
-    /// "mbr" or "gpt".
+    /// "mbr", "gpt" or "recovered".
     pub fn as_str(self) -> &'static str {
         match self {
             TableFormat::Mbr => "mbr",
             TableFormat::Gpt => "gpt",
+            TableFormat::Recovered => "recovered",
         }
     }
 }

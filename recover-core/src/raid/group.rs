@@ -131,6 +131,10 @@ pub struct Array {
 /// (mdadm Assemble.c: "always allow a difference of one in the event count").
 const EVENT_MARGIN: u64 = 1;
 
+/// The most slots counted one by one (missing, free, copy sets): md 1.x's
+/// role table, the largest of the formats; raid_disks is untrusted.
+const MAX_SLOTS: u32 = crate::raid::md::v1::MAX_DEV;
+
 /// Gathers candidates into arrays. Arrays come out ordered by format and by
 /// the path of their first member.
 pub fn gather(cands: &[Candidate]) -> Vec<Array> {
@@ -174,6 +178,16 @@ fn build(cands: &[Candidate], refs: &[(usize, usize)]) -> Array {
     let info = auth_info.clone();
     let max_events = auth_c.meta.events;
     let mut problems = Vec::new();
+    if info.raid_disks > MAX_SLOTS {
+        problems.push(Problem::error(
+            "array metadata",
+            None,
+            format!(
+                "{} slots is more than any array has; only the first {MAX_SLOTS} are checked",
+                info.raid_disks
+            ),
+        ));
+    }
     let mut members: Vec<Member> = refs
         .iter()
         .map(|r| {
@@ -278,7 +292,7 @@ fn build(cands: &[Candidate], refs: &[(usize, usize)]) -> Array {
             ));
         }
     }
-    let missing: Vec<u32> = (0..info.raid_disks)
+    let missing: Vec<u32> = (0..info.raid_disks.min(MAX_SLOTS))
         .filter(|s| !seen.contains_key(s))
         .collect();
     let unplaced = members
@@ -389,7 +403,7 @@ fn identify_members(members: &mut [Member], serials: Vec<Option<&str>>, info: &A
         .filter(|&i| members[i].standing == Standing::Unidentified)
         .collect();
     let taken: Vec<u32> = members.iter().filter_map(|m| m.role.slot).collect();
-    let free: Vec<u32> = (0..info.raid_disks)
+    let free: Vec<u32> = (0..info.raid_disks.min(MAX_SLOTS))
         .filter(|s| !taken.contains(s))
         .collect();
     if let ([i], [slot]) = (unplaced.as_slice(), free.as_slice()) {
@@ -462,8 +476,12 @@ pub fn survivability(info: &ArrayInfo, missing: &[u32]) -> ArrayState {
 /// RAID10-like layouts: near copies on consecutive devices, far (or offset)
 /// copies shifted by the near count.
 fn raid10_copy_sets(info: &ArrayInfo) -> Vec<Vec<u32>> {
-    let n = info.raid_disks.max(1);
+    let n = info.raid_disks.clamp(1, MAX_SLOTS);
     let (near, far) = parse_r10(&info.layout.neutral);
+    // md refuses more copies than disks; a layout that asks for more is
+    // cut to what fits, which keeps every set within n.
+    let near = near.min(n);
+    let far = far.min(n / near).max(1);
     // DDF RAID1 spans (RAID10): each span is one mirror set.
     if let Some(sec) = &info.secondary {
         let per = n / sec.count.max(1);
@@ -586,5 +604,65 @@ mod tests {
         });
         assert_eq!(survivability(&r50, &[0, 3]), Degraded);
         assert_eq!(survivability(&r50, &[0, 1]), Failed);
+    }
+
+    #[test]
+    fn untrusted_slot_counts_stay_bounded() {
+        use crate::io::MemVolume;
+        use crate::raid::metadata::MemberRole;
+        use std::sync::Arc;
+        // An md member claiming u32::MAX slots (and a RAID10 layout with
+        // more copies than disks) must not count every slot.
+        let a = info(Level::Raid10, u32::MAX, "near=255, far=255");
+        let role = MemberRole {
+            slot: Some(0),
+            data_offset: 0,
+            data_size: None,
+            state: MemberState::Active,
+            recovery_offset: None,
+        };
+        let meta = RaidMetadata {
+            format: RaidFormat::Md,
+            version: "1.1".into(),
+            offset: 0,
+            sector_size: 512,
+            events: 1,
+            update_time: None,
+            checksum_ok: None,
+            blkid_uuid: None,
+            device_id: None,
+            arrays: vec![(a.clone(), role.clone())],
+            details: Vec::new(),
+            problems: Vec::new(),
+        };
+        let mut imsm = meta.clone();
+        imsm.arrays[0].1.state = MemberState::Unidentified;
+        imsm.arrays[0].1.slot = None;
+        imsm.arrays[0].0.id = "y".into();
+        let vol: crate::io::VolumeRef = Arc::new(MemVolume::new("t", vec![0u8; 512]));
+        let cand = |meta| Candidate {
+            path: "d0".into(),
+            source: "d0".into(),
+            serial: None,
+            meta,
+            volume: vol.clone(),
+        };
+        let arrays = gather(&[cand(&meta), cand(&imsm)]);
+        assert_eq!(arrays.len(), 2);
+        for arr in &arrays {
+            assert_eq!(
+                arr.missing.len() as u32,
+                MAX_SLOTS - u32::from(arr.order_known)
+            );
+            assert!(arr
+                .problems
+                .iter()
+                .any(|p| p.to_string().contains("only the first")));
+        }
+        let big = info(Level::Raid10, 7, "near=4000000000, far=4000000000");
+        assert_eq!(
+            survivability(&big, &[0, 1, 2, 3, 4, 5]),
+            ArrayState::Degraded
+        );
     }
 }

@@ -354,8 +354,20 @@ impl Raid10Geometry {
         }
         // calc_sectors: chunks in the array, then chunks used per member.
         let copies = u64::from(near * far);
-        let array_chunks = member_chunks / u64::from(far) * u64::from(disks) / u64::from(near);
-        let used = (array_chunks * copies).div_ceil(u64::from(disks));
+        // member_chunks comes from untrusted metadata.
+        let too_big = || {
+            GeometryError(format!(
+                "{member_chunks} chunks on each of {disks} members overflow"
+            ))
+        };
+        let array_chunks = (member_chunks / u64::from(far))
+            .checked_mul(u64::from(disks))
+            .ok_or_else(too_big)?
+            / u64::from(near);
+        let used = array_chunks
+            .checked_mul(copies)
+            .ok_or_else(too_big)?
+            .div_ceil(u64::from(disks));
         let stride = if offset { 1 } else { used / u64::from(far) };
         Ok(Raid10Geometry {
             disks,
@@ -474,6 +486,16 @@ mod tests {
     use std::collections::HashSet;
 
     const ALL: [u32; 14] = [0, 1, 2, 3, 4, 5, 8, 9, 10, 16, 17, 18, 19, 20];
+
+    #[test]
+    fn raid10_sizes_that_overflow_are_refused() {
+        // Chunks per member from metadata (u64::MAX bytes in 512-byte
+        // chunks) times 1000 members; and far=2 over 4 members, whose
+        // copies overflow once the array's chunks fit.
+        assert!(Raid10Geometry::from_md(1000, 0x102, u64::MAX / 512).is_err());
+        assert!(Raid10Geometry::from_md(4, 0x201, 1 << 62).is_err());
+        assert!(Raid10Geometry::from_md(4, 0x102, 1 << 40).is_ok());
+    }
 
     #[test]
     fn raid5_left_symmetric_matches_the_textbook() {

@@ -173,6 +173,8 @@ impl ArrayModel {
         };
         let chunk = spec.chunk;
         let per_member_chunks = member_size.checked_div(chunk).unwrap_or(0);
+        // Sizes come from untrusted metadata: their products and sums may overflow.
+        let too_big = || ModelError("the array's size overflows 64 bits".into());
         let inner_placement = |level: Level, disks: u32| -> Result<Placement, ModelError> {
             Ok(match level {
                 Level::Raid4 => Placement::Parity(
@@ -207,7 +209,9 @@ impl ArrayModel {
                     Placement::Mirror => 1,
                     _ => u64::from(per_span),
                 };
-                let size = per_member_chunks * chunk * data_per_span * u64::from(*count);
+                let size = (per_member_chunks * chunk)
+                    .checked_mul(data_per_span * u64::from(*count))
+                    .ok_or_else(too_big)?;
                 (
                     Placement::Spans {
                         count: *count,
@@ -218,7 +222,10 @@ impl ArrayModel {
                 )
             }
             (_, Level::Linear) | (_, Level::Jbod) => {
-                let total = sizes.iter().map(|s| s.unwrap_or(member_size)).sum::<u64>();
+                let total = sizes
+                    .iter()
+                    .try_fold(0u64, |t, s| t.checked_add(s.unwrap_or(member_size)))
+                    .ok_or_else(too_big)?;
                 (Placement::Linear, total)
             }
             (_, Level::Raid0) => {
@@ -227,7 +234,11 @@ impl ArrayModel {
                     .map(|s| s.unwrap_or(member_size) / chunk)
                     .collect();
                 let zones = raid0_zones(&chunks);
-                let total = zones.iter().map(|z| z.chunks).sum::<u64>() * chunk;
+                let total = zones
+                    .iter()
+                    .try_fold(0u64, |t, z| t.checked_add(z.chunks))
+                    .and_then(|t| t.checked_mul(chunk))
+                    .ok_or_else(too_big)?;
                 (
                     Placement::Raid0 {
                         zones,
@@ -243,7 +254,10 @@ impl ArrayModel {
                     Placement::Parity(g) => u64::from(g.data_disks()),
                     _ => 1,
                 };
-                (p, per_member_chunks * chunk * dd)
+                let size = (per_member_chunks * chunk)
+                    .checked_mul(dd)
+                    .ok_or_else(too_big)?;
+                (p, size)
             }
             (_, Level::Raid10 | Level::Raid1E | Level::Raid1) => {
                 let layout = if spec.layout.is_empty() {
@@ -256,7 +270,7 @@ impl ArrayModel {
                 })?;
                 let g = Raid10Geometry::from_md(n, word, per_member_chunks)
                     .map_err(|e| ModelError(e.0))?;
-                let size = g.array_chunks * chunk;
+                let size = g.array_chunks.checked_mul(chunk).ok_or_else(too_big)?;
                 (Placement::Raid10(g), size)
             }
             (_, l) => return err(format!("{} arrays cannot be assembled", l.as_str())),
@@ -334,6 +348,13 @@ impl ArrayModel {
         if !a.order_known && !any_slot {
             return err("the members' order is unknown (IMSM without serial numbers): give --serial IMAGE=SERIAL");
         }
+        // raid_disks is untrusted: no format records roles for more slots than md 1.x.
+        if info.raid_disks > super::md::v1::MAX_DEV {
+            return err(format!(
+                "{} members is more than any array has",
+                info.raid_disks
+            ));
+        }
         let mut members: Vec<Option<MemberData>> = vec![None; info.raid_disks as usize];
         let mut free =
             (0..info.raid_disks).filter(|s| !a.members.iter().any(|m| m.role.slot == Some(*s)));
@@ -372,5 +393,96 @@ impl ArrayModel {
             size: info.array_size,
             spans: info.secondary.as_ref().map(|s| (s.count, s.level.clone())),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::MemVolume;
+    use crate::raid::group::{gather, Candidate};
+    use crate::raid::metadata::{
+        ArrayInfo, Layout, MemberRole, MemberState, RaidFormat, RaidMetadata,
+    };
+    use std::sync::Arc;
+
+    #[test]
+    fn from_array_refuses_an_untrusted_member_count() {
+        // An md member claiming u32::MAX slots must not allocate one per slot.
+        let info = ArrayInfo {
+            format: RaidFormat::Md,
+            id: "x".into(),
+            container: None,
+            name: None,
+            level: Level::Raid1,
+            layout: Layout {
+                native: String::new(),
+                neutral: String::new(),
+            },
+            chunk_size: None,
+            raid_disks: u32::MAX,
+            array_size: None,
+            member_size: None,
+            secondary: None,
+            state: String::new(),
+            reshape: None,
+            details: Vec::new(),
+            slots: Vec::new(),
+        };
+        let role = MemberRole {
+            slot: Some(0),
+            data_offset: 0,
+            data_size: None,
+            state: MemberState::Active,
+            recovery_offset: None,
+        };
+        let meta = RaidMetadata {
+            format: RaidFormat::Md,
+            version: "1.1".into(),
+            offset: 0,
+            sector_size: 512,
+            events: 1,
+            update_time: None,
+            checksum_ok: None,
+            blkid_uuid: None,
+            device_id: None,
+            arrays: vec![(info, role)],
+            details: Vec::new(),
+            problems: Vec::new(),
+        };
+        let cand = Candidate {
+            path: "d0".into(),
+            source: "d0".into(),
+            serial: None,
+            meta: &meta,
+            volume: Arc::new(MemVolume::new("t", vec![0u8; 512])),
+        };
+        let arrays = gather(&[cand]);
+        assert!(ArrayModel::from_array(&arrays[0]).is_err());
+    }
+
+    #[test]
+    fn sizes_from_metadata_that_overflow_are_refused() {
+        // Missing members and a member size of u64::MAX: every level's
+        // array size overflows and must be an error, not a panic.
+        for (level, layout, n, spans) in [
+            (Level::Raid5, "", 3, None),
+            (Level::Raid6, "", 4, None),
+            (Level::Linear, "", 3, None),
+            (Level::Raid0, "", 3, None),
+            (Level::Raid10, "near=2", 4, None),
+            (Level::Raid5, "", 6, Some((2, "striped".to_string()))),
+        ] {
+            let spec = Spec {
+                level,
+                layout: layout.into(),
+                chunk: 65536,
+                members: vec![None; n],
+                member_size: Some(u64::MAX),
+                size: None,
+                spans,
+            };
+            assert!(ArrayModel::new(spec).is_err(), "{level:?}");
+        }
     }
 }

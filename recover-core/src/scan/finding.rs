@@ -1,0 +1,86 @@
+//! What a validator reports about one structure.
+
+/// What kind of thing a structure belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FindingKind {
+    /// A filesystem (or swap).
+    Filesystem,
+    /// A container that can fill a partition: LUKS, an LVM PV, an md member.
+    Container,
+    /// Metadata of a whole disk: DDF, IMSM.
+    DiskMetadata,
+    /// A partition table sector: MBR, EBR, GPT header.
+    PartitionTable,
+    /// A VM disk image's header or footer (usually a file inside a filesystem).
+    VmImage,
+}
+
+impl FindingKind {
+    /// Short name for reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::Filesystem => "filesystem",
+            FindingKind::Container => "container",
+            FindingKind::DiskMetadata => "disk_metadata",
+            FindingKind::PartitionTable => "partition_table",
+            FindingKind::VmImage => "vm_image",
+        }
+    }
+}
+
+/// One structure found and checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// What it belongs to.
+    pub kind: FindingKind,
+    /// Its format: ext4, ntfs, fat32, gpt, mbr, qcow2, ...
+    pub format: &'static str,
+    /// Which structure: "primary superblock", "backup superblock 3",
+    /// "backup boot sector", "GPT backup header", ...
+    pub what: String,
+    /// Byte offset of the structure in the scanned volume.
+    pub at: u64,
+    /// Where the filesystem (partition, disk, image) it belongs to starts,
+    /// as the structure says.
+    pub start: Option<u64>,
+    /// That thing's size in bytes, as the structure says.
+    pub size: Option<u64>,
+    /// Label.
+    pub label: Option<String>,
+    /// UUID, serial or other identity, as blkid or the format prints it.
+    pub uuid: Option<String>,
+    /// How sure, 0 to 100.
+    pub confidence: u8,
+    /// Why: the checks that passed (and failed).
+    pub reasons: Vec<String>,
+}
+
+impl Finding {
+    /// A finding of `kind` and `format` for the structure at `at`.
+    pub fn new(kind: FindingKind, format: &'static str, what: impl Into<String>, at: u64) -> Self {
+        Finding {
+            kind,
+            format,
+            what: what.into(),
+            at,
+            start: None,
+            size: None,
+            label: None,
+            uuid: None,
+            confidence: 50,
+            reasons: Vec::new(),
+        }
+    }
+
+    /// Records a passed check and raises the confidence by `gain`.
+    pub fn because(&mut self, reason: impl Into<String>, gain: u8) {
+        self.reasons.push(reason.into());
+        self.confidence = self.confidence.saturating_add(gain).min(100);
+    }
+
+    /// Records a failed or missing check and lowers the confidence by `loss`.
+    pub fn despite(&mut self, reason: impl Into<String>, loss: u8) {
+        self.reasons.push(reason.into());
+        self.confidence = self.confidence.saturating_sub(loss);
+    }
+}
