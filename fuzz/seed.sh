@@ -9,6 +9,10 @@
 #   gpt       whole 1 MiB GPT disks (both copies), 512 and 4096 sectors
 #   fs_probe  the first 68 KiB (0..0x11000) of freshly made filesystems
 #   discover  all of the above plus disks whose partitions hold filesystems
+#   scan_*    the deep scan's validators: the seeds above of their formats;
+#             qemu-img's images for the VM formats (whole, or the first
+#             and last 256 KiB); deep_scan gets the discover seeds
+#   (seed_raid.py seeds scan_md, scan_ddf and scan_imsm)
 set -uo pipefail
 
 cd "$(dirname "$0")"
@@ -211,6 +215,64 @@ if have sgdisk; then
     put "$T/dg" discover/gpt_with_fs
 fi
 
-for d in mbr gpt fs_probe discover; do
+# --- deep-scan validators --------------------------------------------------
+# scan TARGET SEED...: the named seeds (globs under corpus/) into TARGET;
+# not the fuzzers' own finds (named by their SHA-1).
+scan() {
+    local t=$1 f
+    shift
+    mkdir -p "$C/$t"
+    for g in "$@"; do
+        for f in $C/$g; do
+            [[ -f $f && ! $(basename "$f") =~ ^[0-9a-f]{40}$ ]] && cp "$f" "$C/$t/"
+        done
+    done
+    return 0
+}
+scan scan_ext 'fs_probe/ext*'
+scan scan_xfs 'fs_probe/xfs*'
+scan scan_btrfs 'fs_probe/btrfs*'
+scan scan_ntfs 'fs_probe/ntfs*'
+scan scan_exfat 'fs_probe/exfat*'
+scan scan_fat 'fs_probe/fat*'
+scan scan_swap 'fs_probe/swap*'
+scan scan_luks 'fs_probe/luks*'
+scan scan_lvm 'fs_probe/ext4'
+scan scan_mbr 'mbr/*'
+scan scan_gpt 'gpt/*'
+scan deep_scan 'discover/*'
+if have qemu-img; then
+    vm() { # target name format options...
+        local t=$1 n=$2 f=$3
+        shift 3
+        rm -f "$T/vm"
+        qemu-img create -q -f "$f" "$@" "$T/vm" 4M || { note "qemu-img $f failed"; return 0; }
+        if [ "$(stat -c %s "$T/vm")" -le 524288 ]; then
+            cp "$T/vm" "$T/vm.seed"
+        else
+            { head -c 262144 "$T/vm"; tail -c 262144 "$T/vm"; } >"$T/vm.seed"
+        fi
+        mkdir -p "$C/$t" && cp "$T/vm.seed" "$C/$t/$n"
+        cp "$T/vm.seed" "$C/deep_scan/vm_$n"
+    }
+    vm scan_qcow2 qcow2 qcow2
+    vm scan_qcow2 qcow2_v2 qcow2 -o compat=0.10
+    vm scan_vmdk vmdk_sparse vmdk
+    vm scan_vmdk vmdk_streamopt vmdk -o subformat=streamOptimized
+    vm scan_vhd vhd_dynamic vpc
+    vm scan_vhd vhd_fixed vpc -o subformat=fixed
+    vm scan_vhdx vhdx vhdx
+    vm scan_vdi vdi vdi
+    vm scan_vdi vdi_static vdi -o static=on
+    # A descriptor file: monolithicFlat writes it beside the flat extent.
+    rm -f "$T"/flat*
+    if qemu-img create -q -f vmdk -o subformat=monolithicFlat "$T/flat.vmdk" 1M; then
+        mkdir -p "$C/scan_vmdk_descriptor" && cp "$T/flat.vmdk" "$C/scan_vmdk_descriptor/descriptor"
+    fi
+    # The sparse header's embedded descriptor.
+    cp "$C/scan_vmdk/vmdk_sparse" "$C/scan_vmdk_descriptor/" 2>/dev/null || true
+fi
+
+for d in mbr gpt fs_probe discover deep_scan $(cd "$C" && ls -d scan_*); do
     echo "$d: $(ls "$C/$d" | wc -l) files, $(du -sh "$C/$d" | cut -f1)"
 done

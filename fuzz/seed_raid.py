@@ -11,6 +11,8 @@ lab corpus (fixtures/lab; default ../target/lab):
               the way mdadm computes them
   raid_group: one byte (member count - 1) then the first 8 KiB of every
               member of a 1.2 scenario
+  scan_md, scan_imsm, scan_ddf: the md, imsm and ddf seeds again, for the
+              deep scan's validators
 
 usage: seed_raid.py [LABDIR]
 """
@@ -21,9 +23,10 @@ out = os.path.join(os.path.dirname(__file__), 'corpus')
 
 
 def put(target, name, data):
-    d = os.path.join(out, target)
-    os.makedirs(d, exist_ok=True)
-    open(os.path.join(d, name), 'wb').write(data)
+    for t in (target, 'scan_' + target) if target in ('md', 'imsm', 'ddf') else (target,):
+        d = os.path.join(out, t)
+        os.makedirs(d, exist_ok=True)
+        open(os.path.join(d, name), 'wb').write(data)
 
 
 def head(path, n):

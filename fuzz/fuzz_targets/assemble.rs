@@ -13,16 +13,41 @@ use recover_core::raid::model::{ArrayModel, MemberData, Spec};
 use recover_core::raid::volume::ArrayVolume;
 
 const LAYOUTS: &[&str] = &[
-    "", "left-asymmetric", "right-asymmetric", "left-symmetric", "right-symmetric", "parity-first",
-    "parity-last", "ddf-zero-restart", "ddf-N-restart", "ddf-N-continue", "left-symmetric-6",
-    "parity-first-6", "near=2", "far=2", "offset=2", "near=3", "near=2, far=2", "alternate", "bogus",
+    "",
+    "left-asymmetric",
+    "right-asymmetric",
+    "left-symmetric",
+    "right-symmetric",
+    "parity-first",
+    "parity-last",
+    "ddf-zero-restart",
+    "ddf-N-restart",
+    "ddf-N-continue",
+    "left-symmetric-6",
+    "parity-first-6",
+    "near=2",
+    "far=2",
+    "offset=2",
+    "near=3",
+    "near=2, far=2",
+    "alternate",
+    "bogus",
 ];
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 8 {
         return;
     }
-    let level = [Level::Linear, Level::Raid0, Level::Raid1, Level::Raid4, Level::Raid5, Level::Raid6, Level::Raid10, Level::Raid1E][usize::from(data[0] % 8)];
+    let level = [
+        Level::Linear,
+        Level::Raid0,
+        Level::Raid1,
+        Level::Raid4,
+        Level::Raid5,
+        Level::Raid6,
+        Level::Raid10,
+        Level::Raid1E,
+    ][usize::from(data[0] % 8)];
     let n = usize::from(data[1] % 8) + 1;
     let chunk = 512u64 << (data[2] % 9);
     let layout = LAYOUTS[usize::from(data[3]) % LAYOUTS.len()].to_string();
@@ -35,14 +60,34 @@ fuzz_target!(|data: &[u8]| {
     let members: Vec<Option<MemberData>> = (0..n)
         .map(|i| {
             (missing >> i & 1 == 0).then(|| {
-                let v: VolumeRef = Arc::new(MemVolume::new(format!("m{i}"), rest[i * part..(i + 1) * part].to_vec()));
-                MemberData { data_size: v.len().saturating_sub(offset), volume: v, data_offset: offset, name: format!("m{i}") }
+                let v: VolumeRef = Arc::new(MemVolume::new(
+                    format!("m{i}"),
+                    rest[i * part..(i + 1) * part].to_vec(),
+                ));
+                MemberData {
+                    data_size: v.len().saturating_sub(offset),
+                    volume: v,
+                    data_offset: offset,
+                    name: format!("m{i}"),
+                }
             })
         })
         .collect();
-    let spec = Spec { level, layout, chunk, members, member_size: None, size: None, spans };
-    let Ok(model) = ArrayModel::new(spec) else { return };
-    let Ok(vol) = ArrayVolume::new("fuzz".into(), model, allow_holes) else { return };
+    let spec = Spec {
+        level,
+        layout,
+        chunk,
+        members,
+        member_size: None,
+        size: None,
+        spans,
+    };
+    let Ok(model) = ArrayModel::new(spec) else {
+        return;
+    };
+    let Ok(vol) = ArrayVolume::new("fuzz".into(), model, allow_holes) else {
+        return;
+    };
     let len = vol.len().min(1 << 20);
     let mut buf = vec![0u8; 4096 + 7];
     let mut at = 0u64;

@@ -15,7 +15,14 @@ fuzz_target!(|data: &[u8]| {
     let sources: Vec<(usize, Source)> = (0..n)
         .map(|i| {
             let bytes = rest[i * part..(i + 1) * part].to_vec();
-            (i, Source { name: format!("m{i}"), volume: Arc::new(MemVolume::new("fuzz", bytes)), kind: SourceKind::File })
+            (
+                i,
+                Source {
+                    name: format!("m{i}"),
+                    volume: Arc::new(MemVolume::new("fuzz", bytes)),
+                    kind: SourceKind::File,
+                },
+            )
         })
         .collect();
     for node in discover(&sources, &Default::default()) {

@@ -58,13 +58,12 @@ struct ScanArgs {
     #[arg(long, value_name = "PATH")]
     at: Option<String>,
     /// Also search every sector for lost filesystems (TestDisk's deeper
-    /// search): found partitions appear under a "recovered" table.
+    /// search): found partitions appear under a "recovered" table. Like
+    /// TestDisk, the search jumps past each filesystem it is sure of.
     #[arg(long)]
     deep: bool,
-    /// With --deep, only this byte range of each volume: START..END, sizes
-    /// in bytes or with K, M, G, T or s (sectors); either end may be left out.
-    #[arg(long, value_name = "START..END")]
-    range: Option<String>,
+    #[command(flatten)]
+    search: SearchOpts,
     /// With --deep, write the recovered partitions as an sfdisk script.
     #[arg(long, value_name = "FILE")]
     emit_sfdisk: Option<PathBuf>,
@@ -72,12 +71,29 @@ struct ScanArgs {
     opts: SourceOpts,
 }
 
+/// How the deep scan searches; extract takes the same, to find a
+/// recovered partition again.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SearchOpts {
+    /// With --deep, search inside found filesystems too (every sector of
+    /// the volume): finds filesystems hidden under a newer one, backups,
+    /// and VM images in files. As fast as reading the volume.
+    #[arg(long)]
+    pub thorough: bool,
+    /// With --deep, only this byte range of each volume: START..END, sizes
+    /// in bytes or with K, M, G, T or s (sectors); either end may be left out.
+    #[arg(long, value_name = "START..END")]
+    pub range: Option<String>,
+}
+
 #[derive(Args, Debug)]
 struct ExtractArgs {
     /// The sources, as given to scan.
     #[arg(required = true, value_name = "SOURCE")]
     sources: Vec<PathBuf>,
-    /// The node to write, as printed by scan (d0/gpt/p2, ...).
+    /// The node to write, as printed by scan (d0/gpt/p2, ...). A node under
+    /// a "recovered" table is found again by the same deep scan: give the
+    /// --thorough and --range the scan was given.
     #[arg(long, value_name = "PATH")]
     at: String,
     /// Where to write; never one of the sources.
@@ -86,6 +102,8 @@ struct ExtractArgs {
     /// Replace FILE if it exists.
     #[arg(long)]
     force: bool,
+    #[command(flatten)]
+    search: SearchOpts,
     #[command(flatten)]
     opts: SourceOpts,
 }
@@ -120,8 +138,11 @@ fn main() -> ExitCode {
             sources: &a.sources,
             json: a.json,
             at: a.at.as_deref(),
-            deep: a.deep || a.range.is_some() || a.emit_sfdisk.is_some(),
-            range: a.range.as_deref(),
+            deep: a.deep
+                || a.search.thorough
+                || a.search.range.is_some()
+                || a.emit_sfdisk.is_some(),
+            search: &a.search,
             emit_sfdisk: a.emit_sfdisk.as_deref(),
             opts: &a.opts,
         }),
@@ -131,6 +152,7 @@ fn main() -> ExitCode {
             at: &a.at,
             output: &a.output,
             force: a.force,
+            search: &a.search,
             opts: &a.opts,
         }),
     };

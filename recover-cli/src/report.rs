@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use serde_json::{json, Map, Value};
 
-use recover_core::discover::{Node, NodeInfo};
+use recover_core::discover::{Node, NodeInfo, SearchInfo};
 use recover_core::fs::Detail;
 use recover_core::io::SourceKind;
 use recover_core::part::mbr::MbrRole;
@@ -145,6 +145,43 @@ fn partition_json(m: &mut Map<String, Value>, p: &recover_core::part::Partition,
     );
 }
 
+/// The partition (path) among `n`'s children whose candidate rests on
+/// the structure `what` at `at`.
+fn resting_on<'a>(n: &'a Node, what: &str, at: u64) -> Option<&'a str> {
+    n.children.iter().find_map(|c| match &c.info {
+        NodeInfo::Recovered(_, cand) => cand
+            .evidence
+            .iter()
+            .any(|(w, a)| w == what && *a == at)
+            .then_some(c.path.as_str()),
+        _ => None,
+    })
+}
+
+fn search_json(m: &mut Map<String, Value>, n: &Node, sr: &SearchInfo) {
+    m.insert("sector_size".into(), json!(512));
+    m.insert(
+        "search".into(),
+        json!({
+            "range": {"start": sr.range.start, "end": sr.range.end},
+            "thorough": sr.thorough,
+            "findings": sr.findings.iter().map(|f| json!({
+                "kind": f.kind.as_str(),
+                "format": f.format,
+                "what": f.what,
+                "at": f.at,
+                "start": f.start,
+                "size": f.size,
+                "label": f.label,
+                "uuid": f.uuid,
+                "confidence": f.confidence,
+                "reasons": f.reasons,
+                "partition": resting_on(n, &f.what, f.at),
+            })).collect::<Vec<_>>(),
+        }),
+    );
+}
+
 fn node_json(n: &Node) -> Value {
     let mut m = Map::new();
     m.insert("path".into(), json!(n.path));
@@ -230,6 +267,7 @@ fn node_json(n: &Node) -> Value {
             );
             m.insert("reasons".into(), json!(c.reasons));
         }
+        NodeInfo::Search(sr) => search_json(&mut m, n, sr),
         NodeInfo::Filesystem(id) => {
             m.insert("usage".into(), json!(id.usage.as_str()));
             m.insert("label".into(), json!(id.label));
@@ -301,11 +339,13 @@ fn describe(n: &Node) -> String {
         }
         NodeInfo::Table(t) => {
             let mut s = format!(
-                "{}  {}-byte sectors  id {}",
+                "{}  {}-byte sectors",
                 t.format.as_str().to_uppercase(),
-                t.sector_size,
-                t.disk_id
+                t.sector_size
             );
+            if !t.disk_id.is_empty() {
+                s.push_str(&format!("  id {}", t.disk_id));
+            }
             if let Some(g) = &t.gpt {
                 s.push_str(&format!(
                     "  {} entries, from the {} header (primary {}, backup {})",
@@ -370,6 +410,23 @@ fn describe(n: &Node) -> String {
             }
             s
         }
+        NodeInfo::Search(sr) => {
+            let mut s = format!(
+                "RECOVERED  searched {}..{}{}, {} structures found",
+                human(sr.range.start),
+                human(sr.range.end),
+                if sr.thorough {
+                    " (every sector)"
+                } else {
+                    " (past found filesystems)"
+                },
+                sr.findings.len()
+            );
+            if n.children.is_empty() {
+                s.push_str(", no partition");
+            }
+            s
+        }
         NodeInfo::Recovered(p, c) => {
             let mut s = format!(
                 "at {} ({}), {} ({} sectors)  {}  found, confidence {}%",
@@ -405,7 +462,43 @@ fn describe(n: &Node) -> String {
 }
 
 /// Lines under a node before its problems: an array's members.
+/// At most this many structures outside the recovered partitions are
+/// listed in the tree (the JSON has them all).
+const MAX_STRAY_LINES: usize = 20;
+
 fn member_lines(n: &Node) -> Vec<String> {
+    if let NodeInfo::Search(sr) = &n.info {
+        let stray: Vec<_> = sr
+            .findings
+            .iter()
+            .filter(|f| resting_on(n, &f.what, f.at).is_none())
+            .collect();
+        let mut lines: Vec<String> = stray
+            .iter()
+            .take(MAX_STRAY_LINES)
+            .map(|f| {
+                let mut l = format!("{} {} at {:#x}", f.format, f.what, f.at);
+                if let Some(st) = f.start.filter(|&st| st != f.at) {
+                    l.push_str(&format!(", of one starting at {st:#x}"));
+                }
+                if let Some(z) = f.size {
+                    l.push_str(&format!(", {}", human(z)));
+                }
+                if let Some(lb) = &f.label {
+                    l.push_str(&format!(" \"{lb}\""));
+                }
+                l.push_str(&format!(" ({}%)", f.confidence));
+                l
+            })
+            .collect();
+        if stray.len() > MAX_STRAY_LINES {
+            lines.push(format!(
+                "... and {} more structures (see --json)",
+                stray.len() - MAX_STRAY_LINES
+            ));
+        }
+        return lines;
+    }
     let NodeInfo::Array(a) = &n.info else {
         return Vec::new();
     };

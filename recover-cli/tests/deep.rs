@@ -68,9 +68,13 @@ fn check(original: &Fixture, wipe: Wipe) {
             .all(|c| c["kind"] != "partition_table"),
         "{wipe:?}: a table survived"
     );
-    let r = recover(["scan", "--deep", "--json", w.path.to_str().unwrap()]);
-    let doc = r.json();
-    let found = recovered(&doc, "d0");
+    for how in ["--deep", "--thorough"] {
+        let r = recover(["scan", how, "--json", w.path.to_str().unwrap()]);
+        check_found(original, wipe, how, &recovered(&r.json(), "d0"));
+    }
+}
+
+fn check_found(original: &Fixture, wipe: Wipe, how: &str, found: &[Value]) {
     for (start, size, format) in expected(original) {
         // With only primaries gone, formats that keep no backup cannot be found.
         let backed_up = match format {
@@ -83,7 +87,7 @@ fn check(original: &Fixture, wipe: Wipe) {
         if wipe == Wipe::TablesAndPrimaries && format == "luks" {
             continue; // LUKS1 keeps no second header; LUKS2's is checked below
         }
-        let what = format!("{wipe:?}: {format} at {start:#x}");
+        let what = format!("{how} {wipe:?}: {format} at {start:#x}");
         let p = found
             .iter()
             .find(|p| p["offset"] == start)
@@ -272,4 +276,205 @@ fn same_results_every_way() {
             .collect::<Vec<_>>(),
         "range"
     );
+}
+
+/// Jumping past what is found keeps exactly the findings outside the
+/// filesystems jumped past, however the volume is split into blocks and
+/// threads; what --thorough finds beyond them is inside those filesystems.
+#[test]
+fn skipping_keeps_what_lies_outside_found_filesystems() {
+    use recover_core::io::{open_source, MapPolicy};
+    use recover_core::scan::{scan, Finding, ScanOptions};
+    let w = fixtures::wiped(&fixtures::gpt_mixed(), Wipe::Tables);
+    let src = open_source(&w.path, MapPolicy::Auto).unwrap();
+    let len = src.volume.len();
+    let run = |threads: usize, opts: ScanOptions| -> Vec<Finding> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let mut found: Vec<Finding> = Vec::new();
+        pool.install(|| scan(&src.volume, &opts, &mut found))
+            .unwrap();
+        found
+    };
+    let thorough = run(2, ScanOptions::default());
+    let mut skip_to = 0;
+    let mut model = Vec::new();
+    for f in &thorough {
+        if f.at < skip_to {
+            continue;
+        }
+        if let Some(end) = f.skip_end(len) {
+            skip_to = skip_to.max(end);
+        }
+        model.push(f.clone());
+    }
+    assert!(
+        model.len() < thorough.len(),
+        "nothing was skipped: {} findings",
+        model.len()
+    );
+    for (threads, block) in [(1, 1 << 20), (3, 1 << 20), (2, 8 << 20), (2, 4096)] {
+        let got = run(
+            threads,
+            ScanOptions {
+                block,
+                ..ScanOptions::skipping()
+            },
+        );
+        assert_eq!(got, model, "{threads} threads, {block}-byte blocks");
+    }
+}
+
+/// The deep scan works on an assembled array as on a disk: a RAID5 made by
+/// the md driver (lab corpus) whose GPT inside the array (protective MBR,
+/// both headers) is zeroed on the members gives back both ext4
+/// filesystems at their start (the kernel's sfdisk --json), with the
+/// bytes the kernel served; --thorough also finds the qcow2 image that
+/// is a file in the first.
+#[test]
+fn a_wiped_table_inside_an_array_is_found() {
+    let Some(lab) = lab() else { return };
+    let dir = lab.join("scenarios/raid5-4d-64k-la-1.2");
+    let man: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let work = fixtures::cache_dir().join("deep-array");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).unwrap();
+    let members: Vec<std::path::PathBuf> = images(&dir)
+        .iter()
+        .map(|m| {
+            let to = work.join(m.file_name().unwrap());
+            std::fs::copy(m, &to).unwrap();
+            to
+        })
+        .collect();
+    let arg = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        v.extend(members.iter().map(|m| m.to_str().unwrap().to_string()));
+        v
+    };
+    // The original partitions' bytes, checked against the kernel's.
+    let parts = man["arrays"][0]["partitions"].as_array().unwrap();
+    let array = work.join("array.img");
+    let r = recover(arg(&[
+        "extract",
+        "--at",
+        "md0",
+        "-o",
+        array.to_str().unwrap(),
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let original = scan_json(&members.iter().map(|m| m.as_path()).collect::<Vec<_>>(), 0);
+    for n in 1..=parts.len() {
+        let orig = work.join(format!("orig-p{n}.img"));
+        let r = recover(arg(&[
+            "extract",
+            "--at",
+            &format!("md0/gpt/p{n}"),
+            "-o",
+            orig.to_str().unwrap(),
+        ]));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(
+            sha256_file(&orig),
+            parts[n - 1]["sha256"],
+            "p{n} as the kernel served it"
+        );
+    }
+    // Zero the array's sectors 0, 1 and last where they sit on the members
+    // (found by content: the GPT headers hold the disk's GUID).
+    let bytes = std::fs::read(&array).unwrap();
+    let last = bytes.len() / 512 - 1;
+    for lba in [0, 1, last] {
+        let sector = &bytes[lba * 512..lba * 512 + 512];
+        assert!(sector.iter().any(|&b| b != 0), "array LBA {lba} is blank");
+        let mut hits = 0;
+        for m in &members {
+            let mut d = std::fs::read(m).unwrap();
+            for off in (0..d.len()).step_by(512) {
+                if &d[off..off + 512] == sector {
+                    d[off..off + 512].fill(0);
+                    hits += 1;
+                }
+            }
+            std::fs::write(m, &d).unwrap();
+        }
+        // Once as data, and again as parity where the stripe's other
+        // chunks are zero there (then zeroing both keeps parity right).
+        assert!(
+            (1..=2).contains(&hits),
+            "array LBA {lba}: {hits} copies on the members"
+        );
+    }
+    std::fs::remove_file(&array).unwrap();
+    let plain = recover(arg(&["scan", "--json"])).json();
+    assert!(
+        node(&plain, "md0")["children"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["kind"] != "partition_table"),
+        "the array's table survived"
+    );
+    for how in ["--deep", "--thorough"] {
+        let r = recover(arg(&["scan", how, "--json"]));
+        let doc = r.json();
+        let found = recovered(&doc, "md0");
+        assert_eq!(found.len(), parts.len(), "{how}: {found:?}");
+        for (i, p) in parts.iter().enumerate() {
+            let n = i + 1;
+            let f = &found[i];
+            let what = format!("{how}: partition {n}");
+            assert_eq!(f["offset"], p["start_byte"], "{what}");
+            let fs = &f["children"][0];
+            let was = node(&original, &format!("md0/gpt/p{n}/ext4"));
+            assert_eq!(fs["format"], "ext4", "{what}");
+            assert_eq!(fs["uuid"], p["uuid"], "{what}");
+            assert_eq!(fs["label"], p["label"], "{what}");
+            assert_eq!(f["size"], was["size"], "{what}: the filesystem's size");
+        }
+        let search = &node(&doc, "md0/recovered")["search"];
+        assert_eq!(search["thorough"], how == "--thorough");
+        let vm: Vec<&Value> = search["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["kind"] == "vm_image")
+            .collect();
+        if how == "--thorough" {
+            let p1 = &found[0];
+            let (a, z) = (
+                p1["offset"].as_u64().unwrap(),
+                p1["offset"].as_u64().unwrap() + p1["size"].as_u64().unwrap(),
+            );
+            assert!(
+                vm.iter().any(|f| f["format"] == "qcow2"
+                    && (a..z).contains(&f["at"].as_u64().unwrap())
+                    && f["partition"].is_null()),
+                "no qcow2 inside p1: {vm:?}"
+            );
+        } else {
+            assert!(vm.is_empty(), "searched inside p1: {vm:?}");
+        }
+    }
+    // The recovered partitions hold the bytes the kernel served.
+    for n in 1..=parts.len() {
+        let got = work.join(format!("recovered-p{n}.img"));
+        let r = recover(arg(&[
+            "extract",
+            "--at",
+            &format!("md0/recovered/p{n}"),
+            "-o",
+            got.to_str().unwrap(),
+        ]));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let len = std::fs::metadata(&got).unwrap().len();
+        assert_eq!(
+            sha256_file(&got),
+            sha256_range(&work.join(format!("orig-p{n}.img")), 0, len),
+            "partition {n}"
+        );
+    }
 }

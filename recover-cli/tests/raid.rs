@@ -5,36 +5,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use common::*;
 use serde_json::Value;
-
-fn lab() -> Option<PathBuf> {
-    let dir = std::env::var_os("RECOVER_LAB_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/lab"));
-    if dir.join("scenarios").is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("RECOVER_REQUIRE_LAB").is_none(),
-        "no lab corpus at {}",
-        dir.display()
-    );
-    eprintln!("SKIPPED: no lab corpus at {}", dir.display());
-    None
-}
-
-fn images(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| Some(e.ok()?.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "img"))
-        .collect();
-    v.sort();
-    v
-}
 
 fn scan(args: &[&std::ffi::OsStr]) -> (i32, Value, String) {
     let mut a: Vec<&std::ffi::OsStr> = vec!["scan".as_ref(), "--json".as_ref()];

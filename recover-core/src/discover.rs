@@ -80,6 +80,22 @@ pub enum NodeInfo {
     Array(Box<crate::raid::group::Array>),
     /// A partition the deep scan found, and what found it.
     Recovered(Box<Partition>, Box<crate::scan::Candidate>),
+    /// The "recovered" table: what a deep scan searched and found.
+    Search(Box<SearchInfo>),
+}
+
+/// What a deep scan of a volume searched and found.
+#[derive(Debug, Clone)]
+pub struct SearchInfo {
+    /// The byte range searched.
+    pub range: Range<u64>,
+    /// False when the scan jumped past each filesystem it found (their
+    /// interiors were not searched).
+    pub thorough: bool,
+    /// Every structure found, in offset order: those behind the recovered
+    /// partitions, and the rest (partition tables, RAID metadata, VM
+    /// images, superblocks of filesystems overlapped by stronger ones).
+    pub findings: Vec<crate::scan::Finding>,
 }
 
 /// One thing found.
@@ -310,14 +326,16 @@ pub fn mbr_type_for(format: &str) -> u8 {
     }
 }
 
-/// The "recovered" table of a volume the deep scan found `cands` in: one
-/// partition per candidate, each explored like any partition; where only
-/// backups of a filesystem survive (so identification finds nothing at its
-/// start), the candidate itself is the filesystem node.
+/// The "recovered" table of a volume the deep scan searched (`search`)
+/// and found `cands` in: one partition per candidate, each explored like
+/// any partition; where only backups of a filesystem survive (so
+/// identification finds nothing at its start), the candidate itself is the
+/// filesystem node.
 pub fn recovered_table(
     vol: &VolumeRef,
     parent: &str,
     cands: &[crate::scan::Candidate],
+    search: SearchInfo,
     opts: &Options,
 ) -> Node {
     let path = format!("{parent}/recovered");
@@ -404,17 +422,7 @@ pub fn recovered_table(
         format: "recovered".into(),
         offset: 0,
         size: vol.len(),
-        info: NodeInfo::Table(Box::new(PartitionTable {
-            format: part::TableFormat::Recovered,
-            sector_size: 512,
-            sector_size_source: SectorSizeSource::Default,
-            disk_id: String::new(),
-            first_usable_lba: None,
-            last_usable_lba: None,
-            gpt: None,
-            partitions: Vec::new(),
-            problems: Vec::new(),
-        })),
+        info: NodeInfo::Search(Box::new(search)),
         problems: Vec::new(),
         children,
         volume: Some(vol.clone()),

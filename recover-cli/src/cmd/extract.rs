@@ -14,14 +14,21 @@ pub struct Request<'a> {
     pub at: &'a str,
     pub output: &'a Path,
     pub force: bool,
+    pub search: &'a crate::SearchOpts,
     pub opts: &'a crate::SourceOpts,
 }
 
 pub fn run(req: &Request) -> io::Result<ExitCode> {
     let out = Output::create(req.output, req.sources, req.force)?;
-    let found = super::discover_all(req.sources, req.opts);
+    let mut found = super::discover_all(req.sources, req.opts);
     for (_, msg) in &found.failed {
         eprintln!("recover: {msg}");
+    }
+    // A recovered partition: search its volume again, as scan --deep did.
+    if let Some((parent, _)) = req.at.split_once("/recovered") {
+        if discover::find(&found.nodes, parent).is_some() {
+            super::scan::search(&mut found.nodes, &[parent.to_string()], req.search)?;
+        }
     }
     let node = discover::find(&found.nodes, req.at).ok_or_else(|| {
         io::Error::other(format!(

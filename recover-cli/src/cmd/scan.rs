@@ -18,7 +18,7 @@ pub struct Request<'a> {
     pub json: bool,
     pub at: Option<&'a str>,
     pub deep: bool,
-    pub range: Option<&'a str>,
+    pub search: &'a crate::SearchOpts,
     pub emit_sfdisk: Option<&'a Path>,
     pub opts: &'a crate::SourceOpts,
 }
@@ -161,11 +161,27 @@ impl scan::Sink for Collect {
     }
 }
 
-fn deep(nodes: &mut [Node], req: &Request) -> io::Result<()> {
-    let range = req.range.map(parse_range).transpose()?;
-    let mut scripts: Vec<(String, Vec<Candidate>, u64)> = Vec::new();
-    for path in targets(nodes, req.at) {
-        let Some(node) = find_mut(nodes, &path) else {
+/// What the search of one volume found.
+pub struct Searched {
+    /// The volume's node path.
+    pub path: String,
+    /// The candidates, as in its "recovered" table.
+    pub cands: Vec<Candidate>,
+    /// The volume's size.
+    pub len: u64,
+}
+
+/// Runs the deep scan on the nodes at `paths` and adds a "recovered" table
+/// under each; progress with ETA on a terminal.
+pub fn search(
+    nodes: &mut [Node],
+    paths: &[String],
+    how: &crate::SearchOpts,
+) -> io::Result<Vec<Searched>> {
+    let range = how.range.as_deref().map(parse_range).transpose()?;
+    let mut done = Vec::new();
+    for path in paths {
+        let Some(node) = find_mut(nodes, path) else {
             continue;
         };
         let Some(vol) = node.volume.clone() else {
@@ -174,34 +190,53 @@ fn deep(nodes: &mut [Node], req: &Request) -> io::Result<()> {
         let r = range
             .clone()
             .map(|r| r.start.min(vol.len())..r.end.min(vol.len()));
-        let total = r.as_ref().map_or(vol.len(), |r| r.end - r.start);
+        let searched = r.clone().unwrap_or(0..vol.len());
+        let total = searched.end - searched.start;
         let mut sink = Collect {
             found: Vec::new(),
             progress: Progress::bytes(total, &format!("deep scan {path}")),
         };
         let opts = ScanOptions {
             range: r,
-            ..ScanOptions::default()
+            ..if how.thorough {
+                ScanOptions::default()
+            } else {
+                ScanOptions::skipping()
+            }
         };
         scan::scan(&vol, &opts, &mut sink).map_err(io::Error::other)?;
         sink.progress.finish();
         let cands = scan::assemble(&sink.found, vol.len());
-        let table = discover::recovered_table(&vol, &path, &cands, &discover::Options::default());
+        let info = discover::SearchInfo {
+            range: searched,
+            thorough: how.thorough,
+            findings: sink.found,
+        };
+        let table =
+            discover::recovered_table(&vol, path, &cands, info, &discover::Options::default());
         node.children.push(table);
-        scripts.push((path, cands, vol.len()));
+        done.push(Searched {
+            path: path.clone(),
+            cands,
+            len: vol.len(),
+        });
     }
+    Ok(done)
+}
+
+fn deep(nodes: &mut [Node], req: &Request) -> io::Result<()> {
+    let scripts = search(nodes, &targets(nodes, req.at), req.search)?;
     if let Some(file) = req.emit_sfdisk {
-        let with: Vec<&(String, Vec<Candidate>, u64)> =
-            scripts.iter().filter(|s| !s.1.is_empty()).collect();
+        let with: Vec<&Searched> = scripts.iter().filter(|s| !s.cands.is_empty()).collect();
         match with.as_slice() {
             [] => {
                 return Err(io::Error::other(
                     "--emit-sfdisk: nothing was found to write",
                 ))
             }
-            [(_, cands, len)] => std::fs::write(file, sfdisk_script(cands, *len))?,
+            [one] => std::fs::write(file, sfdisk_script(&one.cands, one.len))?,
             many => {
-                let names: Vec<&str> = many.iter().map(|s| s.0.as_str()).collect();
+                let names: Vec<&str> = many.iter().map(|s| s.path.as_str()).collect();
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
                     format!(

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
@@ -277,4 +277,33 @@ pub fn sha256_range(path: &Path, offset: u64, len: u64) -> String {
 pub fn sha256_file(path: &Path) -> String {
     let len = std::fs::metadata(path).unwrap().len();
     sha256_range(path, 0, len)
+}
+
+/// The lab corpus (real md arrays, fixtures/lab), or `None` (with a
+/// SKIPPED note) when it was not built and RECOVER_REQUIRE_LAB is unset.
+pub fn lab() -> Option<PathBuf> {
+    let dir = std::env::var_os("RECOVER_LAB_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/lab"));
+    if dir.join("scenarios").is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var_os("RECOVER_REQUIRE_LAB").is_none(),
+        "no lab corpus at {}",
+        dir.display()
+    );
+    eprintln!("SKIPPED: no lab corpus at {}", dir.display());
+    None
+}
+
+/// The member images (*.img) of a lab scenario directory, in name order.
+pub fn images(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "img"))
+        .collect();
+    v.sort();
+    v
 }

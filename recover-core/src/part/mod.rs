@@ -22,17 +22,14 @@ pub enum TableFormat {
     Mbr,
     /// GUID partition table.
     Gpt,
-    /// Partitions the deep scan found from filesystem structures.
-    Recovered,
 }
 
 impl TableFormat {
-    /// "mbr", "gpt" or "recovered".
+    /// "mbr" or "gpt".
     pub fn as_str(self) -> &'static str {
         match self {
             TableFormat::Mbr => "mbr",
             TableFormat::Gpt => "gpt",
-            TableFormat::Recovered => "recovered",
         }
     }
 }

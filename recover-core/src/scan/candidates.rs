@@ -40,20 +40,6 @@ impl Candidate {
     }
 }
 
-/// True for the finding that sits at its filesystem's start (or, for ext
-/// and Btrfs, the primary superblock): what a wiped table leaves intact
-/// and a reformat overwrites.
-fn is_primary(f: &Finding) -> bool {
-    let w = f.what.as_str();
-    w.starts_with("primary")
-        || w == "boot sector"
-        || w == "boot region"
-        || w.starts_with("LUKS header")
-        || w == "PV label"
-        || w.starts_with("md ")
-        || w.starts_with("swap header")
-}
-
 /// Combines findings into candidates, strongest first among overlaps, then
 /// in start order. Findings of a volume of `len` bytes; a candidate that
 /// would end past it is kept (a truncated image) with lower confidence.
@@ -74,11 +60,11 @@ pub fn assemble(findings: &[Finding], len: u64) -> Vec<Candidate> {
         .map(|((start, _, uuid), fs)| {
             let best = fs
                 .iter()
-                .max_by_key(|f| (f.confidence, is_primary(f)))
+                .max_by_key(|f| (f.confidence, f.is_primary()))
                 .copied()
                 .unwrap_or(fs[0]); // ok: groups are never empty
             let copies = fs.len() as u8;
-            let primary = fs.iter().any(|f| is_primary(f));
+            let primary = fs.iter().any(|f| f.is_primary());
             let mut confidence = best.confidence.saturating_add(10 * (copies.min(4) - 1));
             let mut reasons = best.reasons.clone();
             if copies > 1 {

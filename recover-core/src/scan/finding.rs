@@ -78,6 +78,38 @@ impl Finding {
         self.confidence = self.confidence.saturating_add(gain).min(100);
     }
 
+    /// True for the structure that sits at its filesystem's start (or, for
+    /// ext and Btrfs, the primary superblock): what a wiped table leaves
+    /// intact and a reformat overwrites.
+    pub fn is_primary(&self) -> bool {
+        let w = self.what.as_str();
+        w.starts_with("primary")
+            || w == "boot sector"
+            || w == "boot region"
+            || w.starts_with("LUKS header")
+            || w == "PV label"
+            || w.starts_with("md ")
+            || w.starts_with("swap header")
+    }
+
+    /// Where a scan may resume to skip what this finding locates: the end
+    /// of its filesystem or container, when this is the primary structure,
+    /// its confidence is high (90 or more), and that end lies past the
+    /// structure and within a volume of `len` bytes. Backups and weak
+    /// structures never move the scan; a strong but stale superblock can
+    /// (an old filesystem under a newer layout), which is why skipping is
+    /// a choice the caller makes.
+    pub fn skip_end(&self, len: u64) -> Option<u64> {
+        if !matches!(self.kind, FindingKind::Filesystem | FindingKind::Container)
+            || !self.is_primary()
+            || self.confidence < 90
+        {
+            return None;
+        }
+        let end = self.start?.checked_add(self.size?)?;
+        (end > self.at && end <= len).then_some(end)
+    }
+
     /// Records a failed or missing check and lowers the confidence by `loss`.
     pub fn despite(&mut self, reason: impl Into<String>, loss: u8) {
         self.reasons.push(reason.into());

@@ -9,6 +9,12 @@
 //! nothing is found twice. rayon splits the blocks among its threads (the
 //! caller's pool: the library never configures the global one), and the
 //! results of each window of blocks are pushed to the sink in order.
+//!
+//! With `skip_inside` the scan jumps past a filesystem once its primary
+//! structure is found, as TestDisk's search does: the filesystem is
+//! located, and its interior (files, which may hold anything) is not
+//! searched. After a jump the window starts at one block and doubles, so
+//! the next partition's start is found without reading far into it.
 
 use std::ops::Range;
 
@@ -46,6 +52,22 @@ pub struct ScanOptions {
     pub signatures: &'static [Signature],
     /// Read even mapped volumes through `read_at` (for testing that both paths agree).
     pub no_zero_copy: bool,
+    /// Jump past a filesystem or container once its primary structure is
+    /// found with high confidence ([`Finding::skip_end`]); what lies inside
+    /// is not searched.
+    pub skip_inside: bool,
+}
+
+impl ScanOptions {
+    /// Options for a scan that jumps past what it finds, with blocks small
+    /// enough that little is read past a partition's start.
+    pub fn skipping() -> Self {
+        ScanOptions {
+            block: 1 << 20,
+            skip_inside: true,
+            ..ScanOptions::default()
+        }
+    }
 }
 
 impl Default for ScanOptions {
@@ -55,6 +77,7 @@ impl Default for ScanOptions {
             block: 8 << 20,
             signatures: SIGNATURES,
             no_zero_copy: false,
+            skip_inside: false,
         }
     }
 }
@@ -147,13 +170,23 @@ pub fn scan(vol: &VolumeRef, opts: &ScanOptions, sink: &mut dyn Sink) -> Result<
     } else {
         vol.as_bytes()
     };
-    let blocks: Vec<(u64, u64)> = (0..(b - a).div_ceil(block))
-        .map(|i| (a + i * block, (a + (i + 1) * block).min(b)))
-        .collect();
-    let window = rayon::current_num_threads().max(1) * 4;
+    // Up to this many bytes are scanned at once (four blocks a thread at
+    // the default block size), whatever the block size.
+    let most = (rayon::current_num_threads().max(1) as u64 * 4 * (8 << 20) / block).max(1) as usize;
     let total = b - a;
-    for w in blocks.chunks(window) {
-        let results: Vec<Result<Vec<Finding>>> = w
+    let mut pos = a;
+    let mut window = most;
+    let mut blocks: Vec<(u64, u64)> = Vec::with_capacity(most);
+    // Findings before this offset are inside a filesystem jumped past.
+    let mut skip_to = 0u64;
+    while pos < b {
+        blocks.clear();
+        while blocks.len() < window && pos < b {
+            let e = (pos + block).min(b);
+            blocks.push((pos, e));
+            pos = e;
+        }
+        let results: Vec<Result<Vec<Finding>>> = blocks
             .par_iter()
             .map(|&(s, e)| {
                 let stop = (e + overlap).min(len);
@@ -179,13 +212,26 @@ pub fn scan(vol: &VolumeRef, opts: &ScanOptions, sink: &mut dyn Sink) -> Result<
                 }
             })
             .collect();
-        for (r, &(_, e)) in results.into_iter().zip(w) {
+        let before = skip_to;
+        for (r, &(_, e)) in results.into_iter().zip(&blocks) {
             for f in r? {
+                if f.at < skip_to {
+                    continue;
+                }
+                let jump = opts.skip_inside.then(|| f.skip_end(len)).flatten();
                 if !sink.finding(f) {
                     return Ok(());
                 }
+                if let Some(j) = jump {
+                    skip_to = skip_to.max(j);
+                }
             }
-            sink.progress(e - a, total);
+            sink.progress(e.max(skip_to).min(b) - a, total);
+        }
+        window = (window * 2).min(most);
+        if skip_to > before && skip_to > pos {
+            pos = (skip_to / SECTOR * SECTOR).min(b);
+            window = 1;
         }
     }
     Ok(())

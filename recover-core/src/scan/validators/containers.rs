@@ -94,7 +94,7 @@ pub fn md(c: &Context) -> Option<Finding> {
         f.start = Some(start);
         f.size = role
             .data_size
-            .map(|d| d + role.data_offset)
+            .and_then(|d| d.checked_add(role.data_offset))
             .map(|s| s.max(own + 4096));
         f.uuid = Some(info.id.clone());
         f.label = info.name.clone();

@@ -187,11 +187,12 @@ fn at_start(vol: &VolumeRef, start: u64, len: u64) -> VolumeRef {
 pub fn ntfs(c: &Context) -> Option<Finding> {
     let b = Bytes(c.bytes);
     let bps = u64::from(b.le_u16(0x0B)?);
-    let spc = u64::from(match b.u8(0x0D)? {
-        v @ 1..=0x80 if v.is_power_of_two() => u32::from(v),
-        v @ 0xE0..=0xFF => 1u32 << (256 - u32::from(v)),
+    // Above 0x80 the field is a negative exponent: 2^(256 - v) sectors.
+    let spc = match b.u8(0x0D)? {
+        v @ 1..=0x80 if v.is_power_of_two() => u64::from(v),
+        v @ 0xE0..=0xFF => 1u64 << (256 - u32::from(v)),
         _ => return None,
-    });
+    };
     let total = b.le_u64(0x28)?;
     let mft = b.le_u64(0x30)?;
     if !(256..=4096).contains(&bps) || !bps.is_power_of_two() || total == 0 {
