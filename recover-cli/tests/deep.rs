@@ -7,6 +7,8 @@ mod common;
 
 use common::*;
 use fixtures::{Fixture, Wipe};
+use recover_core::io::{open_source, MapPolicy, VolumeRef};
+use recover_core::scan::{scan, Finding, ScanOptions};
 use serde_json::Value;
 
 /// (start, size) in bytes of every partition of the original with content,
@@ -52,6 +54,15 @@ fn recovered(doc: &Value, disk: &str) -> Vec<Value> {
         .clone()
 }
 
+/// Asserts that the plain scan finds no partition table on `path`.
+fn assert_no_table(doc: &Value, path: &str) {
+    let kids = node(doc, path)["children"].as_array().unwrap();
+    assert!(
+        kids.iter().all(|c| c["kind"] != "partition_table"),
+        "{path}: a table survived: {kids:?}"
+    );
+}
+
 /// Formats whose size the deep scan cannot know (LUKS records none): the
 /// partition then runs to the next one found.
 const SIZELESS: &[&str] = &["luks"];
@@ -59,15 +70,7 @@ const SIZELESS: &[&str] = &["luks"];
 fn check(original: &Fixture, wipe: Wipe) {
     let w = fixtures::wiped(original, wipe);
     // Nothing is left for the plain scan to read the partitions from.
-    let plain = scan_json(&[&w.path], 1);
-    assert!(
-        node(&plain, "d0")["children"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|c| c["kind"] != "partition_table"),
-        "{wipe:?}: a table survived"
-    );
+    assert_no_table(&scan_json(&[&w.path], 1), "d0");
     for how in ["--deep", "--thorough"] {
         let r = recover(["scan", how, "--json", w.path.to_str().unwrap()]);
         check_found(original, wipe, how, &recovered(&r.json(), "d0"));
@@ -199,23 +202,24 @@ fn emitted_sfdisk_script_recreates_the_table() {
     std::fs::remove_file(&copy).unwrap();
 }
 
+/// What the scanner finds on `vol` with `threads` threads.
+fn findings(vol: &VolumeRef, threads: usize, opts: ScanOptions) -> Vec<Finding> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    let mut found: Vec<Finding> = Vec::new();
+    pool.install(|| scan(vol, &opts, &mut found)).unwrap();
+    found
+}
+
 /// The same findings from 1 thread and many, and from the mapped and the
 /// read path; a range limits the search.
 #[test]
 fn same_results_every_way() {
-    use recover_core::io::{open_source, MapPolicy};
-    use recover_core::scan::{scan, Finding, ScanOptions};
     let w = fixtures::wiped(&fixtures::gpt_mixed(), Wipe::TablesAndPrimaries);
     let run = |policy: MapPolicy, threads: usize, opts: ScanOptions| -> Vec<Finding> {
-        let src = open_source(&w.path, policy).unwrap();
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        let mut found: Vec<Finding> = Vec::new();
-        pool.install(|| scan(&src.volume, &opts, &mut found))
-            .unwrap();
-        found
+        findings(&open_source(&w.path, policy).unwrap().volume, threads, opts)
     };
     let base = run(MapPolicy::Auto, 1, ScanOptions::default());
     assert!(base.len() > 10, "{} findings", base.len());
@@ -283,21 +287,10 @@ fn same_results_every_way() {
 /// threads; what --thorough finds beyond them is inside those filesystems.
 #[test]
 fn skipping_keeps_what_lies_outside_found_filesystems() {
-    use recover_core::io::{open_source, MapPolicy};
-    use recover_core::scan::{scan, Finding, ScanOptions};
     let w = fixtures::wiped(&fixtures::gpt_mixed(), Wipe::Tables);
-    let src = open_source(&w.path, MapPolicy::Auto).unwrap();
-    let len = src.volume.len();
-    let run = |threads: usize, opts: ScanOptions| -> Vec<Finding> {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        let mut found: Vec<Finding> = Vec::new();
-        pool.install(|| scan(&src.volume, &opts, &mut found))
-            .unwrap();
-        found
-    };
+    let vol = open_source(&w.path, MapPolicy::Auto).unwrap().volume;
+    let len = vol.len();
+    let run = |threads: usize, opts: ScanOptions| findings(&vol, threads, opts);
     let thorough = run(2, ScanOptions::default());
     let mut skip_to = 0;
     let mut model = Vec::new();
@@ -355,28 +348,18 @@ fn a_wiped_table_inside_an_array_is_found() {
         v.extend(members.iter().map(|m| m.to_str().unwrap().to_string()));
         v
     };
+    let extract = |at: &str, to: &std::path::Path| {
+        let r = recover(arg(&["extract", "--at", at, "-o", to.to_str().unwrap()]));
+        assert_eq!(r.code, 0, "extract --at {at}: {}", r.stderr);
+    };
     // The original partitions' bytes, checked against the kernel's.
     let parts = man["arrays"][0]["partitions"].as_array().unwrap();
     let array = work.join("array.img");
-    let r = recover(arg(&[
-        "extract",
-        "--at",
-        "md0",
-        "-o",
-        array.to_str().unwrap(),
-    ]));
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    extract("md0", &array);
     let original = scan_json(&members.iter().map(|m| m.as_path()).collect::<Vec<_>>(), 0);
     for n in 1..=parts.len() {
         let orig = work.join(format!("orig-p{n}.img"));
-        let r = recover(arg(&[
-            "extract",
-            "--at",
-            &format!("md0/gpt/p{n}"),
-            "-o",
-            orig.to_str().unwrap(),
-        ]));
-        assert_eq!(r.code, 0, "{}", r.stderr);
+        extract(&format!("md0/gpt/p{n}"), &orig);
         assert_eq!(
             sha256_file(&orig),
             parts[n - 1]["sha256"],
@@ -409,15 +392,7 @@ fn a_wiped_table_inside_an_array_is_found() {
         );
     }
     std::fs::remove_file(&array).unwrap();
-    let plain = recover(arg(&["scan", "--json"])).json();
-    assert!(
-        node(&plain, "md0")["children"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|c| c["kind"] != "partition_table"),
-        "the array's table survived"
-    );
+    assert_no_table(&recover(arg(&["scan", "--json"])).json(), "md0");
     for how in ["--deep", "--thorough"] {
         let r = recover(arg(&["scan", how, "--json"]));
         let doc = r.json();
@@ -462,14 +437,7 @@ fn a_wiped_table_inside_an_array_is_found() {
     // The recovered partitions hold the bytes the kernel served.
     for n in 1..=parts.len() {
         let got = work.join(format!("recovered-p{n}.img"));
-        let r = recover(arg(&[
-            "extract",
-            "--at",
-            &format!("md0/recovered/p{n}"),
-            "-o",
-            got.to_str().unwrap(),
-        ]));
-        assert_eq!(r.code, 0, "{}", r.stderr);
+        extract(&format!("md0/recovered/p{n}"), &got);
         let len = std::fs::metadata(&got).unwrap().len();
         assert_eq!(
             sha256_file(&got),
@@ -477,4 +445,83 @@ fn a_wiped_table_inside_an_array_is_found() {
             "partition {n}"
         );
     }
+}
+
+/// On a 4Kn disk (a loop device with 4096-byte sectors, GPT by sgdisk) whose
+/// tables are zeroed, the deep scan finds every filesystem, and the sfdisk
+/// script counts in 4096-byte sectors: applied by sfdisk to the device (over
+/// a copy), it gives back the original partitions.
+#[test]
+fn a_wiped_4kn_disk_is_recovered_in_its_own_sectors() {
+    use fixtures::loopdev::Loop;
+    let Some(original) = fixtures::gpt_4kn() else {
+        return;
+    };
+    let dir = fixtures::cache_dir().join("deep-4kn");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let copy = dir.join("wiped.img");
+    std::fs::copy(&original.path, &copy).unwrap();
+    let len = std::fs::metadata(&copy).unwrap().len();
+    // Protective MBR, primary header and entries (LBAs 0-5 of 4 KiB), and
+    // the backup entries and header (the last 5).
+    fixtures::disk::patch(&copy, 0, &vec![0u8; 6 * 4096]);
+    fixtures::disk::patch(&copy, len - 5 * 4096, &vec![0u8; 5 * 4096]);
+    let Some(orig_dev) = Loop::attach(&original.path, 4096, false) else {
+        return;
+    };
+    let want: Vec<(u64, u64)> = sfdisk(orig_dev.path())["partitiontable"]["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["start"].as_u64().unwrap(), p["size"].as_u64().unwrap()))
+        .collect();
+    drop(orig_dev);
+    let dev = Loop::attach(&copy, 4096, true).expect("a second loop device");
+    let script = dir.join("recovered.sfdisk");
+    let r = recover([
+        "scan",
+        "--deep",
+        "--json",
+        dev.path().to_str().unwrap(),
+        "--emit-sfdisk",
+        script.to_str().unwrap(),
+    ]);
+    let found = recovered(&r.json(), "d0");
+    let script_text = std::fs::read_to_string(&script).unwrap();
+    assert!(script_text.contains("sector-size: 4096"), "{script_text}");
+    for (start, _) in &want {
+        assert!(
+            found.iter().any(|p| p["offset"] == start * 4096),
+            "partition at 4K-LBA {start} not found: {found:?}"
+        );
+    }
+    let out = std::process::Command::new("sfdisk")
+        .args(["-q", "--no-reread", "--no-tell-kernel"])
+        .args(["--wipe", "never", "--wipe-partitions", "never"])
+        .arg(dev.path())
+        .stdin(std::fs::File::open(&script).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "sfdisk refused the script: {}\n{script_text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = sfdisk(dev.path());
+    let parts: Vec<(u64, u64)> = got["partitiontable"]["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["start"].as_u64().unwrap(), p["size"].as_u64().unwrap()))
+        .collect();
+    for (start, size) in &want {
+        let p = parts.iter().find(|p| p.0 == *start).unwrap_or_else(|| {
+            panic!("4K-LBA {start} not in the restored table {parts:?}\n{script_text}")
+        });
+        // The filesystem's own size: at most the partition's.
+        assert!(p.1 <= *size && p.1 > 0, "{p:?} vs {size}");
+    }
+    drop(dev);
+    std::fs::remove_dir_all(&dir).unwrap();
 }

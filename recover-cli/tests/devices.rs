@@ -105,6 +105,30 @@ fn read_errors_are_salvaged_and_reported() {
             r.stderr
         );
 
+        // The deep scan reads every sector through the bad ones, and still
+        // finds each filesystem the table points at.
+        let r = recover(["scan", "--thorough", "--json", src.to_str().unwrap()]);
+        assert_eq!(r.code, 1, "{what}: {}", r.stderr);
+        let doc = r.json();
+        let starts: Vec<&Value> = node(&doc, "d0/recovered")["children"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| &p["offset"])
+            .collect();
+        for p in node(&doc, "d0/gpt")["children"].as_array().unwrap() {
+            if !p["children"].as_array().unwrap().is_empty() {
+                assert!(
+                    starts.contains(&&p["offset"]),
+                    "{what}: {p} not among {starts:?}"
+                );
+            }
+        }
+        assert!(!node(&doc, "d0")["bad_ranges"]
+            .as_array()
+            .unwrap()
+            .is_empty());
+
         // Extract: every readable byte, zeros where the medium failed.
         let out = fixtures::cache_dir().join(format!("salvaged-{}.img", what.replace(' ', "-")));
         let _ = std::fs::remove_file(&out);

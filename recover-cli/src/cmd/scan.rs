@@ -169,6 +169,8 @@ pub struct Searched {
     pub cands: Vec<Candidate>,
     /// The volume's size.
     pub len: u64,
+    /// Its sector size: the device's, else 512.
+    pub sector_size: u64,
 }
 
 /// Runs the deep scan on the nodes at `paths` and adds a "recovered" table
@@ -219,6 +221,7 @@ pub fn search(
             path: path.clone(),
             cands,
             len: vol.len(),
+            sector_size: vol.device_sector_size().map_or(512, u64::from),
         });
     }
     Ok(done)
@@ -234,7 +237,7 @@ fn deep(nodes: &mut [Node], req: &Request) -> io::Result<()> {
                     "--emit-sfdisk: nothing was found to write",
                 ))
             }
-            [one] => std::fs::write(file, sfdisk_script(&one.cands, one.len))?,
+            [one] => std::fs::write(file, sfdisk_script(&one.cands, one.len, one.sector_size))?,
             many => {
                 let names: Vec<&str> = many.iter().map(|s| s.path.as_str()).collect();
                 return Err(io::Error::new(
@@ -250,22 +253,24 @@ fn deep(nodes: &mut [Node], req: &Request) -> io::Result<()> {
     Ok(())
 }
 
-/// An sfdisk script that recreates the found partitions: a DOS table when
-/// the disk is under 2 TiB and the partitions fit one (four primaries, or
-/// three and an extended partition whose logicals each have a free sector
-/// before them for their EBR), a GPT otherwise.
-pub fn sfdisk_script(cands: &[Candidate], disk_len: u64) -> String {
-    let lba = |b: u64| b / 512;
+/// An sfdisk script that recreates the found partitions on a disk of
+/// `disk_len` bytes with `ss`-byte sectors (sfdisk counts in the device's
+/// sectors): a DOS table when the partitions fit one (within 2^32 sectors;
+/// four primaries, or three and an extended partition whose logicals each
+/// have a free sector before them for their EBR), a GPT otherwise.
+pub fn sfdisk_script(cands: &[Candidate], disk_len: u64, ss: u64) -> String {
+    let lba = |b: u64| b / ss;
     let end = |c: &Candidate| c.start + c.size.unwrap_or(disk_len.saturating_sub(c.start));
-    let under_2t = disk_len <= (2u64 << 40) && cands.iter().all(|c| end(c) <= (2u64 << 40));
+    let dos_limit = ss << 32;
+    let under_2t = disk_len <= dos_limit && cands.iter().all(|c| end(c) <= dos_limit);
     let room_for_ebrs =
-        cands.len() > 4 && (3..cands.len()).all(|i| cands[i].start >= end(&cands[i - 1]) + 512);
+        cands.len() > 4 && (3..cands.len()).all(|i| cands[i].start >= end(&cands[i - 1]) + ss);
     let dos = under_2t && (cands.len() <= 4 || room_for_ebrs);
     let mut s = String::from(
         "# Partitions found by recover scan --deep. Review, then apply to the disk (or a copy) with\n# sfdisk --wipe never --wipe-partitions never DISK < THIS-FILE\n",
     );
     s.push_str(if dos { "label: dos\n" } else { "label: gpt\n" });
-    s.push_str("unit: sectors\n\n");
+    s.push_str(&format!("unit: sectors\nsector-size: {ss}\n\n"));
     for (i, c) in cands.iter().enumerate() {
         if dos && cands.len() > 4 && i == 3 {
             // The extended partition: from just after the third primary
@@ -278,7 +283,7 @@ pub fn sfdisk_script(cands: &[Candidate], disk_len: u64) -> String {
                 lba(to - from)
             ));
         }
-        let sectors = (end(c) - c.start).div_ceil(512);
+        let sectors = (end(c) - c.start).div_ceil(ss);
         let ty = if dos {
             format!("{:x}", discover::mbr_type_for(c.format))
         } else {
@@ -298,7 +303,11 @@ pub fn sfdisk_script(cands: &[Candidate], disk_len: u64) -> String {
             c.label.as_deref().unwrap_or(""),
             c.confidence
         ));
-        if !dos && end(c) > disk_len.saturating_sub(33 * 512) {
+        if c.start % ss != 0 {
+            s.push_str(&format!("# this partition does not start on a {ss}-byte sector: it cannot be written as found\n"));
+        }
+        // The backup GPT: 128 entries of 128 bytes and the header sector.
+        if !dos && end(c) > disk_len.saturating_sub((16 << 10) + ss) {
             s.push_str("# this partition reaches into the sectors a GPT keeps for its backup: sfdisk will refuse it\n");
         }
         s.push_str(&format!(

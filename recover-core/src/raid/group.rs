@@ -536,30 +536,9 @@ pub fn level_name(info: &ArrayInfo) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::raid::metadata::{Layout, Secondary};
+    use crate::raid::metadata::Secondary;
 
-    fn info(level: Level, n: u32, layout: &str) -> ArrayInfo {
-        ArrayInfo {
-            format: RaidFormat::Md,
-            id: "x".into(),
-            container: None,
-            name: None,
-            level,
-            layout: Layout {
-                native: String::new(),
-                neutral: layout.into(),
-            },
-            chunk_size: Some(65536),
-            raid_disks: n,
-            array_size: None,
-            member_size: None,
-            secondary: None,
-            state: String::new(),
-            reshape: None,
-            details: Vec::new(),
-            slots: Vec::new(),
-        }
-    }
+    use crate::raid::metadata::testing::{md_info as info, md_member};
 
     #[test]
     fn who_survives() {
@@ -609,32 +588,10 @@ mod tests {
     #[test]
     fn untrusted_slot_counts_stay_bounded() {
         use crate::io::MemVolume;
-        use crate::raid::metadata::MemberRole;
         use std::sync::Arc;
         // An md member claiming u32::MAX slots (and a RAID10 layout with
         // more copies than disks) must not count every slot.
-        let a = info(Level::Raid10, u32::MAX, "near=255, far=255");
-        let role = MemberRole {
-            slot: Some(0),
-            data_offset: 0,
-            data_size: None,
-            state: MemberState::Active,
-            recovery_offset: None,
-        };
-        let meta = RaidMetadata {
-            format: RaidFormat::Md,
-            version: "1.1".into(),
-            offset: 0,
-            sector_size: 512,
-            events: 1,
-            update_time: None,
-            checksum_ok: None,
-            blkid_uuid: None,
-            device_id: None,
-            arrays: vec![(a.clone(), role.clone())],
-            details: Vec::new(),
-            problems: Vec::new(),
-        };
+        let meta = md_member(info(Level::Raid10, u32::MAX, "near=255, far=255"));
         let mut imsm = meta.clone();
         imsm.arrays[0].1.state = MemberState::Unidentified;
         imsm.arrays[0].1.slot = None;

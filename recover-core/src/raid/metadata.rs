@@ -227,3 +227,58 @@ pub struct RaidMetadata {
 pub fn md_time(v: u64) -> i64 {
     (v & 0xFF_FFFF_FFFF) as i64 // ok: 40 bits fit
 }
+
+/// Metadata the unit tests build by hand.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// An md array of `level` with `n` slots and md's `layout` name.
+    pub fn md_info(level: Level, n: u32, layout: &str) -> ArrayInfo {
+        ArrayInfo {
+            format: RaidFormat::Md,
+            id: "x".into(),
+            container: None,
+            name: None,
+            level,
+            layout: Layout {
+                native: String::new(),
+                neutral: layout.into(),
+            },
+            chunk_size: Some(65536),
+            raid_disks: n,
+            array_size: None,
+            member_size: None,
+            secondary: None,
+            state: String::new(),
+            reshape: None,
+            details: Vec::new(),
+            slots: Vec::new(),
+        }
+    }
+
+    /// An md 1.1 member in slot 0 of `info`.
+    pub fn md_member(info: ArrayInfo) -> RaidMetadata {
+        let role = MemberRole {
+            slot: Some(0),
+            data_offset: 0,
+            data_size: None,
+            state: MemberState::Active,
+            recovery_offset: None,
+        };
+        RaidMetadata {
+            format: RaidFormat::Md,
+            version: "1.1".into(),
+            offset: 0,
+            sector_size: 512,
+            events: 1,
+            update_time: None,
+            checksum_ok: None,
+            blkid_uuid: None,
+            device_id: None,
+            arrays: vec![(info, role)],
+            details: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
+}

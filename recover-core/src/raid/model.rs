@@ -401,55 +401,13 @@ mod tests {
     use super::*;
     use crate::io::MemVolume;
     use crate::raid::group::{gather, Candidate};
-    use crate::raid::metadata::{
-        ArrayInfo, Layout, MemberRole, MemberState, RaidFormat, RaidMetadata,
-    };
+    use crate::raid::metadata::testing::{md_info, md_member};
     use std::sync::Arc;
 
     #[test]
     fn from_array_refuses_an_untrusted_member_count() {
         // An md member claiming u32::MAX slots must not allocate one per slot.
-        let info = ArrayInfo {
-            format: RaidFormat::Md,
-            id: "x".into(),
-            container: None,
-            name: None,
-            level: Level::Raid1,
-            layout: Layout {
-                native: String::new(),
-                neutral: String::new(),
-            },
-            chunk_size: None,
-            raid_disks: u32::MAX,
-            array_size: None,
-            member_size: None,
-            secondary: None,
-            state: String::new(),
-            reshape: None,
-            details: Vec::new(),
-            slots: Vec::new(),
-        };
-        let role = MemberRole {
-            slot: Some(0),
-            data_offset: 0,
-            data_size: None,
-            state: MemberState::Active,
-            recovery_offset: None,
-        };
-        let meta = RaidMetadata {
-            format: RaidFormat::Md,
-            version: "1.1".into(),
-            offset: 0,
-            sector_size: 512,
-            events: 1,
-            update_time: None,
-            checksum_ok: None,
-            blkid_uuid: None,
-            device_id: None,
-            arrays: vec![(info, role)],
-            details: Vec::new(),
-            problems: Vec::new(),
-        };
+        let meta = md_member(md_info(Level::Raid1, u32::MAX, ""));
         let cand = Candidate {
             path: "d0".into(),
             source: "d0".into(),
