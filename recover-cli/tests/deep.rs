@@ -525,3 +525,38 @@ fn a_wiped_4kn_disk_is_recovered_in_its_own_sectors() {
     drop(dev);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The deep scan of one partition (`--at`): the filesystem in it is found
+/// at the partition's offset 0, as blkid identifies it there.
+#[test]
+fn a_partition_is_searched_on_its_own() {
+    let fx = fixtures::gpt_mixed();
+    let table = scan_json(&[&fx.path], 0);
+    for p in node(&table, "d0/gpt")["children"].as_array().unwrap() {
+        let Some(fs) = p["children"].as_array().unwrap().first() else {
+            continue;
+        };
+        if SIZELESS.contains(&fs["format"].as_str().unwrap()) {
+            continue;
+        }
+        let at = p["path"].as_str().unwrap();
+        let r = recover(
+            ["scan", "--deep", "--json", "--at", at]
+                .into_iter()
+                .chain([fx.path.to_str().unwrap()]),
+        );
+        let doc = r.json();
+        let found = recovered(&doc, at);
+        assert_eq!(found.len(), 1, "{at}: {found:?}");
+        assert_eq!(found[0]["offset"], 0, "{at}");
+        let got = &found[0]["children"][0];
+        assert_eq!(got["format"], fs["format"], "{at}");
+        assert_eq!(got["uuid"], fs["uuid"], "{at}");
+        let b = blkid(
+            &fx.path,
+            p["offset"].as_u64().unwrap(),
+            p["size"].as_u64().unwrap(),
+        );
+        assert_fs_matches_blkid(got, &b, at);
+    }
+}
