@@ -128,3 +128,50 @@ pub fn deep_scan(data: &[u8]) {
         }
     }
 }
+
+/// Opens `data` as a filesystem of `format` and reads all of it a reader
+/// can be asked for: every directory (walked with its loop protection),
+/// every stat, up to 64 KiB of every file (first and last bytes), every
+/// link target and stream. Errors are fine; panics, hangs and huge
+/// allocations are the bugs.
+pub fn filesystem(format: &str, data: &[u8]) {
+    use recover_core::fs::{filesystem, walk, FileKind};
+    let vol: VolumeRef = Arc::new(MemVolume::new("fuzz", data.to_vec()));
+    let Some(Ok(fs)) = filesystem::open(format, vol) else {
+        return;
+    };
+    let mut files = Vec::new();
+    walk(
+        fs.as_ref(),
+        fs.root(),
+        &mut |w| {
+            if files.len() < 4096 {
+                files.push((w.id, w.stat.as_ref().map(|s| s.clone()).ok()));
+            }
+        },
+        &mut |_, _| {},
+    );
+    let mut buf = vec![0u8; 32 << 10];
+    for (id, stat) in files {
+        let kind = stat.as_ref().map_or(FileKind::Unknown, |s| s.kind());
+        match kind {
+            FileKind::Symlink => {
+                let _ = fs.read_link(id);
+            }
+            _ => {
+                if let Ok(v) = fs.open(id) {
+                    let n = (v.len().min(buf.len() as u64)) as usize;
+                    let _ = v.read_at(0, &mut buf[..n]);
+                    let _ = v.read_at(v.len() - n as u64, &mut buf[..n]);
+                }
+            }
+        }
+        for (name, _) in stat.map(|s| s.streams).unwrap_or_default() {
+            if let Ok(v) = fs.open_stream(id, &name) {
+                let n = (v.len().min(buf.len() as u64)) as usize;
+                let _ = v.read_at(0, &mut buf[..n]);
+            }
+        }
+    }
+    let _ = fs.problems();
+}

@@ -57,6 +57,12 @@ pub enum Error {
         /// What is wrong, with expected and actual values where they help.
         detail: String,
     },
+    /// A path inside a filesystem names nothing.
+    #[error("{path}: no such file or directory")]
+    NotFound {
+        /// The path up to the component that was not found.
+        path: String,
+    },
     /// A valid structure this build cannot handle.
     #[error("{}{what} is not supported", layer_prefix(.layer))]
     Unsupported {
@@ -111,7 +117,7 @@ impl Error {
             Error::Io { offset, .. }
             | Error::OutOfRange { offset, .. }
             | Error::Corrupt { offset, .. } => Some(*offset),
-            Error::Open { .. } | Error::Unsupported { .. } => None,
+            Error::Open { .. } | Error::Unsupported { .. } | Error::NotFound { .. } => None,
         }
     }
 }

@@ -12,3 +12,10 @@ pub mod swap;
 pub mod xfs;
 
 pub use probe::{identify, Detail, Identified, Usage};
+pub mod file;
+pub mod filesystem;
+
+pub use file::{Extent, ExtentList, FileVolume};
+pub use filesystem::{
+    lookup, walk, DirEntry, FileId, FileKind, FileSystem, FileSystemRef, Stat, Timestamp,
+};

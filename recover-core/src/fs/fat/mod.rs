@@ -9,6 +9,8 @@
 //! FAT has no magic number; the type follows from the cluster count alone
 //! (< 4085 FAT12, < 65525 FAT16, else FAT32), as the spec says.
 
+pub mod reader;
+
 use super::probe::{corrupt, warn, Detail, Identified, ProbeResult, Usage};
 use crate::bytes::Bytes;
 use crate::io::{bytes_at, Volume};

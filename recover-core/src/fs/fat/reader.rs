@@ -1,0 +1,13 @@
+//! Reading files from fat (not written yet).
+
+use crate::error::{Error, Result};
+use crate::fs::FileSystemRef;
+use crate::io::VolumeRef;
+
+/// Opens the fat filesystem on `vol`.
+pub fn open(vol: VolumeRef) -> Result<FileSystemRef> {
+    Err(Error::Unsupported {
+        layer: vol.describe(),
+        what: "reading files from fat".into(),
+    })
+}
