@@ -54,7 +54,8 @@ pub fn validator(names: &[&str], data: &[u8]) {
     let len = bytes.len() as u64;
     let vol: VolumeRef = Arc::new(MemVolume::new("fuzz", bytes));
     let all = vol.as_bytes().unwrap_or(&[]);
-    if let Some(here) = all.get(at as usize..) {
+    // The scanner calls a validator only at offsets inside the volume.
+    if let Some(here) = all.get(at as usize..).filter(|h| !h.is_empty()) {
         let ctx = Context {
             vol: &vol,
             at,

@@ -28,6 +28,10 @@ enum Command {
     Scan(ScanArgs),
     /// Write the raw bytes of any node (a disk, a partition, an array, ...) to a file.
     Extract(ExtractArgs),
+    /// List a directory of a filesystem (ls -l style), or --json.
+    Ls(LsArgs),
+    /// Copy a file, or a directory recursively, out of a filesystem.
+    Cp(CpArgs),
     /// Write an array's bytes: geometry from its metadata, or from the command line.
     Assemble(cmd::assemble::AssembleArgs),
 }
@@ -108,6 +112,46 @@ struct ExtractArgs {
     opts: SourceOpts,
 }
 
+#[derive(Args, Debug)]
+struct LsArgs {
+    /// The sources, as given to scan.
+    #[arg(required = true, value_name = "SOURCE")]
+    sources: Vec<PathBuf>,
+    /// What to list: a filesystem node (d0/gpt/p2/ext4, or the partition
+    /// holding it) for its root, or FSNODE:/dir for a directory, or
+    /// FSNODE:/dir/file for one file.
+    #[arg(long, value_name = "PATH")]
+    at: String,
+    /// Everything below the directory, not only its entries.
+    #[arg(short = 'R', long)]
+    recursive: bool,
+    /// Print the stable JSON described in the README.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    opts: SourceOpts,
+}
+
+#[derive(Args, Debug)]
+struct CpArgs {
+    /// The sources, as given to scan.
+    #[arg(required = true, value_name = "SOURCE")]
+    sources: Vec<PathBuf>,
+    /// What to copy: FSNODE:/path/to/file, or a directory (copied with
+    /// everything below it); a filesystem node alone copies its root.
+    #[arg(long, value_name = "PATH")]
+    at: String,
+    /// Where to: a new file or directory, or an existing directory to copy
+    /// into. Never one of the sources.
+    #[arg(short, long, value_name = "DEST")]
+    output: PathBuf,
+    /// Replace files that exist.
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    opts: SourceOpts,
+}
+
 /// A memory-mapped image that fails a read underneath (or shrinks while
 /// mapped) raises SIGBUS. Say so, and how to avoid it, instead of dying
 /// with a bare "Bus error".
@@ -147,6 +191,20 @@ fn main() -> ExitCode {
             opts: &a.opts,
         }),
         Command::Assemble(a) => cmd::assemble::run(&a),
+        Command::Ls(a) => cmd::ls::run(&cmd::ls::Request {
+            sources: &a.sources,
+            at: &a.at,
+            json: a.json,
+            recursive: a.recursive,
+            opts: &a.opts,
+        }),
+        Command::Cp(a) => cmd::cp::run(&cmd::cp::Request {
+            sources: &a.sources,
+            at: &a.at,
+            output: &a.output,
+            force: a.force,
+            opts: &a.opts,
+        }),
         Command::Extract(a) => cmd::extract::run(&cmd::extract::Request {
             sources: &a.sources,
             at: &a.at,

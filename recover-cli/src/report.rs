@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use serde_json::{json, Map, Value};
 
-use recover_core::discover::{Node, NodeInfo, SearchInfo};
+use recover_core::discover::{Node, NodeInfo, NodeKind, SearchInfo};
 use recover_core::fs::Detail;
 use recover_core::io::SourceKind;
 use recover_core::part::mbr::MbrRole;
@@ -34,7 +34,7 @@ pub fn write_json(
     writeln!(out)
 }
 
-fn problem_json(p: &Problem) -> Value {
+pub fn problem_json(p: &Problem) -> Value {
     json!({
         "severity": p.severity.as_str(),
         "structure": p.structure,
@@ -326,6 +326,12 @@ pub fn write_tree(out: &mut impl Write, nodes: &[&Node]) -> io::Result<()> {
 
 fn describe(n: &Node) -> String {
     match &n.info {
+        NodeInfo::Disk(_) if n.kind == NodeKind::File => {
+            format!(
+                "file in a filesystem, looked into as a disk  {}",
+                human(n.size)
+            )
+        }
         NodeInfo::Disk(d) => {
             let how = match d.source_kind {
                 SourceKind::MappedFile | SourceKind::File => "image".to_string(),

@@ -37,6 +37,8 @@ pub enum NodeKind {
     Filesystem,
     /// A RAID array gathered from its members.
     Array,
+    /// A file inside a filesystem, looked into as a disk.
+    File,
 }
 
 impl NodeKind {
@@ -48,6 +50,7 @@ impl NodeKind {
             NodeKind::Partition => "partition",
             NodeKind::Filesystem => "filesystem",
             NodeKind::Array => "array",
+            NodeKind::File => "file",
         }
     }
 }
@@ -162,7 +165,13 @@ impl Default for Options {
 
 /// Builds the node tree of one source, whose path is `d{index}`.
 pub fn discover_source(src: &Source, index: usize, opts: &Options) -> Node {
-    let path = format!("d{index}");
+    discover_named(src, format!("d{index}"), opts)
+}
+
+/// Builds the node tree of a volume whose node path is `path`: a source,
+/// or a file inside a filesystem (`d0/gpt/p2/ext4:/images/vm.img`), whose
+/// tree then goes on from that path.
+pub fn discover_named(src: &Source, path: String, opts: &Options) -> Node {
     let vol = src.volume.clone();
     let mut problems = Vec::new();
     let len = vol.len();

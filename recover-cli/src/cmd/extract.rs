@@ -30,6 +30,7 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
             super::scan::search(&mut found.nodes, &[parent.to_string()], req.search)?;
         }
     }
+    super::target::graft(&mut found.nodes, req.at)?;
     let node = discover::find(&found.nodes, req.at).ok_or_else(|| {
         io::Error::other(format!(
             "--at {}: no such node (run scan to see the paths)",

@@ -1,9 +1,12 @@
 //! The subcommands.
 
 pub mod assemble;
+pub mod cp;
 pub mod extract;
+pub mod ls;
 pub mod output;
 pub mod scan;
+pub mod target;
 
 use std::path::PathBuf;
 

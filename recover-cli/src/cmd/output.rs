@@ -55,15 +55,35 @@ impl Output {
         })
     }
 
+    /// Skips the flush to stable storage at the end (`cp` of many files
+    /// flushes once, at the end).
+    pub fn without_sync(mut self) -> Self {
+        self.sync = false;
+        self
+    }
+
     /// Writes all of `vol`: blocks read in parallel (a window of a few per
     /// thread, so memory stays bounded), written in order.
-    pub fn write_volume(mut self, vol: &dyn Volume, what: &str) -> io::Result<u64> {
+    pub fn write_volume(self, vol: &dyn Volume, what: &str) -> io::Result<u64> {
+        let progress = Progress::bytes(vol.len(), what);
+        let n = self.write_volume_with(vol, &mut |pos| progress.set(pos))?;
+        progress.finish();
+        Ok(n)
+    }
+
+    /// [`Output::write_volume`], telling `done` how many bytes are written.
+    pub fn write_volume_with(
+        mut self,
+        vol: &dyn Volume,
+        done: &mut dyn FnMut(u64),
+    ) -> io::Result<u64> {
         let len = vol.len();
-        let progress = Progress::bytes(len, what);
         let window = rayon::current_num_threads().max(1) * 2;
         // Whole stripes per block, so no stripe to rebuild is split.
         let align = vol.io_alignment().clamp(1, BLOCK as u64) as usize;
         let block = BLOCK / align * align;
+        // Small files: buffers no larger than the file.
+        let block = block.min((len.div_ceil(align as u64) * align as u64).max(1) as usize);
         let mut bufs: Vec<Vec<u8>> = (0..window).map(|_| vec![0u8; block]).collect();
         let mut pos = 0u64;
         while pos < len {
@@ -80,10 +100,9 @@ impl Output {
             for (b, &(_, n)) in bufs.iter().zip(&batch) {
                 self.write_sparse(&b[..n])?;
                 pos += n as u64;
-                progress.set(pos);
+                done(pos);
             }
         }
-        progress.finish();
         if self.sparse {
             self.file.set_len(len)?;
         }
@@ -124,7 +143,7 @@ impl Output {
 
 /// Refuses an output that is one of the sources (or a part of a split
 /// source), however it is spelled: same device and inode.
-fn refuse_overwriting_sources(sources: &[PathBuf], output: &Path) -> io::Result<()> {
+pub fn refuse_overwriting_sources(sources: &[PathBuf], output: &Path) -> io::Result<()> {
     let Ok(out) = std::fs::metadata(output) else {
         return Ok(());
     };

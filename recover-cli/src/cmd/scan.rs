@@ -29,6 +29,11 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
     let mut found = super::discover_all(req.sources, req.opts);
     let mut failed = !found.failed.is_empty();
     if let Some(p) = req.at {
+        // A file inside a filesystem: looked into as a disk.
+        if let Err(e) = super::target::graft(&mut found.nodes, p) {
+            let _ = writeln!(io::stderr(), "recover: {e}");
+            return Ok(ExitCode::from(1));
+        }
         if discover::find(&found.nodes, p).is_none() {
             let _ = writeln!(
                 io::stderr(),

@@ -1,0 +1,280 @@
+//! `recover cp`: a file, or a directory recursively, out of a filesystem.
+//! Sizes, permission bits and times are kept, holes stay holes in the
+//! output, symbolic links are recreated; each file that fails is reported
+//! and the others still come out.
+
+use std::ffi::OsStr;
+use std::fs::{self, File, FileTimes};
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
+
+use recover_core::fs::{walk, FileKind, FileSystemRef, Stat, Timestamp};
+
+use super::output::{refuse_overwriting_sources, Output};
+use super::target::{resolve, FileTarget, Target};
+use crate::progress::Progress;
+
+/// What to copy, and where.
+pub struct Request<'a> {
+    pub sources: &'a [PathBuf],
+    pub at: &'a str,
+    pub output: &'a Path,
+    pub force: bool,
+    pub opts: &'a crate::SourceOpts,
+}
+
+/// The file target `at` names; a filesystem node (or a partition with one)
+/// names its root.
+pub fn file_target(nodes: &[recover_core::discover::Node], at: &str) -> io::Result<FileTarget> {
+    match resolve(nodes, at)? {
+        Target::File(t) => Ok(t),
+        Target::Node(n) => match resolve(std::slice::from_ref(&*n), &format!("{}:/", n.path))? {
+            Target::File(t) => Ok(t),
+            Target::Node(_) => Err(io::Error::other(format!("--at {at}: not a filesystem"))),
+        },
+    }
+}
+
+/// One thing to copy.
+struct Item {
+    rel: Vec<u8>,
+    id: u64,
+    stat: Stat,
+}
+
+pub fn run(req: &Request) -> io::Result<ExitCode> {
+    let found = super::discover_all(req.sources, req.opts);
+    for (_, msg) in &found.failed {
+        eprintln!("recover: {msg}");
+    }
+    let t = file_target(&found.nodes, req.at)?;
+    let is_dir = t.stat.kind() == FileKind::Dir;
+    let base = t
+        .fs_path
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("");
+    // Like cp: into an existing directory, under the source's name.
+    let dest = if req.output.is_dir() && !base.is_empty() {
+        req.output.join(base)
+    } else {
+        req.output.to_path_buf()
+    };
+    let mut failed = !found.failed.is_empty();
+    let mut items = vec![Item {
+        rel: Vec::new(),
+        id: t.id,
+        stat: t.stat.clone(),
+    }];
+    let mut dir_failed = false;
+    if is_dir {
+        walk(
+            t.fs.as_ref(),
+            t.id,
+            &mut |w| match &w.stat {
+                Ok(s) => items.push(Item {
+                    rel: w.path.clone(),
+                    id: w.id,
+                    stat: s.clone(),
+                }),
+                Err(e) => {
+                    failed = true;
+                    eprintln!("recover: {}: {e}", shown(&t, &w.path));
+                }
+            },
+            &mut |p, e| {
+                dir_failed = true;
+                eprintln!(
+                    "recover: {}: {e}; its contents are not copied",
+                    shown(&t, p)
+                );
+            },
+        );
+    }
+    failed |= dir_failed;
+    let total: u64 = items
+        .iter()
+        .filter(|i| i.stat.kind() == FileKind::File)
+        .map(|i| i.stat.size)
+        .sum();
+    let progress = Progress::bytes(total, "copying");
+    let mut done = 0u64;
+    let mut dirs = Vec::new();
+    let (mut files, mut bytes) = (0u64, 0u64);
+    for it in &items {
+        let path = if it.rel.is_empty() {
+            dest.clone()
+        } else {
+            dest.join(OsStr::from_bytes(&it.rel))
+        };
+        let r = copy_one(&t.fs, it, &path, req, &mut |n| progress.set(done + n));
+        match r {
+            Ok(Copied::Dir) => dirs.push((path, it)),
+            Ok(Copied::File(n)) => {
+                done += n;
+                files += 1;
+                bytes += n;
+            }
+            Ok(Copied::Link) => files += 1,
+            Ok(Copied::Skipped(why)) => {
+                eprintln!("recover: {}: not copied: {why}", shown(&t, &it.rel))
+            }
+            Err(e) => {
+                failed = true;
+                eprintln!("recover: {}: {e}", shown(&t, &it.rel));
+            }
+        }
+    }
+    // Directory times last: writing into a directory changes its mtime.
+    for (path, it) in dirs.iter().rev() {
+        if let Err(e) = set_meta(path, &it.stat, true) {
+            eprintln!("recover: {}: {e}", path.display());
+        }
+    }
+    progress.finish();
+    // SAFETY: sync(2) takes no arguments and cannot fail.
+    unsafe { libc::sync() };
+    for p in t.fs.problems() {
+        if p.severity == recover_core::Severity::Error {
+            failed = true;
+        }
+        eprintln!("recover: {}: {p}", t.fs_node);
+    }
+    eprintln!(
+        "recover: copied {files} files ({bytes} bytes) and {} directories from {} to {}",
+        dirs.len(),
+        t.display(),
+        dest.display()
+    );
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn shown(t: &FileTarget, rel: &[u8]) -> String {
+    let mut p = t.fs_path.trim_end_matches('/').to_string();
+    if !rel.is_empty() {
+        p.push('/');
+        p.push_str(&String::from_utf8_lossy(rel));
+    }
+    if p.is_empty() {
+        p.push('/');
+    }
+    format!("{}:{p}", t.fs_node)
+}
+
+enum Copied {
+    Dir,
+    File(u64),
+    Link,
+    Skipped(&'static str),
+}
+
+fn copy_one(
+    fs: &FileSystemRef,
+    it: &Item,
+    path: &Path,
+    req: &Request,
+    progress: &mut dyn FnMut(u64),
+) -> io::Result<Copied> {
+    match it.stat.kind() {
+        FileKind::Dir => {
+            match fs::create_dir(path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => {}
+                Err(e) => return Err(io::Error::other(format!("{}: {e}", path.display()))),
+            }
+            Ok(Copied::Dir)
+        }
+        FileKind::File => {
+            let vol = fs.open(it.id).map_err(io::Error::other)?;
+            let out = Output::create(path, req.sources, req.force)?.without_sync();
+            let n = out.write_volume_with(vol.as_ref(), progress)?;
+            set_meta(path, &it.stat, false)?;
+            Ok(Copied::File(n))
+        }
+        FileKind::Symlink => {
+            let target = fs.read_link(it.id).map_err(io::Error::other)?;
+            if fs::symlink_metadata(path).is_ok() {
+                refuse_overwriting_sources(req.sources, path)?;
+                if !req.force {
+                    return Err(io::Error::other(format!(
+                        "{}: exists; add --force to replace it",
+                        path.display()
+                    )));
+                }
+                fs::remove_file(path)?;
+            }
+            std::os::unix::fs::symlink(OsStr::from_bytes(&target), path)?;
+            set_link_times(path, &it.stat);
+            Ok(Copied::Link)
+        }
+        FileKind::CharDevice => Ok(Copied::Skipped("a character device")),
+        FileKind::BlockDevice => Ok(Copied::Skipped("a block device")),
+        FileKind::Fifo => Ok(Copied::Skipped("a fifo")),
+        FileKind::Socket => Ok(Copied::Skipped("a socket")),
+        FileKind::Unknown => Ok(Copied::Skipped("of unknown kind")),
+    }
+}
+
+fn system_time(t: Timestamp) -> Option<SystemTime> {
+    let d = Duration::new(t.secs.unsigned_abs(), t.nanos);
+    if t.secs >= 0 {
+        SystemTime::UNIX_EPOCH.checked_add(d)
+    } else {
+        SystemTime::UNIX_EPOCH.checked_sub(d)
+    }
+}
+
+/// Permission bits (not set-id bits: the copy belongs to whoever runs
+/// recover) and access/modification times.
+fn set_meta(path: &Path, st: &Stat, dir: bool) -> io::Result<()> {
+    if let Some(m) = st.mode {
+        // A directory stays writable and searchable by us until its times are set.
+        let bits = if dir { m & 0o777 | 0o700 } else { m & 0o777 };
+        fs::set_permissions(path, fs::Permissions::from_mode(bits))?;
+    }
+    let mut times = FileTimes::new();
+    if let Some(t) = st.mtime.and_then(system_time) {
+        times = times.set_modified(t);
+    }
+    if let Some(t) = st.atime.and_then(system_time) {
+        times = times.set_accessed(t);
+    }
+    let f = File::options().write(!dir).read(dir).open(path)?;
+    f.set_times(times)
+}
+
+/// A symlink's own times (utimensat with AT_SYMLINK_NOFOLLOW); best effort.
+fn set_link_times(path: &Path, st: &Stat) {
+    let ts = |t: Option<Timestamp>| match t {
+        Some(t) => libc::timespec {
+            tv_sec: t.secs as libc::time_t,
+            tv_nsec: i64::from(t.nanos) as _,
+        },
+        None => libc::timespec {
+            tv_sec: 0,
+            tv_nsec: libc::UTIME_OMIT,
+        },
+    };
+    let times = [ts(st.atime), ts(st.mtime)];
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return;
+    };
+    // SAFETY: `c` is a NUL-terminated path and `times` two valid timespecs.
+    unsafe {
+        libc::utimensat(
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            times.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        );
+    }
+}

@@ -1,0 +1,213 @@
+//! What `--at` names: a node of the tree (`d0/gpt/p2`), or a file inside a
+//! filesystem node (`d0/gpt/p2/ext4:/var/lib/images/vm.img`). A path
+//! that goes on below a regular file looks into the file as a disk:
+//! `d0/gpt/p2/ext4:/vm.img/gpt/p1/ext4:/etc/fstab`.
+
+use std::io;
+
+use recover_core::discover::{self, Node, NodeKind};
+use recover_core::fs::{filesystem, FileId, FileKind, FileSystemRef, Stat};
+use recover_core::io::{Source, SourceKind};
+
+/// A resolved `--at`.
+pub enum Target {
+    /// A node: of the sources' trees, or of a tree found inside a file.
+    Node(Box<Node>),
+    /// A file or directory inside a filesystem.
+    File(FileTarget),
+}
+
+/// A file or directory inside a filesystem.
+pub struct FileTarget {
+    /// The filesystem.
+    pub fs: FileSystemRef,
+    /// The file.
+    pub id: FileId,
+    /// Its stat.
+    pub stat: Stat,
+    /// The filesystem node's path (`d0/gpt/p2/ext4`).
+    pub fs_node: String,
+    /// The path inside the filesystem (`/dir/file`; `/` for the root).
+    pub fs_path: String,
+}
+
+impl FileTarget {
+    /// `FSNODE:/path`, as `--at` takes it.
+    pub fn display(&self) -> String {
+        format!("{}:{}", self.fs_node, self.fs_path)
+    }
+}
+
+fn not_found(at: &str, why: impl std::fmt::Display) -> io::Error {
+    io::Error::other(format!("--at {at}: {why}"))
+}
+
+/// The deepest node whose path followed by ':' starts `at`.
+fn fs_prefix<'a>(nodes: &'a [Node], at: &str) -> Option<&'a Node> {
+    let mut best = None;
+    for n in nodes {
+        if at.starts_with(&format!("{}:", n.path)) {
+            best = Some(n);
+        }
+        if at.starts_with(&format!("{}/", n.path)) {
+            if let Some(d) = fs_prefix(&n.children, at) {
+                best = Some(d);
+            }
+        }
+    }
+    best
+}
+
+/// The filesystem of `node`: itself, or its one filesystem child (a
+/// partition holding one filesystem).
+pub fn filesystem_of(node: &Node, at: &str) -> io::Result<(FileSystemRef, String)> {
+    let fsnode = if node.kind == NodeKind::Filesystem {
+        node
+    } else {
+        let fss: Vec<&Node> = node
+            .children
+            .iter()
+            .filter(|c| c.kind == NodeKind::Filesystem)
+            .collect();
+        match fss[..] {
+            [one] => one,
+            _ => {
+                return Err(not_found(
+                    at,
+                    format!(
+                        "{} is a {}, not a filesystem",
+                        node.path,
+                        node.kind.as_str()
+                    ),
+                ))
+            }
+        }
+    };
+    let vol = fsnode
+        .volume
+        .clone()
+        .ok_or_else(|| not_found(at, format!("the bytes of {} cannot be read", fsnode.path)))?;
+    match filesystem::open(&fsnode.format, vol) {
+        None => Err(not_found(
+            at,
+            format!(
+                "{} is {}, whose files this build cannot read yet",
+                fsnode.path, fsnode.format
+            ),
+        )),
+        Some(Err(e)) => Err(not_found(at, e)),
+        Some(Ok(fs)) => Ok((fs, fsnode.path.clone())),
+    }
+}
+
+/// Resolves `at` in `nodes`.
+pub fn resolve(nodes: &[Node], at: &str) -> io::Result<Target> {
+    if let Some(n) = discover::find(nodes, at) {
+        return Ok(Target::Node(Box::new(n.clone())));
+    }
+    let node = fs_prefix(nodes, at)
+        .ok_or_else(|| not_found(at, "no such node (run scan to see the paths)"))?;
+    let rest = &at[node.path.len() + 1..]; // ok: the prefix matched
+    let (fs, fs_node) = filesystem_of(node, at)?;
+    let mut id = fs.root();
+    let mut fs_path = String::new();
+    let mut remaining = rest;
+    loop {
+        let trimmed = remaining.trim_start_matches('/');
+        let (comp, after) = trimmed.split_once('/').unwrap_or((trimmed, ""));
+        if comp.is_empty() {
+            break;
+        }
+        if comp == "." {
+            remaining = after;
+            continue;
+        }
+        let stat = fs.stat(id).map_err(|e| not_found(at, e))?;
+        if stat.kind() == FileKind::File {
+            // Below a regular file: look into it as a disk.
+            let file_path = format!("{fs_node}:{fs_path}");
+            let vol = fs.open(id).map_err(|e| not_found(at, e))?;
+            let src = Source {
+                name: file_path.clone(),
+                volume: vol,
+                kind: SourceKind::File,
+            };
+            let mut root = discover::discover_named(&src, file_path, &Default::default());
+            root.kind = NodeKind::File;
+            return resolve(std::slice::from_ref(&root), at);
+        }
+        let entries = fs.read_dir(id).map_err(|e| not_found(at, e))?;
+        let found = entries
+            .iter()
+            .find(|e| e.name == comp.as_bytes())
+            .or_else(|| {
+                entries.iter().find(|e| {
+                    std::str::from_utf8(&e.name).is_ok_and(|n| n.eq_ignore_ascii_case(comp))
+                })
+            });
+        fs_path.push('/');
+        fs_path.push_str(comp);
+        match found {
+            Some(e) => id = e.id,
+            None => {
+                return Err(not_found(
+                    at,
+                    format!("{fs_node}:{fs_path}: no such file or directory"),
+                ))
+            }
+        }
+        remaining = after;
+    }
+    if fs_path.is_empty() {
+        fs_path.push('/');
+    }
+    let stat = fs.stat(id).map_err(|e| not_found(at, e))?;
+    Ok(Target::File(FileTarget {
+        fs,
+        id,
+        stat,
+        fs_node,
+        fs_path,
+    }))
+}
+
+/// A file target as a node: the file looked into as a disk, its tree
+/// below it (`scan --at FSNODE:/file`, `extract --at FSNODE:/file`).
+pub fn file_node(t: &FileTarget) -> io::Result<Node> {
+    let path = t.display();
+    let vol = t.fs.open(t.id).map_err(|e| not_found(&path, e))?;
+    let src = Source {
+        name: path.clone(),
+        volume: vol,
+        kind: SourceKind::File,
+    };
+    let mut root = discover::discover_named(&src, path, &Default::default());
+    root.kind = NodeKind::File;
+    Ok(root)
+}
+
+/// Makes `at` findable in `nodes` with `discover::find` when it names
+/// something inside a file: the tree found inside the file (or the file
+/// looked into as a disk) is added as one more root. Directories are
+/// refused (`ls` lists them).
+pub fn graft(nodes: &mut Vec<Node>, at: &str) -> io::Result<()> {
+    if discover::find(nodes, at).is_some() || !at.contains(':') {
+        return Ok(());
+    }
+    let node = match resolve(nodes, at)? {
+        Target::Node(n) => *n,
+        Target::File(t) if t.stat.kind() == FileKind::File => file_node(&t)?,
+        Target::File(t) => {
+            return Err(not_found(
+                at,
+                format!(
+                    "{} is a {}, not a file (ls lists it)",
+                    t.display(),
+                    t.stat.kind().as_str()
+                ),
+            ))
+        }
+    };
+    nodes.push(node);
+    Ok(())
+}
