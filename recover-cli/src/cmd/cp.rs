@@ -31,9 +31,9 @@ pub struct Request<'a> {
 /// names its root.
 pub fn file_target(nodes: &[recover_core::discover::Node], at: &str) -> io::Result<FileTarget> {
     match resolve(nodes, at)? {
-        Target::File(t) => Ok(t),
+        Target::File(t) => Ok(*t),
         Target::Node(n) => match resolve(std::slice::from_ref(&*n), &format!("{}:/", n.path))? {
-            Target::File(t) => Ok(t),
+            Target::File(t) => Ok(*t),
             Target::Node(_) => Err(io::Error::other(format!("--at {at}: not a filesystem"))),
         },
     }

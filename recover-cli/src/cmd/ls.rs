@@ -115,7 +115,10 @@ fn row(
     kind: FileKind,
     st: &recover_core::Result<Stat>,
 ) -> Row {
-    let stat = st.as_ref().map(Clone::clone).map_err(ToString::to_string);
+    let stat = match st {
+        Ok(s) => Ok(s.clone()),
+        Err(e) => Err(e.to_string()),
+    };
     let is_link = stat.as_ref().map_or(kind, Stat::kind) == FileKind::Symlink;
     let target = is_link.then(|| fs.read_link(id).ok()).flatten();
     Row {

@@ -14,7 +14,7 @@ pub enum Target {
     /// A node: of the sources' trees, or of a tree found inside a file.
     Node(Box<Node>),
     /// A file or directory inside a filesystem.
-    File(FileTarget),
+    File(Box<FileTarget>),
 }
 
 /// A file or directory inside a filesystem.
@@ -162,13 +162,13 @@ pub fn resolve(nodes: &[Node], at: &str) -> io::Result<Target> {
         fs_path.push('/');
     }
     let stat = fs.stat(id).map_err(|e| not_found(at, e))?;
-    Ok(Target::File(FileTarget {
+    Ok(Target::File(Box::new(FileTarget {
         fs,
         id,
         stat,
         fs_node,
         fs_path,
-    }))
+    })))
 }
 
 /// A file target as a node: the file looked into as a disk, its tree
