@@ -276,3 +276,25 @@ fi
 for d in mbr gpt fs_probe discover deep_scan $(cd "$C" && ls -d scan_*); do
     echo "$d: $(ls "$C/$d" | wc -l) files, $(du -sh "$C/$d" | cut -f1)"
 done
+
+# fs_ext4: small whole ext2/3/4 images filled by mke2fs -d (a few files, a
+# subdirectory, a symlink, a sparse file), in the variants the reader
+# handles: block maps, extents with metadata_csum, 1 KiB blocks, inline data.
+if have mke2fs; then
+    mkdir -p "$C/fs_ext4" "$T/tree/sub"
+    printf 'hello\n' > "$T/tree/a.txt"
+    head -c 20000 /dev/urandom > "$T/tree/sub/b.bin"
+    truncate -s 70000 "$T/tree/sparse"
+    printf 'x' >> "$T/tree/sparse"
+    for i in $(seq 1 40); do : > "$T/tree/sub/file-with-a-long-name-$i"; done
+    ln -sf sub/b.bin "$T/tree/link"
+    ln -sf "$(printf 'long/%.0s' $(seq 1 20))target" "$T/tree/longlink"
+    for v in "ext2:" "ext3:" "ext4:" "ext4:-O inline_data" "ext4:-O ^metadata_csum,^64bit"; do
+        t=${v%%:*}; o=${v#*:}
+        blank "$T/e.img" 256K
+        # shellcheck disable=SC2086
+        mke2fs -q -F -t "$t" -b 1024 -N 64 $o -d "$T/tree" "$T/e.img" 2>/dev/null \
+            && cp "$T/e.img" "$C/fs_ext4/$t-$(echo "$o" | tr -dc 'a-z_')" \
+            || note "mke2fs -t $t $o failed"
+    done
+fi

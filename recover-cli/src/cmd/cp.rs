@@ -197,7 +197,10 @@ fn copy_one(
             let vol = fs.open(it.id).map_err(io::Error::other)?;
             let out = Output::create(path, req.sources, req.force)?.without_sync();
             let n = out.write_volume_with(vol.as_ref(), progress)?;
-            set_meta(path, &it.stat, false)?;
+            // Not on a device or a pipe the user named (-o /dev/null).
+            if fs::metadata(path).is_ok_and(|m| m.is_file()) {
+                set_meta(path, &it.stat, false)?;
+            }
             Ok(Copied::File(n))
         }
         FileKind::Symlink => {

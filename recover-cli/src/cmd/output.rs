@@ -92,13 +92,28 @@ impl Output {
                 .take_while(|&at| at < len)
                 .map(|at| (at, (len - at).min(block as u64) as usize))
                 .collect();
+            // Ranges lying in mapped memory are written from there (one
+            // copy fewer); the rest is read into the buffers in parallel.
+            let mapped: Vec<Option<&[u8]>> =
+                batch.iter().map(|&(at, n)| vol.slice_at(at, n as u64)).collect();
             bufs[..batch.len()]
                 .par_iter_mut()
-                .zip(batch.par_iter())
-                .try_for_each(|(b, &(at, n))| vol.read_at(at, &mut b[..n]))
+                .zip(batch.par_iter().zip(mapped.par_iter()))
+                .try_for_each(|(b, (&(at, n), m))| match m {
+                    Some(_) => Ok(()),
+                    None => vol.read_at(at, &mut b[..n]),
+                })
                 .map_err(io::Error::other)?;
-            for (b, &(_, n)) in bufs.iter().zip(&batch) {
-                self.write_sparse(&b[..n])?;
+            for (&(at, n), m) in batch.iter().zip(&mapped) {
+                if m.is_some() {
+                    vol.prefetch(at, n as u64);
+                }
+            }
+            for ((b, &(_, n)), m) in bufs.iter().zip(&batch).zip(&mapped) {
+                match m {
+                    Some(s) => self.write_sparse(s)?,
+                    None => self.write_sparse(&b[..n])?,
+                }
                 pos += n as u64;
                 done(pos);
             }

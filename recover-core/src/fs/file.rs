@@ -186,6 +186,29 @@ impl Volume for FileVolume {
         Ok(())
     }
 
+    fn slice_at(&self, offset: u64, len: u64) -> Option<&[u8]> {
+        let i = self
+            .extents
+            .partition_point(|e| e.logical.saturating_add(e.len) <= offset);
+        let e = self.extents.get(i)?;
+        let within = offset.checked_sub(e.logical)?;
+        if within.checked_add(len)? > e.len || offset.checked_add(len)? > self.size {
+            return None;
+        }
+        self.base.slice_at(e.physical?.checked_add(within)?, len)
+    }
+
+    fn prefetch(&self, offset: u64, len: u64) {
+        let i = self
+            .extents
+            .partition_point(|e| e.logical.saturating_add(e.len) <= offset);
+        if let Some((e, p)) = self.extents.get(i).and_then(|e| Some((e, e.physical?))) {
+            let within = offset.saturating_sub(e.logical);
+            self.base
+                .prefetch(p + within, len.min(e.len.saturating_sub(within)));
+        }
+    }
+
     fn describe(&self) -> String {
         self.name.clone()
     }
@@ -292,6 +315,10 @@ mod tests {
             let mut got = vec![0xEEu8; len];
             f.read_at(off, &mut got).unwrap();
             prop_assert_eq!(&got[..], &model[off as usize..off as usize + len]);
+            // Zero-copy, where the range lies in one stored run.
+            if let Some(s) = f.slice_at(off, len as u64) {
+                prop_assert_eq!(s, &model[off as usize..off as usize + len]);
+            }
         }
     }
 }

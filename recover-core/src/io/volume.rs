@@ -28,6 +28,15 @@ pub trait Volume: Send + Sync {
     /// A short name for error chains, such as `d0/gpt/p2`.
     fn describe(&self) -> String;
 
+    /// `len` bytes at `offset` without a copy, when they lie contiguous in
+    /// mapped memory (a mapped image, a slice of one, a file's extent in
+    /// one); `None` otherwise, or when the range is out of bounds.
+    fn slice_at(&self, offset: u64, len: u64) -> Option<&[u8]> {
+        let all = self.as_bytes()?;
+        let s = usize::try_from(offset).ok()?;
+        all.get(s..s.checked_add(usize::try_from(len).ok()?)?)
+    }
+
     /// The logical sector size the kernel reports, for block devices.
     fn device_sector_size(&self) -> Option<u32> {
         None

@@ -85,10 +85,11 @@ pub fn parse(ino: u32, raw: &[u8], seed: Option<u32>) -> Option<Inode> {
         return None;
     }
     let b = Bytes(raw);
-    let extra_isize = if raw.len() > 128 {
-        usize::from(b.le_u16(0x80)?)
-    } else {
-        0
+    // An i_extra_isize that does not fit the inode (the kernel calls it
+    // corruption) leaves only the 128-byte core trustworthy.
+    let extra_isize = match usize::from(b.le_u16(0x80).unwrap_or(0)) {
+        x if raw.len() > 128 && 128 + x <= raw.len() && x % 4 == 0 => x,
+        _ => 0,
     };
     // A field past 128 bytes exists when i_extra_isize covers it.
     let has = |off: usize, len: usize| {
