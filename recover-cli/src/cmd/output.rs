@@ -94,8 +94,10 @@ impl Output {
                 .collect();
             // Ranges lying in mapped memory are written from there (one
             // copy fewer); the rest is read into the buffers in parallel.
-            let mapped: Vec<Option<&[u8]>> =
-                batch.iter().map(|&(at, n)| vol.slice_at(at, n as u64)).collect();
+            let mapped: Vec<Option<&[u8]>> = batch
+                .iter()
+                .map(|&(at, n)| vol.slice_at(at, n as u64))
+                .collect();
             bufs[..batch.len()]
                 .par_iter_mut()
                 .zip(batch.par_iter().zip(mapped.par_iter()))

@@ -247,6 +247,7 @@ pub fn open(format: &str, vol: VolumeRef) -> Option<Result<FileSystemRef>> {
         "xfs" => super::xfs::reader::open(vol),
         "fat12" | "fat16" | "fat32" => super::fat::reader::open(vol),
         "exfat" => super::exfat::reader::open(vol),
+        "ntfs" => super::ntfs::Ntfs::open(vol).map(|f| Arc::new(f) as _),
         _ => return None,
     };
     Some(fs)

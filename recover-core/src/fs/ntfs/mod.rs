@@ -11,6 +11,15 @@
 //! resident value length 0x10 and offset 0x14. $VOLUME_NAME is type 0x60,
 //! $VOLUME_INFORMATION 0x70 (major version at 8, minor at 9).
 
+mod compressed;
+mod index;
+mod lznt1;
+pub mod reader;
+pub mod record;
+mod runlist;
+
+pub use reader::Ntfs;
+
 use super::probe::{corrupt, warn, Detail, Identified, ProbeResult, Usage};
 use crate::bytes::{utf16le_str, Bytes};
 use crate::io::{bytes_at, Volume};
@@ -20,6 +29,96 @@ const VOLUME_RECORD: u64 = 3;
 /// NTFS protects records in 512-byte strides, whatever the sector size.
 const FIXUP_STRIDE: usize = 512;
 
+/// The boot sector's geometry.
+#[derive(Debug, Clone, Copy)]
+pub struct Boot {
+    /// Bytes per sector.
+    pub sector_size: u64,
+    /// Bytes per cluster.
+    pub cluster: u64,
+    /// Sectors in the volume (the backup boot sector follows).
+    pub total_sectors: u64,
+    /// First cluster of $MFT.
+    pub mft_lcn: u64,
+    /// First cluster of $MFTMirr.
+    pub mirr_lcn: u64,
+    /// Bytes per MFT record.
+    pub record_size: u64,
+    /// Bytes per index block (0x44, as the record size).
+    pub index_size: u64,
+    /// Volume serial number.
+    pub serial: u64,
+}
+
+/// A size byte of the boot sector: positive, clusters; negative, 2^-v bytes.
+fn size_byte(v: i8, cluster: u64) -> Option<u64> {
+    if v > 0 {
+        Some(u64::from(v.unsigned_abs()) * cluster)
+    } else {
+        match v.unsigned_abs() {
+            n @ 8..=16 => Some(1u64 << n),
+            _ => None,
+        }
+    }
+}
+
+/// Parses the boot sector; errors give the field's offset and what is wrong.
+pub fn parse_boot(head: &[u8]) -> Result<Boot, (u64, String)> {
+    let b = Bytes(head);
+    let short = || (0u64, "boot sector too short".to_string());
+    let bps = u64::from(b.le_u16(0x0B).ok_or_else(short)?);
+    if !(256..=4096).contains(&bps) || !bps.is_power_of_two() {
+        return Err((
+            0x0B,
+            format!("bytes per sector {bps} is not a power of two in 256..=4096"),
+        ));
+    }
+    let spc_raw = b.u8(0x0D).ok_or_else(short)?;
+    let spc: u64 = match spc_raw {
+        0 => return Err((0x0D, "sectors per cluster is zero".into())),
+        1..=0x80 if spc_raw.is_power_of_two() => u64::from(spc_raw),
+        0xE0..=0xFF => 1u64 << (256 - u32::from(spc_raw)),
+        _ => {
+            return Err((
+                0x0D,
+                format!("sectors per cluster byte {spc_raw:#04x} is not valid"),
+            ))
+        }
+    };
+    let cluster = bps * spc;
+    if cluster > 2 << 20 {
+        return Err((0x0D, format!("cluster size {cluster} exceeds 2 MiB")));
+    }
+    let total = b.le_u64(0x28).ok_or_else(short)?;
+    if total == 0 {
+        return Err((0x28, "total sector count is zero".into()));
+    }
+    let rec_raw = b.u8(0x40).ok_or_else(short)? as i8;
+    let record_size = size_byte(rec_raw, cluster)
+        .filter(|s| (256..=65536).contains(s))
+        .ok_or((
+            0x40,
+            format!("file record size byte {rec_raw} is not valid"),
+        ))?;
+    let idx_raw = b.u8(0x44).ok_or_else(short)? as i8;
+    let index_size = size_byte(idx_raw, cluster)
+        .filter(|s| (256..=65536).contains(s))
+        .ok_or((
+            0x44,
+            format!("index block size byte {idx_raw} is not valid"),
+        ))?;
+    Ok(Boot {
+        sector_size: bps,
+        cluster,
+        total_sectors: total,
+        mft_lcn: b.le_u64(0x30).ok_or_else(short)?,
+        mirr_lcn: b.le_u64(0x38).ok_or_else(short)?,
+        record_size,
+        index_size,
+        serial: b.le_u64(0x48).ok_or_else(short)?,
+    })
+}
+
 /// Identifies an NTFS boot sector at offset 0.
 pub fn identify(head: &[u8], vol: &dyn Volume) -> ProbeResult {
     let b = Bytes(head);
@@ -27,69 +126,28 @@ pub fn identify(head: &[u8], vol: &dyn Volume) -> ProbeResult {
         return None;
     }
     let s = "NTFS boot sector";
-    let bps = u64::from(b.le_u16(0x0B)?);
-    if !(256..=4096).contains(&bps) || !bps.is_power_of_two() {
-        return corrupt(
-            s,
-            0x0B,
-            format!("bytes per sector {bps} is not a power of two in 256..=4096"),
-        );
-    }
-    let spc_raw = b.u8(0x0D)?;
-    let spc: u64 = match spc_raw {
-        0 => return corrupt(s, 0x0D, "sectors per cluster is zero"),
-        1..=0x80 if spc_raw.is_power_of_two() => u64::from(spc_raw),
-        0xE0..=0xFF => 1u64 << (256 - u32::from(spc_raw)),
-        _ => {
-            return corrupt(
-                s,
-                0x0D,
-                format!("sectors per cluster byte {spc_raw:#04x} is not valid"),
-            )
-        }
+    let boot = match parse_boot(head) {
+        Ok(x) => x,
+        Err((at, why)) => return corrupt(s, at, why),
     };
-    let cluster = bps * spc;
-    if cluster > 2 << 20 {
-        return corrupt(s, 0x0D, format!("cluster size {cluster} exceeds 2 MiB"));
-    }
-    let total = b.le_u64(0x28)?;
-    if total == 0 {
-        return corrupt(s, 0x28, "total sector count is zero");
-    }
-    let rec_raw = b.u8(0x40)? as i8;
-    let record_size: u64 = if rec_raw > 0 {
-        u64::from(rec_raw.unsigned_abs()) * cluster
-    } else {
-        match rec_raw.unsigned_abs() {
-            n @ 8..=16 => 1u64 << n,
-            _ => {
-                return corrupt(
-                    s,
-                    0x40,
-                    format!("file record size byte {rec_raw} is not valid"),
-                )
-            }
-        }
-    };
-    if !(256..=65536).contains(&record_size) {
-        return corrupt(
-            s,
-            0x40,
-            format!("file record size {record_size} is outside 256..=65536"),
-        );
-    }
+    let (bps, cluster, total, record_size) = (
+        boot.sector_size,
+        boot.cluster,
+        boot.total_sectors,
+        boot.record_size,
+    );
     let mut id = Identified::new("ntfs", Usage::Filesystem, 0);
     id.block_size = Some(cluster as u32); // ok: <= 2 MiB
-    id.uuid = Some(format!("{:016X}", b.le_u64(0x48)?));
+    id.uuid = Some(format!("{:016X}", boot.serial));
     // The volume is `total` sectors; the backup boot sector follows in the
     // partition's last sector, so the filesystem occupies one more.
     id.size = total.checked_add(1).and_then(|n| n.checked_mul(bps));
     if b.get(0x1FE, 2) != Some(&[0x55, 0xAA]) {
         id.problems.push(warn(s, 0x1FE, "no 55 AA boot signature"));
     }
-    let mft_lcn = b.le_u64(0x30)?;
+    let mft_lcn = boot.mft_lcn;
     id.detail("mft_cluster", Detail::Number(mft_lcn));
-    id.detail("mftmirr_cluster", Detail::Number(b.le_u64(0x38)?));
+    id.detail("mftmirr_cluster", Detail::Number(boot.mirr_lcn));
     id.detail("record_size", Detail::Number(record_size));
     let rec_off = mft_lcn
         .checked_mul(cluster)

@@ -1,0 +1,135 @@
+//! A compressed NTFS attribute as a volume: compression units of
+//! 2^compression_unit clusters, each stored whole (as many real clusters
+//! as the unit has), compressed (fewer real clusters, then a sparse run:
+//! LZNT1 data) or not at all (all sparse: zeros).
+
+use std::sync::Mutex;
+
+use super::lznt1;
+use super::runlist::Run;
+use crate::error::{Error, Result};
+use crate::io::{check_range, Volume, VolumeRef};
+
+/// The contents of a compressed attribute.
+#[derive(Debug)]
+pub struct Compressed {
+    base: VolumeRef,
+    runs: Vec<Run>,
+    cluster: u64,
+    unit: u64,
+    size: u64,
+    initialized: u64,
+    name: String,
+    /// The last unit decompressed: reads come in order, mostly.
+    last: Mutex<Option<(u64, Vec<u8>)>>,
+}
+
+impl Compressed {
+    /// Over `runs` (in VCN order) of `base`; `unit` clusters per
+    /// compression unit of `cluster` bytes (the caller keeps units to 64 KiB).
+    pub fn new(
+        base: VolumeRef,
+        runs: Vec<Run>,
+        cluster: u64,
+        unit: u64,
+        size: u64,
+        initialized: u64,
+        name: String,
+    ) -> Self {
+        Compressed {
+            base,
+            runs,
+            cluster,
+            unit,
+            size,
+            initialized: initialized.min(size),
+            name,
+            last: Mutex::new(None),
+        }
+    }
+
+    /// Unit `u`, decompressed.
+    fn unit_bytes(&self, u: u64) -> Result<Vec<u8>> {
+        let ubytes = (self.unit * self.cluster) as usize; // ok: <= 64 KiB
+        let first = u * self.unit;
+        // The unit's clusters in order: Some(lcn) stored, None sparse.
+        let mut clusters = Vec::with_capacity(self.unit as usize);
+        let start = self.runs.partition_point(|r| r.vcn + r.len <= first);
+        for r in &self.runs[start..] {
+            if r.vcn >= first + self.unit {
+                break;
+            }
+            let from = first.max(r.vcn);
+            let to = (first + self.unit).min(r.vcn + r.len);
+            for v in from..to {
+                clusters.push(r.lcn.map(|l| l + (v - r.vcn)));
+            }
+        }
+        clusters.resize(self.unit as usize, None);
+        let stored = clusters.iter().take_while(|c| c.is_some()).count();
+        let mut raw = vec![0u8; stored * self.cluster as usize];
+        for (i, c) in clusters.iter().take(stored).enumerate() {
+            let at = c.unwrap_or(0).checked_mul(self.cluster).ok_or_else(|| {
+                Error::corrupt(
+                    "NTFS compressed run",
+                    0,
+                    format!("{}: cluster overflows", self.name),
+                )
+            })?;
+            let dst = &mut raw[i * self.cluster as usize..(i + 1) * self.cluster as usize];
+            self.base.read_at(at, dst)?;
+        }
+        if stored == self.unit as usize {
+            return Ok(raw);
+        }
+        let mut out = vec![0u8; ubytes];
+        if stored > 0 {
+            lznt1::decompress(&raw, &mut out).map_err(|(at, why)| {
+                Error::corrupt(
+                    "NTFS compressed unit",
+                    clusters[0].unwrap_or(0) * self.cluster + at as u64,
+                    format!("{}: unit {u}: {why}", self.name),
+                )
+            })?;
+        }
+        Ok(out)
+    }
+}
+
+impl Volume for Compressed {
+    fn len(&self) -> u64 {
+        self.size
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        check_range(self, offset, buf.len() as u64)?;
+        let ubytes = self.unit * self.cluster;
+        let mut pos = offset;
+        let mut done = 0usize;
+        while done < buf.len() {
+            let u = pos / ubytes;
+            let within = (pos % ubytes) as usize;
+            let n = (ubytes as usize - within).min(buf.len() - done);
+            let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+            if last.as_ref().is_none_or(|(lu, _)| *lu != u) {
+                *last = Some((u, self.unit_bytes(u)?));
+            }
+            let data = &last.as_ref().expect("just filled").1;
+            buf[done..done + n].copy_from_slice(&data[within..within + n]);
+            drop(last);
+            // Past the initialized size: zeros, whatever the clusters hold.
+            for (i, b) in buf[done..done + n].iter_mut().enumerate() {
+                if pos + i as u64 >= self.initialized {
+                    *b = 0;
+                }
+            }
+            pos += n as u64;
+            done += n;
+        }
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        self.name.clone()
+    }
+}
