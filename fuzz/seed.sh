@@ -298,3 +298,26 @@ if have mke2fs; then
             || note "mke2fs -t $t $o failed"
     done
 fi
+
+# fs_ntfs: small NTFS images written by ntfs-3g (needs root and /dev/fuse):
+# files, a subdirectory with enough entries for an index block, a symlink,
+# a compressed file, an alternate data stream.
+if have mkntfs && have ntfs-3g && [ "$(id -u)" = 0 ] && [ -e /dev/fuse ]; then
+    mkdir -p "$C/fs_ntfs" "$T/nm"
+    blank "$T/n.img" 2M
+    if mkntfs -q -F -f -c 512 "$T/n.img" >/dev/null 2>&1 \
+        && ntfs-3g "$T/n.img" "$T/nm" -o streams_interface=xattr; then
+        printf 'hello\n' > "$T/nm/a.txt"
+        mkdir "$T/nm/sub"
+        for i in $(seq 1 30); do printf '%s' "$i" > "$T/nm/sub/entry-with-a-long-name-$i"; done
+        ln -s sub/entry-with-a-long-name-1 "$T/nm/link"
+        mkdir "$T/nm/c"
+        setfattr -n system.ntfs_attrib_be -v 0x00000810 "$T/nm/c" 2>/dev/null
+        yes 'compress me' | head -c 20000 > "$T/nm/c/text"
+        setfattr -n user.s -v stream "$T/nm/a.txt" 2>/dev/null
+        umount "$T/nm"
+        cp "$T/n.img" "$C/fs_ntfs/small"
+    else
+        note "mkntfs/ntfs-3g failed"
+    fi
+fi

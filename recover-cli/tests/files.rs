@@ -290,3 +290,53 @@ fn a_disk_image_inside_a_filesystem_opens_as_a_disk() {
     let _ = Path::new(&out);
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+#[test]
+fn cp_out_of_ntfs_with_streams_beside_files() {
+    let Some(img) = fixtures::ntfs_image::ntfs_image() else {
+        return;
+    };
+    let out = scratch("ntfs");
+    let r = recover([
+        "cp",
+        img.to_str().unwrap(),
+        "--at",
+        "d0/ntfs",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (name, data) = fixtures::ntfs_image::STREAM;
+    assert_eq!(
+        std::fs::read(out.join(format!("ads.txt:{name}"))).unwrap(),
+        data
+    );
+    for extra in ["compressed", "ads.txt", &format!("ads.txt:{name}")] {
+        let p = out.join(extra);
+        if p.is_dir() {
+            std::fs::remove_dir_all(p).unwrap()
+        } else {
+            std::fs::remove_file(p).unwrap()
+        }
+    }
+    for e in std::fs::read_dir(&out).unwrap().flatten() {
+        if e.file_name()
+            .to_string_lossy()
+            .starts_with("many-streams.txt")
+        {
+            std::fs::remove_file(e.path()).unwrap();
+        }
+    }
+    let (got, want) = (manifest(&out), manifest(&source_tree()));
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!(g, w);
+    }
+    let r = recover(["ls", img.to_str().unwrap(), "--at", "d0/ntfs:/ads.txt"]);
+    assert!(
+        r.stdout.contains(&format!("ads.txt:{name}")),
+        "{}",
+        r.stdout
+    );
+    std::fs::remove_dir_all(&out).unwrap();
+}

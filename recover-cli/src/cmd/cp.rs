@@ -198,7 +198,20 @@ fn copy_one(
             let out = Output::create(path, req.sources, req.force)?.without_sync();
             let n = out.write_volume_with(vol.as_ref(), progress)?;
             // Not on a device or a pipe the user named (-o /dev/null).
-            if fs::metadata(path).is_ok_and(|m| m.is_file()) {
+            let regular = fs::metadata(path).is_ok_and(|m| m.is_file());
+            // Named streams (NTFS) beside the file, as FILE:STREAM.
+            if regular {
+                for (name, _) in &it.stat.streams {
+                    let mut p = path.as_os_str().to_owned();
+                    p.push(":");
+                    p.push(name.replace('/', "_"));
+                    let sv = fs
+                        .open_stream(it.id, name)
+                        .map_err(|e| io::Error::other(format!("stream {name:?}: {e}")))?;
+                    let out = Output::create(Path::new(&p), req.sources, req.force)?.without_sync();
+                    out.write_volume_with(sv.as_ref(), &mut |_| {})?;
+                    set_meta(Path::new(&p), &it.stat, false)?;
+                }
                 set_meta(path, &it.stat, false)?;
             }
             Ok(Copied::File(n))
