@@ -7,9 +7,9 @@
 //! s_feature_compat 0x5C, s_feature_incompat 0x60, s_feature_ro_compat 0x64,
 //! s_uuid 0x68, s_volume_name 0x78, s_blocks_count_hi 0x150, s_checksum 0x3FC.
 
-mod dir;
+pub mod dir;
 pub mod geometry;
-mod inode;
+pub mod inode;
 mod map;
 pub mod reader;
 

@@ -12,11 +12,11 @@
 //! $VOLUME_INFORMATION 0x70 (major version at 8, minor at 9).
 
 mod compressed;
-mod index;
-mod lznt1;
+pub mod index;
+pub mod lznt1;
 pub mod reader;
 pub mod record;
-mod runlist;
+pub mod runlist;
 
 pub use reader::Ntfs;
 
