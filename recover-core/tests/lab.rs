@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use recover_core::discover::{self, Node, NodeInfo};
+use recover_core::discover::{self, Node, NodeInfo, NodeKind};
 use recover_core::fs::Detail;
 use recover_core::io::{open_source, MapPolicy};
 use recover_core::raid::group::{level_name, ArrayState, Standing};
@@ -1084,4 +1084,93 @@ fn assembled_arrays_are_bit_exact_complete_and_degraded() {
     }
     eprintln!("assemblies hashed: {checked}");
     assert!(checked > 150, "only {checked} assemblies checked");
+}
+
+/// The files the kernel's ext4 wrote inside each array (the manifest's
+/// SHA-256 of every file) read back through the array, its partition table
+/// and the ext4 reader: with every member, and without each one the level
+/// can spare (the files then come through parity or the other copy).
+#[test]
+fn files_inside_arrays_read_back_as_the_kernel_wrote_them() {
+    let Some(lab) = lab_dir() else { return };
+    let mut checked = 0;
+    for (name, man) in scenarios(&lab) {
+        let dir = lab.join("scenarios").join(&name);
+        let images: Vec<String> = man["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["image"].as_str().unwrap().to_string())
+            .collect();
+        let serials: BTreeMap<String, String> = man["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["image"].as_str().unwrap().to_string(),
+                    m["guest_device"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let redundant = man["arrays"].as_array().unwrap().iter().all(|a| {
+            ["raid1", "raid4", "raid5", "raid6"].contains(&a["level"].as_str().unwrap_or(""))
+        });
+        let failed = failed_images(&man);
+        let mut sets: Vec<Option<usize>> = vec![None];
+        if redundant && failed.is_empty() {
+            sets.extend((0..images.len()).map(Some));
+        }
+        for removed in sets {
+            let present: Vec<String> = (0..images.len())
+                .filter(|&i| Some(i) != removed)
+                .map(|i| images[i].clone())
+                .collect();
+            let nodes = gather(&dir, &present, &serials);
+            for w in man["arrays"].as_array().unwrap() {
+                let Some(parts) = w["partitions"].as_array() else {
+                    continue;
+                };
+                let size = w["array_size_bytes"].as_u64().unwrap();
+                let what = format!("{name} {} without {removed:?}", w["tag"]);
+                let node = nodes
+                    .iter()
+                    .find(|n| matches!(&n.info, NodeInfo::Array(a) if a.info.array_size == Some(size) || n.size == size))
+                    .unwrap_or_else(|| panic!("{what}: array not found"));
+                for p in parts {
+                    let Some(files) = p["files"].as_object() else {
+                        continue;
+                    };
+                    let start = p["start_byte"].as_u64().unwrap();
+                    let fsnode = node
+                        .walk()
+                        .into_iter()
+                        .filter(|n| n.kind == NodeKind::Partition && n.offset == start)
+                        .flat_map(|n| n.children.iter())
+                        .find(|c| c.kind == NodeKind::Filesystem)
+                        .unwrap_or_else(|| panic!("{what}: no filesystem at {start}"));
+                    let fs = recover_core::fs::filesystem::open(
+                        &fsnode.format,
+                        fsnode.volume.clone().unwrap(),
+                    )
+                    .unwrap()
+                    .unwrap_or_else(|e| panic!("{what}: {e}"));
+                    for (path, sha) in files {
+                        let id = recover_core::fs::lookup(fs.as_ref(), path)
+                            .unwrap_or_else(|e| panic!("{what}: {path}: {e}"));
+                        let v = fs.open(id).unwrap();
+                        assert_eq!(
+                            sha256_volume(v.as_ref()),
+                            sha.as_str().unwrap(),
+                            "{what}: {path}"
+                        );
+                        checked += 1;
+                    }
+                    assert!(fs.problems().is_empty(), "{what}: {:?}", fs.problems());
+                }
+            }
+        }
+    }
+    eprintln!("files read through arrays: {checked}");
+    assert!(checked > 100, "only {checked} files checked");
 }
