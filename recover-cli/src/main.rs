@@ -129,6 +129,8 @@ struct LsArgs {
     #[arg(long)]
     json: bool,
     #[command(flatten)]
+    search: SearchOpts,
+    #[command(flatten)]
     opts: SourceOpts,
 }
 
@@ -148,6 +150,8 @@ struct CpArgs {
     /// Replace files that exist.
     #[arg(long)]
     force: bool,
+    #[command(flatten)]
+    search: SearchOpts,
     #[command(flatten)]
     opts: SourceOpts,
 }
@@ -196,6 +200,7 @@ fn main() -> ExitCode {
             at: &a.at,
             json: a.json,
             recursive: a.recursive,
+            search: &a.search,
             opts: &a.opts,
         }),
         Command::Cp(a) => cmd::cp::run(&cmd::cp::Request {
@@ -203,6 +208,7 @@ fn main() -> ExitCode {
             at: &a.at,
             output: &a.output,
             force: a.force,
+            search: &a.search,
             opts: &a.opts,
         }),
         Command::Extract(a) => cmd::extract::run(&cmd::extract::Request {

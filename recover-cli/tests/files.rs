@@ -340,3 +340,36 @@ fn cp_out_of_ntfs_with_streams_beside_files() {
     );
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+/// TestDisk's workflow: a disk whose table is gone, its lost partition
+/// found by the deep scan, then listed and copied from by its recovered path.
+#[test]
+fn files_come_out_of_a_partition_the_deep_scan_found() {
+    let Some(img) = ext4() else { return };
+    let out = scratch("recovered");
+    std::fs::create_dir_all(&out).unwrap();
+    let disk = out.join("no-table.img");
+    let mut d = vec![0u8; 1 << 20];
+    d.extend(std::fs::read(&img).unwrap());
+    d.resize(d.len() + (1 << 20), 0);
+    std::fs::write(&disk, &d).unwrap();
+    let dk = disk.to_str().unwrap();
+    let r = recover(["ls", "--json", dk, "--at", "d0/recovered/p1/ext4:/names"]);
+    let doc = r.json();
+    assert_eq!(doc["entries"].as_array().unwrap().len(), 6, "{}", r.stderr);
+    let to = out.join("large.bin");
+    let r = recover([
+        "cp",
+        dk,
+        "--at",
+        "d0/recovered/p1:/large.bin",
+        "-o",
+        to.to_str().unwrap(),
+    ]);
+    assert!(to.exists(), "{}", r.stderr);
+    assert_eq!(
+        sha256_file(&to),
+        sha256_file(&source_tree().join("large.bin"))
+    );
+    std::fs::remove_dir_all(&out).unwrap();
+}

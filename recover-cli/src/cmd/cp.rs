@@ -24,6 +24,7 @@ pub struct Request<'a> {
     pub at: &'a str,
     pub output: &'a Path,
     pub force: bool,
+    pub search: &'a crate::SearchOpts,
     pub opts: &'a crate::SourceOpts,
 }
 
@@ -47,7 +48,8 @@ struct Item {
 }
 
 pub fn run(req: &Request) -> io::Result<ExitCode> {
-    let found = super::discover_all(req.sources, req.opts);
+    let mut found = super::discover_all(req.sources, req.opts);
+    super::target::prepare(&mut found.nodes, req.at, req.search)?;
     for (_, msg) in &found.failed {
         eprintln!("recover: {msg}");
     }

@@ -24,12 +24,7 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
     for (_, msg) in &found.failed {
         eprintln!("recover: {msg}");
     }
-    // A recovered partition: search its volume again, as scan --deep did.
-    if let Some((parent, _)) = req.at.split_once("/recovered") {
-        if discover::find(&found.nodes, parent).is_some() {
-            super::scan::search(&mut found.nodes, &[parent.to_string()], req.search)?;
-        }
-    }
+    super::target::prepare(&mut found.nodes, req.at, req.search)?;
     super::target::graft(&mut found.nodes, req.at)?;
     let node = discover::find(&found.nodes, req.at).ok_or_else(|| {
         io::Error::other(format!(

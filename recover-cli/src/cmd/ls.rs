@@ -17,6 +17,7 @@ pub struct Request<'a> {
     pub at: &'a str,
     pub json: bool,
     pub recursive: bool,
+    pub search: &'a crate::SearchOpts,
     pub opts: &'a crate::SourceOpts,
 }
 
@@ -31,7 +32,8 @@ struct Row {
 }
 
 pub fn run(req: &Request) -> io::Result<ExitCode> {
-    let found = super::discover_all(req.sources, req.opts);
+    let mut found = super::discover_all(req.sources, req.opts);
+    super::target::prepare(&mut found.nodes, req.at, req.search)?;
     for (_, msg) in &found.failed {
         eprintln!("recover: {msg}");
     }

@@ -186,6 +186,18 @@ pub fn file_node(t: &FileTarget) -> io::Result<Node> {
     Ok(root)
 }
 
+/// A path under a "recovered" table: searches that volume again, as
+/// `scan --deep` did (with the same `--thorough` and `--range`), so the
+/// recovered partitions are there to be found.
+pub fn prepare(nodes: &mut [Node], at: &str, search: &crate::SearchOpts) -> io::Result<()> {
+    if let Some((parent, _)) = at.split_once("/recovered") {
+        if discover::find(nodes, parent).is_some() {
+            super::scan::search(nodes, &[parent.to_string()], search)?;
+        }
+    }
+    Ok(())
+}
+
 /// Makes `at` findable in `nodes` with `discover::find` when it names
 /// something inside a file: the tree found inside the file (or the file
 /// looked into as a disk) is added as one more root. Directories are
