@@ -137,14 +137,7 @@ pub fn resolve(nodes: &[Node], at: &str) -> io::Result<Target> {
             return resolve(std::slice::from_ref(&root), at);
         }
         let entries = fs.read_dir(id).map_err(|e| not_found(at, e))?;
-        let found = entries
-            .iter()
-            .find(|e| e.name == comp.as_bytes())
-            .or_else(|| {
-                entries.iter().find(|e| {
-                    std::str::from_utf8(&e.name).is_ok_and(|n| n.eq_ignore_ascii_case(comp))
-                })
-            });
+        let found = recover_core::fs::filesystem::find_entry(&entries, comp);
         fs_path.push('/');
         fs_path.push_str(comp);
         match found {

@@ -273,6 +273,19 @@ impl ProblemLog {
     }
 }
 
+/// The entry named `name`: the exact bytes, else (FAT, exFAT and NTFS
+/// names are case-insensitive) the same name in other ASCII case.
+pub fn find_entry<'a>(entries: &'a [DirEntry], name: &str) -> Option<&'a DirEntry> {
+    entries
+        .iter()
+        .find(|e| e.name == name.as_bytes())
+        .or_else(|| {
+            entries
+                .iter()
+                .find(|e| std::str::from_utf8(&e.name).is_ok_and(|n| n.eq_ignore_ascii_case(name)))
+        })
+}
+
 /// Finds the file at `path` (`/`-separated, from the root; empty or "/"
 /// is the root). Symbolic links are not followed: a recovered tree's links
 /// point into the machine it came from.
@@ -281,15 +294,7 @@ pub fn lookup(fs: &dyn FileSystem, path: &str) -> Result<FileId> {
     let mut so_far = String::new();
     for comp in path.split('/').filter(|c| !c.is_empty() && *c != ".") {
         let entries = fs.read_dir(id)?;
-        let found = entries
-            .iter()
-            .find(|e| e.name == comp.as_bytes())
-            // FAT, exFAT and NTFS names are case-insensitive.
-            .or_else(|| {
-                entries.iter().find(|e| {
-                    std::str::from_utf8(&e.name).is_ok_and(|n| n.eq_ignore_ascii_case(comp))
-                })
-            });
+        let found = find_entry(&entries, comp);
         so_far.push('/');
         so_far.push_str(comp);
         match found {
