@@ -16,6 +16,11 @@ fn ext4() -> Option<std::path::PathBuf> {
     ext_image(EXT_VARIANTS.iter().find(|v| v.name == "ext4").unwrap())
 }
 
+/// `recover cp IMAGE --at AT -o OUT`.
+fn cp(image: &str, at: &str, out: &str) -> Run {
+    recover(["cp", image, "--at", at, "-o", out])
+}
+
 fn scratch(name: &str) -> std::path::PathBuf {
     let d = fixtures::cache_dir().join(format!("cli-files-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -26,14 +31,7 @@ fn scratch(name: &str) -> std::path::PathBuf {
 fn cp_of_the_root_is_the_tree() {
     let Some(img) = ext4() else { return };
     let out = scratch("root");
-    let r = recover([
-        "cp",
-        img.to_str().unwrap(),
-        "--at",
-        "d0/ext4:/",
-        "-o",
-        out.to_str().unwrap(),
-    ]);
+    let r = cp(img.to_str().unwrap(), "d0/ext4:/", out.to_str().unwrap());
     assert_eq!(r.code, 0, "{}", r.stderr);
     std::fs::remove_dir_all(out.join("lost+found")).unwrap();
     let want = manifest(&source_tree());
@@ -74,27 +72,13 @@ fn cp_of_one_file_and_into_a_directory() {
     let out = scratch("one");
     std::fs::create_dir_all(&out).unwrap();
     let at = "d0/ext4:/names/日本語のファイル名.txt";
-    let r = recover([
-        "cp",
-        img.to_str().unwrap(),
-        "--at",
-        at,
-        "-o",
-        out.to_str().unwrap(),
-    ]);
+    let r = cp(img.to_str().unwrap(), at, out.to_str().unwrap());
     assert_eq!(r.code, 0, "{}", r.stderr);
     let src = source_tree().join("names/日本語のファイル名.txt");
     let dst = out.join("日本語のファイル名.txt");
     assert_eq!(sha256_file(&dst), sha256_file(&src));
     // Again: the file exists now.
-    let r = recover([
-        "cp",
-        img.to_str().unwrap(),
-        "--at",
-        at,
-        "-o",
-        out.to_str().unwrap(),
-    ]);
+    let r = cp(img.to_str().unwrap(), at, out.to_str().unwrap());
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("exists; add --force"), "{}", r.stderr);
     // Never over a source, even with --force.
@@ -113,14 +97,11 @@ fn cp_of_one_file_and_into_a_directory() {
         "{}",
         r.stderr
     );
-    let r = recover([
-        "cp",
+    let r = cp(
         img.to_str().unwrap(),
-        "--at",
         "d0/ext4:/no/such",
-        "-o",
         out.to_str().unwrap(),
-    ]);
+    );
     assert_eq!(r.code, 1);
     assert!(
         r.stderr.contains("d0/ext4:/no: no such file or directory"),
@@ -205,14 +186,11 @@ fn damage_fails_one_file_and_the_rest_comes_out() {
     let bad = out.join("damaged.img");
     std::fs::write(&bad, &bytes).unwrap();
     let dest = out.join("tree");
-    let r = recover([
-        "cp",
+    let r = cp(
         bad.to_str().unwrap(),
-        "--at",
         "d0/ext4:/deep",
-        "-o",
         dest.to_str().unwrap(),
-    ]);
+    );
     assert_eq!(r.code, 1);
     assert!(
         r.stderr.contains("d0/ext4:/deep/level-00/file-3.dat: ")
@@ -248,14 +226,11 @@ fn a_disk_image_inside_a_filesystem_opens_as_a_disk() {
     let fs = node(&doc, "d0/ext4:/images/vm.img/gpt/p1/ext4");
     assert_eq!(fs["format"], "ext4");
     let out = scratch("nested");
-    let r = recover([
-        "cp",
+    let r = cp(
         i,
-        "--at",
         "d0/ext4:/images/vm.img/gpt/p1/ext4:/",
-        "-o",
         out.to_str().unwrap(),
-    ]);
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     std::fs::remove_dir_all(out.join("lost+found")).unwrap();
     let names = source_tree().join("names");
@@ -297,14 +272,7 @@ fn cp_out_of_ntfs_with_streams_beside_files() {
         return;
     };
     let out = scratch("ntfs");
-    let r = recover([
-        "cp",
-        img.to_str().unwrap(),
-        "--at",
-        "d0/ntfs",
-        "-o",
-        out.to_str().unwrap(),
-    ]);
+    let r = cp(img.to_str().unwrap(), "d0/ntfs", out.to_str().unwrap());
     assert_eq!(r.code, 0, "{}", r.stderr);
     let (name, data) = fixtures::ntfs_image::STREAM;
     assert_eq!(
@@ -358,14 +326,7 @@ fn files_come_out_of_a_partition_the_deep_scan_found() {
     let doc = r.json();
     assert_eq!(doc["entries"].as_array().unwrap().len(), 6, "{}", r.stderr);
     let to = out.join("large.bin");
-    let r = recover([
-        "cp",
-        dk,
-        "--at",
-        "d0/recovered/p1:/large.bin",
-        "-o",
-        to.to_str().unwrap(),
-    ]);
+    let r = cp(dk, "d0/recovered/p1:/large.bin", to.to_str().unwrap());
     assert!(to.exists(), "{}", r.stderr);
     assert_eq!(
         sha256_file(&to),

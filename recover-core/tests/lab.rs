@@ -486,6 +486,18 @@ fn every_member_matches_mdadm_examine() {
     }
 }
 
+/// A scenario's member images, and the serial (guest device) of each.
+fn members_of(man: &Value) -> (Vec<String>, BTreeMap<String, String>) {
+    let members = man["members"].as_array().unwrap();
+    let image = |m: &Value| m["image"].as_str().unwrap().to_string();
+    let images = members.iter().map(image).collect();
+    let serials = members
+        .iter()
+        .map(|m| (image(m), m["guest_device"].as_str().unwrap().to_string()))
+        .collect();
+    (images, serials)
+}
+
 /// Discovery over the images in `dir` (IMSM serials from the manifest).
 fn gather(dir: &Path, images: &[String], serials: &BTreeMap<String, String>) -> Vec<Node> {
     let mut opts = discover::Options::default();
@@ -516,23 +528,7 @@ fn arrays_match_what_the_kernel_ran() {
     let Some(lab) = lab_dir() else { return };
     for (name, man) in scenarios(&lab) {
         let dir = lab.join("scenarios").join(&name);
-        let images: Vec<String> = man["members"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["image"].as_str().unwrap().to_string())
-            .collect();
-        let serials: BTreeMap<String, String> = man["members"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| {
-                (
-                    m["image"].as_str().unwrap().to_string(),
-                    m["guest_device"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect();
+        let (images, serials) = members_of(&man);
         let nodes = gather(&dir, &images, &serials);
         let found = arrays(&nodes);
         let want = man["arrays"].as_array().unwrap();
@@ -992,23 +988,7 @@ fn assembled_arrays_are_bit_exact_complete_and_degraded() {
     let mut checked = 0;
     for (name, man) in scenarios(&lab) {
         let dir = lab.join("scenarios").join(&name);
-        let images: Vec<String> = man["members"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["image"].as_str().unwrap().to_string())
-            .collect();
-        let serials: BTreeMap<String, String> = man["members"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| {
-                (
-                    m["image"].as_str().unwrap().to_string(),
-                    m["guest_device"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect();
+        let (images, serials) = members_of(&man);
         let failed = failed_images(&man);
         let mut sets: Vec<Vec<usize>> = vec![vec![]];
         let n = images.len();
@@ -1096,23 +1076,7 @@ fn files_inside_arrays_read_back_as_the_kernel_wrote_them() {
     let mut checked = 0;
     for (name, man) in scenarios(&lab) {
         let dir = lab.join("scenarios").join(&name);
-        let images: Vec<String> = man["members"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["image"].as_str().unwrap().to_string())
-            .collect();
-        let serials: BTreeMap<String, String> = man["members"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| {
-                (
-                    m["image"].as_str().unwrap().to_string(),
-                    m["guest_device"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect();
+        let (images, serials) = members_of(&man);
         let redundant = man["arrays"].as_array().unwrap().iter().all(|a| {
             ["raid1", "raid4", "raid5", "raid6"].contains(&a["level"].as_str().unwrap_or(""))
         });

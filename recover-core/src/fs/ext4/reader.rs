@@ -19,7 +19,7 @@ use super::{parse_superblock, SUPERBLOCK_OFFSET};
 use crate::bytes::Bytes;
 use crate::error::{Error, Result};
 use crate::fs::filesystem::ProblemLog;
-use crate::fs::{DirEntry, FileId, FileKind, FileSystem, FileVolume, Stat};
+use crate::fs::{DirEntry, ExtentList, FileId, FileKind, FileSystem, FileVolume, Stat};
 use crate::io::{bytes_at, MemVolume, VolumeRef};
 use crate::problem::Problem;
 
@@ -204,6 +204,14 @@ impl Ext4 {
         if inode.flags & FL_INLINE_DATA != 0 {
             return self.inline_data(inode, at, name);
         }
+        self.extents(inode, at)?
+            .build(self.vol.clone(), inode.size, name)
+            .map(|f| Arc::new(f) as VolumeRef)
+            .map_err(|e| e.within(&self.vol.describe(), 0))
+    }
+
+    /// The file's runs, from its extent tree or its block map.
+    fn extents(&self, inode: &Inode, at: u64) -> Result<ExtentList> {
         let ctx = MapCtx {
             vol: self.vol.as_ref(),
             geo: &self.geo,
@@ -211,15 +219,12 @@ impl Ext4 {
             what: format!("inode {}", inode.ino),
             inode_at: at,
         };
-        let list = if inode.flags & FL_EXTENTS != 0 {
+        if inode.flags & FL_EXTENTS != 0 {
             let seed = self.geo.csum_seed.map(|s| inode.csum_seed(s));
-            extent_map(&ctx, inode, seed)?
+            extent_map(&ctx, inode, seed)
         } else {
-            block_map(&ctx, inode)?
-        };
-        list.build(self.vol.clone(), inode.size, name)
-            .map(|f| Arc::new(f) as VolumeRef)
-            .map_err(|e| e.within(&self.vol.describe(), 0))
+            block_map(&ctx, inode)
+        }
     }
 
     /// Inline data: the first 60 bytes in i_block, the rest in the
@@ -337,7 +342,7 @@ impl FileSystem for Ext4 {
         } else {
             let seed = self.geo.csum_seed.map(|s| inode.csum_seed(s));
             let bs = self.geo.block_size;
-            for (logical, physical) in stored_blocks(self, &inode, at, seed)? {
+            for (logical, physical) in stored_blocks(self, &inode, at)? {
                 let len = bs.min(inode.size - logical);
                 let block = bytes_at(self.vol.as_ref(), physical, len as usize)?; // ok: <= block size
                 let p = parse_block(&block, filetype, seed);
@@ -459,19 +464,8 @@ impl FileSystem for Ext4 {
 
 /// The blocks of a directory that are stored (holes hold no entries):
 /// (offset in the directory, offset in the volume), in order.
-fn stored_blocks(fs: &Ext4, inode: &Inode, at: u64, seed: Option<u32>) -> Result<Vec<(u64, u64)>> {
-    let ctx = MapCtx {
-        vol: fs.vol.as_ref(),
-        geo: &fs.geo,
-        problems: &fs.problems,
-        what: format!("inode {}", inode.ino),
-        inode_at: at,
-    };
-    let list = if inode.flags & FL_EXTENTS != 0 {
-        extent_map(&ctx, inode, seed)?
-    } else {
-        block_map(&ctx, inode)?
-    };
+fn stored_blocks(fs: &Ext4, inode: &Inode, at: u64) -> Result<Vec<(u64, u64)>> {
+    let list = fs.extents(inode, at)?;
     let file: FileVolume = list.build(fs.vol.clone(), inode.size, String::new())?;
     let bs = fs.geo.block_size;
     let mut out = Vec::new();
