@@ -10,6 +10,8 @@
 //! boot checksum (§3.4) of sectors 0..=10. The label is the root
 //! directory's Volume Label entry (type 0x83, §7.3).
 
+pub mod boot;
+pub mod entry;
 pub mod reader;
 
 use super::probe::{corrupt, warn, Detail, Identified, ProbeResult, Usage};
