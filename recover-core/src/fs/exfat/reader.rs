@@ -121,6 +121,13 @@ impl ExFatFs {
 
     /// The runs of `len` bytes from `first`, contiguous or through the FAT.
     fn runs(&self, id: FileId, set: &FileSet, len: u64, name: &str) -> Result<Vec<Run>> {
+        if len > self.vol.len() {
+            return Err(self.corrupt(
+                "exFAT Stream Extension entry",
+                id + ENTRY as u64 + 24,
+                format!("{name}: DataLength {len} is larger than the whole volume"),
+            ));
+        }
         let cs = self.boot.cluster_size;
         let needed = len.div_ceil(cs);
         let first = set.first_cluster;

@@ -364,6 +364,13 @@ impl FileSystem for FatFs {
         let size = u64::from(e.size);
         let cs = self.geo.cluster_size;
         let mut list = ExtentList::new();
+        if size > self.vol.len() {
+            return Err(self.corrupt(
+                "FAT directory entry",
+                id + 28,
+                format!("{name}: size {size} is larger than the whole volume"),
+            ));
+        }
         if size > 0 {
             let first = e.first_cluster(self.geo.kind == FatKind::Fat32);
             let (runs, warning) = self
