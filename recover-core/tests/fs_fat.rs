@@ -217,9 +217,16 @@ impl Layout {
         }
     }
 
-    /// Sets the entry of cluster `c` in the first FAT only.
+    /// Sets the entry of cluster `c` in every FAT copy.
     fn set(&self, img: &mut [u8], c: u64, v: u64) {
-        let o = (self.fat + c * u64::from(self.bits / 8)) as usize;
+        for copy in 0..self.fats {
+            self.set_in(img, copy, c, v);
+        }
+    }
+
+    /// Sets the entry of cluster `c` in FAT copy `copy` (from 0).
+    fn set_in(&self, img: &mut [u8], copy: u64, c: u64, v: u64) {
+        let o = (self.fat + copy * self.fat_len + c * u64::from(self.bits / 8)) as usize;
         if self.bits == 16 {
             img[o..o + 2].copy_from_slice(&(v as u16).to_le_bytes());
         } else {
@@ -270,9 +277,34 @@ fn a_looping_fat_chain_fails_that_file_only() {
     // The error points at the FAT entry at fault.
     assert!(err.contains(&format!("{:#x}", l.fat + c3 * 2)), "{err}");
     others_intact("fat16", fs.as_ref(), victim);
+}
+
+#[test]
+fn a_chain_damaged_in_fat_copy_1_only_reads_through_copy_2() {
+    let Some(img) = fat_image(16) else { return };
+    let clean = open_fs("fat16", mapped(&img));
+    let victim = "sizes/len-65537-9";
+    let id = lookup(clean.as_ref(), victim).unwrap();
+    let mut bytes = in_memory(&img);
+    let l = layout(&bytes);
+    let c1 = first_cluster(&bytes, id);
+    let c2 = l.get(&bytes, c1);
+    l.set_in(&mut bytes, 0, c2, c1);
+    let fs = open_fs("fat16", mem(bytes));
+    let want = fat_manifest("fat16")
+        .into_iter()
+        .find(|m| m.path == victim)
+        .unwrap();
+    assert_eq!(digest(fs.as_ref(), id).unwrap(), want.digest);
     let problems = fs.problems();
     assert!(
         problems.iter().any(|p| p.structure == "FAT copy 2"),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.severity == Severity::Error && p.detail.contains("read through FAT copy 2")),
         "{problems:?}"
     );
 }
@@ -415,4 +447,32 @@ fn exfat_bytes_past_valid_data_length_read_as_zeros() {
     assert_eq!(&got[..1000], &whole[..1000]);
     assert!(got[1000..].iter().all(|&b| b == 0));
     assert_eq!(fs.problems(), vec![]);
+}
+
+#[test]
+fn a_looping_directory_chain_is_read_once_and_reported() {
+    let Some(img) = fat_image(32) else { return };
+    let clean = open_fs("fat32", mapped(&img));
+    let many = lookup(clean.as_ref(), "many").unwrap();
+    let mut bytes = in_memory(&img);
+    let l = layout(&bytes);
+    let first = first_cluster(&bytes, many);
+    // The last cluster of many/ leads back to its first.
+    let mut c = first;
+    let mut n = 1;
+    while l.get(&bytes, c) < 0x0FFF_FFF8 {
+        c = l.get(&bytes, c);
+        n += 1;
+    }
+    assert!(n > 2, "many/ has {n} clusters");
+    l.set(&mut bytes, c, first);
+    let fs = open_fs("fat32", mem(bytes));
+    assert_eq!(fs.read_dir(many).unwrap().len(), MANY);
+    let p = fs.problems();
+    assert!(
+        p.iter()
+            .any(|p| p.detail.contains("loops") && p.offset == Some(l.fat + c * 4)),
+        "{p:?}"
+    );
+    others_intact("fat32", fs.as_ref(), "");
 }

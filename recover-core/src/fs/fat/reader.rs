@@ -14,13 +14,13 @@ use std::sync::{Arc, Mutex};
 
 use super::dirent::{attr_flags, LongName, LongNameProblem, ShortEntry, ATTR_VOLUME_ID, ENTRY};
 use super::geometry::{Geometry, Root};
-use super::table::{FatKind, FatTable, Next, Stop};
+use super::table::{FatKind, FatTable, FileChain, Next, Stop};
 use crate::error::{Error, Result};
 use crate::fs::file::{Extent, ExtentList};
 use crate::fs::filesystem::ProblemLog;
 use crate::fs::{DirEntry, FileId, FileKind, FileSystem, FileSystemRef, Stat};
 use crate::io::{bytes_at, bytes_up_to, VolumeRef};
-use crate::problem::Problem;
+use crate::problem::{Problem, Severity};
 
 /// The root directory's id.
 pub const ROOT: FileId = 0;
@@ -38,6 +38,9 @@ pub struct FatFs {
     vol: VolumeRef,
     geo: Geometry,
     fat: FatTable,
+    /// FAT copy 2, when there is one: chains broken in copy 1 are
+    /// tried there.
+    fat2: Option<FatTable>,
     problems: ProblemLog,
     /// Names of the entries read_dir returned, for messages.
     names: Mutex<HashMap<FileId, String>>,
@@ -70,10 +73,20 @@ impl FatFs {
             geo.kind,
             geo.max_cluster,
         );
+        let fat2 = (geo.fats >= 2).then(|| {
+            FatTable::new(
+                vol.clone(),
+                geo.fat_offset + geo.fat_len,
+                geo.fat_len,
+                geo.kind,
+                geo.max_cluster,
+            )
+        });
         let fs = FatFs {
             vol,
             geo,
             fat,
+            fat2,
             problems: ProblemLog::default(),
             names: Mutex::new(HashMap::new()),
         };
@@ -140,6 +153,30 @@ impl FatFs {
                 return;
             }
             at += n as u64;
+        }
+    }
+
+    /// A file's chain from FAT copy 1, or from copy 2 when copy 1's is
+    /// damaged and copy 2's is whole (noted as a problem).
+    fn file_chain(&self, first: u32, needed: u64, name: &str) -> Result<FileChain> {
+        match self.fat.file_chain(first, needed, name) {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                let second = self
+                    .fat2
+                    .as_ref()
+                    .and_then(|f| f.file_chain(first, needed, name).ok());
+                match second {
+                    Some(r) => {
+                        let mut p = Problem::from_error(Severity::Error, "FAT", &e);
+                        p.detail
+                            .push_str("; read through FAT copy 2, whose chain is whole");
+                        self.note(p);
+                        Ok(r)
+                    }
+                    None => Err(e.within(&self.vol.describe(), 0)),
+                }
+            }
         }
     }
 
@@ -221,7 +258,20 @@ impl FatFs {
             format!("directory {}", self.name_of(dir))
         };
         let limit = MAX_DIR_BYTES.div_ceil(self.geo.cluster_size);
-        let chain = self.fat.chain(first, limit)?;
+        let mut chain = self.fat.chain(first, limit)?;
+        let good = |s: Stop| matches!(s, Stop::End | Stop::Limit(Next::End));
+        if !good(chain.stop) {
+            if let Some(c2) = self.fat2.as_ref().and_then(|f| f.chain(first, limit).ok()) {
+                if good(c2.stop) {
+                    self.note(Problem::error(
+                        "FAT",
+                        Some(self.fat.entry_offset(first)),
+                        format!("{what}: the cluster chain is damaged in FAT copy 1; read through copy 2"),
+                    ));
+                    chain = c2;
+                }
+            }
+        }
         match chain.stop {
             Stop::End | Stop::Limit(Next::End) => {}
             Stop::Limit(_) => self.note(Problem::warning(
@@ -249,7 +299,7 @@ impl FatFs {
                 Err(e) if segs.is_empty() => return Err(e),
                 Err(e) => {
                     self.note(Problem::from_error(
-                        crate::problem::Severity::Error,
+                        Severity::Error,
                         "FAT directory cluster",
                         &e,
                     ));
@@ -373,10 +423,7 @@ impl FileSystem for FatFs {
         }
         if size > 0 {
             let first = e.first_cluster(self.geo.kind == FatKind::Fat32);
-            let (runs, warning) = self
-                .fat
-                .file_chain(first, size.div_ceil(cs), &name)
-                .map_err(|e| e.within(&self.vol.describe(), 0))?;
+            let (runs, warning) = self.file_chain(first, size.div_ceil(cs), &name)?;
             if let Some((at, w)) = warning {
                 self.note(Problem::warning("FAT", Some(at), w));
             }
