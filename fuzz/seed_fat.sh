@@ -3,7 +3,8 @@
 # made by the real tools and filled by real writers, into
 # fuzz/corpus/fs_fat/ and fuzz/corpus/fs_exfat/.
 #
-#   fs_fat    FAT12 (mkfs.vfat -F 12) filled with mtools: nested
+#   fs_fat    FAT12 (mkfs.vfat -F 12) and FAT16 (first 512 KiB of a
+#             2.5 MiB -F 16 -s 1) filled with mtools: nested
 #             directories, long and short names, a lower-case 8.3 name, a
 #             multi-cluster file, a deleted file; and an empty small FAT32
 #             (-F 32 -s 1, fewer clusters than the spec wants, laid out as
@@ -49,6 +50,13 @@ if have mkfs.vfat && have mcopy; then
         fi
     }
     fat fat12 12 256K
+    # FAT16 needs 4085 clusters: 2.5 MiB of 512-byte clusters, of which
+    # the first 512 KiB (FATs, root, the first files) is the seed.
+    fat fat16_whole 16 2560K -s 1
+    if [ -f "$C/fs_fat/fat16_whole" ]; then
+        head -c 524288 "$C/fs_fat/fat16_whole" >"$C/fs_fat/fat16_head"
+        rm -f "$C/fs_fat/fat16_whole"
+    fi
     # mtools reads a FAT32 with so few clusters as FAT12 and refuses to
     # write it, so the small FAT32 seed is mkfs.vfat's alone (label, root).
     rm -f "$T/fat32"

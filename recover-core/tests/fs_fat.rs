@@ -174,6 +174,17 @@ fn exfat_tree_matches_the_manifest() {
         })
         .count();
     assert!(contiguous > 0, "no NoFatChain file in the exFAT image");
+    // And the FAT-chain path is exercised too (many/ grew cluster by
+    // cluster while exfat-fuse filled it).
+    let chained: Vec<&String> = all
+        .iter()
+        .filter(|(_, (_, s))| !s.flags.contains(&"nofatchain"))
+        .map(|(p, _)| p)
+        .collect();
+    assert!(
+        !chained.is_empty(),
+        "no FAT-chained entry in the exFAT image"
+    );
 }
 
 /// A FAT12/16 layout read from the BPB, for editing images in tests.

@@ -95,3 +95,71 @@ impl Boot {
         self.heap_offset + u64::from(c).saturating_sub(2) * self.cluster_size
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A plausible main boot sector: 512-byte sectors, 4 KiB clusters.
+    fn golden() -> Vec<u8> {
+        let mut b = vec![0u8; 512];
+        b[0..3].copy_from_slice(&[0xEB, 0x76, 0x90]);
+        b[3..11].copy_from_slice(b"EXFAT   ");
+        b[72..80].copy_from_slice(&2048u64.to_le_bytes());
+        b[80..84].copy_from_slice(&128u32.to_le_bytes());
+        b[84..88].copy_from_slice(&8u32.to_le_bytes());
+        b[88..92].copy_from_slice(&256u32.to_le_bytes());
+        b[92..96].copy_from_slice(&224u32.to_le_bytes());
+        b[96..100].copy_from_slice(&4u32.to_le_bytes());
+        b[108] = 9;
+        b[109] = 3;
+        b[110] = 1;
+        b[510] = 0x55;
+        b[511] = 0xAA;
+        b
+    }
+
+    fn offset_of_error(b: &[u8]) -> Option<u64> {
+        Boot::parse(b).err().and_then(|e| e.offset())
+    }
+
+    #[test]
+    fn golden_parses() {
+        let g = Boot::parse(&golden()).unwrap();
+        assert_eq!(
+            (g.cluster_size, g.fat_offset, g.heap_offset, g.root_cluster),
+            (4096, 128 * 512, 256 * 512, 4)
+        );
+        assert_eq!(g.cluster_offset(2), 256 * 512);
+        assert_eq!(g.cluster_offset(4), 256 * 512 + 8192);
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        let cases: &[(usize, u8, u64)] = &[
+            (3, b'X', 3),
+            (108, 8, 108),
+            (108, 13, 108),
+            (109, 17, 109),
+            (110, 0, 110),
+            (110, 3, 110),
+        ];
+        for &(at, v, want) in cases {
+            let mut b = golden();
+            b[at] = v;
+            assert_eq!(offset_of_error(&b), Some(want), "byte {at} = {v}");
+        }
+        let mut b = golden();
+        b[92..96].copy_from_slice(&0u32.to_le_bytes());
+        assert_eq!(offset_of_error(&b), Some(92));
+        // The second FAT when ActiveFat says so.
+        let mut b = golden();
+        b[110] = 2;
+        b[106] = 1;
+        assert_eq!(Boot::parse(&b).unwrap().fat_offset, 136 * 512);
+        // Cut short: an error, never a panic.
+        for n in [0, 11, 100, 109] {
+            assert!(Boot::parse(&golden()[..n]).is_err());
+        }
+    }
+}

@@ -367,6 +367,66 @@ mod tests {
         assert_eq!(CP437_HIGH.chars().count(), 128);
     }
 
+    /// The long-name entries of `name` for the short name `short`, in
+    /// disk order (last part first).
+    fn lfn(name: &str, short: &[u8; 11]) -> Vec<[u8; 32]> {
+        let mut units: Vec<u16> = name.encode_utf16().collect();
+        if units.len() % 13 != 0 {
+            units.push(0);
+        }
+        while units.len() % 13 != 0 {
+            units.push(0xFFFF);
+        }
+        let n = units.len() / 13;
+        let at = [1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30];
+        (0..n)
+            .rev()
+            .map(|k| {
+                let mut e = [0u8; 32];
+                e[0] = (k + 1) as u8 | if k + 1 == n { 0x40 } else { 0 };
+                e[11] = ATTR_LONG_NAME;
+                e[13] = lfn_checksum(short);
+                for (j, &o) in at.iter().enumerate() {
+                    e[o..o + 2].copy_from_slice(&units[k * 13 + j].to_le_bytes());
+                }
+                e
+            })
+            .collect()
+    }
+
+    #[test]
+    fn long_names_and_their_damage() {
+        let short = b"LONGNA~1TXT";
+        let name = "a long name, twenty-seven+.txt";
+        let set = lfn(name, short);
+        assert_eq!(set.len(), 3);
+        let mut l = LongName::default();
+        for (i, e) in set.iter().enumerate() {
+            assert_eq!(l.push(e, i as u64 * 32), None);
+        }
+        assert_eq!(l.take(short), (Some(name.to_string()), None));
+        // A checksum for another short name: the short name is used.
+        for e in &set {
+            l.push(e, 0);
+        }
+        let (n, p) = l.take(b"OTHER   TXT");
+        assert!(n.is_none() && p.unwrap().detail.contains("checksum"));
+        // A part missing: the sequence breaks, and nothing is taken.
+        assert_eq!(l.push(&set[0], 0), None);
+        assert!(l.push(&set[2], 64).is_some());
+        assert_eq!(l.take(short), (None, None));
+        // A set left without its short entry.
+        l.push(&set[0], 0);
+        assert!(l.reset("end").is_some());
+        // Ordinal 0 or past 20: ignored with a problem.
+        let mut bad = set[0];
+        bad[0] = 0x40;
+        assert!(l.push(&bad, 0).is_some());
+        bad[0] = 0x40 | 21;
+        assert!(l.push(&bad, 0).is_some());
+        assert!(!l.active());
+    }
+
     #[test]
     fn checksum_and_times() {
         // fatgen103's example algorithm on a known name: computed by hand.
