@@ -487,3 +487,34 @@ fn a_looping_directory_chain_is_read_once_and_reported() {
     );
     others_intact("fat32", fs.as_ref(), "");
 }
+
+#[test]
+fn a_broken_exfat_boot_sector_is_replaced_by_its_backup() {
+    let Some(img) = exfat_image() else { return };
+    let mut bytes = in_memory(&img);
+    // BytesPerSectorShift out of range in the main boot sector only.
+    bytes[108] = 3;
+    let fs = open_fs("exfat", mem(bytes.clone()));
+    let p = fs.problems();
+    assert!(
+        p.iter()
+            .any(|p| p.offset == Some(108) && p.detail.contains("backup boot sector")),
+        "{p:?}"
+    );
+    // The main region's checksum no longer matches, but the backup's does.
+    assert!(
+        !p.iter().any(|p| p.structure == "exFAT boot checksum"),
+        "{p:?}"
+    );
+    others_intact("exfat", fs.as_ref(), "");
+    // A flipped byte in the boot code: the checksum says so, the files read.
+    let mut bytes = in_memory(&img);
+    bytes[200] ^= 0xFF;
+    let fs = open_fs("exfat", mem(bytes));
+    let p = fs.problems();
+    assert!(
+        p.iter()
+            .any(|p| p.structure == "exFAT boot checksum" && p.offset == Some(11 * 512)),
+        "{p:?}"
+    );
+}

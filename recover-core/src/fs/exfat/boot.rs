@@ -6,7 +6,8 @@
 //! BytesPerSectorShift 108 (9..=12), SectorsPerClusterShift 109 (cluster
 //! at most 32 MiB), NumberOfFats 110 (1 or 2), BootSignature 0xAA55 at
 //! 510. Cluster `n` (from 2) starts at ClusterHeapOffset + (n - 2)
-//! clusters (§3.1.8).
+//! clusters (§3.1.8). The backup boot region starts at sector 12 (§3.2);
+//! sector 11 of each region holds the boot checksum repeated (§3.4).
 
 use crate::bytes::Bytes;
 use crate::error::{Error, Result};
@@ -94,6 +95,19 @@ impl Boot {
     pub fn cluster_offset(&self, c: u32) -> u64 {
         self.heap_offset + u64::from(c).saturating_sub(2) * self.cluster_size
     }
+}
+
+/// The boot checksum (§3.4) of a boot region's first 11 sectors `region`:
+/// a 32-bit rotate-right-then-add over every byte but VolumeFlags (106,
+/// 107) and PercentInUse (112), which change while mounted.
+pub fn boot_checksum(region: &[u8]) -> u32 {
+    region
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| !matches!(i, 106 | 107 | 112))
+        .fold(0u32, |sum, (_, &b)| {
+            sum.rotate_right(1).wrapping_add(u32::from(b))
+        })
 }
 
 #[cfg(test)]

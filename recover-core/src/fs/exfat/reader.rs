@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::boot::Boot;
+use super::boot::{boot_checksum, Boot};
 use super::entry::{parse_set, FileSet, ENTRY, FILE};
 use crate::error::{Error, Result};
 use crate::fs::fat::dirent::attr_flags;
@@ -55,8 +55,44 @@ impl ExFatFs {
     /// Opens the filesystem on `vol`.
     pub fn open(vol: VolumeRef) -> Result<ExFatFs> {
         let layer = vol.describe();
+        let problems = ProblemLog::default();
         let head = bytes_up_to(vol.as_ref(), 0, 512)?;
-        let boot = Boot::parse(&head).map_err(|e| e.within(&layer, 0))?;
+        let (boot, base) = match Boot::parse(&head) {
+            Ok(b) => (b, 0),
+            Err(e) => {
+                let e = e.within(&layer, 0);
+                // The backup boot region starts at sector 12, whatever
+                // the sector size is.
+                let backup = (9..=12u32).find_map(|shift| {
+                    let at = 12u64 << shift;
+                    let h = bytes_up_to(vol.as_ref(), at, 512).ok()?;
+                    let b = Boot::parse(&h).ok()?;
+                    (b.sector_size == 1u64 << shift).then_some((b, at))
+                });
+                let Some((b, at)) = backup else { return Err(e) };
+                let mut p = Problem::from_error(Severity::Error, "exFAT boot sector", &e);
+                p.detail
+                    .push_str(&format!("; the backup boot sector at {at:#x} is used"));
+                problems.push(p);
+                (b, at)
+            }
+        };
+        // Boot checksum over the region's first 11 sectors.
+        let ss = boot.sector_size;
+        if let Ok(region) = bytes_at(vol.as_ref(), base, (12 * ss) as usize) {
+            let sum = boot_checksum(&region[..(11 * ss) as usize]);
+            let stored = crate::bytes::Bytes(&region).le_u32((11 * ss) as usize);
+            if stored != Some(sum) {
+                problems.push(Problem::error(
+                    "exFAT boot checksum",
+                    Some(base + 11 * ss),
+                    format!(
+                        "stored {:#010x}, computed {sum:#010x}; the boot sector is read anyway",
+                        stored.unwrap_or(0)
+                    ),
+                ));
+            }
+        }
         let fat = FatTable::new(
             vol.clone(),
             boot.fat_offset,
@@ -68,7 +104,7 @@ impl ExFatFs {
             vol,
             boot,
             fat,
-            problems: ProblemLog::default(),
+            problems,
             sets: Mutex::new(HashMap::new()),
         };
         if u64::from(fs.fat.max_cluster()) < u64::from(fs.boot.cluster_count) + 1 {
