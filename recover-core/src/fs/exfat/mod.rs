@@ -10,6 +10,8 @@
 //! boot checksum (§3.4) of sectors 0..=10. The label is the root
 //! directory's Volume Label entry (type 0x83, §7.3).
 
+pub mod boot;
+pub mod entry;
 pub mod reader;
 
 use super::probe::{corrupt, warn, Detail, Identified, ProbeResult, Usage};
@@ -55,13 +57,7 @@ pub fn identify(head: &[u8], vol: &dyn Volume) -> ProbeResult {
     let region = (12 * bps) as usize;
     match b.get(0, region) {
         Some(r) => {
-            let mut sum = 0u32;
-            for (i, &x) in r[..(11 * bps) as usize].iter().enumerate() {
-                if matches!(i, 106 | 107 | 112) {
-                    continue;
-                }
-                sum = sum.rotate_right(1).wrapping_add(u32::from(x));
-            }
+            let sum = boot::boot_checksum(&r[..(11 * bps) as usize]);
             let stored = Bytes(r).le_u32((11 * bps) as usize)?;
             id.checksum("exFAT boot checksum", 11 * bps, stored, sum);
         }

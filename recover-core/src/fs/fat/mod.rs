@@ -9,7 +9,10 @@
 //! FAT has no magic number; the type follows from the cluster count alone
 //! (< 4085 FAT12, < 65525 FAT16, else FAT32), as the spec says.
 
+pub mod dirent;
+pub mod geometry;
 pub mod reader;
+pub mod table;
 
 use super::probe::{corrupt, warn, Detail, Identified, ProbeResult, Usage};
 use crate::bytes::Bytes;
