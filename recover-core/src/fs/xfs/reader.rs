@@ -194,17 +194,24 @@ impl Xfs {
         let dbl = u32::from(g.dir_block_log);
         let per = 1u64 << dbl;
         let leaf = LEAF_OFFSET >> g.block_log;
+        // Each data block needs blocks of its own on the volume: more than
+        // the volume holds is damage (and would be slow to find out one
+        // failed read at a time).
+        let cap = usize::try_from(self.vol.len() / u64::from(g.dir_block_size()))
+            .unwrap_or(usize::MAX)
+            .clamp(1, MAX_DIR_BLOCKS);
         let mut blocks = BTreeSet::new();
         for r in &recs {
             let end = r.startoff.saturating_add(r.blockcount).min(leaf);
             let mut db = r.startoff >> dbl;
             while db << dbl < end {
-                if blocks.len() >= MAX_DIR_BLOCKS {
+                if blocks.len() >= cap {
                     return Err(Error::corrupt(
                         "XFS inode",
-                        i.offset,
+                        i.fork_offset,
                         format!(
-                            "directory inode {}: more than {MAX_DIR_BLOCKS} data blocks",
+                            "directory inode {}: its block map names more than {cap} data \
+                             blocks, more than the volume holds",
                             i.ino
                         ),
                     )
@@ -459,8 +466,15 @@ impl FileSystem for Xfs {
                 .to_vec()),
             FMT_EXTENTS | FMT_BTREE => {
                 let recs = self.extents(&i)?;
-                symlink::read_remote(self.vol.as_ref(), &self.geo, id, i.size, &recs)
-                    .map_err(|e| e.within(&self.layer, 0))
+                symlink::read_remote(
+                    self.vol.as_ref(),
+                    &self.geo,
+                    id,
+                    i.size,
+                    &recs,
+                    &self.problems,
+                )
+                .map_err(|e| e.within(&self.layer, 0))
             }
             f => Err(bad(5, format!("a symlink with data fork format {f}"))),
         }
