@@ -546,3 +546,28 @@ fn wide_inode_numbers_in_short_form_directories() {
     assert_eq!(listing(&fs).len(), 10);
     assert_eq!(fs.problems(), vec![]);
 }
+
+/// A directory extent claiming 2^21 - 1 blocks (fuzzing showed such maps
+/// made a listing read block after failing block): refused at once, by
+/// what the volume can hold.
+#[test]
+fn directory_extent_longer_than_the_volume() {
+    if !mkfs_xfs_available("directory_extent_longer_than_the_volume") {
+        return;
+    }
+    let img = xfs_proto(XfsVersion::V5);
+    let clean = Xfs::open(volume(&img)).expect("open");
+    let names = id_of(&clean, "names");
+    let ino = clean.inode(names).expect("inode");
+    assert_eq!((ino.format, ino.nextents), (2, 1));
+    let l1 = u64::from_be_bytes(ino.fork[8..16].try_into().expect("8 bytes"));
+    let fs = patched(
+        &img,
+        vec![(ino.fork_offset + 8, (l1 | 0x1f_ffff).to_be_bytes().to_vec())],
+    );
+    let t = std::time::Instant::now();
+    let e = fs.read_dir(names).unwrap_err();
+    assert!(t.elapsed().as_secs() < 2, "refused quickly");
+    assert!(e.to_string().contains("more than the volume holds"), "{e}");
+    assert_eq!(e.offset(), Some(ino.fork_offset));
+}
