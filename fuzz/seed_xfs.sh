@@ -2,7 +2,8 @@
 # Seeds for fuzz target fs_xfs: mkfs.xfs -p images of tiny trees, cut to
 # the part that holds their metadata and data (mkfs.xfs will not make a
 # filesystem under 300 MiB; with 512-byte or 1 KiB blocks and everything
-# in allocation group 0 the first 48-96 KiB are the whole story). The
+# in allocation group 0 the first 96 KiB are the whole story; 640 KiB for
+# the btree seed). The
 # reader works on a cut image: what lies past the end fails on its own.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -29,9 +30,21 @@ long=$(for i in $(seq -w 0 59); do printf 'segment-%s/' "$i"; done)
     for i in $(seq -w 1 90); do echo " entry-$i-with-a-long-name ---644 0 0 $T/src/f$((10#$i % 3 + 1))"; done
     echo '$'
 } > "$T/proto-leaf"
+# btree: 700 entries, each with a one-block file, so the root's directory
+# blocks interleave with file data and its block map becomes a btree (on
+# v4 with 512-byte blocks, all in the first 640 KiB).
+head -c 300 /dev/zero | tr '\0' b > "$T/src/g"
+{
+    echo seed; echo 0 0; echo "d--755 0 0"
+    for i in $(seq -w 1 700); do echo " entry-$i-with-a-long-name-to-fill-directory-blocks ---644 0 0 $T/src/g"; done
+    echo '$'
+} > "$T/proto-btree"
+rm -f "$T/img"; truncate -s 300M "$T/img"
+mkfs.xfs -q -f -d agcount=2 -b size=512 -m crc=0 -p "$T/proto-btree" "$T/img" 2>/dev/null
+head -c $((640 << 10)) "$T/img" > "$C/seed-btree-v4"
 n=0
 for proto in small leaf; do
-    for opts in "-b size=1024 -m crc=1" "-b size=512 -m crc=0 -n ftype=0" "-b size=512 -m crc=0 -n ftype=1"; do
+    for opts in "-b size=1024 -m crc=1" "-b size=1024 -m crc=1 -i nrext64=1" "-b size=512 -m crc=0 -n ftype=0" "-b size=512 -m crc=0 -n ftype=1"; do
         n=$((n + 1))
         rm -f "$T/img"; truncate -s 300M "$T/img"
         # shellcheck disable=SC2086

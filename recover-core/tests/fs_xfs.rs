@@ -571,3 +571,37 @@ fn directory_extent_longer_than_the_volume() {
     assert!(e.to_string().contains("more than the volume holds"), "{e}");
     assert_eq!(e.offset(), Some(ino.fork_offset));
 }
+
+/// A byte of a v5 directory block changed (a name's letter): the listing
+/// goes on, with the changed name, and the block's CRC mismatch is
+/// reported at the CRC field.
+#[test]
+fn directory_block_crc_mismatch_is_reported() {
+    if !mkfs_xfs_available("directory_block_crc_mismatch_is_reported") {
+        return;
+    }
+    let img = xfs_proto(XfsVersion::V5);
+    let clean = Xfs::open(volume(&img)).expect("open");
+    let names = id_of(&clean, "names");
+    let blk = clean
+        .geometry()
+        .fsb_offset(clean.data_map(names).expect("map")[0].startblock)
+        .expect("in range");
+    let raw = {
+        let v = volume(&img);
+        let mut b = vec![0u8; 4096];
+        v.read_at(blk, &mut b).expect("read");
+        b
+    };
+    let at = raw
+        .windows(4)
+        .position(|w| w == b"long")
+        .expect("the long name");
+    let fs = patched(&img, vec![(blk + at as u64, b"LONG".to_vec())]);
+    let got = fs.read_dir(names).expect("listing goes on");
+    assert!(got.iter().any(|e| e.name.starts_with(b"LONG-name-")));
+    let p = fs.problems();
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].offset, Some(blk + 4));
+    assert!(p[0].detail.contains("CRC mismatch"), "{}", p[0]);
+}
