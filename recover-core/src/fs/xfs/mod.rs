@@ -6,7 +6,12 @@
 //! sb_inodesize 104, sb_fname[12] 108, sb_agblocks 84, sb_agcount 88,
 //! sb_crc 224 (v5 only, crc32c over sb_sectsize bytes with the field zeroed).
 
+pub mod bmap;
+pub mod dir;
+pub mod inode;
 pub mod reader;
+pub mod sb;
+pub mod symlink;
 
 use super::probe::{corrupt, Detail, Identified, ProbeResult, Usage};
 use crate::bytes::{padded_str, uuid_str, Bytes};
