@@ -334,3 +334,57 @@ fn files_come_out_of_a_partition_the_deep_scan_found() {
     );
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+/// `cp` of a whole tree out of XFS (written by the kernel), FAT32 (mtools)
+/// and exFAT (exfat-fuse): every file's bytes, and mtimes where the format
+/// keeps them to the second.
+#[test]
+fn cp_out_of_xfs_fat_and_exfat() {
+    use fixtures::fat_image::{exfat_image, fat_image, fat_manifest};
+    let cases = [
+        (
+            "xfs",
+            fixtures::xfs_image::xfs_kernel("cp_out_of_xfs"),
+            "d0/xfs:/tree",
+            manifest(&source_tree()),
+            true,
+        ),
+        (
+            "fat32",
+            fat_image(32),
+            "d0/fat32:/",
+            fat_manifest("fat32"),
+            false,
+        ),
+        (
+            "exfat",
+            exfat_image(),
+            "d0/exfat:/",
+            fat_manifest("exfat"),
+            true,
+        ),
+    ];
+    for (name, img, at, want, mtimes) in cases {
+        let Some(img) = img else { continue };
+        let out = scratch(name);
+        let r = cp(img.to_str().unwrap(), at, out.to_str().unwrap());
+        assert_eq!(r.code, 0, "{name}: {}", r.stderr);
+        let got = manifest(&out);
+        let got: Vec<_> = got
+            .iter()
+            .filter(|g| want.iter().any(|w| w.path == g.path))
+            .collect();
+        assert_eq!(got.len(), want.len(), "{name}");
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!(
+                (&g.path, g.kind, g.size, &g.digest),
+                (&w.path, w.kind, w.size, &w.digest),
+                "{name}"
+            );
+            if mtimes && w.kind == "file" {
+                assert_eq!(g.mtime, w.mtime, "{name}: {}", w.path);
+            }
+        }
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+}
