@@ -139,8 +139,17 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
         }
     }
     progress.finish();
-    // SAFETY: sync(2) takes no arguments and cannot fail.
-    unsafe { libc::sync() };
+    // What was written reaches stable storage before success is reported:
+    // one syncfs of the destination's filesystem, not an fsync per file
+    // (and not sync(2), which would wait for every other disk too).
+    if let Ok(f) = File::open(&dest) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: the descriptor is open for the duration of the call.
+        if unsafe { libc::syncfs(f.as_raw_fd()) } != 0 {
+            failed = true;
+            eprintln!("recover: {}: {}", dest.display(), io::Error::last_os_error());
+        }
+    }
     for p in t.fs.problems() {
         if p.severity == recover_core::Severity::Error {
             failed = true;

@@ -3,8 +3,8 @@
 //! runs of zeros left as holes.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Seek, SeekFrom, Write};
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::io::{self, Write};
+use std::os::unix::fs::{FileExt, FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -62,8 +62,8 @@ impl Output {
         self
     }
 
-    /// Writes all of `vol`: blocks read in parallel (a window of a few per
-    /// thread, so memory stays bounded), written in order.
+    /// Writes all of `vol`: blocks read (and, into a regular file, written)
+    /// in parallel, a window of a few per thread so memory stays bounded.
     pub fn write_volume(self, vol: &dyn Volume, what: &str) -> io::Result<u64> {
         let progress = Progress::bytes(vol.len(), what);
         let n = self.write_volume_with(vol, &mut |pos| progress.set(pos))?;
@@ -93,28 +93,36 @@ impl Output {
                 .map(|at| (at, (len - at).min(block as u64) as usize))
                 .collect();
             // Ranges lying in mapped memory are written from there (one
-            // copy fewer); the rest is read into the buffers in parallel.
-            let mapped: Vec<Option<&[u8]>> = batch
-                .iter()
-                .map(|&(at, n)| vol.slice_at(at, n as u64))
-                .collect();
+            // copy fewer); the rest is read into the buffers, in parallel.
+            // A regular file is written in parallel too, each block at its
+            // offset (runs of zeros left as holes); anything else in order.
+            let file = &self.file;
+            let sparse = self.sparse;
             bufs[..batch.len()]
                 .par_iter_mut()
-                .zip(batch.par_iter().zip(mapped.par_iter()))
-                .try_for_each(|(b, (&(at, n), m))| match m {
-                    Some(_) => Ok(()),
-                    None => vol.read_at(at, &mut b[..n]),
-                })
-                .map_err(io::Error::other)?;
-            for (&(at, n), m) in batch.iter().zip(&mapped) {
-                if m.is_some() {
-                    vol.prefetch(at, n as u64);
-                }
-            }
-            for ((b, &(_, n)), m) in bufs.iter().zip(&batch).zip(&mapped) {
-                match m {
-                    Some(s) => self.write_sparse(s)?,
-                    None => self.write_sparse(&b[..n])?,
+                .zip(batch.par_iter())
+                .try_for_each(|(b, &(at, n))| -> io::Result<()> {
+                    let data = match vol.slice_at(at, n as u64) {
+                        Some(s) => {
+                            vol.prefetch(at, n as u64);
+                            s
+                        }
+                        None => {
+                            vol.read_at(at, &mut b[..n]).map_err(io::Error::other)?;
+                            &b[..n]
+                        }
+                    };
+                    if sparse {
+                        write_at_sparse(file, at, data)?;
+                    }
+                    Ok(())
+                })?;
+            for (b, &(at, n)) in bufs.iter().zip(&batch) {
+                if !sparse {
+                    match vol.slice_at(at, n as u64) {
+                        Some(s) => self.file.write_all(s)?,
+                        None => self.file.write_all(&b[..n])?,
+                    }
                 }
                 pos += n as u64;
                 done(pos);
@@ -130,32 +138,25 @@ impl Output {
     }
 }
 
-impl Output {
-    /// Writes `b` at the current position, seeking over 64 KiB runs of
-    /// zeros (holes in a fresh file) and writing the rest in as few calls
-    /// as the runs allow.
-    fn write_sparse(&mut self, b: &[u8]) -> io::Result<()> {
-        const GRAIN: usize = 64 << 10;
-        if !self.sparse {
-            return self.file.write_all(b);
+/// Writes `b` at `at` in `file`, leaving 64 KiB runs of zeros unwritten
+/// (holes in a fresh file) and writing the rest in as few calls as the
+/// runs allow.
+fn write_at_sparse(file: &File, at: u64, b: &[u8]) -> io::Result<()> {
+    const GRAIN: usize = 64 << 10;
+    let zero = |j: usize| b[j..(j + GRAIN).min(b.len())].iter().all(|&x| x == 0);
+    let mut i = 0;
+    while i < b.len() {
+        let z = zero(i);
+        let mut j = i;
+        while j < b.len() && zero(j) == z {
+            j = (j + GRAIN).min(b.len());
         }
-        let mut i = 0;
-        while i < b.len() {
-            let zero = |j: usize| b[j..(j + GRAIN).min(b.len())].iter().all(|&x| x == 0);
-            let z = zero(i);
-            let mut j = i;
-            while j < b.len() && zero(j) == z {
-                j = (j + GRAIN).min(b.len());
-            }
-            if z {
-                self.file.seek(SeekFrom::Current((j - i) as i64))?;
-            } else {
-                self.file.write_all(&b[i..j])?;
-            }
-            i = j;
+        if !z {
+            file.write_all_at(&b[i..j], at + i as u64)?;
         }
-        Ok(())
+        i = j;
     }
+    Ok(())
 }
 
 /// Refuses an output that is one of the sources (or a part of a split
