@@ -147,7 +147,11 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
         // SAFETY: the descriptor is open for the duration of the call.
         if unsafe { libc::syncfs(f.as_raw_fd()) } != 0 {
             failed = true;
-            eprintln!("recover: {}: {}", dest.display(), io::Error::last_os_error());
+            eprintln!(
+                "recover: {}: {}",
+                dest.display(),
+                io::Error::last_os_error()
+            );
         }
     }
     for p in t.fs.problems() {
