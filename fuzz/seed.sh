@@ -321,3 +321,22 @@ if have mkntfs && have ntfs-3g && [ "$(id -u)" = 0 ] && [ -e /dev/fuse ]; then
         note "mkntfs/ntfs-3g failed"
     fi
 fi
+
+# image_qcow2: small whole images from qemu-img and qemu-io: plain v2 and
+# v3, deflate- and zstd-compressed, extended L2, an internal snapshot.
+if have qemu-img && have qemu-io; then
+    mkdir -p "$C/image_qcow2"
+    blank "$T/q.raw" 256K
+    printf 'some data at the start' | dd of="$T/q.raw" conv=notrunc status=none
+    yes 'compressible line' | head -c 70000 | dd of="$T/q.raw" bs=1 seek=100000 conv=notrunc status=none
+    for v in "v2:-o compat=0.10,cluster_size=4k" "v3:-o compat=1.1,cluster_size=4k" \
+             "deflate:-c -o cluster_size=4k" "zstd:-c -o compression_type=zstd,cluster_size=4k" \
+             "extl2:-o extended_l2=on,cluster_size=16k"; do
+        n=${v%%:*}; o=${v#*:}
+        # shellcheck disable=SC2086
+        qemu-img convert -f raw -O qcow2 $o "$T/q.raw" "$C/image_qcow2/$n" \
+            || note "qemu-img convert $o failed"
+    done
+    cp "$C/image_qcow2/v3" "$T/s.qcow2" && qemu-img snapshot -c snap "$T/s.qcow2" \
+        && qemu-io -c 'write -P 0x5a 8k 4k' "$T/s.qcow2" >/dev/null && cp "$T/s.qcow2" "$C/image_qcow2/snapshot"
+fi

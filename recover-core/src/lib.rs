@@ -14,6 +14,7 @@ pub mod bytes;
 pub mod discover;
 pub mod error;
 pub mod fs;
+pub mod image;
 pub mod io;
 pub mod part;
 pub mod problem;

@@ -1,0 +1,27 @@
+#![no_main]
+//! The qcow2 reader on untrusted bytes: header and extensions, L1 and L2
+//! tables, compressed clusters (deflate and zstd), extended L2 bitmaps,
+//! the snapshot table and the allocation count; reads of the virtual disk
+//! at its start, across a cluster boundary and at its end.
+
+use std::sync::Arc;
+
+use libfuzzer_sys::fuzz_target;
+use recover_core::image::qcow2::Qcow2;
+use recover_core::io::{MemVolume, Volume, VolumeRef};
+
+fuzz_target!(|data: &[u8]| {
+    let file: VolumeRef = Arc::new(MemVolume::new("fuzz", data.to_vec()));
+    let backing: VolumeRef = Arc::new(MemVolume::new("base", vec![0x11u8; 1 << 16]));
+    let Ok(q) = Qcow2::open(file, Some(backing)) else {
+        return;
+    };
+    let _ = q.snapshots();
+    let _ = q.allocated();
+    let mut buf = vec![0u8; 96 << 10];
+    let len = q.len();
+    for at in [0, 65536 - 100, len.saturating_sub(buf.len() as u64)] {
+        let n = (len.saturating_sub(at)).min(buf.len() as u64) as usize;
+        let _ = q.read_at(at, &mut buf[..n]);
+    }
+});

@@ -1,0 +1,3 @@
+//! VM disk images, each opened as the virtual disk it holds.
+
+pub mod qcow2;

@@ -1,0 +1,437 @@
+//! qcow2 images (versions 2 and 3) as the virtual disk they hold.
+//!
+//! A guest offset maps through the L1 table (read whole at open) to an L2
+//! table (one cluster) to a cluster of the image file (QEMU's
+//! docs/interop/qcow2.txt, "Cluster mapping"). L1 entries: bits 9-55 the
+//! L2 table's offset. Standard L2 entries: bit 62 compressed, bit 0 reads
+//! as zeros (version 3), bits 9-55 the cluster's offset; 0 is unallocated
+//! (the backing file's bytes, or zeros). Compressed entries: the low
+//! `62 - (cluster_bits - 8)` bits are the host offset, the bits above it
+//! the count of further 512-byte sectors the data spans. Extended L2
+//! entries add a 64-bit bitmap: bit n subcluster n allocated, bit 32+n
+//! subcluster n reads as zeros.
+//!
+//! Refcounts are not needed for reading and are ignored.
+
+pub mod header;
+
+use std::sync::Mutex;
+
+pub use header::{Compression, Header, Snapshot};
+
+use crate::bytes::Bytes;
+use crate::error::{Error, Result};
+use crate::io::{bytes_at, check_range, Volume, VolumeRef};
+
+const OFFSET_MASK: u64 = 0x00FF_FFFF_FFFF_FE00;
+const L2_COMPRESSED: u64 = 1 << 62;
+const L2_ZERO: u64 = 1;
+
+/// A qcow2 image's virtual disk.
+#[derive(Debug)]
+pub struct Qcow2 {
+    file: VolumeRef,
+    header: Header,
+    l1: Vec<u64>,
+    backing: Option<VolumeRef>,
+    name: String,
+    /// The last compressed cluster inflated: reads come in order, mostly.
+    last: Mutex<Option<(u64, Vec<u8>)>>,
+}
+
+/// What one cluster of the guest is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cluster {
+    /// Not in this image: the backing file's, or zeros.
+    Unallocated,
+    /// Reads as zeros.
+    Zero,
+    /// At this offset of the image file.
+    Data(u64),
+    /// Compressed: offset and the bytes to read.
+    Compressed(u64, u64),
+    /// Extended L2: the data cluster (if any) and the subcluster bitmap.
+    Sub(Option<u64>, u64),
+}
+
+impl Qcow2 {
+    /// Opens the image in `file`. `backing` is the backing file's virtual
+    /// disk, when the image names one and the caller found it; without it,
+    /// unallocated clusters read as zeros.
+    pub fn open(file: VolumeRef, backing: Option<VolumeRef>) -> Result<Qcow2> {
+        let name = file.describe();
+        let head = crate::io::bytes_up_to(file.as_ref(), 0, 1 << 21)?;
+        let header = match header::parse(&head) {
+            None => {
+                return Err(Error::corrupt("qcow2 header", 0, "no QFI\\xfb magic").within(&name, 0))
+            }
+            Some(Err((at, why))) => {
+                return Err(Error::corrupt("qcow2 header", at, why).within(&name, 0))
+            }
+            Some(Ok(h)) => h,
+        };
+        if let Some(m) = header.encryption() {
+            return Err(Error::Unsupported {
+                layer: name,
+                what: format!("reading a qcow2 image encrypted with {m} (the key is not known)"),
+            });
+        }
+        if header.incompatible & header::INCOMPAT_EXTERNAL_DATA != 0 {
+            return Err(Error::Unsupported {
+                layer: name,
+                what: format!(
+                    "a qcow2 image whose data is in the external file {:?}",
+                    header.data_file.as_deref().unwrap_or("?")
+                ),
+            });
+        }
+        let l1_bytes = u64::from(header.l1_size) * 8;
+        check_range(file.as_ref(), header.l1_table_offset, l1_bytes).map_err(|_| {
+            Error::corrupt(
+                "qcow2 header",
+                40,
+                format!(
+                    "L1 table of {l1_bytes} bytes at {:#x} lies past the end of the image",
+                    header.l1_table_offset
+                ),
+            )
+            .within(&name, 0)
+        })?;
+        let raw = bytes_at(file.as_ref(), header.l1_table_offset, l1_bytes as usize)?; // ok: l1_size <= 2^25
+        let l1 = raw
+            .chunks_exact(8)
+            .map(|c| u64::from_be_bytes(c.try_into().unwrap_or([0; 8]))) // ok: chunks_exact(8)
+            .collect();
+        Ok(Qcow2 {
+            file,
+            header,
+            l1,
+            backing,
+            name: format!("{name}:qcow2"),
+            last: Mutex::new(None),
+        })
+    }
+
+    /// The header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The internal snapshots.
+    pub fn snapshots(&self) -> Result<Vec<Snapshot>> {
+        let n = self.header.nb_snapshots;
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        if n > 65536 {
+            return Err(self.corrupt(60, format!("{n} snapshots")));
+        }
+        let at = self.header.snapshots_offset;
+        // Each entry is at most 40 + 1024 + 2 * 65535 bytes; read what the
+        // file has, up to a bound, and let the parser stop where it ends.
+        let raw = crate::io::bytes_up_to(
+            self.file.as_ref(),
+            at,
+            (n as usize).saturating_mul(256).min(16 << 20),
+        )?;
+        header::snapshots(&raw, n).map_err(|(o, why)| self.corrupt(at + o, why))
+    }
+
+    /// Bytes of the image file that hold guest data (clusters mapped by
+    /// the active L2 tables), for the allocation report. Each L2 table is
+    /// read once, however many L1 entries point at it.
+    pub fn allocated(&self) -> Result<u64> {
+        let h = &self.header;
+        let cs = h.cluster_size();
+        let mut seen = std::collections::HashSet::new();
+        let mut total = 0u64;
+        for &e in &self.l1 {
+            let l2 = e & OFFSET_MASK;
+            if l2 == 0 || !seen.insert(l2) {
+                continue;
+            }
+            let table = bytes_at(self.file.as_ref(), l2, cs as usize).map_err(|_| {
+                self.corrupt(
+                    h.l1_table_offset,
+                    format!("L2 table at {l2:#x} lies past the end of the image"),
+                )
+            })?;
+            for entry in table.chunks_exact(h.l2_entry_size() as usize) {
+                let b = Bytes(entry);
+                match self.classify(b.be_u64(0).unwrap_or(0), b.be_u64(8)) {
+                    Cluster::Data(_) => total += cs,
+                    Cluster::Sub(Some(_), bitmap) => {
+                        total += u64::from((bitmap as u32).count_ones()) * (cs / 32)
+                    }
+                    Cluster::Compressed(_, n) => total += n,
+                    _ => {}
+                }
+            }
+        }
+        Ok(total)
+    }
+
+    /// What an L2 entry (and, with extended L2, its bitmap) says.
+    fn classify(&self, e: u64, bitmap: Option<u64>) -> Cluster {
+        let cb = self.header.cluster_bits;
+        if e & L2_COMPRESSED != 0 {
+            let x = 62 - (cb - 8);
+            let off = e & ((1u64 << x) - 1);
+            let sectors = (e & ((1u64 << 62) - 1)) >> x;
+            return Cluster::Compressed(off, (sectors + 1) * 512 - (off & 511));
+        }
+        let off = e & OFFSET_MASK;
+        if let Some(bitmap) = bitmap {
+            return Cluster::Sub((off != 0).then_some(off), bitmap);
+        }
+        if e & L2_ZERO != 0 {
+            Cluster::Zero
+        } else if off == 0 {
+            Cluster::Unallocated
+        } else {
+            Cluster::Data(off)
+        }
+    }
+
+    fn corrupt(&self, at: u64, detail: String) -> Error {
+        Error::corrupt("qcow2", at, detail).within(&self.file.describe(), 0)
+    }
+
+    /// What the cluster holding guest byte `guest` is.
+    fn cluster_at(&self, guest: u64) -> Result<Cluster> {
+        let h = &self.header;
+        let cb = h.cluster_bits;
+        let l2_bits = h.l2_entries().trailing_zeros();
+        let l1_index = guest >> (cb + l2_bits);
+        let l2_index = (guest >> cb) & (h.l2_entries() - 1);
+        let l1e = self.l1.get(l1_index as usize).copied().unwrap_or(0);
+        let l2 = l1e & OFFSET_MASK;
+        if l2 == 0 {
+            return Ok(Cluster::Unallocated);
+        }
+        if l2 % h.cluster_size() != 0 {
+            return Err(self.corrupt(
+                h.l1_table_offset + l1_index * 8,
+                format!("L1 entry {l1_index} points at {l2:#x}, not a cluster boundary"),
+            ));
+        }
+        let at = l2 + l2_index * h.l2_entry_size();
+        let raw = bytes_at(self.file.as_ref(), at, h.l2_entry_size() as usize).map_err(|_| {
+            self.corrupt(
+                h.l1_table_offset + l1_index * 8,
+                format!("L2 table at {l2:#x} lies past the end of the image"),
+            )
+        })?;
+        let b = Bytes(&raw);
+        let bitmap = (h.l2_entry_size() == 16).then(|| b.be_u64(8).unwrap_or(0));
+        let c = self.classify(b.be_u64(0).unwrap_or(0), bitmap);
+        if let Cluster::Data(off) = c {
+            if off % h.cluster_size() != 0 {
+                return Err(self.corrupt(
+                    at,
+                    format!("L2 entry points at {off:#x}, not a cluster boundary"),
+                ));
+            }
+        }
+        Ok(c)
+    }
+
+    /// Fills `buf` from the backing disk at `guest`, or with zeros past its
+    /// end or without one.
+    fn backing_read(&self, guest: u64, buf: &mut [u8]) -> Result<()> {
+        buf.fill(0);
+        if let Some(b) = &self.backing {
+            let have = b.len().saturating_sub(guest).min(buf.len() as u64) as usize;
+            if have > 0 {
+                b.read_at(guest, &mut buf[..have])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn inflate(&self, host: u64, len: u64, out: &mut [u8]) -> Result<()> {
+        let len = len.min(self.file.len().saturating_sub(host));
+        let data = bytes_at(self.file.as_ref(), host, len as usize)?; // ok: <= cluster + 512
+        let res = match self.header.compression {
+            Compression::Deflate => {
+                let mut st =
+                    miniz_oxide::inflate::stream::InflateState::new(miniz_oxide::DataFormat::Raw);
+                let r = miniz_oxide::inflate::stream::inflate(
+                    &mut st,
+                    &data,
+                    out,
+                    miniz_oxide::MZFlush::Finish,
+                );
+                match r.status {
+                    Ok(_) if r.bytes_written == out.len() => Ok(()),
+                    Ok(_) => Err(format!(
+                        "deflate gave {} of {} bytes",
+                        r.bytes_written,
+                        out.len()
+                    )),
+                    Err(e) => Err(format!("deflate: {e:?}")),
+                }
+            }
+            Compression::Zstd => zstd_into(&data, out),
+        };
+        res.map_err(|why| self.corrupt(host, format!("compressed cluster: {why}")))
+    }
+}
+
+/// Decodes zstd frames from `data` into `out`, which they must fill.
+fn zstd_into(data: &[u8], out: &mut [u8]) -> std::result::Result<(), String> {
+    use std::io::Read;
+    let mut dec =
+        ruzstd::decoding::StreamingDecoder::new(data).map_err(|e| format!("zstd: {e}"))?;
+    let mut filled = 0;
+    while filled < out.len() {
+        match dec.read(&mut out[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) => return Err(format!("zstd: {e}")),
+        }
+    }
+    if filled == out.len() {
+        Ok(())
+    } else {
+        Err(format!("zstd gave {filled} of {} bytes", out.len()))
+    }
+}
+
+impl Volume for Qcow2 {
+    fn len(&self) -> u64 {
+        self.header.size
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        check_range(self, offset, buf.len() as u64)?;
+        let cs = self.header.cluster_size();
+        let mut done = 0usize;
+        while done < buf.len() {
+            let guest = offset + done as u64;
+            let within = guest % cs;
+            let n = ((cs - within) as usize).min(buf.len() - done);
+            let out = &mut buf[done..done + n];
+            match self.cluster_at(guest)? {
+                Cluster::Unallocated => self.backing_read(guest, out)?,
+                Cluster::Zero => out.fill(0),
+                Cluster::Data(host) => self.file.read_at(host + within, out)?,
+                Cluster::Compressed(host, len) => {
+                    let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+                    if last.as_ref().is_none_or(|(h, _)| *h != host) {
+                        let mut c = vec![0u8; cs as usize]; // ok: cluster <= 2 MiB
+                        self.inflate(host, len, &mut c)?;
+                        *last = Some((host, c));
+                    }
+                    let c = &last.as_ref().expect("just filled").1;
+                    out.copy_from_slice(&c[within as usize..within as usize + n]);
+                }
+                Cluster::Sub(data, bitmap) => {
+                    // 32 subclusters per cluster.
+                    let sub = cs / 32;
+                    let mut k = 0usize;
+                    while k < n {
+                        let pos = within + k as u64;
+                        let s = pos / sub;
+                        let m = ((sub - pos % sub) as usize).min(n - k);
+                        let piece = &mut out[k..k + m];
+                        if bitmap >> (32 + s) & 1 != 0 {
+                            piece.fill(0);
+                        } else if bitmap >> s & 1 != 0 {
+                            let host = data.ok_or_else(|| self.corrupt(0, format!("subcluster {s} of guest cluster {} is allocated but the cluster has no offset", guest / cs)))?;
+                            self.file.read_at(host + pos, piece)?;
+                        } else {
+                            self.backing_read(guest - within + pos, piece)?;
+                        }
+                        k += m;
+                    }
+                }
+            }
+            done += n;
+        }
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        self.name.clone()
+    }
+
+    fn slice_at(&self, offset: u64, len: u64) -> Option<&[u8]> {
+        let cs = self.header.cluster_size();
+        if offset % cs + len > cs {
+            return None;
+        }
+        match self.cluster_at(offset).ok()? {
+            Cluster::Data(host) => self.file.slice_at(host + offset % cs, len),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::MemVolume;
+    use std::sync::Arc;
+
+    /// A version-3 image by hand: 64 KiB clusters, a 1 MiB disk, L1 at
+    /// 0x10000, one L2 at 0x20000, guest cluster 1 at 0x30000, cluster 2
+    /// reading as zeros, the rest unallocated.
+    fn image() -> Vec<u8> {
+        let mut f = vec![0u8; 0x40000];
+        f[..4].copy_from_slice(b"QFI\xfb");
+        f[4..8].copy_from_slice(&3u32.to_be_bytes());
+        f[20..24].copy_from_slice(&16u32.to_be_bytes());
+        f[24..32].copy_from_slice(&(1u64 << 20).to_be_bytes());
+        f[36..40].copy_from_slice(&1u32.to_be_bytes());
+        f[40..48].copy_from_slice(&0x10000u64.to_be_bytes());
+        f[100..104].copy_from_slice(&104u32.to_be_bytes());
+        f[0x10000..0x10008].copy_from_slice(&(0x20000u64 | 1 << 63).to_be_bytes());
+        f[0x20008..0x20010].copy_from_slice(&(0x30000u64 | 1 << 63).to_be_bytes());
+        f[0x20010..0x20018].copy_from_slice(&1u64.to_be_bytes());
+        f[0x30000..0x40000].fill(0xAB);
+        f
+    }
+
+    #[test]
+    fn clusters_holes_and_backing() {
+        let file: VolumeRef = Arc::new(MemVolume::new("img", image()));
+        let q = Qcow2::open(file.clone(), None).unwrap();
+        let mut b = vec![0xEEu8; 0x30000];
+        q.read_at(0, &mut b).unwrap();
+        assert!(b[..0x10000].iter().all(|&x| x == 0));
+        assert!(b[0x10000..0x20000].iter().all(|&x| x == 0xAB));
+        assert!(b[0x20000..].iter().all(|&x| x == 0));
+        let backing: VolumeRef = Arc::new(MemVolume::new("base", vec![7u8; 1 << 20]));
+        let q = Qcow2::open(file, Some(backing)).unwrap();
+        q.read_at(0, &mut b).unwrap();
+        assert!(
+            b[..0x10000].iter().all(|&x| x == 7),
+            "unallocated: the backing file's"
+        );
+        assert!(
+            b[0x20000..].iter().all(|&x| x == 0),
+            "zero flag: zeros, not the backing file"
+        );
+        assert_eq!(q.allocated().unwrap(), 0x10000);
+    }
+
+    #[test]
+    fn damage_is_an_error() {
+        let mut f = image();
+        f[0x10000..0x10008].copy_from_slice(&0x7FFF_0000u64.to_be_bytes());
+        let q = Qcow2::open(Arc::new(MemVolume::new("img", f)), None).unwrap();
+        assert!(q
+            .read_at(0, &mut [0u8; 16])
+            .unwrap_err()
+            .to_string()
+            .contains("L2 table"));
+        let mut f = image();
+        f[36..40].copy_from_slice(&0u32.to_be_bytes());
+        assert!(Qcow2::open(Arc::new(MemVolume::new("img", f)), None).is_err());
+        let mut f = image();
+        f[32..36].copy_from_slice(&2u32.to_be_bytes());
+        let e = Qcow2::open(Arc::new(MemVolume::new("img", f)), None).unwrap_err();
+        assert!(e.to_string().contains("luks"), "{e}");
+    }
+}
