@@ -282,6 +282,23 @@ fn node_json(n: &Node) -> Value {
             m.insert("details".into(), details_json(&id.details));
         }
         NodeInfo::Array(a) => array_json(&mut m, a),
+        NodeInfo::VmImage(v) => {
+            m.insert("subformat".into(), json!(v.subformat));
+            m.insert("virtual_size".into(), json!(v.virtual_size));
+            m.insert("file_size".into(), json!(v.file_size));
+            m.insert("allocated".into(), json!(v.allocated));
+            m.insert("backing_file".into(), json!(v.backing_file));
+            m.insert("backing_format".into(), json!(v.backing_format));
+            m.insert("encryption".into(), json!(v.encryption));
+            m.insert(
+                "snapshots".into(),
+                json!(v
+                    .snapshots
+                    .iter()
+                    .map(|s| json!({"id": s.id, "name": s.name, "date": s.date, "disk_size": s.disk_size}))
+                    .collect::<Vec<_>>()),
+            );
+        }
     }
     m.insert(
         "problems".into(),
@@ -326,6 +343,28 @@ pub fn write_tree(out: &mut impl Write, nodes: &[&Node]) -> io::Result<()> {
 
 fn describe(n: &Node) -> String {
     match &n.info {
+        NodeInfo::VmImage(v) => {
+            let mut s = format!(
+                "{}  {}  {} virtual",
+                v.format,
+                v.subformat,
+                human(v.virtual_size)
+            );
+            if let Some(a) = v.allocated {
+                s.push_str(&format!(", {} allocated", human(a)));
+            }
+            if let Some(b) = &v.backing_file {
+                s.push_str(&format!("  backing file {b:?}"));
+            }
+            if let Some(e) = v.encryption {
+                s.push_str(&format!("  encrypted ({e})"));
+            }
+            if !v.snapshots.is_empty() {
+                let names: Vec<&str> = v.snapshots.iter().map(|s| s.name.as_str()).collect();
+                s.push_str(&format!("  snapshots: {}", names.join(", ")));
+            }
+            s
+        }
         NodeInfo::Disk(_) if n.kind == NodeKind::File => {
             format!(
                 "file in a filesystem, looked into as a disk  {}",

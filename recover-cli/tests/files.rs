@@ -388,3 +388,37 @@ fn cp_out_of_xfs_fat_and_exfat() {
         std::fs::remove_dir_all(&out).unwrap();
     }
 }
+
+/// A qcow2 image is found by content and opened as its disk, even as a
+/// file inside ext4: scan shows it (kind vm_image) with the GPT and ext4
+/// inside, and cp takes the guest's files out through both layers.
+#[test]
+fn a_qcow2_inside_ext4_opens_down_to_the_guest_files() {
+    let Some(img) = fixtures::qcow2_image::qcow2_in_ext4() else {
+        return;
+    };
+    let i = img.to_str().unwrap();
+    let at = "d0/ext4:/images/vm.qcow2";
+    let r = recover(["scan", "--json", i, "--at", at]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let doc = r.json();
+    let vm = node(&doc, &format!("{at}/qcow2"));
+    assert_eq!(vm["kind"], "vm_image");
+    assert_eq!(vm["virtual_size"], 16 << 20);
+    assert!(vm["subformat"].as_str().unwrap().contains("zstd"), "{vm}");
+    assert_eq!(
+        node(&doc, &format!("{at}/qcow2/gpt/p1/ext4"))["format"],
+        "ext4"
+    );
+    let out = scratch("qcow2");
+    let r = cp(
+        i,
+        &format!("{at}/qcow2/gpt/p1/ext4:/"),
+        out.to_str().unwrap(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    std::fs::remove_dir_all(out.join("lost+found")).unwrap();
+    let (got, want) = (manifest(&out), manifest(&source_tree().join("names")));
+    assert_eq!(got, want);
+    std::fs::remove_dir_all(&out).unwrap();
+}

@@ -39,6 +39,8 @@ pub enum NodeKind {
     Array,
     /// A file inside a filesystem, looked into as a disk.
     File,
+    /// A VM disk image (qcow2, ...), its virtual disk below it.
+    VmImage,
 }
 
 impl NodeKind {
@@ -51,6 +53,7 @@ impl NodeKind {
             NodeKind::Filesystem => "filesystem",
             NodeKind::Array => "array",
             NodeKind::File => "file",
+            NodeKind::VmImage => "vm_image",
         }
     }
 }
@@ -85,6 +88,8 @@ pub enum NodeInfo {
     Recovered(Box<Partition>, Box<crate::scan::Candidate>),
     /// The "recovered" table: what a deep scan searched and found.
     Search(Box<SearchInfo>),
+    /// A VM disk image.
+    VmImage(Box<crate::image::VmImageInfo>),
 }
 
 /// What a deep scan of a volume searched and found.
@@ -488,6 +493,35 @@ fn explore(
             ),
         ));
         return Vec::new();
+    }
+    // A VM image: its virtual disk is what holds tables and filesystems.
+    if let Some(found) = crate::image::detect(vol) {
+        return match found {
+            Ok((info, disk, mut found_problems)) => {
+                let path = format!("{path}/{}", info.format);
+                let mut inner = Vec::new();
+                let children = match &disk {
+                    Some(d) => explore(d, &path, depth + 1, opts, &mut inner, budget),
+                    None => Vec::new(),
+                };
+                found_problems.extend(inner);
+                vec![Node {
+                    path,
+                    kind: NodeKind::VmImage,
+                    format: info.format.to_string(),
+                    offset: 0,
+                    size: info.virtual_size,
+                    info: NodeInfo::VmImage(Box::new(info)),
+                    problems: found_problems,
+                    children,
+                    volume: disk,
+                }]
+            }
+            Err(e) => {
+                problems.push(Problem::from_error(Severity::Error, "VM image", &e));
+                Vec::new()
+            }
+        };
     }
     let mut ids = fs::identify(vol.as_ref());
     // Firmware (PERC, LSI) puts the DDF anchor anywhere in the last 32 MiB
