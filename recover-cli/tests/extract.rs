@@ -88,3 +88,27 @@ fn refuses_to_write_over_a_source() {
     );
     assert_eq!(sha256_file(&fx.path), before);
 }
+
+/// `extract --at d0/qcow2` writes the virtual disk: the bytes
+/// `qemu-img convert -O raw` writes, for every variant qemu-img makes.
+#[test]
+fn qcow2_exports_as_qemu_img_converts_it() {
+    for v in fixtures::qcow2_image::QCOW2_VARIANTS {
+        let Some((img, want)) = fixtures::qcow2_image::qcow2_image(v) else {
+            return;
+        };
+        let out = fixtures::cache_dir().join(format!("extract-{}.raw", v.name));
+        let _ = std::fs::remove_file(&out);
+        let r = recover([
+            "extract",
+            img.to_str().unwrap(),
+            "--at",
+            "d0/qcow2",
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(r.code, 0, "{}: {}", v.name, r.stderr);
+        assert_eq!(sha256_file(&out), want, "{}", v.name);
+        std::fs::remove_file(&out).unwrap();
+    }
+}
