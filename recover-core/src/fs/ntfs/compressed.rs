@@ -3,7 +3,7 @@
 //! as the unit has), compressed (fewer real clusters, then a sparse run:
 //! LZNT1 data) or not at all (all sparse: zeros).
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::lznt1;
 use super::runlist::Run;
@@ -21,7 +21,7 @@ pub struct Compressed {
     initialized: u64,
     name: String,
     /// The last unit decompressed: reads come in order, mostly.
-    last: Mutex<Option<(u64, Vec<u8>)>>,
+    last: Mutex<Option<(u64, Arc<Vec<u8>>)>>,
 }
 
 impl Compressed {
@@ -110,13 +110,23 @@ impl Volume for Compressed {
             let u = pos / ubytes;
             let within = (pos % ubytes) as usize;
             let n = (ubytes as usize - within).min(buf.len() - done);
-            let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-            if last.as_ref().is_none_or(|(lu, _)| *lu != u) {
-                *last = Some((u, self.unit_bytes(u)?));
-            }
-            let data = &last.as_ref().expect("just filled").1;
+            // The lock is held to look up and to store, never while a
+            // unit is decompressed.
+            let hit = {
+                let last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+                last.as_ref()
+                    .filter(|(lu, _)| *lu == u)
+                    .map(|(_, d)| d.clone())
+            };
+            let data = match hit {
+                Some(d) => d,
+                None => {
+                    let d = Arc::new(self.unit_bytes(u)?);
+                    *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((u, d.clone()));
+                    d
+                }
+            };
             buf[done..done + n].copy_from_slice(&data[within..within + n]);
-            drop(last);
             // Past the initialized size: zeros, whatever the clusters hold.
             for (i, b) in buf[done..done + n].iter_mut().enumerate() {
                 if pos + i as u64 >= self.initialized {

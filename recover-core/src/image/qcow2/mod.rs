@@ -15,7 +15,7 @@
 
 pub mod header;
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 pub use header::{Compression, Header, Snapshot};
 
@@ -36,7 +36,9 @@ pub struct Qcow2 {
     backing: Option<VolumeRef>,
     name: String,
     /// The last compressed cluster inflated: reads come in order, mostly.
-    last: Mutex<Option<(u64, Vec<u8>)>>,
+    /// Held only to look up and to store, never while inflating, so
+    /// threads reading different clusters do not wait for each other.
+    last: Mutex<Option<(u64, Arc<Vec<u8>>)>>,
 }
 
 /// What one cluster of the guest is.
@@ -317,13 +319,23 @@ impl Volume for Qcow2 {
                 Cluster::Zero => out.fill(0),
                 Cluster::Data(host) => self.file.read_at(host + within, out)?,
                 Cluster::Compressed(host, len) => {
-                    let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-                    if last.as_ref().is_none_or(|(h, _)| *h != host) {
-                        let mut c = vec![0u8; cs as usize]; // ok: cluster <= 2 MiB
-                        self.inflate(host, len, &mut c)?;
-                        *last = Some((host, c));
-                    }
-                    let c = &last.as_ref().expect("just filled").1;
+                    let hit = {
+                        let last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+                        last.as_ref()
+                            .filter(|(h, _)| *h == host)
+                            .map(|(_, c)| c.clone())
+                    };
+                    let c = match hit {
+                        Some(c) => c,
+                        None => {
+                            let mut c = vec![0u8; cs as usize]; // ok: cluster <= 2 MiB
+                            self.inflate(host, len, &mut c)?;
+                            let c = Arc::new(c);
+                            *self.last.lock().unwrap_or_else(|e| e.into_inner()) =
+                                Some((host, c.clone()));
+                            c
+                        }
+                    };
                     out.copy_from_slice(&c[within as usize..within as usize + n]);
                 }
                 Cluster::Sub(data, bitmap) => {
@@ -372,7 +384,6 @@ impl Volume for Qcow2 {
 mod tests {
     use super::*;
     use crate::io::MemVolume;
-    use std::sync::Arc;
 
     /// A version-3 image by hand: 64 KiB clusters, a 1 MiB disk, L1 at
     /// 0x10000, one L2 at 0x20000, guest cluster 1 at 0x30000, cluster 2
