@@ -51,6 +51,6 @@ for v in plain zstd; do
   cmp -s "$out" "$out.qemu" || { echo "$v: recover and qemu-img wrote different bytes" >&2; exit 1; }
   rm -f "$out" "$out.qemu"
   awk -v v="$v" -v r="$t_rec" -v q="$t_qemu" -v n="$size" -v f="$(stat -c %s "$img")" 'BEGIN {
-    printf "%s (%d-byte image, %d-byte disk): recover %.3f s (%.2f GB/s), qemu-img %.3f s (%.2f GB/s), ratio %.2fx (target >= 1)\n", v, f, n, r, n / r / 1e9, q, n / q / 1e9, q / r
+    printf "%s (%.0f-byte image, %.0f-byte disk): recover %.3f s (%.2f GB/s), qemu-img %.3f s (%.2f GB/s), ratio %.2fx (target >= 1)\n", v, f, n, r, n / r / 1e9, q, n / q / 1e9, q / r
   }'
 done

@@ -368,15 +368,27 @@ impl Volume for Qcow2 {
         self.name.clone()
     }
 
+    /// Zero-copy when every cluster of the range is a plain data cluster
+    /// and they lie one after another in the image file, as qemu-img
+    /// writes them.
     fn slice_at(&self, offset: u64, len: u64) -> Option<&[u8]> {
         let cs = self.header.cluster_size();
-        if offset % cs + len > cs {
+        if len == 0 || offset.checked_add(len)? > self.header.size {
             return None;
         }
-        match self.cluster_at(offset).ok()? {
-            Cluster::Data(host) => self.file.slice_at(host + offset % cs, len),
-            _ => None,
+        let within = offset % cs;
+        let Cluster::Data(first) = self.cluster_at(offset).ok()? else {
+            return None;
+        };
+        let mut guest = offset - within + cs;
+        while guest < offset + len {
+            match self.cluster_at(guest).ok()? {
+                Cluster::Data(h) if h == first + (guest - (offset - within)) => {}
+                _ => return None,
+            }
+            guest += cs;
         }
+        self.file.slice_at(first + within, len)
     }
 }
 
