@@ -340,3 +340,20 @@ if have qemu-img && have qemu-io; then
     cp "$C/image_qcow2/v3" "$T/s.qcow2" && qemu-img snapshot -c snap "$T/s.qcow2" \
         && qemu-io -c 'write -P 0x5a 8k 4k' "$T/s.qcow2" >/dev/null && cp "$T/s.qcow2" "$C/image_qcow2/snapshot"
 fi
+
+# image_vhd_vdi: small VHD and VDI images from qemu-img (first byte: 0 VHD,
+# 1 VDI).
+if have qemu-img; then
+    mkdir -p "$C/image_vhd_vdi"
+    blank "$T/v.raw" 3M
+    printf 'data at the start' | dd of="$T/v.raw" conv=notrunc status=none
+    printf 'data past 2 MiB' | dd of="$T/v.raw" bs=1 seek=2097200 conv=notrunc status=none
+    for v in "0:vpc:subformat=dynamic" "0:vpc:subformat=fixed" "1:vdi:static=off" "1:vdi:static=on"; do
+        b=${v%%:*}; r=${v#*:}; f=${r%%:*}; o=${r#*:}
+        if qemu-img convert -f raw -O "$f" -o "$o" "$T/v.raw" "$T/v.img"; then
+            { printf "\\x0$b"; cat "$T/v.img"; } > "$C/image_vhd_vdi/$f-${o#*=}"
+        else
+            note "qemu-img convert -O $f -o $o failed"
+        fi
+    done
+fi

@@ -112,3 +112,35 @@ fn qcow2_exports_as_qemu_img_converts_it() {
         std::fs::remove_file(&out).unwrap();
     }
 }
+
+/// VHD (fixed and dynamic) and VDI (static and dynamic) found by content
+/// and exported as `qemu-img convert -O raw` writes them.
+#[test]
+fn vhd_and_vdi_export_as_qemu_img_converts_them() {
+    for (format, opts, at, sub) in [
+        ("vpc", "subformat=dynamic", "d0/vhd", "dynamic"),
+        ("vpc", "subformat=fixed", "d0/vhd", "fixed"),
+        ("vdi", "static=off", "d0/vdi", "dynamic"),
+        ("vdi", "static=on", "d0/vdi", "static"),
+    ] {
+        let Some((img, want)) = fixtures::qcow2_image::other_image(format, opts) else {
+            return;
+        };
+        let doc = scan_json(&[&img], 0);
+        assert_eq!(node(&doc, at)["kind"], "vm_image", "{format} {opts}");
+        assert_eq!(node(&doc, at)["subformat"], sub, "{format} {opts}");
+        let out = fixtures::cache_dir().join(format!("extract-{format}-{sub}.raw"));
+        let _ = std::fs::remove_file(&out);
+        let r = recover([
+            "extract",
+            img.to_str().unwrap(),
+            "--at",
+            at,
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(r.code, 0, "{format} {opts}: {}", r.stderr);
+        assert_eq!(sha256_file(&out), want, "{format} {opts}");
+        std::fs::remove_file(&out).unwrap();
+    }
+}

@@ -2,11 +2,13 @@
 //! content (magic), never by file name.
 
 pub mod qcow2;
+pub mod vdi;
+pub mod vhd;
 
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::io::{bytes_up_to, VolumeRef};
+use crate::io::{bytes_at, bytes_up_to, Volume, VolumeRef};
 use crate::problem::Problem;
 
 /// What a VM image node reports.
@@ -46,7 +48,76 @@ pub fn detect(vol: &VolumeRef) -> Option<Result<Detected>> {
     if head.get(..4) == Some(b"QFI\xfb") {
         return Some(detect_qcow2(vol));
     }
+    if vdi::is_vdi(&head) {
+        return Some(detect_vdi(vol));
+    }
+    // VHD: a dynamic disk starts with a footer copy; a fixed disk has its
+    // footer only in the last sector.
+    let tail = vol
+        .len()
+        .checked_sub(512)
+        .and_then(|at| bytes_at(vol.as_ref(), at, 512).ok());
+    let fixed = tail
+        .as_deref()
+        .and_then(vhd::parse_footer)
+        .is_some_and(|f| f.is_ok_and(|f| f.disk_type == vhd::DiskType::Fixed && f.checksum_ok));
+    if head.get(..8) == Some(b"conectix") || fixed {
+        return Some(detect_vhd(vol));
+    }
     None
+}
+
+fn info(
+    format: &'static str,
+    subformat: String,
+    virtual_size: u64,
+    vol: &VolumeRef,
+) -> VmImageInfo {
+    VmImageInfo {
+        format,
+        subformat,
+        virtual_size,
+        file_size: vol.len(),
+        allocated: None,
+        backing_file: None,
+        backing_format: None,
+        encryption: None,
+        snapshots: Vec::new(),
+    }
+}
+
+fn detect_vdi(vol: &VolumeRef) -> Result<Detected> {
+    let v = vdi::Vdi::open(vol.clone())?;
+    let mut i = info("vdi", v.kind.to_string(), v.len(), vol);
+    i.allocated = Some(v.allocated());
+    Ok((i, Some(v as VolumeRef), Vec::new()))
+}
+
+fn detect_vhd(vol: &VolumeRef) -> Result<Detected> {
+    let (footer, disk, parent) = vhd::Vhd::open(vol.clone(), None)?;
+    let mut problems = Vec::new();
+    if !footer.checksum_ok {
+        problems.push(Problem::warning(
+            "VHD footer",
+            Some(vol.len().saturating_sub(512) + 0x40),
+            "checksum mismatch; the footer is used anyway",
+        ));
+    }
+    let mut i = info(
+        "vhd",
+        footer.disk_type.as_str().to_string(),
+        footer.size,
+        vol,
+    );
+    if let Some(p) = &parent {
+        problems.push(Problem::warning(
+            "VHD dynamic header",
+            None,
+            format!("differencing disk over {p:?}, which is not read here: sectors this image does not hold read as zeros"),
+        ));
+        i.backing_file = Some(p.clone());
+    }
+    Ok((i, Some(disk), problems))
 }
 
 fn detect_qcow2(vol: &VolumeRef) -> Result<Detected> {

@@ -1,0 +1,273 @@
+//! VHD (Microsoft's Virtual Hard Disk Image Format Specification, 2006):
+//! fixed disks (the data, then a footer) and dynamic and differencing
+//! disks (a footer copy, a dynamic header, the block allocation table,
+//! blocks each led by a sector bitmap, the footer).
+//!
+//! Footer, big-endian: cookie "conectix" 0, features 8, version 0x0C, data
+//! offset 0x10 (the dynamic header; all ones for a fixed disk), creator
+//! application 0x1C, original size 0x28, current size 0x30, disk type 0x3C
+//! (2 fixed, 3 dynamic, 4 differencing), checksum 0x40 (ones' complement
+//! of the byte sum without it). Dynamic header: cookie "cxsparse" 0, table
+//! offset 0x10, max table entries 0x1C, block size 0x20, checksum 0x24,
+//! parent unicode name 0x40 (512 bytes, UTF-16BE).
+
+use std::sync::Arc;
+
+use crate::bytes::Bytes;
+use crate::error::{Error, Result};
+use crate::io::{bytes_at, check_range, Slice, Volume, VolumeRef};
+
+const FOOTER: u64 = 512;
+const UNALLOCATED: u32 = 0xFFFF_FFFF;
+
+/// Disk types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiskType {
+    /// The data as it is, then the footer.
+    Fixed,
+    /// Blocks allocated as written.
+    Dynamic,
+    /// Blocks over a parent disk.
+    Differencing,
+}
+
+impl DiskType {
+    /// "fixed", "dynamic", "differencing".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DiskType::Fixed => "fixed",
+            DiskType::Dynamic => "dynamic",
+            DiskType::Differencing => "differencing",
+        }
+    }
+}
+
+/// A parsed footer.
+#[derive(Debug, Clone)]
+pub struct Footer {
+    /// The disk's size.
+    pub size: u64,
+    /// Its type.
+    pub disk_type: DiskType,
+    /// Where the dynamic header is.
+    pub data_offset: u64,
+    /// Whether the checksum matched.
+    pub checksum_ok: bool,
+}
+
+fn checksum(b: &[u8], skip: std::ops::Range<usize>) -> u32 {
+    let sum = b
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !skip.contains(i))
+        .fold(0u32, |s, (_, &x)| s.wrapping_add(u32::from(x)));
+    !sum
+}
+
+/// Parses a 512-byte footer; `None` without the cookie.
+pub fn parse_footer(b: &[u8]) -> Option<std::result::Result<Footer, (u64, String)>> {
+    let bb = Bytes(b);
+    if !bb.has(0, b"conectix") {
+        return None;
+    }
+    Some((|| {
+        let short = || (0u64, "footer truncated".to_string());
+        let disk_type = match bb.be_u32(0x3C).ok_or_else(short)? {
+            2 => DiskType::Fixed,
+            3 => DiskType::Dynamic,
+            4 => DiskType::Differencing,
+            t => return Err((0x3C, format!("disk type {t}"))),
+        };
+        let stored = bb.be_u32(0x40).ok_or_else(short)?;
+        Ok(Footer {
+            size: bb.be_u64(0x30).ok_or_else(short)?,
+            disk_type,
+            data_offset: bb.be_u64(0x10).ok_or_else(short)?,
+            checksum_ok: stored == checksum(b.get(..512).ok_or_else(short)?, 0x40..0x44),
+        })
+    })())
+}
+
+/// A dynamic or differencing VHD's virtual disk.
+#[derive(Debug)]
+pub struct Vhd {
+    file: VolumeRef,
+    size: u64,
+    block: u64,
+    bitmap: u64,
+    bat: Vec<u32>,
+    parent: Option<VolumeRef>,
+    /// The parent's name, for a differencing disk.
+    pub parent_name: Option<String>,
+    name: String,
+}
+
+impl Vhd {
+    /// Opens `file`: a fixed disk as a slice of it, a dynamic or
+    /// differencing one through its block table (sectors a differencing
+    /// disk does not hold come from `parent`, or read as zeros without it).
+    pub fn open(
+        file: VolumeRef,
+        parent: Option<VolumeRef>,
+    ) -> Result<(Footer, VolumeRef, Option<String>)> {
+        let name = file.describe();
+        let bad = |at: u64, why: String| Error::corrupt("VHD", at, why).within(&name, 0);
+        let len = file.len();
+        if len < FOOTER {
+            return Err(bad(0, "shorter than a footer".into()));
+        }
+        // The footer at the end; a dynamic disk also keeps a copy at 0.
+        let tail = bytes_at(file.as_ref(), len - FOOTER, FOOTER as usize)?;
+        let head = bytes_at(file.as_ref(), 0, FOOTER as usize)?;
+        let footer = match parse_footer(&tail).or_else(|| parse_footer(&head)) {
+            Some(Ok(f)) => f,
+            Some(Err((at, why))) => return Err(bad(len - FOOTER + at, why)),
+            None => return Err(bad(len - FOOTER, "no conectix footer".into())),
+        };
+        if footer.disk_type == DiskType::Fixed {
+            if footer.size > len - FOOTER {
+                return Err(bad(
+                    len - FOOTER + 0x30,
+                    format!("a {}-byte fixed disk in a {len}-byte file", footer.size),
+                ));
+            }
+            let v: VolumeRef = Arc::new(Slice::new(file, 0, footer.size, format!("{name}:vhd")));
+            return Ok((footer, v, None));
+        }
+        let dh = bytes_at(file.as_ref(), footer.data_offset, 1024).map_err(|_| {
+            bad(
+                0x10,
+                format!(
+                    "dynamic header at {:#x} lies past the end",
+                    footer.data_offset
+                ),
+            )
+        })?;
+        let d = Bytes(&dh);
+        if !d.has(0, b"cxsparse") {
+            return Err(bad(footer.data_offset, "no cxsparse dynamic header".into()));
+        }
+        let table = d.be_u64(0x10).unwrap_or(0);
+        let entries = u64::from(d.be_u32(0x1C).unwrap_or(0));
+        let block = u64::from(d.be_u32(0x20).unwrap_or(0));
+        if !block.is_power_of_two() || !(4096..=256 << 20).contains(&block) {
+            return Err(bad(
+                footer.data_offset + 0x20,
+                format!("block size {block}"),
+            ));
+        }
+        if entries < footer.size.div_ceil(block) || entries > 1 << 24 {
+            return Err(bad(
+                footer.data_offset + 0x1C,
+                format!("{entries} table entries for a {}-byte disk", footer.size),
+            ));
+        }
+        let raw = bytes_at(file.as_ref(), table, (entries * 4) as usize).map_err(|_| {
+            bad(
+                footer.data_offset + 0x10,
+                format!("block table at {table:#x} lies past the end"),
+            )
+        })?; // ok: <= 64 MiB
+        let bat = raw
+            .chunks_exact(4)
+            .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(); // ok: chunks_exact(4)
+        let parent_name = (footer.disk_type == DiskType::Differencing).then(|| {
+            let units: Vec<u16> = d
+                .get(0x40, 512)
+                .unwrap_or(&[])
+                .chunks_exact(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]])) // ok: chunks_exact(2)
+                .take_while(|&u| u != 0)
+                .collect();
+            String::from_utf16_lossy(&units)
+        });
+        // The bitmap: a bit per sector, padded to whole sectors.
+        let bitmap = (block / 512).div_ceil(8).div_ceil(512) * 512;
+        let v = Vhd {
+            file,
+            size: footer.size,
+            block,
+            bitmap,
+            bat,
+            parent: if footer.disk_type == DiskType::Differencing {
+                parent
+            } else {
+                None
+            },
+            parent_name: parent_name.clone(),
+            name: format!("{name}:vhd"),
+        };
+        Ok((footer, Arc::new(v), parent_name))
+    }
+
+    /// Bytes of the file holding guest blocks.
+    pub fn allocated(&self) -> u64 {
+        self.bat.iter().filter(|&&e| e != UNALLOCATED).count() as u64 * self.block
+    }
+}
+
+impl Volume for Vhd {
+    fn len(&self) -> u64 {
+        self.size
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        check_range(self, offset, buf.len() as u64)?;
+        let mut done = 0usize;
+        while done < buf.len() {
+            let pos = offset + done as u64;
+            let (b, within) = (pos / self.block, pos % self.block);
+            // A sector at a time where the bitmap decides (differencing),
+            // else the rest of the block.
+            let n = ((self.block - within) as usize).min(buf.len() - done);
+            let out = &mut buf[done..done + n];
+            let entry = self.bat.get(b as usize).copied().unwrap_or(UNALLOCATED);
+            if entry == UNALLOCATED {
+                self.parent_read(pos, out)?;
+            } else {
+                let start = u64::from(entry) * 512;
+                if self.parent.is_some() {
+                    let bm = bytes_at(self.file.as_ref(), start, self.bitmap as usize)?; // ok: <= 64 KiB
+                    let mut k = 0usize;
+                    while k < n {
+                        let p = within + k as u64;
+                        let m = ((512 - p % 512) as usize).min(n - k);
+                        let s = p / 512;
+                        let here = bm
+                            .get((s / 8) as usize)
+                            .is_some_and(|x| x >> (7 - s % 8) & 1 != 0);
+                        if here {
+                            self.file
+                                .read_at(start + self.bitmap + p, &mut out[k..k + m])?;
+                        } else {
+                            self.parent_read(pos + k as u64, &mut out[k..k + m])?;
+                        }
+                        k += m;
+                    }
+                } else {
+                    self.file.read_at(start + self.bitmap + within, out)?;
+                }
+            }
+            done += n;
+        }
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        self.name.clone()
+    }
+}
+
+impl Vhd {
+    fn parent_read(&self, pos: u64, out: &mut [u8]) -> Result<()> {
+        out.fill(0);
+        if let Some(p) = &self.parent {
+            let have = p.len().saturating_sub(pos).min(out.len() as u64) as usize;
+            if have > 0 {
+                p.read_at(pos, &mut out[..have])?;
+            }
+        }
+        Ok(())
+    }
+}
