@@ -152,17 +152,10 @@ fn detect_qcow2(vol: &VolumeRef) -> Result<Detected> {
             "marked corrupt by QEMU",
         ));
     }
-    let mut info = VmImageInfo {
-        format: "qcow2",
-        subformat: sub.join(", "),
-        virtual_size: h.size,
-        file_size: vol.len(),
-        allocated: None,
-        backing_file: h.backing_file.clone(),
-        backing_format: h.backing_format.clone(),
-        encryption: h.encryption(),
-        snapshots: Vec::new(),
-    };
+    let mut info = info("qcow2", sub.join(", "), h.size, vol);
+    info.backing_file = h.backing_file.clone();
+    info.backing_format = h.backing_format.clone();
+    info.encryption = h.encryption();
     let disk = match qcow2::Qcow2::open(vol.clone(), None) {
         Ok(q) => {
             match q.snapshots() {
