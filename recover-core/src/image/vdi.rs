@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use crate::bytes::Bytes;
 use crate::error::{Error, Result};
-use crate::io::{bytes_at, check_range, Volume, VolumeRef};
+use crate::io::{bytes_at, check_range, for_each_block, Volume, VolumeRef};
 
 const SIGNATURE: u32 = 0xBEDA_107F;
 
@@ -102,12 +102,7 @@ impl Volume for Vdi {
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
         check_range(self, offset, buf.len() as u64)?;
-        let mut done = 0usize;
-        while done < buf.len() {
-            let pos = offset + done as u64;
-            let (b, within) = (pos / self.block, pos % self.block);
-            let n = ((self.block - within) as usize).min(buf.len() - done);
-            let out = &mut buf[done..done + n];
+        for_each_block(offset, buf, self.block, |b, within, out| {
             match self.map.get(b as usize).copied().unwrap_or(0xFFFF_FFFF) {
                 e if e >= 0xFFFF_FFFE => out.fill(0),
                 e => {
@@ -121,9 +116,8 @@ impl Volume for Vdi {
                     self.file.read_at(at, out)?;
                 }
             }
-            done += n;
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     fn describe(&self) -> String {

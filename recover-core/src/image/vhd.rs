@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::bytes::Bytes;
 use crate::error::{Error, Result};
-use crate::io::{bytes_at, check_range, Slice, Volume, VolumeRef};
+use crate::io::{bytes_at, check_range, for_each_block, Slice, Volume, VolumeRef};
 
 const FOOTER: u64 = 512;
 const UNALLOCATED: u32 = 0xFFFF_FFFF;
@@ -214,44 +214,31 @@ impl Volume for Vhd {
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
         check_range(self, offset, buf.len() as u64)?;
-        let mut done = 0usize;
-        while done < buf.len() {
-            let pos = offset + done as u64;
-            let (b, within) = (pos / self.block, pos % self.block);
-            // A sector at a time where the bitmap decides (differencing),
-            // else the rest of the block.
-            let n = ((self.block - within) as usize).min(buf.len() - done);
-            let out = &mut buf[done..done + n];
+        for_each_block(offset, buf, self.block, |b, within, out| {
+            let pos = b * self.block + within;
             let entry = self.bat.get(b as usize).copied().unwrap_or(UNALLOCATED);
             if entry == UNALLOCATED {
-                self.parent_read(pos, out)?;
-            } else {
-                let start = u64::from(entry) * 512;
-                if self.parent.is_some() {
-                    let bm = bytes_at(self.file.as_ref(), start, self.bitmap as usize)?; // ok: <= 64 KiB
-                    let mut k = 0usize;
-                    while k < n {
-                        let p = within + k as u64;
-                        let m = ((512 - p % 512) as usize).min(n - k);
-                        let s = p / 512;
-                        let here = bm
-                            .get((s / 8) as usize)
-                            .is_some_and(|x| x >> (7 - s % 8) & 1 != 0);
-                        if here {
-                            self.file
-                                .read_at(start + self.bitmap + p, &mut out[k..k + m])?;
-                        } else {
-                            self.parent_read(pos + k as u64, &mut out[k..k + m])?;
-                        }
-                        k += m;
-                    }
-                } else {
-                    self.file.read_at(start + self.bitmap + within, out)?;
-                }
+                return self.parent_read(pos, out);
             }
-            done += n;
-        }
-        Ok(())
+            let start = u64::from(entry) * 512;
+            if self.parent.is_none() {
+                return self.file.read_at(start + self.bitmap + within, out);
+            }
+            // Differencing: the block's bitmap says, a sector at a time,
+            // whether this image holds it or the parent does.
+            let bm = bytes_at(self.file.as_ref(), start, self.bitmap as usize)?; // ok: <= 64 KiB
+            for_each_block(within, out, 512, |s, w, piece| {
+                let here = bm
+                    .get((s / 8) as usize)
+                    .is_some_and(|x| x >> (7 - s % 8) & 1 != 0);
+                let p = s * 512 + w;
+                if here {
+                    self.file.read_at(start + self.bitmap + p, piece)
+                } else {
+                    self.parent_read(pos - within + p, piece)
+                }
+            })
+        })
     }
 
     fn describe(&self) -> String {

@@ -1,5 +1,6 @@
 //! Sources and the volume layer: how bytes are read, and how volumes stack.
 
+pub mod blocks;
 pub mod concat;
 pub mod device;
 pub mod faults;
@@ -15,6 +16,7 @@ use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 use std::sync::Arc;
 
+pub use blocks::{for_each_block, LastBlock};
 pub use concat::Concat;
 pub use slice::Slice;
 pub use volume::{bytes_at, bytes_up_to, check_range, MemVolume, Volume, VolumeRef};

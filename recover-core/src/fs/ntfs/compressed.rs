@@ -3,12 +3,10 @@
 //! as the unit has), compressed (fewer real clusters, then a sparse run:
 //! LZNT1 data) or not at all (all sparse: zeros).
 
-use std::sync::{Arc, Mutex};
-
 use super::lznt1;
 use super::runlist::Run;
 use crate::error::{Error, Result};
-use crate::io::{check_range, Volume, VolumeRef};
+use crate::io::{check_range, for_each_block, LastBlock, Volume, VolumeRef};
 
 /// The contents of a compressed attribute.
 #[derive(Debug)]
@@ -20,8 +18,8 @@ pub struct Compressed {
     size: u64,
     initialized: u64,
     name: String,
-    /// The last unit decompressed: reads come in order, mostly.
-    last: Mutex<Option<(u64, Arc<Vec<u8>>)>>,
+    /// The last unit decompressed.
+    last: LastBlock,
 }
 
 impl Compressed {
@@ -44,7 +42,7 @@ impl Compressed {
             size,
             initialized: initialized.min(size),
             name,
-            last: Mutex::new(None),
+            last: LastBlock::default(),
         }
     }
 
@@ -104,39 +102,16 @@ impl Volume for Compressed {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
         check_range(self, offset, buf.len() as u64)?;
         let ubytes = self.unit * self.cluster;
-        let mut pos = offset;
-        let mut done = 0usize;
-        while done < buf.len() {
-            let u = pos / ubytes;
-            let within = (pos % ubytes) as usize;
-            let n = (ubytes as usize - within).min(buf.len() - done);
-            // The lock is held to look up and to store, never while a
-            // unit is decompressed.
-            let hit = {
-                let last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-                last.as_ref()
-                    .filter(|(lu, _)| *lu == u)
-                    .map(|(_, d)| d.clone())
-            };
-            let data = match hit {
-                Some(d) => d,
-                None => {
-                    let d = Arc::new(self.unit_bytes(u)?);
-                    *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((u, d.clone()));
-                    d
-                }
-            };
-            buf[done..done + n].copy_from_slice(&data[within..within + n]);
+        for_each_block(offset, buf, ubytes, |u, within, out| {
+            let data = self.last.get(u, || self.unit_bytes(u))?;
+            let w = within as usize;
+            out.copy_from_slice(&data[w..w + out.len()]);
             // Past the initialized size: zeros, whatever the clusters hold.
-            for (i, b) in buf[done..done + n].iter_mut().enumerate() {
-                if pos + i as u64 >= self.initialized {
-                    *b = 0;
-                }
-            }
-            pos += n as u64;
-            done += n;
-        }
-        Ok(())
+            let pos = u * ubytes + within;
+            let keep = self.initialized.saturating_sub(pos).min(out.len() as u64) as usize;
+            out[keep..].fill(0);
+            Ok(())
+        })
     }
 
     fn describe(&self) -> String {

@@ -15,13 +15,11 @@
 
 pub mod header;
 
-use std::sync::{Arc, Mutex};
-
 pub use header::{Compression, Header, Snapshot};
 
 use crate::bytes::Bytes;
 use crate::error::{Error, Result};
-use crate::io::{bytes_at, check_range, Volume, VolumeRef};
+use crate::io::{bytes_at, check_range, for_each_block, LastBlock, Volume, VolumeRef};
 
 const OFFSET_MASK: u64 = 0x00FF_FFFF_FFFF_FE00;
 const L2_COMPRESSED: u64 = 1 << 62;
@@ -35,10 +33,8 @@ pub struct Qcow2 {
     l1: Vec<u64>,
     backing: Option<VolumeRef>,
     name: String,
-    /// The last compressed cluster inflated: reads come in order, mostly.
-    /// Held only to look up and to store, never while inflating, so
-    /// threads reading different clusters do not wait for each other.
-    last: Mutex<Option<(u64, Arc<Vec<u8>>)>>,
+    /// The last compressed cluster inflated.
+    last: LastBlock,
 }
 
 /// What one cluster of the guest is.
@@ -110,7 +106,7 @@ impl Qcow2 {
             l1,
             backing,
             name: format!("{name}:qcow2"),
-            last: Mutex::new(None),
+            last: LastBlock::default(),
         })
     }
 
@@ -308,60 +304,44 @@ impl Volume for Qcow2 {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
         check_range(self, offset, buf.len() as u64)?;
         let cs = self.header.cluster_size();
-        let mut done = 0usize;
-        while done < buf.len() {
-            let guest = offset + done as u64;
-            let within = guest % cs;
-            let n = ((cs - within) as usize).min(buf.len() - done);
-            let out = &mut buf[done..done + n];
+        for_each_block(offset, buf, cs, |cluster, within, out| {
+            let guest = cluster * cs + within;
             match self.cluster_at(guest)? {
-                Cluster::Unallocated => self.backing_read(guest, out)?,
-                Cluster::Zero => out.fill(0),
-                Cluster::Data(host) => self.file.read_at(host + within, out)?,
-                Cluster::Compressed(host, len) => {
-                    let hit = {
-                        let last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-                        last.as_ref()
-                            .filter(|(h, _)| *h == host)
-                            .map(|(_, c)| c.clone())
-                    };
-                    let c = match hit {
-                        Some(c) => c,
-                        None => {
-                            let mut c = vec![0u8; cs as usize]; // ok: cluster <= 2 MiB
-                            self.inflate(host, len, &mut c)?;
-                            let c = Arc::new(c);
-                            *self.last.lock().unwrap_or_else(|e| e.into_inner()) =
-                                Some((host, c.clone()));
-                            c
-                        }
-                    };
-                    out.copy_from_slice(&c[within as usize..within as usize + n]);
+                Cluster::Unallocated => self.backing_read(guest, out),
+                Cluster::Zero => {
+                    out.fill(0);
+                    Ok(())
                 }
+                Cluster::Data(host) => self.file.read_at(host + within, out),
+                Cluster::Compressed(host, len) => {
+                    let c = self.last.get(host, || {
+                        let mut c = vec![0u8; cs as usize]; // ok: cluster <= 2 MiB
+                        self.inflate(host, len, &mut c)?;
+                        Ok(c)
+                    })?;
+                    let w = within as usize;
+                    out.copy_from_slice(&c[w..w + out.len()]);
+                    Ok(())
+                }
+                // 32 subclusters per cluster.
                 Cluster::Sub(data, bitmap) => {
-                    // 32 subclusters per cluster.
-                    let sub = cs / 32;
-                    let mut k = 0usize;
-                    while k < n {
-                        let pos = within + k as u64;
-                        let s = pos / sub;
-                        let m = ((sub - pos % sub) as usize).min(n - k);
-                        let piece = &mut out[k..k + m];
+                    for_each_block(within, out, cs / 32, |s, w, piece| {
+                        let pos = s * (cs / 32) + w;
                         if bitmap >> (32 + s) & 1 != 0 {
                             piece.fill(0);
+                            Ok(())
                         } else if bitmap >> s & 1 != 0 {
-                            let host = data.ok_or_else(|| self.corrupt(0, format!("subcluster {s} of guest cluster {} is allocated but the cluster has no offset", guest / cs)))?;
-                            self.file.read_at(host + pos, piece)?;
+                            let host = data.ok_or_else(|| {
+                            self.corrupt(0, format!("subcluster {s} of guest cluster {cluster} is allocated but the cluster has no offset"))
+                        })?;
+                            self.file.read_at(host + pos, piece)
                         } else {
-                            self.backing_read(guest - within + pos, piece)?;
+                            self.backing_read(cluster * cs + pos, piece)
                         }
-                        k += m;
-                    }
+                    })
                 }
             }
-            done += n;
-        }
-        Ok(())
+        })
     }
 
     fn describe(&self) -> String {
@@ -396,6 +376,7 @@ impl Volume for Qcow2 {
 mod tests {
     use super::*;
     use crate::io::MemVolume;
+    use std::sync::Arc;
 
     /// A version-3 image by hand: 64 KiB clusters, a 1 MiB disk, L1 at
     /// 0x10000, one L2 at 0x20000, guest cluster 1 at 0x30000, cluster 2
