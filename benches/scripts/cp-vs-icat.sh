@@ -37,17 +37,9 @@ trap 'rm -f "$out" "$out.icat"' EXIT
 ino=$(debugfs -R 'stat /large.bin' "$img" 2>/dev/null | sed -n 's/^Inode: \([0-9]*\).*/\1/p')
 size=$(stat -c %s "$img")
 cat "$img" > /dev/null
-best() { # command...: best wall time of five, in seconds
-  local b=999999
-  for _ in 1 2 3 4 5; do
-    rm -f "$out" "$out.icat"
-    local s=$(date +%s.%N)
-    "$@" >/dev/null 2>&1
-    local e=$(date +%s.%N)
-    b=$(echo "$b $s $e" | awk '{d=$3-$2; print (d<$1)?d:$1}')
-  done
-  echo "$b"
-}
+. "$root/benches/scripts/lib.sh"
+before_run() { rm -f "$out" "$out.icat"; }
+best() { best_of 5 "$@"; }
 t_rec=$(best "$bin" cp "$img" --at d0/ext4:/large.bin -o "$out" --force)
 t_icat=$(best sh -c "icat '$img' $ino > '$out.icat'")
 # The same bytes, or the comparison means nothing.

@@ -29,17 +29,9 @@ out_dir=/dev/shm
 [ -d "$out_dir" ] && [ -w "$out_dir" ] || out_dir=$dir
 out=$out_dir/recover-bench-qcow2.$$
 trap 'rm -f "$out" "$out.qemu"' EXIT
-best() { # command...: best wall time of three, in seconds
-  local b=999999
-  for _ in 1 2 3; do
-    rm -f "$out" "$out.qemu"
-    local s=$(date +%s.%N)
-    "$@" >/dev/null 2>&1
-    local e=$(date +%s.%N)
-    b=$(echo "$b $s $e" | awk '{d=$3-$2; print (d<$1)?d:$1}')
-  done
-  echo "$b"
-}
+. "$root/benches/scripts/lib.sh"
+before_run() { rm -f "$out" "$out.qemu"; }
+best() { best_of 3 "$@"; }
 for v in plain zstd; do
   img=$dir/$v.qcow2
   cat "$img" > /dev/null
