@@ -48,6 +48,11 @@ pub struct SourceOpts {
     /// for theirs.
     #[arg(long, value_name = "SOURCE=SERIAL")]
     pub serial: Vec<String>,
+    /// A directory where the files VM images name are looked for
+    /// (repeatable): qcow2 backing files, VHD/VHDX parents, VMDK extents.
+    /// The image's own directory is searched first.
+    #[arg(long, value_name = "DIR")]
+    pub backing_dir: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]

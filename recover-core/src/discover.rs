@@ -8,10 +8,13 @@
 
 use std::collections::BTreeMap;
 use std::ops::Range;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::fs::{self, Identified, Usage};
-use crate::io::{Slice, Source, SourceKind, Volume, VolumeRef};
+use crate::image::siblings::HostDirs;
+use crate::image::Chain;
+use crate::io::{MapPolicy, Slice, Source, SourceKind, Volume, VolumeRef};
 use crate::part::{self, PartRole, Partition, PartitionTable, SectorSizeSource};
 use crate::problem::{Problem, Severity};
 
@@ -157,6 +160,11 @@ pub struct Options {
     /// Drive serial numbers by source name, as the user gives them (IMSM
     /// names its members by serial; an image file does not carry one).
     pub serials: BTreeMap<String, String>,
+    /// Directories where files that images name (backing files, parents,
+    /// extents) are looked for, after the image's own directory.
+    pub backing_dirs: Vec<PathBuf>,
+    /// How those files are opened.
+    pub map_policy: MapPolicy,
 }
 
 impl Default for Options {
@@ -164,7 +172,41 @@ impl Default for Options {
         Options {
             max_depth: DEFAULT_MAX_DEPTH,
             serials: BTreeMap::new(),
+            backing_dirs: Vec::new(),
+            map_policy: MapPolicy::Auto,
         }
+    }
+}
+
+impl Options {
+    /// The chain for an image that is not a file of its own (inside a
+    /// partition or an array): only the user's directories are searched.
+    fn inner_chain(&self, path: &str) -> Chain {
+        Chain::new(
+            path.to_string(),
+            Arc::new(HostDirs::new(
+                None,
+                self.backing_dirs.clone(),
+                self.map_policy,
+            )),
+        )
+    }
+
+    /// The chain for a host file or device opened as a source: named files
+    /// are looked for beside it, then in the user's directories.
+    pub fn host_chain(&self, src: &Source) -> Chain {
+        let path = Path::new(&src.name);
+        let identity = std::fs::canonicalize(path)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| src.name.clone());
+        Chain::new(
+            identity,
+            Arc::new(HostDirs::for_source(
+                path,
+                self.backing_dirs.clone(),
+                self.map_policy,
+            )),
+        )
     }
 }
 
@@ -173,10 +215,16 @@ pub fn discover_source(src: &Source, index: usize, opts: &Options) -> Node {
     discover_named(src, format!("d{index}"), opts)
 }
 
+/// Builds the node tree of a host source whose node path is `path`.
+pub fn discover_named(src: &Source, path: String, opts: &Options) -> Node {
+    discover_in(src, path, opts, &opts.host_chain(src))
+}
+
 /// Builds the node tree of a volume whose node path is `path`: a source,
 /// or a file inside a filesystem (`d0/gpt/p2/ext4:/images/vm.img`), whose
-/// tree then goes on from that path.
-pub fn discover_named(src: &Source, path: String, opts: &Options) -> Node {
+/// tree then goes on from that path. Files an image there names are
+/// opened through `chain`.
+pub fn discover_in(src: &Source, path: String, opts: &Options, chain: &Chain) -> Node {
     let vol = src.volume.clone();
     let mut problems = Vec::new();
     let len = vol.len();
@@ -194,7 +242,7 @@ pub fn discover_named(src: &Source, path: String, opts: &Options) -> Node {
         Vec::new()
     } else {
         let mut budget = MAX_PARTITIONS;
-        let found = explore(&vol, &path, 0, opts, &mut problems, &mut budget);
+        let found = explore(&vol, &path, 0, opts, chain, &mut problems, &mut budget);
         if found.is_empty() && problems.is_empty() {
             problems.push(nothing_recognized(vol.as_ref()));
         }
@@ -296,7 +344,15 @@ pub fn discover(sources: &[(usize, Source)], opts: &Options) -> Vec<Node> {
                 size = v.len();
                 let v: VolumeRef = Arc::new(v);
                 let mut budget = MAX_PARTITIONS;
-                children = explore(&v, &path, 1, opts, &mut problems, &mut budget);
+                children = explore(
+                    &v,
+                    &path,
+                    1,
+                    opts,
+                    &opts.inner_chain(&path),
+                    &mut problems,
+                    &mut budget,
+                );
                 Some(v)
             }
             Err(e) => {
@@ -384,7 +440,15 @@ pub fn recovered_table(
                 format!("{} → {ppath}", vol.describe()),
             ));
             let mut problems = Vec::new();
-            let mut kids = explore(&slice, &ppath, 1, opts, &mut problems, &mut budget);
+            let mut kids = explore(
+                &slice,
+                &ppath,
+                1,
+                opts,
+                &opts.inner_chain(&ppath),
+                &mut problems,
+                &mut budget,
+            );
             if kids.is_empty() {
                 let mut id = Identified::new(
                     c.format,
@@ -473,6 +537,7 @@ fn explore(
     path: &str,
     depth: usize,
     opts: &Options,
+    chain: &Chain,
     problems: &mut Vec<Problem>,
     budget: &mut usize,
 ) -> Vec<Node> {
@@ -495,13 +560,21 @@ fn explore(
         return Vec::new();
     }
     // A VM image: its virtual disk is what holds tables and filesystems.
-    if let Some(found) = crate::image::detect(vol) {
+    if let Some(found) = crate::image::detect(vol, chain) {
         return match found {
             Ok((info, disk, mut found_problems)) => {
                 let path = format!("{path}/{}", info.format);
                 let mut inner = Vec::new();
                 let children = match &disk {
-                    Some(d) => explore(d, &path, depth + 1, opts, &mut inner, budget),
+                    Some(d) => explore(
+                        d,
+                        &path,
+                        depth + 1,
+                        opts,
+                        &opts.inner_chain(&path),
+                        &mut inner,
+                        budget,
+                    ),
                     None => Vec::new(),
                 };
                 found_problems.extend(inner);
@@ -696,7 +769,15 @@ fn partition_node(
     let children = if p.role == PartRole::Extended || slice.len() < 512 {
         Vec::new()
     } else {
-        explore(&slice, &path, depth + 1, opts, &mut problems, budget)
+        explore(
+            &slice,
+            &path,
+            depth + 1,
+            opts,
+            &opts.inner_chain(&path),
+            &mut problems,
+            budget,
+        )
     };
     Node {
         path,

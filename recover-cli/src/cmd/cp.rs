@@ -30,13 +30,19 @@ pub struct Request<'a> {
 
 /// The file target `at` names; a filesystem node (or a partition with one)
 /// names its root.
-pub fn file_target(nodes: &[recover_core::discover::Node], at: &str) -> io::Result<FileTarget> {
-    match resolve(nodes, at)? {
+pub fn file_target(
+    nodes: &[recover_core::discover::Node],
+    at: &str,
+    opts: &recover_core::discover::Options,
+) -> io::Result<FileTarget> {
+    match resolve(nodes, at, opts)? {
         Target::File(t) => Ok(*t),
-        Target::Node(n) => match resolve(std::slice::from_ref(&*n), &format!("{}:/", n.path))? {
-            Target::File(t) => Ok(*t),
-            Target::Node(_) => Err(io::Error::other(format!("--at {at}: not a filesystem"))),
-        },
+        Target::Node(n) => {
+            match resolve(std::slice::from_ref(&*n), &format!("{}:/", n.path), opts)? {
+                Target::File(t) => Ok(*t),
+                Target::Node(_) => Err(io::Error::other(format!("--at {at}: not a filesystem"))),
+            }
+        }
     }
 }
 
@@ -53,7 +59,7 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
     for (_, msg) in &found.failed {
         eprintln!("recover: {msg}");
     }
-    let t = file_target(&found.nodes, req.at)?;
+    let t = file_target(&found.nodes, req.at, &found.opts)?;
     let is_dir = t.stat.kind() == FileKind::Dir;
     let base = t
         .fs_path

@@ -25,7 +25,7 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
         eprintln!("recover: {msg}");
     }
     super::target::prepare(&mut found.nodes, req.at, req.search)?;
-    super::target::graft(&mut found.nodes, req.at)?;
+    super::target::graft(&mut found.nodes, req.at, &found.opts)?;
     let node = discover::find(&found.nodes, req.at).ok_or_else(|| {
         io::Error::other(format!(
             "--at {}: no such node (run scan to see the paths)",

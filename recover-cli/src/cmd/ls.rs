@@ -37,7 +37,7 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
     for (_, msg) in &found.failed {
         eprintln!("recover: {msg}");
     }
-    let t = super::cp::file_target(&found.nodes, req.at)?;
+    let t = super::cp::file_target(&found.nodes, req.at, &found.opts)?;
     let mut rows = Vec::new();
     let mut errors = Vec::new();
     if t.stat.kind() == FileKind::Dir {

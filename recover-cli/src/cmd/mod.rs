@@ -19,6 +19,8 @@ pub struct Discovered {
     pub nodes: Vec<Node>,
     /// Sources that could not be opened: (path, message).
     pub failed: Vec<(String, String)>,
+    /// The settings they were discovered with (for files looked into later).
+    pub opts: discover::Options,
 }
 
 /// Opens every source (a failure does not stop the others) and builds the
@@ -29,7 +31,11 @@ pub fn discover_all(paths: &[PathBuf], opts: &crate::SourceOpts) -> Discovered {
     } else {
         MapPolicy::Auto
     };
-    let mut dopts = discover::Options::default();
+    let mut dopts = discover::Options {
+        backing_dirs: opts.backing_dir.clone(),
+        map_policy: policy,
+        ..Default::default()
+    };
     for s in &opts.serial {
         if let Some((src, serial)) = s.split_once('=') {
             dopts.serials.insert(src.to_string(), serial.to_string());
@@ -46,5 +52,6 @@ pub fn discover_all(paths: &[PathBuf], opts: &crate::SourceOpts) -> Discovered {
     Discovered {
         nodes: discover::discover(&sources, &dopts),
         failed,
+        opts: dopts,
     }
 }

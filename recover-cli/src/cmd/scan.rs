@@ -30,7 +30,7 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
     let mut failed = !found.failed.is_empty();
     if let Some(p) = req.at {
         // A file inside a filesystem: looked into as a disk.
-        if let Err(e) = super::target::graft(&mut found.nodes, p) {
+        if let Err(e) = super::target::graft(&mut found.nodes, p, &found.opts) {
             let _ = writeln!(io::stderr(), "recover: {e}");
             return Ok(ExitCode::from(1));
         }

@@ -4,9 +4,12 @@
 //! `d0/gpt/p2/ext4:/vm.img/gpt/p1/ext4:/etc/fstab`.
 
 use std::io;
+use std::sync::Arc;
 
 use recover_core::discover::{self, Node, NodeKind};
 use recover_core::fs::{filesystem, FileId, FileKind, FileSystemRef, Stat};
+use recover_core::image::siblings::FsDir;
+use recover_core::image::Chain;
 use recover_core::io::{Source, SourceKind};
 
 /// A resolved `--at`.
@@ -101,7 +104,7 @@ pub fn filesystem_of(node: &Node, at: &str) -> io::Result<(FileSystemRef, String
 }
 
 /// Resolves `at` in `nodes`.
-pub fn resolve(nodes: &[Node], at: &str) -> io::Result<Target> {
+pub fn resolve(nodes: &[Node], at: &str, opts: &discover::Options) -> io::Result<Target> {
     if let Some(n) = discover::find(nodes, at) {
         return Ok(Target::Node(Box::new(n.clone())));
     }
@@ -125,16 +128,9 @@ pub fn resolve(nodes: &[Node], at: &str) -> io::Result<Target> {
         let stat = fs.stat(id).map_err(|e| not_found(at, e))?;
         if stat.kind() == FileKind::File {
             // Below a regular file: look into it as a disk.
-            let file_path = format!("{fs_node}:{fs_path}");
             let vol = fs.open(id).map_err(|e| not_found(at, e))?;
-            let src = Source {
-                name: file_path.clone(),
-                volume: vol,
-                kind: SourceKind::File,
-            };
-            let mut root = discover::discover_named(&src, file_path, &Default::default());
-            root.kind = NodeKind::File;
-            return resolve(std::slice::from_ref(&root), at);
+            let root = discover_file(&fs, &fs_node, &fs_path, vol, opts);
+            return resolve(std::slice::from_ref(&root), at, opts);
         }
         let entries = fs.read_dir(id).map_err(|e| not_found(at, e))?;
         let found = recover_core::fs::filesystem::find_entry(&entries, comp);
@@ -166,17 +162,38 @@ pub fn resolve(nodes: &[Node], at: &str) -> io::Result<Target> {
 
 /// A file target as a node: the file looked into as a disk, its tree
 /// below it (`scan --at FSNODE:/file`, `extract --at FSNODE:/file`).
-pub fn file_node(t: &FileTarget) -> io::Result<Node> {
-    let path = t.display();
-    let vol = t.fs.open(t.id).map_err(|e| not_found(&path, e))?;
+pub fn file_node(t: &FileTarget, opts: &discover::Options) -> io::Result<Node> {
+    let vol = t.fs.open(t.id).map_err(|e| not_found(&t.display(), e))?;
+    Ok(discover_file(&t.fs, &t.fs_node, &t.fs_path, vol, opts))
+}
+
+/// The tree inside the file `fs_path` of the filesystem at `fs_node`: files
+/// an image there names are looked for beside it in the same filesystem,
+/// then in the user's `--backing-dir`s.
+fn discover_file(
+    fs: &FileSystemRef,
+    fs_node: &str,
+    fs_path: &str,
+    vol: recover_core::io::VolumeRef,
+    opts: &discover::Options,
+) -> Node {
+    let path = format!("{fs_node}:{fs_path}");
     let src = Source {
         name: path.clone(),
         volume: vol,
         kind: SourceKind::File,
     };
-    let mut root = discover::discover_named(&src, path, &Default::default());
+    let dir = FsDir::new(
+        fs.clone(),
+        fs_node.to_string(),
+        FsDir::parent_of(fs_path),
+        opts.backing_dirs.clone(),
+        opts.map_policy,
+    );
+    let chain = Chain::new(path.clone(), Arc::new(dir));
+    let mut root = discover::discover_in(&src, path, opts, &chain);
     root.kind = NodeKind::File;
-    Ok(root)
+    root
 }
 
 /// A path under a "recovered" table: searches that volume again, as
@@ -195,13 +212,13 @@ pub fn prepare(nodes: &mut [Node], at: &str, search: &crate::SearchOpts) -> io::
 /// something inside a file: the tree found inside the file (or the file
 /// looked into as a disk) is added as one more root. Directories are
 /// refused (`ls` lists them).
-pub fn graft(nodes: &mut Vec<Node>, at: &str) -> io::Result<()> {
+pub fn graft(nodes: &mut Vec<Node>, at: &str, opts: &discover::Options) -> io::Result<()> {
     if discover::find(nodes, at).is_some() || !at.contains(':') {
         return Ok(());
     }
-    let node = match resolve(nodes, at)? {
+    let node = match resolve(nodes, at, opts)? {
         Target::Node(n) => *n,
-        Target::File(t) if t.stat.kind() == FileKind::File => file_node(&t)?,
+        Target::File(t) if t.stat.kind() == FileKind::File => file_node(&t, opts)?,
         Target::File(t) => {
             return Err(not_found(
                 at,

@@ -2,8 +2,11 @@
 //! content (magic), never by file name.
 
 pub mod qcow2;
+pub mod siblings;
 pub mod vdi;
 pub mod vhd;
+
+pub use siblings::{Chain, Siblings};
 
 use std::sync::Arc;
 
@@ -40,13 +43,15 @@ pub struct VmImageInfo {
 pub type Detected = (VmImageInfo, Option<VolumeRef>, Vec<Problem>);
 
 /// Looks for a VM image at the start of `vol`: `None` when there is none.
-pub fn detect(vol: &VolumeRef) -> Option<Result<Detected>> {
+/// Files the image names (backing files, parents, extents) are opened
+/// through `chain`.
+pub fn detect(vol: &VolumeRef, chain: &Chain) -> Option<Result<Detected>> {
     let head = match bytes_up_to(vol.as_ref(), 0, 4096) {
         Ok(h) => h,
         Err(e) => return Some(Err(e)),
     };
     if head.get(..4) == Some(b"QFI\xfb") {
-        return Some(detect_qcow2(vol));
+        return Some(detect_qcow2(vol, chain));
     }
     if vdi::is_vdi(&head) {
         return Some(detect_vdi(vol));
@@ -62,7 +67,7 @@ pub fn detect(vol: &VolumeRef) -> Option<Result<Detected>> {
         .and_then(vhd::parse_footer)
         .is_some_and(|f| f.is_ok_and(|f| f.disk_type == vhd::DiskType::Fixed && f.checksum_ok));
     if head.get(..8) == Some(b"conectix") || fixed {
-        return Some(detect_vhd(vol));
+        return Some(detect_vhd(vol, chain));
     }
     None
 }
@@ -93,9 +98,69 @@ fn detect_vdi(vol: &VolumeRef) -> Result<Detected> {
     Ok((i, Some(v as VolumeRef), Vec::new()))
 }
 
-fn detect_vhd(vol: &VolumeRef) -> Result<Detected> {
-    let (footer, disk, parent) = vhd::Vhd::open(vol.clone(), None)?;
+/// Opens the file an image names as its backing file or parent (`what`),
+/// as the disk it holds: an image's virtual disk, or the file itself when
+/// it is raw. The problems are those of the backing image (its own backing
+/// file missing, say).
+pub fn open_backing(chain: &Chain, name: &str, what: &str) -> Result<(VolumeRef, Vec<Problem>)> {
+    let (vol, next) = chain.open(name, what)?;
+    match detect(&vol, &next) {
+        None => Ok((vol, Vec::new())),
+        Some(Ok((_, Some(disk), problems))) => Ok((disk, problems)),
+        Some(Ok((info, None, _))) => Err(Error::Unsupported {
+            layer: vol.describe(),
+            what: format!("reading the {} image named as {what}", info.format),
+        }),
+        Some(Err(e)) => Err(e),
+    }
+}
+
+/// Opens a backing file or parent if the image names one: the volume, or
+/// `None` with a problem saying why unallocated parts read as zeros.
+fn backing_or_problem(
+    chain: &Chain,
+    name: Option<&str>,
+    what: &str,
+    structure: &'static str,
+    at: Option<u64>,
+    problems: &mut Vec<Problem>,
+) -> Option<VolumeRef> {
+    let name = name?;
+    match open_backing(chain, name, what) {
+        Ok((v, inner)) => {
+            problems.extend(inner.into_iter().map(|mut p| {
+                p.detail = format!("{what} {name:?}: {}", p.detail);
+                p
+            }));
+            Some(v)
+        }
+        Err(e) => {
+            problems.push(Problem::warning(
+                structure,
+                at,
+                format!("{what} {name:?} cannot be read ({e}): what this image does not hold reads as zeros"),
+            ));
+            None
+        }
+    }
+}
+
+fn detect_vhd(vol: &VolumeRef, chain: &Chain) -> Result<Detected> {
+    let (footer, _, parent) = vhd::Vhd::open(vol.clone(), None)?;
     let mut problems = Vec::new();
+    let parent_vol = backing_or_problem(
+        chain,
+        parent.as_deref(),
+        "parent",
+        "VHD dynamic header",
+        None,
+        &mut problems,
+    );
+    let disk = if parent_vol.is_some() {
+        vhd::Vhd::open(vol.clone(), parent_vol)?.1
+    } else {
+        vhd::Vhd::open(vol.clone(), None)?.1
+    };
     if !footer.checksum_ok {
         problems.push(Problem::warning(
             "VHD footer",
@@ -109,18 +174,11 @@ fn detect_vhd(vol: &VolumeRef) -> Result<Detected> {
         footer.size,
         vol,
     );
-    if let Some(p) = &parent {
-        problems.push(Problem::warning(
-            "VHD dynamic header",
-            None,
-            format!("differencing disk over {p:?}, which is not read here: sectors this image does not hold read as zeros"),
-        ));
-        i.backing_file = Some(p.clone());
-    }
+    i.backing_file = parent;
     Ok((i, Some(disk), problems))
 }
 
-fn detect_qcow2(vol: &VolumeRef) -> Result<Detected> {
+fn detect_qcow2(vol: &VolumeRef, chain: &Chain) -> Result<Detected> {
     let name = vol.describe();
     let head = bytes_up_to(vol.as_ref(), 0, 1 << 21)?;
     let h = match qcow2::header::parse(&head) {
@@ -156,7 +214,19 @@ fn detect_qcow2(vol: &VolumeRef) -> Result<Detected> {
     info.backing_file = h.backing_file.clone();
     info.backing_format = h.backing_format.clone();
     info.encryption = h.encryption();
-    let disk = match qcow2::Qcow2::open(vol.clone(), None) {
+    let backing = if h.encryption().is_none() {
+        backing_or_problem(
+            chain,
+            h.backing_file.as_deref(),
+            "backing file",
+            "qcow2 header",
+            Some(8),
+            &mut problems,
+        )
+    } else {
+        None
+    };
+    let disk = match qcow2::Qcow2::open(vol.clone(), backing) {
         Ok(q) => {
             match q.snapshots() {
                 Ok(s) => info.snapshots = s,
@@ -167,13 +237,6 @@ fn detect_qcow2(vol: &VolumeRef) -> Result<Detected> {
                 )),
             }
             info.allocated = q.allocated().ok();
-            if let Some(b) = &h.backing_file {
-                problems.push(Problem::warning(
-                    "qcow2 header",
-                    Some(8),
-                    format!("backed by {b:?}, which is not read here: clusters this image does not hold read as zeros"),
-                ));
-            }
             Some(Arc::new(q) as VolumeRef)
         }
         Err(e) => {
