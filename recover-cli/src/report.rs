@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 use recover_core::discover::{Node, NodeInfo, NodeKind, SearchInfo};
 use recover_core::fs::Detail;
 use recover_core::io::SourceKind;
+use recover_core::lvm::{LvInfo, VolumeGroup};
 use recover_core::part::mbr::MbrRole;
 use recover_core::raid::group::{level_name, Array};
 use recover_core::Problem;
@@ -282,6 +283,8 @@ fn node_json(n: &Node) -> Value {
             m.insert("details".into(), details_json(&id.details));
         }
         NodeInfo::Array(a) => array_json(&mut m, a),
+        NodeInfo::VolumeGroup(g) => vg_json(&mut m, g),
+        NodeInfo::LogicalVolume(l) => lv_json(&mut m, l),
         NodeInfo::VmImage(v) => {
             m.insert("subformat".into(), json!(v.subformat));
             m.insert("virtual_size".into(), json!(v.virtual_size));
@@ -309,6 +312,140 @@ fn node_json(n: &Node) -> Value {
         json!(n.children.iter().map(node_json).collect::<Vec<_>>()),
     );
     Value::Object(m)
+}
+
+fn vg_json(m: &mut Map<String, Value>, g: &VolumeGroup) {
+    let md = &g.metadata;
+    m.insert("name".into(), json!(md.name));
+    m.insert("uuid".into(), json!(md.id));
+    m.insert("seqno".into(), json!(md.seqno));
+    m.insert("extent_size".into(), json!(md.extent_size));
+    m.insert("status".into(), json!(md.status));
+    m.insert("creation_host".into(), json!(md.host));
+    m.insert("written".into(), json!(md.written));
+    m.insert(
+        "pvs".into(),
+        json!(g
+            .pvs
+            .iter()
+            .zip(&md.pvs)
+            .map(|(s, e)| json!({
+                "key": s.key,
+                "uuid": s.id,
+                "found_at": s.found_at,
+                "duplicates": s.duplicates,
+                "device_hint": e.device,
+                "dev_size": e.dev_size,
+                "pe_start": e.pe_start,
+                "pe_count": e.pe_count,
+                "status": e.status,
+            }))
+            .collect::<Vec<_>>()),
+    );
+    m.insert(
+        "metadata_copies".into(),
+        json!(g
+            .copies
+            .iter()
+            .map(|c| json!({
+                "pv": c.pv_path,
+                "offset": c.offset,
+                "size": c.size,
+                "seqno": c.seqno,
+                "committed": c.committed,
+                "checksum": c.checksum_ok.map(|ok| if ok { "ok" } else { "mismatch" }),
+                "written": c.written,
+                "used": c.used,
+                "lvs_not_in_used": c.lvs_not_in_used,
+            }))
+            .collect::<Vec<_>>()),
+    );
+}
+
+fn lv_json(m: &mut Map<String, Value>, l: &LvInfo) {
+    use recover_core::lvm::metadata::{Area, SegmentKind};
+    let area = |a: &Area| match a {
+        Area::Pv { pv, start } => json!({"pv": pv, "start_extent": start}),
+        Area::Lv { lv, start } => json!({"lv": lv, "start_extent": start}),
+    };
+    m.insert("name".into(), json!(l.lv.name));
+    m.insert("vg".into(), json!(l.vg));
+    m.insert("uuid".into(), json!(l.lv.id));
+    m.insert("visible".into(), json!(l.lv.visible));
+    m.insert("status".into(), json!(l.lv.status));
+    m.insert("creation_time".into(), json!(l.lv.creation_time));
+    m.insert(
+        "segments".into(),
+        json!(l
+            .lv
+            .segments
+            .iter()
+            .map(|s| {
+                let mut j = json!({
+                    "start_extent": s.start_extent,
+                    "extent_count": s.extent_count,
+                    "offset": s.start_extent.saturating_mul(l.extent_size),
+                    "size": s.extent_count.saturating_mul(l.extent_size),
+                    "type": s.type_name,
+                });
+                let o = j.as_object_mut().unwrap_or_else(|| unreachable!());
+                match &s.kind {
+                    SegmentKind::Striped { stripe_size, areas } => {
+                        o.insert("stripe_count".into(), json!(areas.len()));
+                        o.insert("stripe_size".into(), json!(stripe_size));
+                        o.insert(
+                            "areas".into(),
+                            json!(areas.iter().map(area).collect::<Vec<_>>()),
+                        );
+                    }
+                    SegmentKind::Mirror { legs } => {
+                        o.insert(
+                            "areas".into(),
+                            json!(legs.iter().map(area).collect::<Vec<_>>()),
+                        );
+                    }
+                    SegmentKind::Raid {
+                        stripe_size,
+                        images,
+                    } => {
+                        o.insert("stripe_size".into(), json!(stripe_size));
+                        o.insert("images".into(), json!(images));
+                    }
+                    SegmentKind::ThinPool {
+                        data,
+                        metadata,
+                        chunk_size,
+                        transaction_id,
+                    } => {
+                        o.insert("data_lv".into(), json!(data));
+                        o.insert("metadata_lv".into(), json!(metadata));
+                        o.insert("chunk_size".into(), json!(chunk_size));
+                        o.insert("transaction_id".into(), json!(transaction_id));
+                    }
+                    SegmentKind::Thin {
+                        pool,
+                        device_id,
+                        origin,
+                    } => {
+                        o.insert("pool".into(), json!(pool));
+                        o.insert("device_id".into(), json!(device_id));
+                        o.insert("origin".into(), json!(origin));
+                    }
+                    SegmentKind::Snapshot {
+                        origin,
+                        cow_store,
+                        chunk_size,
+                    } => {
+                        o.insert("origin".into(), json!(origin));
+                        o.insert("cow_store".into(), json!(cow_store));
+                        o.insert("chunk_size".into(), json!(chunk_size));
+                    }
+                    SegmentKind::Zero | SegmentKind::Error | SegmentKind::Other => {}
+                }
+                j
+            })
+            .collect::<Vec<_>>()),
+    );
 }
 
 /// Bytes in binary units: "512 B", "1.50 KiB", "12.0 MiB", "931 GiB".
@@ -343,6 +480,32 @@ pub fn write_tree(out: &mut impl Write, nodes: &[&Node]) -> io::Result<()> {
 
 fn describe(n: &Node) -> String {
     match &n.info {
+        NodeInfo::VolumeGroup(g) => {
+            let md = &g.metadata;
+            let found = g.pvs.iter().filter(|p| p.found_at.is_some()).count();
+            format!(
+                "LVM volume group {}  {}  {} of {} PVs found  {} extents  seqno {}  {} LVs",
+                md.name,
+                human(n.size),
+                found,
+                g.pvs.len(),
+                human(md.extent_size),
+                md.seqno,
+                md.lvs.iter().filter(|l| l.visible).count()
+            )
+        }
+        NodeInfo::LogicalVolume(l) => {
+            let segs = l.lv.segments.len();
+            format!(
+                "LV {}  {}  {}  {} segment{}{}",
+                l.lv.name,
+                n.format,
+                human(n.size),
+                segs,
+                if segs == 1 { "" } else { "s" },
+                if l.lv.visible { "" } else { "  (hidden)" }
+            )
+        }
         NodeInfo::VmImage(v) => {
             let mut s = format!(
                 "{}  {}  {} virtual",

@@ -44,6 +44,10 @@ pub enum NodeKind {
     File,
     /// A VM disk image (qcow2, ...), its virtual disk below it.
     VmImage,
+    /// An LVM volume group gathered from its PVs.
+    VolumeGroup,
+    /// An LVM logical volume.
+    LogicalVolume,
 }
 
 impl NodeKind {
@@ -57,6 +61,8 @@ impl NodeKind {
             NodeKind::Array => "array",
             NodeKind::File => "file",
             NodeKind::VmImage => "vm_image",
+            NodeKind::VolumeGroup => "volume_group",
+            NodeKind::LogicalVolume => "logical_volume",
         }
     }
 }
@@ -93,6 +99,10 @@ pub enum NodeInfo {
     Search(Box<SearchInfo>),
     /// A VM disk image.
     VmImage(Box<crate::image::VmImageInfo>),
+    /// An LVM volume group.
+    VolumeGroup(Box<crate::lvm::VolumeGroup>),
+    /// An LVM logical volume.
+    LogicalVolume(Box<crate::lvm::LvInfo>),
 }
 
 /// What a deep scan of a volume searched and found.
@@ -379,7 +389,165 @@ pub fn discover(sources: &[(usize, Source)], opts: &Options) -> Vec<Node> {
             volume,
         });
     }
+    let groups = volume_groups(&mut nodes, opts);
+    nodes.extend(groups);
     nodes
+}
+
+/// The volume groups whose PVs are among `nodes` (on sources, partitions
+/// or arrays), each with its LVs (paths `lvm/VG` and `lvm/VG/LV`).
+fn volume_groups(nodes: &mut [Node], opts: &Options) -> Vec<Node> {
+    let mut found = Vec::new();
+    for root in nodes.iter() {
+        let on_array = root.kind == NodeKind::Array;
+        for n in root.walk() {
+            if n.kind != NodeKind::Filesystem || n.format != "lvm2" {
+                continue;
+            }
+            if let Some(v) = &n.volume {
+                found.extend(crate::lvm::read_pv(&n.path, v.clone(), on_array));
+            }
+        }
+    }
+    let groups = crate::lvm::gather(&found);
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut out = Vec::new();
+    for g in groups {
+        let name = g.metadata.name.clone();
+        let k = seen.entry(name.clone()).or_default();
+        // Two VGs of one name (disks from two hosts, both "pve"): the second
+        // is told apart by its UUID.
+        let path = if *k == 0 {
+            format!("lvm/{name}")
+        } else {
+            format!("lvm/{name}@{}", g.metadata.id)
+        };
+        *k += 1;
+        out.push(vg_node(g, path, opts));
+    }
+    // PV-level damage (an area header that does not check) goes on the
+    // PV's own node.
+    for f in found {
+        if let Some(n) = find_mut(nodes, &f.path) {
+            n.problems.extend(f.problems);
+        }
+    }
+    out
+}
+
+fn find_mut<'a>(nodes: &'a mut [Node], path: &str) -> Option<&'a mut Node> {
+    for n in nodes {
+        if n.path == path {
+            return Some(n);
+        }
+        if path.starts_with(&format!("{}/", n.path)) {
+            if let Some(found) = find_mut(&mut n.children, path) {
+                return Some(found);
+            }
+        }
+    }
+    None
+}
+
+fn vg_node(mut g: crate::lvm::VolumeGroup, path: String, opts: &Options) -> Node {
+    let md = &g.metadata;
+    let mut problems = std::mem::take(&mut g.problems);
+    let mut builder = crate::lvm::volume::Builder::new(md, &g.pv_volumes, path.clone());
+    let mut children = Vec::new();
+    // Visible LVs first, then the hidden sub-LVs (images, pool data and
+    // metadata), which are listed but not looked into.
+    let mut lvs: Vec<&crate::lvm::LogicalVolume> = md.lvs.iter().collect();
+    lvs.sort_by_key(|l| !l.visible);
+    for lv in lvs {
+        let lpath = format!("{path}/{}", lv.name);
+        let before = builder.gaps.len();
+        let built = builder.build(&lv.name);
+        let mut lproblems: Vec<Problem> = builder.gaps[before..]
+            .iter()
+            .map(|g| {
+                Problem::error(
+                    "LVM2 LV",
+                    Some(g.range.start),
+                    format!("bytes {:#x}..{:#x} {}", g.range.start, g.range.end, g.why),
+                )
+            })
+            .collect();
+        let size = lv.extents().saturating_mul(md.extent_size);
+        let (volume, kids) = match built {
+            crate::lvm::volume::Built::Volume(v) => {
+                let kids = if lv.visible {
+                    let mut budget = MAX_PARTITIONS;
+                    explore(
+                        &v,
+                        &lpath,
+                        1,
+                        opts,
+                        &opts.inner_chain(&lpath),
+                        &mut lproblems,
+                        &mut budget,
+                    )
+                } else {
+                    Vec::new()
+                };
+                (Some(v), kids)
+            }
+            crate::lvm::volume::Built::Unreadable(why) => {
+                lproblems.push(Problem::warning(
+                    "LVM2 LV",
+                    None,
+                    format!("not read: {why}"),
+                ));
+                (None, Vec::new())
+            }
+        };
+        children.push(Node {
+            path: lpath,
+            kind: NodeKind::LogicalVolume,
+            format: lv.kind_name(),
+            offset: 0,
+            size,
+            info: NodeInfo::LogicalVolume(Box::new(crate::lvm::LvInfo {
+                vg: md.name.clone(),
+                extent_size: md.extent_size,
+                lv: lv.clone(),
+            })),
+            problems: lproblems,
+            children: kids,
+            volume,
+        });
+    }
+    for pv in &g.pvs {
+        if !pv.duplicates.is_empty() {
+            problems.push(Problem::warning(
+                "LVM2 PV",
+                None,
+                format!(
+                    "{} ({}) is seen on {} and also on {}; {} is used",
+                    pv.key,
+                    pv.id,
+                    pv.found_at.as_deref().unwrap_or("?"),
+                    pv.duplicates.join(", "),
+                    pv.found_at.as_deref().unwrap_or("?")
+                ),
+            ));
+        }
+    }
+    let size = md
+        .pvs
+        .iter()
+        .map(|p| p.pe_count.saturating_mul(md.extent_size))
+        .fold(0u64, u64::saturating_add);
+    Node {
+        path,
+        kind: NodeKind::VolumeGroup,
+        format: "lvm2".into(),
+        offset: 0,
+        size,
+        info: NodeInfo::VolumeGroup(Box::new(g)),
+        problems,
+        children,
+        volume: None,
+    }
 }
 
 /// The MBR type byte that suits a recovered partition's content.

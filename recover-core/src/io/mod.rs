@@ -19,7 +19,7 @@ use std::sync::Arc;
 pub use blocks::{for_each_block, LastBlock};
 pub use concat::Concat;
 pub use slice::Slice;
-pub use volume::{bytes_at, bytes_up_to, check_range, MemVolume, Volume, VolumeRef};
+pub use volume::{bytes_at, bytes_up_to, check_range, MemVolume, Volume, VolumeRef, Zeros};
 
 use crate::error::{Error, Result};
 use device::PreadSource;

@@ -171,3 +171,34 @@ mod tests {
         assert_eq!(bytes_up_to(&v, 80, 100).unwrap().len(), 0);
     }
 }
+
+/// Bytes that read as zeros: a stretch of a volume whose data is gone (an
+/// LV's extents on a missing PV) or was never written.
+#[derive(Debug)]
+pub struct Zeros {
+    len: u64,
+    name: String,
+}
+
+impl Zeros {
+    /// `len` zero bytes, named `name` in errors.
+    pub fn new(len: u64, name: String) -> Self {
+        Zeros { len, name }
+    }
+}
+
+impl Volume for Zeros {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        check_range(self, offset, buf.len() as u64)?;
+        buf.fill(0);
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        self.name.clone()
+    }
+}

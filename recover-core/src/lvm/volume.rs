@@ -1,0 +1,426 @@
+//! Logical volumes as volumes: each segment maps its logical extents onto
+//! extents of PVs (linear, striped) or of other LVs (mirror and raid1
+//! legs), and the LV is its segments end to end (what dm-linear,
+//! dm-striped and dm-raid serve: lvm2 lib/activate/dev_manager.c builds
+//! those tables from the same metadata).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::error::Result;
+use crate::io::{check_range, Concat, Slice, Volume, VolumeRef, Zeros};
+
+use super::metadata::{Area, LogicalVolume, SegmentKind, VgMetadata};
+
+/// How deep LVs may stack (an LV whose segment is another LV's, ...):
+/// LVM itself goes 3 deep (thin pool -> tdata -> raid image).
+const MAX_STACK: usize = 8;
+
+/// Where byte `offset` of a striped segment lies: (stripe, offset in that
+/// stripe's area). Chunk `c` of `stripe` bytes goes to stripe `c % n`, row
+/// `c / n` (dm-striped's mapping).
+pub fn striped_map(offset: u64, n: u64, stripe: u64) -> (u64, u64) {
+    let chunk = offset / stripe;
+    (chunk % n, (chunk / n) * stripe + offset % stripe)
+}
+
+/// A striped segment.
+#[derive(Debug)]
+struct Striped {
+    areas: Vec<VolumeRef>,
+    stripe: u64,
+    len: u64,
+    name: String,
+}
+
+impl Volume for Striped {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        check_range(self, offset, buf.len() as u64)?;
+        let n = self.areas.len() as u64;
+        let mut done = 0usize;
+        while done < buf.len() {
+            let pos = offset + done as u64;
+            let (i, at) = striped_map(pos, n, self.stripe);
+            let in_chunk = (self.stripe - pos % self.stripe) as usize;
+            let take = in_chunk.min(buf.len() - done);
+            self.areas[i as usize].read_at(at, &mut buf[done..done + take])?; // ok: i < n
+            done += take;
+        }
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        self.name.clone()
+    }
+}
+
+/// Why part of an LV cannot be read as LVM would serve it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gap {
+    /// The LV.
+    pub lv: String,
+    /// Byte range in the LV.
+    pub range: std::ops::Range<u64>,
+    /// Why, in words.
+    pub why: String,
+}
+
+/// What one LV reads as.
+#[derive(Debug)]
+pub enum Built {
+    /// Its bytes (with gaps read as zeros, listed separately).
+    Volume(VolumeRef),
+    /// It cannot be read here, and why.
+    Unreadable(String),
+}
+
+/// Builds LV volumes over the PVs that were found.
+#[derive(Debug)]
+pub struct Builder<'a> {
+    vg: &'a VgMetadata,
+    /// PV key -> the PV's volume (the whole device the label is on).
+    pvs: &'a BTreeMap<String, VolumeRef>,
+    /// The VG's node path, for names.
+    prefix: String,
+    /// Parts read as zeros, for the caller to report.
+    pub gaps: Vec<Gap>,
+}
+
+impl<'a> Builder<'a> {
+    /// For `vg`, whose PVs found are `pvs` (by key: pv0, pv1, ...).
+    pub fn new(vg: &'a VgMetadata, pvs: &'a BTreeMap<String, VolumeRef>, prefix: String) -> Self {
+        Builder {
+            vg,
+            pvs,
+            prefix,
+            gaps: Vec::new(),
+        }
+    }
+
+    /// The LV named `name`.
+    pub fn build(&mut self, name: &str) -> Built {
+        match self.lv(name, 0) {
+            Ok(v) => Built::Volume(v),
+            Err(e) => Built::Unreadable(e),
+        }
+    }
+
+    fn lv(&mut self, name: &str, depth: usize) -> std::result::Result<VolumeRef, String> {
+        if depth > MAX_STACK {
+            return Err(format!("LVs stacked more than {MAX_STACK} deep (a loop?)"));
+        }
+        let lv = self
+            .vg
+            .lv(name)
+            .ok_or_else(|| format!("LV {name:?} is named but not in the metadata"))?;
+        let es = self.vg.extent_size;
+        let mut parts: Vec<VolumeRef> = Vec::new();
+        let mut at = 0u64; // extents so far
+        for seg in &lv.segments {
+            if seg.start_extent != at {
+                return Err(format!(
+                    "segment at extent {} does not follow extent {at}",
+                    seg.start_extent
+                ));
+            }
+            let len = seg
+                .extent_count
+                .checked_mul(es)
+                .ok_or_else(|| format!("{} extents overflow", seg.extent_count))?;
+            let base = at * es;
+            parts.push(self.segment(lv, &seg.kind, base, len, depth)?);
+            at += seg.extent_count;
+        }
+        if parts.is_empty() {
+            return Err("it has no segments".into());
+        }
+        Ok(match parts.len() {
+            1 => parts.pop().unwrap_or_else(|| unreachable!()),
+            _ => Arc::new(Concat::new(parts, format!("{}/{}", self.prefix, lv.name))),
+        })
+    }
+
+    fn segment(
+        &mut self,
+        lv: &LogicalVolume,
+        kind: &SegmentKind,
+        base: u64,
+        len: u64,
+        depth: usize,
+    ) -> std::result::Result<VolumeRef, String> {
+        let name = format!("{}/{}@{base:#x}", self.prefix, lv.name);
+        match kind {
+            SegmentKind::Striped { stripe_size, areas } => {
+                let n = areas.len() as u64;
+                if n == 0 {
+                    return Err("striped segment with no stripes".into());
+                }
+                if len % n != 0 {
+                    return Err(format!("{len} bytes do not split into {n} stripes"));
+                }
+                let each = len / n;
+                let vols: Vec<VolumeRef> = areas
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| self.area(lv, a, each, base + i as u64, depth))
+                    .collect::<std::result::Result<_, _>>()?;
+                if n == 1 {
+                    return Ok(vols.into_iter().next().unwrap_or_else(|| unreachable!()));
+                }
+                if *stripe_size == 0 || each % stripe_size != 0 {
+                    return Err(format!("stripe size {stripe_size} does not divide {each}"));
+                }
+                Ok(Arc::new(Striped {
+                    areas: vols,
+                    stripe: *stripe_size,
+                    len,
+                    name,
+                }))
+            }
+            SegmentKind::Mirror { legs } => {
+                // Any whole leg serves; the first one that reads is used.
+                let mut why = Vec::new();
+                for leg in legs {
+                    let before = self.gaps.len();
+                    match self.area(lv, leg, len, base, depth) {
+                        Ok(v) if self.gaps.len() == before => return Ok(v),
+                        Ok(_) => {
+                            let lost: Vec<String> =
+                                self.gaps.drain(before..).map(|g| g.why).collect();
+                            why.push(lost.join("; "));
+                        }
+                        Err(e) => why.push(e),
+                    }
+                }
+                let first = legs.first().ok_or("mirror with no legs")?;
+                // No whole leg: the first, with its gaps reported.
+                let v = self.area(lv, first, len, base, depth)?;
+                self.gaps.push(Gap {
+                    lv: lv.name.clone(),
+                    range: base..base + len,
+                    why: format!("no mirror leg is whole ({})", why.join(" / ")),
+                });
+                Ok(v)
+            }
+            SegmentKind::Zero => Ok(Arc::new(Zeros::new(len, name))),
+            SegmentKind::Error => {
+                self.gaps.push(Gap {
+                    lv: lv.name.clone(),
+                    range: base..base + len,
+                    why: "an \"error\" segment (reads fail under LVM); read as zeros".into(),
+                });
+                Ok(Arc::new(Zeros::new(len, name)))
+            }
+            SegmentKind::Raid { .. } => Err(format!(
+                "reading {} LVs (parity RAID over image sub-LVs) is not supported yet",
+                lv.kind_name()
+            )),
+            SegmentKind::ThinPool { .. } => {
+                Err("a thin pool: its thin LVs are the volumes to read".into())
+            }
+            SegmentKind::Thin { pool, .. } => Err(format!(
+                "a thin LV in pool {pool:?}: reading thin LVs (the pool's metadata btrees) is not supported yet"
+            )),
+            SegmentKind::Snapshot { origin, .. } => Err(format!(
+                "a classic snapshot of {origin:?}: reading its copy-on-write store is not supported yet"
+            )),
+            SegmentKind::Other => Err(format!(
+                "segment type {:?} is not supported",
+                lv.segments
+                    .iter()
+                    .map(|s| s.type_name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )),
+        }
+    }
+
+    /// `len` bytes of an area; `at` is where they sit in the LV (for gaps).
+    fn area(
+        &mut self,
+        lv: &LogicalVolume,
+        area: &Area,
+        len: u64,
+        at: u64,
+        depth: usize,
+    ) -> std::result::Result<VolumeRef, String> {
+        match area {
+            Area::Pv { pv, start } => {
+                let entry = self.vg.pv(pv).ok_or_else(|| {
+                    format!("segment names {pv}, which the metadata does not list")
+                })?;
+                let name = format!("{}/{}:{pv}", self.prefix, lv.name);
+                let Some(vol) = self.pvs.get(pv) else {
+                    self.gaps.push(Gap {
+                        lv: lv.name.clone(),
+                        range: at..at.saturating_add(len),
+                        why: format!("on {pv} ({}), which was not found; read as zeros", entry.id),
+                    });
+                    return Ok(Arc::new(Zeros::new(len, name)));
+                };
+                let off = start
+                    .checked_mul(self.vg.extent_size)
+                    .and_then(|o| o.checked_add(entry.pe_start))
+                    .ok_or_else(|| format!("extent {start} of {pv} overflows"))?;
+                let slice: VolumeRef = Arc::new(Slice::new(vol.clone(), off, len, name.clone()));
+                if slice.len() == len {
+                    return Ok(slice);
+                }
+                self.gaps.push(Gap {
+                    lv: lv.name.clone(),
+                    range: at + slice.len()..at + len,
+                    why: format!(
+                        "{pv} ends at {:#x}, before its extents do ({:#x}); read as zeros",
+                        vol.len(),
+                        off + len
+                    ),
+                });
+                let rest = len - slice.len();
+                Ok(Arc::new(Concat::new(
+                    vec![slice, Arc::new(Zeros::new(rest, name.clone()))],
+                    name,
+                )))
+            }
+            Area::Lv { lv: sub, start } => {
+                let v = self.lv(sub, depth + 1)?;
+                let off = start
+                    .checked_mul(self.vg.extent_size)
+                    .ok_or_else(|| format!("extent {start} of {sub} overflows"))?;
+                if off.checked_add(len).is_none_or(|end| end > v.len()) {
+                    return Err(format!(
+                        "{sub} is {} bytes, shorter than its use here ({len} bytes from {off})",
+                        v.len()
+                    ));
+                }
+                Ok(Arc::new(Slice::new(
+                    v,
+                    off,
+                    len,
+                    format!("{}/{}:{sub}", self.prefix, lv.name),
+                )))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::MemVolume;
+    use crate::lvm::metadata;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Every byte of a striped segment comes from exactly one place,
+        /// and consecutive chunks go to consecutive stripes.
+        #[test]
+        fn striped_map_is_a_bijection(n in 1u64..8, shift in 9u32..20, rows in 1u64..8) {
+            let stripe = 1u64 << shift;
+            let len = n * rows * stripe;
+            let mut seen = std::collections::BTreeSet::new();
+            for chunk in 0..len / stripe {
+                let (i, at) = striped_map(chunk * stripe + stripe / 2, n, stripe);
+                prop_assert!(i < n);
+                prop_assert!(at < rows * stripe);
+                prop_assert_eq!(i, chunk % n);
+                prop_assert!(seen.insert((i, at)));
+            }
+        }
+    }
+
+    fn vg(text: &str) -> VgMetadata {
+        metadata::parse(text.as_bytes()).unwrap()
+    }
+
+    fn pv(fill: impl Fn(usize) -> u8) -> VolumeRef {
+        Arc::new(MemVolume::new(
+            "pv",
+            (0..64 << 10).map(fill).collect::<Vec<u8>>(),
+        ))
+    }
+
+    const VG: &str = r#"vg {
+id = "v"
+seqno = 1
+extent_size = 16
+physical_volumes {
+pv0 { id = "a" pe_start = 8 pe_count = 7 }
+pv1 { id = "b" pe_start = 8 pe_count = 7 }
+}
+logical_volumes {
+lin { id = "1" status = ["VISIBLE"]
+segment1 { start_extent = 0 extent_count = 1 type = "striped" stripes = ["pv1", 2] }
+segment2 { start_extent = 1 extent_count = 1 type = "striped" stripes = ["pv0", 0] }
+}
+str { id = "2" status = ["VISIBLE"]
+segment1 { start_extent = 0 extent_count = 2 type = "striped" stripe_size = 8 stripes = ["pv0", 1, "pv1", 1] }
+}
+mir { id = "3" status = ["VISIBLE"]
+segment1 { start_extent = 0 extent_count = 1 type = "mirror" mirrors = ["leg0", 0, "leg1", 0] }
+}
+leg0 { id = "4" segment1 { start_extent = 0 extent_count = 1 type = "striped" stripes = ["pv0", 3] } }
+leg1 { id = "5" segment1 { start_extent = 0 extent_count = 1 type = "striped" stripes = ["pv1", 3] } }
+loop { id = "6" segment1 { start_extent = 0 extent_count = 1 type = "mirror" mirrors = ["loop", 0] } }
+}
+}"#;
+
+    fn read_all(v: &VolumeRef) -> Vec<u8> {
+        let mut b = vec![0; v.len() as usize];
+        v.read_at(0, &mut b).unwrap();
+        b
+    }
+
+    #[test]
+    fn segments_map_onto_their_pvs() {
+        let vg = vg(VG);
+        let es = 16 * 512;
+        let p0 = pv(|i| (i / 512) as u8);
+        let p1 = pv(|i| 0x80 | (i / 512) as u8);
+        let pvs = BTreeMap::from([("pv0".to_string(), p0), ("pv1".to_string(), p1)]);
+        let mut b = Builder::new(&vg, &pvs, "lvm/vg".into());
+        let Built::Volume(lin) = b.build("lin") else {
+            panic!()
+        };
+        let d = read_all(&lin);
+        assert_eq!(d.len(), 2 * es);
+        // pe_start 8 sectors + 2 extents of 16 sectors on pv1, then pv0 extent 0.
+        assert_eq!(d[0], 0x80 | 40);
+        assert_eq!(d[es], 8);
+        let Built::Volume(st) = b.build("str") else {
+            panic!()
+        };
+        let d = read_all(&st);
+        // 4 KiB chunks alternate: pv0 extent 1, pv1 extent 1, pv0 + 4 KiB, ...
+        assert_eq!(d[0], 24);
+        assert_eq!(d[4096], 0x80 | 24);
+        assert_eq!(d[8192], 32);
+        assert!(b.gaps.is_empty());
+        // A loop of LVs is refused, not followed.
+        assert!(matches!(b.build("loop"), Built::Unreadable(e) if e.contains("deep")));
+    }
+
+    #[test]
+    fn a_missing_pv_reads_as_zeros_and_a_mirror_uses_the_leg_it_has() {
+        let vg = vg(VG);
+        let p1 = pv(|i| 0x80 | (i / 512) as u8);
+        let pvs = BTreeMap::from([("pv1".to_string(), p1)]);
+        let mut b = Builder::new(&vg, &pvs, "lvm/vg".into());
+        let Built::Volume(mir) = b.build("mir") else {
+            panic!()
+        };
+        assert_eq!(read_all(&mir)[0], 0x80 | 56);
+        assert!(b.gaps.is_empty(), "{:?}", b.gaps);
+        let Built::Volume(lin) = b.build("lin") else {
+            panic!()
+        };
+        let d = read_all(&lin);
+        assert_eq!(d[16 * 512], 0);
+        assert_eq!(b.gaps.len(), 1);
+        assert_eq!(b.gaps[0].range, 8192..16384);
+        assert!(b.gaps[0].why.contains("pv0"), "{:?}", b.gaps);
+    }
+}
