@@ -461,6 +461,7 @@ fn vg_node(mut g: crate::lvm::VolumeGroup, path: String, opts: &Options) -> Node
     for lv in lvs {
         let lpath = format!("{path}/{}", lv.name);
         let before = builder.gaps.len();
+        let warned = builder.warnings.len();
         let built = builder.build(&lv.name);
         let mut lproblems: Vec<Problem> = builder.gaps[before..]
             .iter()
@@ -472,6 +473,11 @@ fn vg_node(mut g: crate::lvm::VolumeGroup, path: String, opts: &Options) -> Node
                 )
             })
             .collect();
+        lproblems.extend(
+            builder.warnings[warned..]
+                .iter()
+                .map(|(_, w)| Problem::warning("LVM2 LV", None, w.clone())),
+        );
         let size = lv.extents().saturating_mul(md.extent_size);
         let (volume, kids) = match built {
             crate::lvm::volume::Built::Volume(v) => {
@@ -492,11 +498,18 @@ fn vg_node(mut g: crate::lvm::VolumeGroup, path: String, opts: &Options) -> Node
                 (Some(v), kids)
             }
             crate::lvm::volume::Built::Unreadable(why) => {
-                lproblems.push(Problem::warning(
-                    "LVM2 LV",
-                    None,
-                    format!("not read: {why}"),
-                ));
+                // A thin pool is read through its thin LVs: nothing is wrong.
+                let pool = lv
+                    .segments
+                    .iter()
+                    .any(|s| matches!(s.kind, crate::lvm::metadata::SegmentKind::ThinPool { .. }));
+                if !pool {
+                    lproblems.push(Problem::warning(
+                        "LVM2 LV",
+                        None,
+                        format!("not read: {why}"),
+                    ));
+                }
                 (None, Vec::new())
             }
         };

@@ -86,12 +86,12 @@ fn discover(dir: &Path, m: &Value, present: Option<&[u64]>) -> Vec<Node> {
     discover::discover(&sources, &discover::Options::default())
 }
 
-/// LVs whose bytes we read: linear, striped and mirrored ones, and the
-/// hidden sub-LVs the kernel does not rewrite on activation.
+/// LVs whose bytes we read: linear, striped, mirrored and thin ones, and
+/// the hidden sub-LVs the kernel does not rewrite on activation.
 fn readable(lv: &Value) -> bool {
     let t = lv["segment_type"].as_str().unwrap_or("");
     let name = lv["name"].as_str().unwrap_or("");
-    matches!(t, "linear" | "striped" | "raid1" | "mirror")
+    matches!(t, "linear" | "striped" | "raid1" | "mirror" | "thin")
         && !name.contains("_rmeta_")
         && !name.contains("_mlog")
         && !name.ends_with("_tmeta")

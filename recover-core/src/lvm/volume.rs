@@ -88,6 +88,8 @@ pub struct Builder<'a> {
     prefix: String,
     /// Parts read as zeros, for the caller to report.
     pub gaps: Vec<Gap>,
+    /// Doubts about LVs that read all the same: (LV, what).
+    pub warnings: Vec<(String, String)>,
 }
 
 impl<'a> Builder<'a> {
@@ -98,6 +100,7 @@ impl<'a> Builder<'a> {
             pvs,
             prefix,
             gaps: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -222,9 +225,42 @@ impl<'a> Builder<'a> {
             SegmentKind::ThinPool { .. } => {
                 Err("a thin pool: its thin LVs are the volumes to read".into())
             }
-            SegmentKind::Thin { pool, .. } => Err(format!(
-                "a thin LV in pool {pool:?}: reading thin LVs (the pool's metadata btrees) is not supported yet"
-            )),
+            SegmentKind::Thin {
+                pool, device_id, ..
+            } => {
+                if base != 0 {
+                    return Err("a thin segment that does not start the LV".into());
+                }
+                let Some(SegmentKind::ThinPool {
+                    data,
+                    metadata,
+                    transaction_id,
+                    ..
+                }) = self.vg.lv(pool).and_then(|p| p.segments.first()).map(|s| &s.kind)
+                else {
+                    return Err(format!("its pool {pool:?} is not a thin pool in the metadata"));
+                };
+                let meta = self.lv(metadata, depth + 1)?;
+                let data = self.lv(data, depth + 1)?;
+                let (v, sb) = super::thin::ThinVolume::open(meta, data, *device_id, len, name)
+                    .map_err(|e| e.to_string())?;
+                if !sb.checksum_ok {
+                    self.warnings.push((
+                        lv.name.clone(),
+                        format!("the pool {pool:?} superblock or mapping root fails its checksum; read anyway"),
+                    ));
+                }
+                if sb.trans_id != *transaction_id {
+                    self.warnings.push((
+                        lv.name.clone(),
+                        format!(
+                            "the pool {pool:?} is at transaction {}, the LVM metadata expects {transaction_id} (a pool not closed cleanly?)",
+                            sb.trans_id
+                        ),
+                    ));
+                }
+                Ok(v)
+            }
             SegmentKind::Snapshot { origin, .. } => Err(format!(
                 "a classic snapshot of {origin:?}: reading its copy-on-write store is not supported yet"
             )),
