@@ -144,3 +144,189 @@ fn vhd_and_vdi_export_as_qemu_img_converts_them() {
         std::fs::remove_file(&out).unwrap();
     }
 }
+
+/// A qcow2 whose backing file is named by a relative path: read through it
+/// when it is beside the image, reported (and read as zeros) when it is
+/// not, found again with `--backing-dir`; a chain that loops is refused.
+#[test]
+fn backing_files_are_found_beside_the_image_or_in_backing_dir() {
+    use std::process::Command;
+    let Some((base, _)) =
+        fixtures::qcow2_image::qcow2_image(&fixtures::qcow2_image::QCOW2_VARIANTS[1])
+    else {
+        return;
+    };
+    if !fixtures::tools::have("qemu-io") {
+        eprintln!("SKIPPED: qemu-io is not installed");
+        return;
+    }
+    let a = fixtures::cache::Scratch::new("backing-a");
+    let b = fixtures::cache::Scratch::new("backing-b");
+    std::fs::copy(&base, a.join("base.qcow2")).unwrap();
+    let top = a.join("top.qcow2");
+    fixtures::tools::run(
+        Command::new("qemu-img")
+            .args([
+                "create",
+                "-q",
+                "-f",
+                "qcow2",
+                "-F",
+                "qcow2",
+                "-b",
+                "base.qcow2",
+            ])
+            .arg(&top),
+    );
+    fixtures::tools::run(
+        Command::new("qemu-io")
+            .args(["-c", "write -P 0x5a 1M 64k", "-c", "write -z 5M 1M"])
+            .arg(&top),
+    );
+    let raw = a.join("oracle.raw");
+    fixtures::tools::run(
+        Command::new("qemu-img")
+            .args(["convert", "-f", "qcow2", "-O", "raw"])
+            .arg(&top)
+            .arg(&raw),
+    );
+    let want = sha256_file(&raw);
+    let extract = |img: &std::path::Path, extra: &[&str]| {
+        let out = b.join("out.raw");
+        let _ = std::fs::remove_file(&out);
+        let mut args = vec!["extract", img.to_str().unwrap(), "--at", "d0/qcow2", "-o"];
+        args.push(out.to_str().unwrap());
+        args.extend_from_slice(extra);
+        let r = recover(args);
+        (r, sha256_file(&out))
+    };
+    // Beside it.
+    let (r, got) = extract(&top, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(got, want);
+    // Moved away from it: reported, and the base's clusters read as zeros.
+    let moved = b.join("top.qcow2");
+    std::fs::rename(&top, &moved).unwrap();
+    let doc = scan_json(&[&moved], 1);
+    let problems = node(&doc, "d0/qcow2")["problems"].to_string();
+    assert!(
+        problems.contains("base.qcow2") && problems.contains("cannot be read"),
+        "{problems}"
+    );
+    let (_, got) = extract(&moved, &[]);
+    assert_ne!(got, want);
+    // Found through --backing-dir.
+    let (r, got) = extract(&moved, &["--backing-dir", a.0.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(got, want);
+    // A loop: c1 -> c2 -> c1.
+    let c1 = a.join("c1.qcow2");
+    let c2 = a.join("c2.qcow2");
+    fixtures::tools::run(
+        Command::new("qemu-img")
+            .args([
+                "create",
+                "-q",
+                "-f",
+                "qcow2",
+                "-F",
+                "qcow2",
+                "-b",
+                "base.qcow2",
+            ])
+            .arg(&c1),
+    );
+    fixtures::tools::run(
+        Command::new("qemu-img")
+            .args([
+                "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", "c1.qcow2",
+            ])
+            .arg(&c2),
+    );
+    fixtures::tools::run(
+        Command::new("qemu-img")
+            .args([
+                "rebase", "-u", "-f", "qcow2", "-F", "qcow2", "-b", "c2.qcow2",
+            ])
+            .arg(&c1),
+    );
+    let doc = scan_json(&[&c2], 1);
+    let problems = node(&doc, "d0/qcow2")["problems"].to_string();
+    assert!(problems.contains("loops back"), "{problems}");
+}
+
+/// `extract --at lvm/VG/LV` writes an LV's bytes as device-mapper served
+/// them (the LVM lab corpus), and `scan --json` describes the VG and LV.
+#[test]
+fn logical_volumes_extract_as_device_mapper_served_them() {
+    let Some(lab) = lab() else { return };
+    let dir = lab.join("lvm/lvm-span-2pv");
+    if !dir.join("manifest.json").is_file() {
+        assert!(
+            std::env::var_os("RECOVER_REQUIRE_LAB").is_none(),
+            "no LVM lab corpus at {}",
+            dir.display()
+        );
+        eprintln!("SKIPPED: no LVM lab corpus at {}", dir.display());
+        return;
+    }
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    let imgs = images(&dir);
+    let paths: Vec<&std::path::Path> = imgs.iter().map(|p| p.as_path()).collect();
+    let doc = scan_json(&paths, 0);
+    let vg = node(&doc, "lvm/vg0");
+    assert_eq!(vg["kind"], "volume_group");
+    assert_eq!(vg["uuid"], m["vg"]["uuid"]);
+    assert_eq!(vg["seqno"], m["final_seqno"]);
+    assert_eq!(vg["pvs"][1]["found_at"], "d1/lvm2");
+    let copies = vg["metadata_copies"].as_array().unwrap();
+    assert!(copies
+        .iter()
+        .any(|c| c["lvs_not_in_used"] == serde_json::json!(["gap"])));
+    let span = node(&doc, "lvm/vg0/span");
+    assert_eq!(span["kind"], "logical_volume");
+    assert_eq!(span["format"], "linear");
+    assert_eq!(span["segments"].as_array().unwrap().len(), 3);
+    assert_eq!(span["segments"][1]["areas"][0]["pv"], "pv0");
+    assert_eq!(span["segments"][1]["areas"][0]["start_extent"], 40);
+    assert_eq!(node(&doc, "lvm/vg0/span/ext4")["label"], "span");
+    let want = m["lvs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "span")
+        .unwrap()["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let scratch = fixtures::cache::Scratch::new("lv-extract");
+    let out = scratch.join("span.raw");
+    let mut args: Vec<&str> = vec!["extract"];
+    args.extend(imgs.iter().map(|p| p.to_str().unwrap()));
+    args.extend(["--at", "lvm/vg0/span", "-o", out.to_str().unwrap()]);
+    let r = recover(args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(sha256_file(&out), want);
+    // And a file inside it.
+    let dest = out.with_file_name("hello.txt");
+    let mut args: Vec<&str> = vec!["cp"];
+    args.extend(imgs.iter().map(|p| p.to_str().unwrap()));
+    args.extend([
+        "--at",
+        "lvm/vg0/span/ext4:/docs/hello.txt",
+        "-o",
+        dest.to_str().unwrap(),
+    ]);
+    let r = recover(args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        sha256_file(&dest),
+        m["lvs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["name"] == "span")
+            .unwrap()["filesystem"]["files"]["docs/hello.txt"]
+    );
+}

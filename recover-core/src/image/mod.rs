@@ -135,7 +135,7 @@ fn backing_or_problem(
             Some(v)
         }
         Err(e) => {
-            problems.push(Problem::warning(
+            problems.push(Problem::error(
                 structure,
                 at,
                 format!("{what} {name:?} cannot be read ({e}): what this image does not hold reads as zeros"),
