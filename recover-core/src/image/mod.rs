@@ -5,6 +5,7 @@ pub mod qcow2;
 pub mod siblings;
 pub mod vdi;
 pub mod vhd;
+pub mod vmdk;
 
 pub use siblings::{Chain, Siblings};
 
@@ -56,6 +57,9 @@ pub fn detect(vol: &VolumeRef, chain: &Chain) -> Option<Result<Detected>> {
     if vdi::is_vdi(&head) {
         return Some(detect_vdi(vol));
     }
+    if vmdk::is_vmdk(&head, vol.len()) {
+        return Some(detect_vmdk(vol, chain));
+    }
     // VHD: a dynamic disk starts with a footer copy; a fixed disk has its
     // footer only in the last sector.
     let tail = vol
@@ -96,6 +100,14 @@ fn detect_vdi(vol: &VolumeRef) -> Result<Detected> {
     let mut i = info("vdi", v.kind.to_string(), v.len(), vol);
     i.allocated = Some(v.allocated());
     Ok((i, Some(v as VolumeRef), Vec::new()))
+}
+
+fn detect_vmdk(vol: &VolumeRef, chain: &Chain) -> Result<Detected> {
+    let v = vmdk::open(vol.clone(), chain)?;
+    let mut i = info("vmdk", v.create_type, v.disk.len(), vol);
+    i.allocated = v.allocated;
+    i.backing_file = v.parent;
+    Ok((i, Some(v.disk), v.problems))
 }
 
 /// Opens the file an image names as its backing file or parent (`what`),
