@@ -238,10 +238,15 @@ pub fn discover_in(src: &Source, path: String, opts: &Options, chain: &Chain) ->
     let vol = src.volume.clone();
     let mut problems = Vec::new();
     let len = vol.len();
+    // A VMDK descriptor (ESXi writes them in a few hundred bytes) is the
+    // one source shorter than a sector that holds a disk.
+    let descriptor = len < 512
+        && crate::io::bytes_up_to(vol.as_ref(), 0, 512)
+            .is_ok_and(|h| crate::image::vmdk::descriptor::is_descriptor(&h, len));
     let children = if len == 0 {
         problems.push(Problem::error("source", Some(0), "is empty (0 bytes)"));
         Vec::new()
-    } else if len < 512 {
+    } else if len < 512 && !descriptor {
         problems.push(Problem::error(
             "source",
             Some(0),
