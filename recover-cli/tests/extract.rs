@@ -330,3 +330,54 @@ fn logical_volumes_extract_as_device_mapper_served_them() {
             .unwrap()["filesystem"]["files"]["docs/hello.txt"]
     );
 }
+
+/// VMDK in every subformat qemu-img writes: `scan --json` shows the disk
+/// as d0/vmdk with its createType, and `extract --at d0/vmdk` writes what
+/// `qemu-img convert -O raw` writes. The source of a multi-file disk is
+/// its descriptor; the extents are found beside it.
+#[test]
+fn vmdk_exports_as_qemu_img_converts_it() {
+    for v in fixtures::vmdk_image::VMDK_VARIANTS {
+        let Some((img, want)) = fixtures::vmdk_image::vmdk_image(v) else {
+            return;
+        };
+        let doc = scan_json(&[&img], 0);
+        let n = node(&doc, "d0/vmdk");
+        assert_eq!(n["kind"], "vm_image", "{}", v.name);
+        assert_eq!(n["format"], "vmdk", "{}", v.name);
+        assert_eq!(n["subformat"], v.create_type, "{}", v.name);
+        assert_eq!(n["size"], fixtures::vmdk_image::SIZE, "{}", v.name);
+        let out = fixtures::cache_dir().join(format!("extract-vmdk-{}.raw", v.name));
+        let _ = std::fs::remove_file(&out);
+        let r = recover([
+            "extract",
+            img.to_str().unwrap(),
+            "--at",
+            "d0/vmdk",
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(r.code, 0, "{}: {}", v.name, r.stderr);
+        assert_eq!(sha256_file(&out), want, "{}", v.name);
+        std::fs::remove_file(&out).unwrap();
+    }
+}
+
+/// A descriptor whose extent is missing: the disk is still a node, its
+/// problem names the extent file, and the scan's exit code says so.
+#[test]
+fn vmdk_with_a_missing_extent_names_it() {
+    let v = &fixtures::vmdk_image::VMDK_VARIANTS[1];
+    let Some((img, _)) = fixtures::vmdk_image::vmdk_image(v) else {
+        return;
+    };
+    let s = fixtures::cache::Scratch::new("vmdk-cli-missing");
+    let lone = s.join("disk.vmdk");
+    std::fs::copy(&img, &lone).unwrap();
+    let r = recover(["scan", "--json", lone.to_str().unwrap()]);
+    let doc = r.json();
+    let n = node(&doc, "d0/vmdk");
+    assert_eq!(n["subformat"], "monolithicFlat");
+    let problems = n["problems"].to_string();
+    assert!(problems.contains("disk-flat.vmdk"), "{problems}");
+}

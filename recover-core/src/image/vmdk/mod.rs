@@ -74,7 +74,7 @@ fn open_sparse(file: VolumeRef, chain: &Chain) -> Result<Opened> {
                 problems.push(Problem::from_error(
                     crate::Severity::Warning,
                     "VMDK descriptor",
-                    &e.within(&name, ext.header().descriptor_offset * 512),
+                    &e.within(&name, ext.header().descriptor_offset.saturating_mul(512)),
                 ));
                 None
             }
@@ -95,7 +95,7 @@ fn open_sparse(file: VolumeRef, chain: &Chain) -> Result<Opened> {
         parent_name.as_deref(),
         "parent",
         "VMDK descriptor",
-        Some(ext.header().descriptor_offset * 512),
+        Some(ext.header().descriptor_offset.saturating_mul(512)),
         &mut problems,
     );
     let len = ext.header().size();
@@ -180,7 +180,7 @@ fn open_descriptor(file: VolumeRef, chain: &Chain) -> Result<Opened> {
                                         format!("extent {f:?} holds {} sectors; the descriptor gives it {} (the difference reads as zeros or is cut)", ext.header().capacity, e.sectors),
                                     ));
                                 }
-                                allocated += ext.allocated().unwrap_or(0);
+                                allocated = allocated.saturating_add(ext.allocated().unwrap_or(0));
                                 let n = format!("{}:vmdk-extent", vol.describe());
                                 Arc::new(ext.placed(len, backing.clone(), start, n))
                             }
@@ -200,7 +200,7 @@ fn open_descriptor(file: VolumeRef, chain: &Chain) -> Result<Opened> {
                                 format!("extent {f:?} holds {have} of its {len} bytes (from {offset:#x}); the rest reads as zeros"),
                             ));
                         }
-                        allocated += have;
+                        allocated = allocated.saturating_add(have);
                         Arc::new(Flat {
                             name: format!("{}:vmdk-extent", vol.describe()),
                             file: vol,

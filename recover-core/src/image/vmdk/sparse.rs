@@ -336,14 +336,15 @@ impl SparseExtent {
             let gt = bytes_at(self.file.as_ref(), at, h.gtes_per_gt as usize * 4)?; // ok: checked at open, <= 32 KiB
             for e in gt.chunks_exact(4) {
                 match self.classify(u32::from_le_bytes([e[0], e[1], e[2], e[3]])) {
-                    Grain::Data(_) => total += h.grain_bytes(),
+                    Grain::Data(_) => total = total.saturating_add(h.grain_bytes()),
                     Grain::Compressed(off) if h.markers() => {
                         let m = bytes_at(self.file.as_ref(), off, 12).ok();
-                        total += m
+                        let size = m
                             .and_then(|m| Bytes(&m).le_u32(8))
                             .map_or(0, |s| u64::from(s) + 12);
+                        total = total.saturating_add(size);
                     }
-                    Grain::Compressed(_) => total += h.grain_bytes(),
+                    Grain::Compressed(_) => total = total.saturating_add(h.grain_bytes()),
                     _ => {}
                 }
             }
