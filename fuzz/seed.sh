@@ -357,3 +357,27 @@ if have qemu-img; then
         fi
     done
 fi
+
+# image_vmdk: small VMDKs from qemu-img (first byte 0: one file; 1: a
+# descriptor, its length as two bytes, then the extent it names).
+if have qemu-img; then
+    mkdir -p "$C/image_vmdk"
+    blank "$T/k.raw" 384K
+    printf 'data at the start' | dd of="$T/k.raw" conv=notrunc status=none
+    yes 'compressible line' | head -c 70000 | dd of="$T/k.raw" bs=1 seek=200000 conv=notrunc status=none
+    for s in monolithicSparse streamOptimized monolithicFlat twoGbMaxExtentSparse twoGbMaxExtentFlat; do
+        rm -rf "$T/k" && mkdir -p "$T/k"
+        if ! qemu-img convert -f raw -O vmdk -o subformat=$s "$T/k.raw" "$T/k/d.vmdk"; then
+            note "qemu-img convert -o subformat=$s failed"
+            continue
+        fi
+        extent=$(find "$T/k" -name 'd-*.vmdk' | head -n 1)
+        if [ -z "$extent" ]; then
+            { printf '\x00'; cat "$T/k/d.vmdk"; } > "$C/image_vmdk/$s"
+        else
+            n=$(stat -c %s "$T/k/d.vmdk")
+            { printf '\x01'; printf "\\x$(printf %02x $((n % 256)))\\x$(printf %02x $((n / 256)))"
+              cat "$T/k/d.vmdk" "$extent"; } > "$C/image_vmdk/$s"
+        fi
+    done
+fi
