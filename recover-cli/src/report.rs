@@ -407,6 +407,7 @@ fn lv_json(m: &mut Map<String, Value>, l: &LvInfo) {
                     SegmentKind::Raid {
                         stripe_size,
                         images,
+                        ..
                     } => {
                         o.insert("stripe_size".into(), json!(stripe_size));
                         o.insert("images".into(), json!(images));

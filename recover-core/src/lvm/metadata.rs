@@ -46,6 +46,8 @@ pub enum SegmentKind {
     /// Other RAID levels (raid0, raid4, raid5*, raid6*, raid10): images
     /// with their metadata sub-LVs.
     Raid {
+        /// The segment type: raid0, raid4, raid5_ls, raid6_zr, raid10, ...
+        level: String,
         /// Bytes per chunk.
         stripe_size: u64,
         /// The image LVs, in order.
@@ -325,6 +327,7 @@ fn segment(s: &Section) -> Option<Segment> {
                 }
             } else {
                 SegmentKind::Raid {
+                    level: t.to_string(),
                     stripe_size: chunk("stripe_size"),
                     images,
                 }

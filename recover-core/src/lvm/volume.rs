@@ -24,6 +24,32 @@ pub fn striped_map(offset: u64, n: u64, stripe: u64) -> (u64, u64) {
     (chunk % n, (chunk / n) * stripe + offset % stripe)
 }
 
+/// The md level and layout (md's words) dm-raid runs an LVM RAID segment
+/// type with (the kernel's drivers/md/dm-raid.c raid_types table).
+pub fn raid_layout(t: &str) -> Option<(crate::raid::metadata::Level, &'static str)> {
+    use crate::raid::metadata::Level::*;
+    Some(match t {
+        "raid0" | "raid0_meta" => (Raid0, ""),
+        "raid1" => (Raid1, ""),
+        "raid10" | "raid10_near" => (Raid10, "near=2"),
+        "raid4" => (Raid5, "parity-first"),
+        "raid5_n" => (Raid5, "parity-last"),
+        "raid5" | "raid5_ls" => (Raid5, "left-symmetric"),
+        "raid5_la" => (Raid5, "left-asymmetric"),
+        "raid5_rs" => (Raid5, "right-symmetric"),
+        "raid5_ra" => (Raid5, "right-asymmetric"),
+        "raid6" | "raid6_zr" => (Raid6, "ddf-zero-restart"),
+        "raid6_nr" => (Raid6, "ddf-N-restart"),
+        "raid6_nc" => (Raid6, "ddf-N-continue"),
+        "raid6_n_6" => (Raid6, "parity-last"),
+        "raid6_ls_6" => (Raid6, "left-symmetric-6"),
+        "raid6_la_6" => (Raid6, "left-asymmetric-6"),
+        "raid6_rs_6" => (Raid6, "right-symmetric-6"),
+        "raid6_ra_6" => (Raid6, "right-asymmetric-6"),
+        _ => return None,
+    })
+}
+
 /// A striped segment.
 #[derive(Debug)]
 struct Striped {
@@ -218,10 +244,11 @@ impl<'a> Builder<'a> {
                 });
                 Ok(Arc::new(Zeros::new(len, name)))
             }
-            SegmentKind::Raid { .. } => Err(format!(
-                "reading {} LVs (parity RAID over image sub-LVs) is not supported yet",
-                lv.kind_name()
-            )),
+            SegmentKind::Raid {
+                level,
+                stripe_size,
+                images,
+            } => self.raid(lv, level, *stripe_size, images, base, len, name, depth),
             SegmentKind::ThinPool { .. } => {
                 Err("a thin pool: its thin LVs are the volumes to read".into())
             }
@@ -273,6 +300,80 @@ impl<'a> Builder<'a> {
                     .join(",")
             )),
         }
+    }
+
+    /// A RAID segment over image sub-LVs, assembled as the md personality
+    /// dm-raid runs it; an image that cannot be read whole is a missing
+    /// member, rebuilt from parity or its mirror.
+    #[allow(clippy::too_many_arguments)]
+    fn raid(
+        &mut self,
+        lv: &LogicalVolume,
+        level: &str,
+        stripe_size: u64,
+        images: &[String],
+        base: u64,
+        len: u64,
+        name: String,
+        depth: usize,
+    ) -> std::result::Result<VolumeRef, String> {
+        use crate::raid::metadata::Level;
+        use crate::raid::model::{ArrayModel, MemberData, Spec};
+        if base != 0 {
+            return Err(format!("a {level} segment that does not start the LV"));
+        }
+        let (lvl, layout) = raid_layout(level)
+            .ok_or_else(|| format!("RAID segment type {level:?} is not supported"))?;
+        let mut members = Vec::new();
+        let mut lost = Vec::new();
+        for img in images {
+            let before = self.gaps.len();
+            match self.lv(img, depth + 1) {
+                Ok(v) if self.gaps.len() == before => members.push(Some(MemberData {
+                    data_offset: 0,
+                    data_size: v.len(),
+                    name: format!("{}/{img}", self.prefix),
+                    volume: v,
+                })),
+                Ok(_) => {
+                    let why: Vec<String> = self.gaps.drain(before..).map(|g| g.why).collect();
+                    lost.push(format!("{img} ({})", why.join("; ")));
+                    members.push(None);
+                }
+                Err(e) => {
+                    lost.push(format!("{img} ({e})"));
+                    members.push(None);
+                }
+            }
+        }
+        let model = ArrayModel::new(Spec {
+            level: lvl,
+            layout: layout.to_string(),
+            chunk: if lvl == Level::Raid1 { 0 } else { stripe_size },
+            members,
+            member_size: None,
+            size: None,
+            spans: None,
+        })
+        .map_err(|e| format!("{level}: {e}"))?;
+        if model.size < len {
+            return Err(format!(
+                "its images hold {} bytes, less than the segment's {len}",
+                model.size
+            ));
+        }
+        let vol = crate::raid::volume::ArrayVolume::new(name.clone(), model, false)
+            .map_err(|e| format!("{level} with {} lost: {e}", lost.join(", ")))?;
+        if !lost.is_empty() {
+            self.warnings.push((
+                lv.name.clone(),
+                format!(
+                    "images {} not read; rebuilt from the others as dm-raid would",
+                    lost.join(", ")
+                ),
+            ));
+        }
+        Ok(Arc::new(Slice::new(Arc::new(vol), 0, len, name)))
     }
 
     /// `len` bytes of an area; `at` is where they sit in the LV (for gaps).
