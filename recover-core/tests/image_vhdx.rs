@@ -65,6 +65,21 @@ fn every_variant_reads_as_qemu_img_converts_it() {
 }
 
 #[test]
+fn a_fixed_disk_qemu_img_creates_is_fixed_and_zero() {
+    let Some(img) = fixtures::vhdx_image::created_fixed_vhdx() else {
+        return;
+    };
+    let (info, disk, problems) = detect(&file(&img), &Chain::default()).unwrap().unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(info.subformat, "fixed");
+    assert_eq!(info.virtual_size, 2 << 20);
+    let disk = disk.unwrap();
+    let mut b = vec![1u8; 2 << 20];
+    disk.read_at(0, &mut b).unwrap();
+    assert!(b.iter().all(|&x| x == 0));
+}
+
+#[test]
 fn a_log_left_to_replay_is_replayed() {
     let Some((img, want)) = dirty_log_vhdx() else {
         return;

@@ -21,6 +21,7 @@ use header::{Header, Metadata, Regions};
 
 /// BAT entry states (§2.5.1.1 payload, §2.5.1.2 sector bitmap), bits 0-2.
 const NOT_PRESENT: u64 = 0;
+const ZERO: u64 = 2;
 const FULLY_PRESENT: u64 = 6;
 const PARTIALLY_PRESENT: u64 = 7;
 /// A sector bitmap block's size (§2.4).
@@ -215,12 +216,15 @@ impl Vhdx {
         &self.header
     }
 
-    /// "differencing", "fixed" (every block present, and kept so), or "dynamic".
+    /// "differencing", "fixed" (blocks kept allocated, and every block
+    /// present or, as qemu-img creates fixed disks, zero), or "dynamic".
     pub fn subformat(&self) -> &'static str {
         if self.meta.has_parent {
             "differencing"
         } else if self.meta.leave_blocks_allocated
-            && self.payload_entries().all(|(_, e)| e & 7 == FULLY_PRESENT)
+            && self
+                .payload_entries()
+                .all(|(_, e)| matches!(e & 7, FULLY_PRESENT | ZERO))
         {
             "fixed"
         } else {
