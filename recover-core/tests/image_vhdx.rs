@@ -102,7 +102,21 @@ fn a_log_left_to_replay_is_replayed() {
     }
     let (plain, problems) = Vhdx::open(mem(b)).unwrap();
     assert!(!plain.log_replayed && problems.is_empty(), "{problems:?}");
-    assert_ne!(sha(&plain), want);
+    let stale = sha(&plain);
+    assert_ne!(stale, want);
+    // A damaged log entry: said, and the image read as it stands.
+    let mut b = std::fs::read(&img).unwrap();
+    b[(1 << 20) + 100] ^= 1;
+    let (v, problems) = Vhdx::open(mem(b)).unwrap();
+    assert!(!v.log_replayed);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].severity, Severity::Error);
+    assert_eq!(problems[0].structure, "VHDX log");
+    assert!(
+        problems[0].detail.contains("no valid sequence"),
+        "{problems:?}"
+    );
+    assert_eq!(sha(&v), stale);
 }
 
 /// CRC-32C over `len` bytes at `at`, stored at `at + 4` as the format does.
@@ -241,6 +255,7 @@ fn truncated_copies_never_panic() {
         return;
     };
     let mut buf = vec![0u8; 300_000];
+    let mut opened = 0;
     for cut in [
         0,
         7,
@@ -262,6 +277,7 @@ fn truncated_copies_never_panic() {
                 // The file ends inside a present block: said, and reads
                 // there fail cleanly.
                 assert!(!problems.is_empty(), "{cut:#x}");
+                opened += 1;
                 for at in (0..v.len()).step_by(buf.len()) {
                     let n = (v.len() - at).min(buf.len() as u64) as usize;
                     let _ = v.read_at(at, &mut buf[..n]);
@@ -269,6 +285,7 @@ fn truncated_copies_never_panic() {
             }
         }
     }
+    assert!(opened > 0, "no cut left the structures whole");
 }
 
 #[test]

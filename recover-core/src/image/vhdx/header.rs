@@ -393,9 +393,10 @@ impl Metadata {
     }
 }
 
-/// Reads the known items from `items`, whose bytes `read(offset, len)`
-/// returns.
+/// Reads the known items from `items` (listed by the metadata table at
+/// `table_at`), whose bytes `read(offset, len)` returns.
 pub fn parse_metadata(
+    table_at: u64,
     items: &[Item],
     mut read: impl FnMut(u64, usize) -> Option<Vec<u8>>,
 ) -> Result<Metadata, Bad> {
@@ -411,7 +412,7 @@ pub fn parse_metadata(
         Ok(Some((b, it.offset)))
     };
     let (fp, fp_at) = get(&FILE_PARAMETERS, 8, "file parameters")?
-        .ok_or((0, "no file parameters item".to_string()))?;
+        .ok_or((table_at, "no file parameters item".to_string()))?;
     let fp = Bytes(&fp);
     let block_size = u64::from(fp.le_u32(0).unwrap_or(0));
     if !block_size.is_power_of_two() || !(1 << 20..=256 << 20).contains(&block_size) {
@@ -422,7 +423,7 @@ pub fn parse_metadata(
     }
     let flags = fp.le_u32(4).unwrap_or(0);
     let (vs, vs_at) = get(&VIRTUAL_DISK_SIZE, 8, "virtual disk size")?
-        .ok_or((0, "no virtual disk size item".to_string()))?;
+        .ok_or((table_at, "no virtual disk size item".to_string()))?;
     let virtual_size = Bytes(&vs).le_u64(0).unwrap_or(0);
     if virtual_size > MAX_VIRTUAL_SIZE {
         return Err((
@@ -432,7 +433,7 @@ pub fn parse_metadata(
     }
     let mut sector = |id: &[u8; 16], what: &str| -> Result<u64, Bad> {
         let Some((s, at)) = get(id, 4, what)? else {
-            return Err((0, format!("no {what} item")));
+            return Err((table_at, format!("no {what} item")));
         };
         match Bytes(&s).le_u32(0).unwrap_or(0) {
             n @ (512 | 4096) => Ok(u64::from(n)),
@@ -440,7 +441,13 @@ pub fn parse_metadata(
         }
     };
     let logical_sector = sector(&LOGICAL_SECTOR_SIZE, "logical sector size")?;
-    let physical_sector = sector(&PHYSICAL_SECTOR_SIZE, "physical sector size")?;
+    // The physical sector size does not change how the disk reads: a
+    // missing one is taken to be the logical one.
+    let physical_sector = if items.iter().any(|i| i.id == PHYSICAL_SECTOR_SIZE) {
+        sector(&PHYSICAL_SECTOR_SIZE, "physical sector size")?
+    } else {
+        logical_sector
+    };
     if virtual_size % logical_sector != 0 {
         return Err((
             vs_at,

@@ -84,13 +84,21 @@ pub fn replay(file: &VolumeRef, hdr: &Header) -> Result<VolumeRef> {
     let log = bytes_at(file.as_ref(), off, len as usize)?;
     let n = len / SECTOR;
     let mut best: Option<Vec<Entry>> = None;
+    // Each sector is parsed once: a log of invalid sequences would
+    // otherwise have its entries checked again from every tail.
+    let mut parsed: Vec<Option<Option<Entry>>> = vec![None; n as usize]; // ok: n <= 16384
+    let mut entry_at = |pos: u64| -> Option<Entry> {
+        let slot = parsed.get_mut(pos as usize)?;
+        slot.get_or_insert_with(|| parse_entry(&log, pos, hdr))
+            .clone()
+    };
     let (mut tail, mut old_tail) = (0u64, 0u64);
     loop {
         // The longest run of valid entries with consecutive sequence
         // numbers from `tail`.
         let mut seq: Vec<Entry> = Vec::new();
         let mut pos = tail;
-        while let Some(e) = parse_entry(&log, pos, hdr) {
+        while let Some(e) = entry_at(pos) {
             if seq
                 .last()
                 .is_some_and(|l| e.sequence != l.sequence.wrapping_add(1))

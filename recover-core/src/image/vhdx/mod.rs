@@ -144,7 +144,7 @@ impl Vhdx {
         )?;
         let items =
             header::parse_metadata_table(&table, mr).map_err(|e| bad("VHDX metadata table", e))?;
-        let meta = header::parse_metadata(&items, |at, n| {
+        let meta = header::parse_metadata(mr.offset, &items, |at, n| {
             bytes_at(file.as_ref(), at, n).ok().map(|b| b.into_owned())
         })
         .map_err(|e| bad("VHDX metadata", e))?;
