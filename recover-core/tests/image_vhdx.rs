@@ -452,6 +452,7 @@ fn a_differencing_disk_reads_through_its_parent() {
         problems[0].detail.contains("parent cannot be read"),
         "{problems:?}"
     );
+    assert_eq!(problems[0].severity, Severity::Error);
     let disk = disk.unwrap();
     disk.read_at(0, &mut got).unwrap();
     assert!(got[..203 * 512].iter().all(|&x| x == 0));

@@ -411,7 +411,7 @@ pub fn open_parent(
             Err(e) => errors.push(e.to_string()),
         }
     }
-    problems.push(Problem::warning(
+    problems.push(Problem::error(
         "VHDX parent locator",
         None,
         if names.is_empty() {
