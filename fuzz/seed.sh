@@ -381,3 +381,58 @@ if have qemu-img; then
         fi
     done
 fi
+
+# image_vhdx: small VHDX images from qemu-img and qemu-io (dynamic with
+# 1 MiB blocks, fixed, one whose current header names the log qemu left
+# after a write), as patches over zeros (see the target): each non-zero
+# run of the image as offset u32, length u16, bytes; then its last byte.
+if have qemu-img && have qemu-io && have python3; then
+    mkdir -p "$C/image_vhdx"
+    patches() {
+        python3 - "$1" "$2" <<'PY'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+out, i = bytearray(), 0
+while i < len(b):
+    if b[i] == 0:
+        i += 1
+        continue
+    j = i
+    while j < len(b) and j - i < 65535 and any(b[j:j + 32]):
+        j += 1
+    out += struct.pack("<IH", i, j - i) + b[i:j]
+    i = j
+out += struct.pack("<IH", len(b) - 1, 1) + b[-1:]
+open(sys.argv[2], "wb").write(out)
+PY
+    }
+    qemu-img create -q -f vhdx -o block_size=1M "$T/d.vhdx" 4M
+    cp "$T/d.vhdx" "$T/before.vhdx"
+    qemu-io -c 'write -P 0x5a 100k 4k' -c 'write -P 0x33 3M 4k' "$T/d.vhdx" >/dev/null
+    patches "$T/d.vhdx" "$C/image_vhdx/dynamic"
+    qemu-img create -q -f vhdx -o subformat=fixed,block_size=1M "$T/f.vhdx" 2M
+    patches "$T/f.vhdx" "$C/image_vhdx/fixed"
+    # The log left to replay: the BAT as it was before the write, the
+    # current header naming the log (its GUID from the log entry at 1 MiB).
+    python3 - "$T/before.vhdx" "$T/d.vhdx" "$T/dirty.vhdx" <<'PY'
+import struct, sys
+before, b = open(sys.argv[1], "rb").read(), bytearray(open(sys.argv[2], "rb").read())
+def crc32c(d):
+    c = 0xFFFFFFFF
+    for x in d:
+        c ^= x
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+    return c ^ 0xFFFFFFFF
+h = 0x20000 if struct.unpack_from("<Q", b, 0x20008) > struct.unpack_from("<Q", b, 0x10008) else 0x10000
+ll, lo = struct.unpack_from("<IQ", b, h + 68)
+for s in range(0x30000, len(before), 4096):
+    if not lo <= s < lo + ll:
+        b[s:s + 4096] = before[s:s + 4096]
+b[h + 48:h + 64] = b[lo + 32:lo + 48]
+b[h + 4:h + 8] = bytes(4)
+b[h + 4:h + 8] = struct.pack("<I", crc32c(b[h:h + 4096]))
+open(sys.argv[3], "wb").write(b)
+PY
+    patches "$T/dirty.vhdx" "$C/image_vhdx/dirty_log"
+fi

@@ -145,6 +145,58 @@ fn vhd_and_vdi_export_as_qemu_img_converts_them() {
     }
 }
 
+#[test]
+fn vhdx_exports_as_qemu_img_converts_it() {
+    for v in fixtures::vhdx_image::VHDX_VARIANTS {
+        let Some((img, want)) = fixtures::vhdx_image::vhdx_image(v) else {
+            return;
+        };
+        let doc = scan_json(&[&img], 0);
+        let n = node(&doc, "d0/vhdx");
+        assert_eq!(n["kind"], "vm_image", "{}", v.name);
+        assert_eq!(n["format"], "vhdx", "{}", v.name);
+        assert_eq!(n["subformat"], v.subformat, "{}", v.name);
+        assert_eq!(n["size"], fixtures::qcow2_image::SIZE, "{}", v.name);
+        let out = fixtures::cache_dir().join(format!("extract-vhdx-{}.raw", v.name));
+        let _ = std::fs::remove_file(&out);
+        let r = recover([
+            "extract",
+            img.to_str().unwrap(),
+            "--at",
+            "d0/vhdx",
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(r.code, 0, "{}: {}", v.name, r.stderr);
+        assert_eq!(sha256_file(&out), want, "{}", v.name);
+        std::fs::remove_file(&out).unwrap();
+    }
+}
+
+#[test]
+fn a_vhdx_log_left_to_replay_is_replayed_and_said() {
+    let Some((img, want)) = fixtures::vhdx_image::dirty_log_vhdx() else {
+        return;
+    };
+    let doc = scan_json(&[&img], 0);
+    let p = &node(&doc, "d0/vhdx")["problems"][0];
+    assert_eq!(p["structure"], "VHDX log", "{doc}");
+    assert_eq!(p["severity"], "warning", "{doc}");
+    let out = fixtures::cache_dir().join("extract-vhdx-dirty-log.raw");
+    let _ = std::fs::remove_file(&out);
+    let r = recover([
+        "extract",
+        img.to_str().unwrap(),
+        "--at",
+        "d0/vhdx",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(sha256_file(&out), want);
+    std::fs::remove_file(&out).unwrap();
+}
+
 /// A qcow2 whose backing file is named by a relative path: read through it
 /// when it is beside the image, reported (and read as zeros) when it is
 /// not, found again with `--backing-dir`; a chain that loops is refused.

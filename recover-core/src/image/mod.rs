@@ -5,6 +5,7 @@ pub mod qcow2;
 pub mod siblings;
 pub mod vdi;
 pub mod vhd;
+pub mod vhdx;
 pub mod vmdk;
 
 pub use siblings::{Chain, Siblings};
@@ -53,6 +54,9 @@ pub fn detect(vol: &VolumeRef, chain: &Chain) -> Option<Result<Detected>> {
     };
     if head.get(..4) == Some(b"QFI\xfb") {
         return Some(detect_qcow2(vol, chain));
+    }
+    if head.get(..8) == Some(vhdx::header::IDENTIFIER) {
+        return Some(detect_vhdx(vol, chain));
     }
     if vdi::is_vdi(&head) {
         return Some(detect_vdi(vol));
@@ -257,4 +261,23 @@ fn detect_qcow2(vol: &VolumeRef, chain: &Chain) -> Result<Detected> {
         }
     };
     Ok((info, disk, problems))
+}
+
+fn detect_vhdx(vol: &VolumeRef, chain: &Chain) -> Result<Detected> {
+    let (v, mut problems) = vhdx::Vhdx::open(vol.clone())?;
+    let names = v.parent_names();
+    let mut i = info("vhdx", v.subformat().to_string(), v.len(), vol);
+    i.allocated = Some(v.allocated());
+    let parent = if v.metadata().has_parent {
+        i.backing_file = names.first().cloned();
+        i.backing_format = Some("vhdx".into());
+        vhdx::open_parent(chain, &names, &mut problems)
+    } else {
+        None
+    };
+    Ok((
+        i,
+        Some(Arc::new(v.with_parent(parent)) as VolumeRef),
+        problems,
+    ))
 }
