@@ -2,13 +2,14 @@
 //! LVM2 on untrusted bytes: the PV label and header, metadata area headers
 //! and their rings, the text metadata, VGs gathered from two PVs (the input
 //! split in two), every LV built and read at its start, middle and end; and
-//! the dm-thin metadata of a thin LV. The first byte picks the path.
+//! the dm-thin metadata of a thin LV; a classic snapshot's COW store. The
+//! first byte picks the path.
 
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
 use recover_core::io::{MemVolume, Volume, VolumeRef};
-use recover_core::lvm::{self, config, thin, volume};
+use recover_core::lvm::{self, config, snapshot, thin, volume};
 
 fn reads(v: &dyn Volume) {
     let mut buf = vec![0u8; 70 << 10];
@@ -23,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&which, rest)) = data.split_first() else {
         return;
     };
-    match which % 3 {
+    match which % 4 {
         0 => {
             let half = rest.len() / 2;
             let (a, b) = rest.split_at(half); // ok: half <= len
@@ -47,6 +48,13 @@ fuzz_target!(|data: &[u8]| {
         1 => {
             let _ = config::parse(rest);
             let _ = lvm::metadata::parse(rest);
+        }
+        3 => {
+            let origin: VolumeRef = Arc::new(MemVolume::new("origin", vec![0x11u8; 1 << 20]));
+            let cow: VolumeRef = Arc::new(MemVolume::new("cow", rest.to_vec()));
+            if let Ok((s, _)) = snapshot::SnapshotVolume::open(origin, cow, "snap".into()) {
+                reads(s.as_ref());
+            }
         }
         _ => {
             let cut = rest.len().min(3 * 4096);

@@ -496,8 +496,9 @@ fn describe(n: &Node) -> String {
             )
         }
         NodeInfo::LogicalVolume(l) => {
+            use recover_core::lvm::metadata::SegmentKind;
             let segs = l.lv.segments.len();
-            format!(
+            let mut s = format!(
                 "LV {}  {}  {}  {} segment{}{}",
                 l.lv.name,
                 n.format,
@@ -505,7 +506,20 @@ fn describe(n: &Node) -> String {
                 segs,
                 if segs == 1 { "" } else { "s" },
                 if l.lv.visible { "" } else { "  (hidden)" }
-            )
+            );
+            match l.lv.segments.first().map(|s| &s.kind) {
+                Some(SegmentKind::Snapshot {
+                    origin, cow_store, ..
+                }) => s.push_str(&format!("  snapshot of {origin}, COW store {cow_store}")),
+                Some(SegmentKind::Thin {
+                    pool,
+                    origin: Some(o),
+                    ..
+                }) => s.push_str(&format!("  in pool {pool}, snapshot of {o}")),
+                Some(SegmentKind::Thin { pool, .. }) => s.push_str(&format!("  in pool {pool}")),
+                _ => {}
+            }
+            s
         }
         NodeInfo::VmImage(v) => {
             let mut s = format!(

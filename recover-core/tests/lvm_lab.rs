@@ -86,8 +86,8 @@ fn discover(dir: &Path, m: &Value, present: Option<&[u64]>) -> Vec<Node> {
     discover::discover(&sources, &discover::Options::default())
 }
 
-/// LVs whose bytes we read: linear, striped, mirrored and thin ones, and
-/// the hidden sub-LVs the kernel does not rewrite on activation.
+/// LVs whose bytes we read: linear, striped, RAID, thin and snapshot ones,
+/// and the hidden sub-LVs the kernel does not rewrite on activation.
 fn readable(lv: &Value) -> bool {
     let t = lv["segment_type"].as_str().unwrap_or("");
     let name = lv["name"].as_str().unwrap_or("");
@@ -157,6 +157,15 @@ fn every_lv_reads_as_device_mapper_served_it() {
             if !readable(lv) {
                 continue;
             }
+            // A classic snapshot: the dm device of the COW store's LV (the
+            // user's name) is the snapshot view, which our snapshotN LV is.
+            let cs = &lv["classic_snapshot"];
+            let node = if cs["cow_store"] == name {
+                let p = format!("{}/{}", vg.path, cs["snapshot_lv"].as_str().unwrap());
+                discover::find(&nodes, &p).unwrap()
+            } else {
+                node
+            };
             let vol = node
                 .volume
                 .as_ref()

@@ -6,6 +6,7 @@ pub mod config;
 pub mod label;
 pub mod metadata;
 pub mod pv;
+pub mod snapshot;
 pub mod thin;
 pub mod volume;
 

@@ -263,9 +263,15 @@ impl<'a> Builder<'a> {
                     metadata,
                     transaction_id,
                     ..
-                }) = self.vg.lv(pool).and_then(|p| p.segments.first()).map(|s| &s.kind)
+                }) = self
+                    .vg
+                    .lv(pool)
+                    .and_then(|p| p.segments.first())
+                    .map(|s| &s.kind)
                 else {
-                    return Err(format!("its pool {pool:?} is not a thin pool in the metadata"));
+                    return Err(format!(
+                        "its pool {pool:?} is not a thin pool in the metadata"
+                    ));
                 };
                 let meta = self.lv(metadata, depth + 1)?;
                 let data = self.lv(data, depth + 1)?;
@@ -288,9 +294,35 @@ impl<'a> Builder<'a> {
                 }
                 Ok(v)
             }
-            SegmentKind::Snapshot { origin, .. } => Err(format!(
-                "a classic snapshot of {origin:?}: reading its copy-on-write store is not supported yet"
-            )),
+            SegmentKind::Snapshot {
+                origin,
+                cow_store,
+                chunk_size,
+            } => {
+                if base != 0 {
+                    return Err("a snapshot segment that does not start the LV".into());
+                }
+                let o = self.lv(origin, depth + 1)?;
+                let c = self.lv(cow_store, depth + 1)?;
+                let (v, info) =
+                    super::snapshot::SnapshotVolume::open(o, c, name).map_err(|e| e.to_string())?;
+                if !info.valid {
+                    self.warnings.push((
+                        lv.name.clone(),
+                        format!("the snapshot was invalidated (its COW store {cow_store:?} filled up); LVM refuses it, read as it stands"),
+                    ));
+                }
+                if info.chunk_size != *chunk_size {
+                    self.warnings.push((
+                        lv.name.clone(),
+                        format!(
+                            "the COW store says {}-byte chunks, the metadata {chunk_size}; the store's are used",
+                            info.chunk_size
+                        ),
+                    ));
+                }
+                Ok(v)
+            }
             SegmentKind::Other => Err(format!(
                 "segment type {:?} is not supported",
                 lv.segments
