@@ -126,22 +126,7 @@ fn vhd_and_vdi_export_as_qemu_img_converts_them() {
         let Some((img, want)) = fixtures::qcow2_image::other_image(format, opts) else {
             return;
         };
-        let doc = scan_json(&[&img], 0);
-        assert_eq!(node(&doc, at)["kind"], "vm_image", "{format} {opts}");
-        assert_eq!(node(&doc, at)["subformat"], sub, "{format} {opts}");
-        let out = fixtures::cache_dir().join(format!("extract-{format}-{sub}.raw"));
-        let _ = std::fs::remove_file(&out);
-        let r = recover([
-            "extract",
-            img.to_str().unwrap(),
-            "--at",
-            at,
-            "-o",
-            out.to_str().unwrap(),
-        ]);
-        assert_eq!(r.code, 0, "{format} {opts}: {}", r.stderr);
-        assert_eq!(sha256_file(&out), want, "{format} {opts}");
-        std::fs::remove_file(&out).unwrap();
+        assert_exports(&img, at, sub, None, &want);
     }
 }
 
@@ -151,25 +136,13 @@ fn vhdx_exports_as_qemu_img_converts_it() {
         let Some((img, want)) = fixtures::vhdx_image::vhdx_image(v) else {
             return;
         };
-        let doc = scan_json(&[&img], 0);
-        let n = node(&doc, "d0/vhdx");
-        assert_eq!(n["kind"], "vm_image", "{}", v.name);
-        assert_eq!(n["format"], "vhdx", "{}", v.name);
-        assert_eq!(n["subformat"], v.subformat, "{}", v.name);
-        assert_eq!(n["size"], fixtures::qcow2_image::SIZE, "{}", v.name);
-        let out = fixtures::cache_dir().join(format!("extract-vhdx-{}.raw", v.name));
-        let _ = std::fs::remove_file(&out);
-        let r = recover([
-            "extract",
-            img.to_str().unwrap(),
-            "--at",
+        assert_exports(
+            &img,
             "d0/vhdx",
-            "-o",
-            out.to_str().unwrap(),
-        ]);
-        assert_eq!(r.code, 0, "{}: {}", v.name, r.stderr);
-        assert_eq!(sha256_file(&out), want, "{}", v.name);
-        std::fs::remove_file(&out).unwrap();
+            v.subformat,
+            Some(fixtures::qcow2_image::SIZE),
+            &want,
+        );
     }
 }
 
@@ -393,25 +366,13 @@ fn vmdk_exports_as_qemu_img_converts_it() {
         let Some((img, want)) = fixtures::vmdk_image::vmdk_image(v) else {
             return;
         };
-        let doc = scan_json(&[&img], 0);
-        let n = node(&doc, "d0/vmdk");
-        assert_eq!(n["kind"], "vm_image", "{}", v.name);
-        assert_eq!(n["format"], "vmdk", "{}", v.name);
-        assert_eq!(n["subformat"], v.create_type, "{}", v.name);
-        assert_eq!(n["size"], fixtures::vmdk_image::SIZE, "{}", v.name);
-        let out = fixtures::cache_dir().join(format!("extract-vmdk-{}.raw", v.name));
-        let _ = std::fs::remove_file(&out);
-        let r = recover([
-            "extract",
-            img.to_str().unwrap(),
-            "--at",
+        assert_exports(
+            &img,
             "d0/vmdk",
-            "-o",
-            out.to_str().unwrap(),
-        ]);
-        assert_eq!(r.code, 0, "{}: {}", v.name, r.stderr);
-        assert_eq!(sha256_file(&out), want, "{}", v.name);
-        std::fs::remove_file(&out).unwrap();
+            v.create_type,
+            Some(fixtures::vmdk_image::SIZE),
+            &want,
+        );
     }
 }
 
@@ -432,4 +393,31 @@ fn vmdk_with_a_missing_extent_names_it() {
     assert_eq!(n["subformat"], "monolithicFlat");
     let problems = n["problems"].to_string();
     assert!(problems.contains("disk-flat.vmdk"), "{problems}");
+}
+
+/// `scan --json` shows the VM image `img` at `at` (a vm_image of `format`
+/// and `subformat`, `size` bytes when given), and `extract --at` writes
+/// bytes whose SHA-256 is `want` (qemu-img's raw conversion).
+fn assert_exports(img: &std::path::Path, at: &str, subformat: &str, size: Option<u64>, want: &str) {
+    let what = img.display().to_string();
+    let doc = scan_json(&[img], 0);
+    let n = node(&doc, at);
+    assert_eq!(n["kind"], "vm_image", "{what}");
+    assert_eq!(n["format"], at.rsplit('/').next().unwrap(), "{what}");
+    assert_eq!(n["subformat"], subformat, "{what}");
+    if let Some(size) = size {
+        assert_eq!(n["size"], size, "{what}");
+    }
+    let scratch = fixtures::cache::Scratch::new("export");
+    let out = scratch.join("disk.raw");
+    let r = recover([
+        "extract",
+        img.to_str().unwrap(),
+        "--at",
+        at,
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{what}: {}", r.stderr);
+    assert_eq!(sha256_file(&out), want, "{what}");
 }

@@ -3,30 +3,15 @@
 //! 1.1, deflate and zstd compression, extended L2, 512-byte and 2 MiB
 //! clusters) and an overlay on a backing file with an internal snapshot.
 
+mod common;
+use common::open_file as file;
+use common::sha_volume as sha;
+
 use std::sync::Arc;
 
 use fixtures::qcow2_image::{qcow2_image, qcow2_overlay, QCOW2_VARIANTS};
 use recover_core::image::qcow2::Qcow2;
-use recover_core::io::{open_source, MapPolicy, Volume, VolumeRef};
-use sha2::{Digest, Sha256};
-
-fn sha(v: &dyn Volume) -> String {
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut pos = 0;
-    while pos < v.len() {
-        // Odd-sized reads, so they straddle clusters.
-        let n = (v.len() - pos).min(buf.len() as u64 - 4097) as usize;
-        v.read_at(pos, &mut buf[..n]).unwrap();
-        h.update(&buf[..n]);
-        pos += n as u64;
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn file(p: &std::path::Path) -> VolumeRef {
-    open_source(p, MapPolicy::Auto).unwrap().volume
-}
+use recover_core::io::{Volume, VolumeRef};
 
 #[test]
 fn every_variant_reads_as_qemu_img_converts_it() {

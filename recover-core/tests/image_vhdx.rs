@@ -4,7 +4,11 @@
 //! copies, and a differencing disk made from a qemu-img image by hand
 //! (qemu-img cannot make one) read through its parent.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::open_file as file;
+use common::sha_volume as sha;
+
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 
@@ -12,27 +16,8 @@ use fixtures::vhdx_image::{dirty_log_vhdx, small_vhdx, vhdx_image, VHDX_VARIANTS
 use recover_core::image::siblings::HostDirs;
 use recover_core::image::vhdx::Vhdx;
 use recover_core::image::{detect, Chain};
-use recover_core::io::{open_source, MapPolicy, MemVolume, Volume, VolumeRef};
+use recover_core::io::{MapPolicy, MemVolume, Volume, VolumeRef};
 use recover_core::Severity;
-use sha2::{Digest, Sha256};
-
-fn sha(v: &dyn Volume) -> String {
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut pos = 0;
-    while pos < v.len() {
-        // Odd-sized reads, so they straddle blocks.
-        let n = (v.len() - pos).min(buf.len() as u64 - 4097) as usize;
-        v.read_at(pos, &mut buf[..n]).unwrap();
-        h.update(&buf[..n]);
-        pos += n as u64;
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn file(p: &Path) -> VolumeRef {
-    open_source(p, MapPolicy::Auto).unwrap().volume
-}
 
 fn mem(b: Vec<u8>) -> VolumeRef {
     Arc::new(MemVolume::new("damaged.vhdx", b))

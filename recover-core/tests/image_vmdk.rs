@@ -4,6 +4,10 @@
 //! with its grain directory in the footer, a delta disk over its parent,
 //! and damage: each a clear error or problem, never a panic.
 
+mod common;
+use common::open_file as file;
+use common::sha_volume as sha;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -11,27 +15,8 @@ use fixtures::vmdk_image::{vmdk_delta, vmdk_image, VMDK_VARIANTS};
 use recover_core::image::siblings::HostDirs;
 use recover_core::image::vmdk::{self, SparseExtent};
 use recover_core::image::{detect, Chain, Detected};
-use recover_core::io::{open_source, MapPolicy, MemVolume, Volume, VolumeRef};
+use recover_core::io::{MapPolicy, MemVolume, VolumeRef};
 use recover_core::Severity;
-use sha2::{Digest, Sha256};
-
-fn sha(v: &dyn Volume) -> String {
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut pos = 0;
-    while pos < v.len() {
-        // Odd-sized reads, so they straddle grains.
-        let n = (v.len() - pos).min(buf.len() as u64 - 4097) as usize;
-        v.read_at(pos, &mut buf[..n]).unwrap();
-        h.update(&buf[..n]);
-        pos += n as u64;
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn file(p: &Path) -> VolumeRef {
-    open_source(p, MapPolicy::Auto).unwrap().volume
-}
 
 /// The chain of a host file: named files are looked for beside it.
 fn chain(p: &Path) -> Chain {

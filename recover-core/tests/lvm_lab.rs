@@ -8,13 +8,15 @@
 //! it with `fixtures/lab/make-lvm.sh target/lab/lvm --jobs 2`, as root).
 //! Without it these tests say SKIPPED, unless `RECOVER_REQUIRE_LAB=1` (CI).
 
+mod common;
+use common::sha_volume as sha;
+
 use std::path::{Path, PathBuf};
 
 use recover_core::discover::{self, Node, NodeInfo, NodeKind};
 use recover_core::fs::filesystem;
-use recover_core::io::{open_source, MapPolicy, Volume};
+use recover_core::io::{open_source, MapPolicy};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 fn lvm_dir() -> Option<PathBuf> {
     let base = std::env::var_os("RECOVER_LAB_DIR")
@@ -55,19 +57,6 @@ fn scenarios(dir: &Path) -> Vec<(PathBuf, Value)> {
     }
     assert!(!out.is_empty(), "no scenarios in {}", dir.display());
     out
-}
-
-fn sha(v: &dyn Volume) -> String {
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut pos = 0;
-    while pos < v.len() {
-        let n = (v.len() - pos).min(buf.len() as u64 - 511) as usize;
-        v.read_at(pos, &mut buf[..n]).unwrap();
-        h.update(&buf[..n]);
-        pos += n as u64;
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Discovers the scenario's members (all, or those listed).

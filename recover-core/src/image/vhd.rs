@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use crate::bytes::Bytes;
 use crate::error::{Error, Result};
+use crate::io::read_padded;
 use crate::io::{bytes_at, check_range, for_each_block, Slice, Volume, VolumeRef};
 
 const FOOTER: u64 = 512;
@@ -248,13 +249,6 @@ impl Volume for Vhd {
 
 impl Vhd {
     fn parent_read(&self, pos: u64, out: &mut [u8]) -> Result<()> {
-        out.fill(0);
-        if let Some(p) = &self.parent {
-            let have = p.len().saturating_sub(pos).min(out.len() as u64) as usize;
-            if have > 0 {
-                p.read_at(pos, &mut out[..have])?;
-            }
-        }
-        Ok(())
+        read_padded(self.parent.as_deref(), pos, out)
     }
 }

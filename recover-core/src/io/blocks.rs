@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use crate::error::Result;
+use crate::io::Volume;
 
 /// Calls `f(block, within, out)` for each piece of `buf` (read at
 /// `offset`) that lies in one `block_size` block: the block's index, the
@@ -22,6 +23,23 @@ pub fn for_each_block(
         let n = ((block_size - within) as usize).min(buf.len() - done);
         f(b, within, &mut buf[done..done + n])?;
         done += n;
+    }
+    Ok(())
+}
+
+/// Fills `buf` with what `vol` holds at `offset`, and zeros past its end
+/// (or all zeros without a volume): a backing file or parent shorter than
+/// the image over it, an extent file cut short.
+pub fn read_padded(vol: Option<&dyn Volume>, offset: u64, buf: &mut [u8]) -> Result<()> {
+    let Some(v) = vol else {
+        buf.fill(0);
+        return Ok(());
+    };
+    let have = v.len().saturating_sub(offset).min(buf.len() as u64) as usize;
+    let (data, rest) = buf.split_at_mut(have);
+    rest.fill(0);
+    if have > 0 {
+        v.read_at(offset, data)?;
     }
     Ok(())
 }

@@ -16,7 +16,7 @@ use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 use std::sync::Arc;
 
-pub use blocks::{for_each_block, LastBlock};
+pub use blocks::{for_each_block, read_padded, LastBlock};
 pub use concat::Concat;
 pub use slice::Slice;
 pub use volume::{bytes_at, bytes_up_to, check_range, MemVolume, Volume, VolumeRef, Zeros};

@@ -99,3 +99,24 @@ pub fn assert_same_tree(label: &str, got: &[Entry], want: &[Entry], mtimes: bool
         }
     }
 }
+
+/// SHA-256 of a whole volume, read in odd-sized pieces so the reads
+/// straddle clusters, grains and blocks.
+pub fn sha_volume(v: &dyn recover_core::io::Volume) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut pos = 0;
+    while pos < v.len() {
+        let n = (v.len() - pos).min(buf.len() as u64 - 4097) as usize;
+        v.read_at(pos, &mut buf[..n]).unwrap();
+        h.update(&buf[..n]);
+        pos += n as u64;
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A host file as a volume.
+pub fn open_file(p: &Path) -> VolumeRef {
+    open_source(p, MapPolicy::Auto).unwrap().volume
+}

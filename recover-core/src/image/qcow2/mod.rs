@@ -19,6 +19,7 @@ pub use header::{Compression, Header, Snapshot};
 
 use crate::bytes::Bytes;
 use crate::error::{Error, Result};
+use crate::io::read_padded;
 use crate::io::{bytes_at, check_range, for_each_block, LastBlock, Volume, VolumeRef};
 
 const OFFSET_MASK: u64 = 0x00FF_FFFF_FFFF_FE00;
@@ -237,14 +238,7 @@ impl Qcow2 {
     /// Fills `buf` from the backing disk at `guest`, or with zeros past its
     /// end or without one.
     fn backing_read(&self, guest: u64, buf: &mut [u8]) -> Result<()> {
-        buf.fill(0);
-        if let Some(b) = &self.backing {
-            let have = b.len().saturating_sub(guest).min(buf.len() as u64) as usize;
-            if have > 0 {
-                b.read_at(guest, &mut buf[..have])?;
-            }
-        }
-        Ok(())
+        read_padded(self.backing.as_deref(), guest, buf)
     }
 
     fn inflate(&self, host: u64, len: u64, out: &mut [u8]) -> Result<()> {

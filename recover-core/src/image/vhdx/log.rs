@@ -19,6 +19,7 @@ use std::sync::Arc;
 use super::header::{crc_without, Header};
 use crate::bytes::Bytes;
 use crate::error::{Error, Result};
+use crate::io::read_padded;
 use crate::io::{bytes_at, check_range, Volume, VolumeRef};
 
 const SECTOR: u64 = 4096;
@@ -259,9 +260,7 @@ impl Volume for Replayed {
         let end = offset + buf.len() as u64;
         // The file as it is (zeros where the log extends it), then each
         // update in log order.
-        let have = self.file.len().saturating_sub(offset).min(buf.len() as u64) as usize;
-        self.file.read_at(offset, &mut buf[..have])?;
-        buf[have..].fill(0);
+        read_padded(Some(self.file.as_ref()), offset, buf)?;
         for (r, u) in &self.updates {
             let (s, e) = (r.start.max(offset), r.end.min(end));
             if s >= e {

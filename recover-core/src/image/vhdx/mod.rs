@@ -15,6 +15,7 @@ pub mod log;
 
 use crate::bytes::Bytes;
 use crate::error::{Error, Result};
+use crate::io::read_padded;
 use crate::io::{bytes_at, check_range, for_each_block, Volume, VolumeRef};
 use crate::problem::Problem;
 use header::{Header, Metadata, Regions};
@@ -317,14 +318,7 @@ impl Vhdx {
     }
 
     fn parent_read(&self, pos: u64, out: &mut [u8]) -> Result<()> {
-        out.fill(0);
-        if let Some(p) = &self.parent {
-            let have = p.len().saturating_sub(pos).min(out.len() as u64) as usize;
-            if have > 0 {
-                p.read_at(pos, &mut out[..have])?;
-            }
-        }
-        Ok(())
+        read_padded(self.parent.as_deref(), pos, out)
     }
 }
 

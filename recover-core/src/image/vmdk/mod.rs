@@ -25,6 +25,7 @@ pub use sparse::{SparseExtent, SparseHeader};
 
 use super::Chain;
 use crate::error::{Error, Result};
+use crate::io::read_padded;
 use crate::io::{bytes_at, check_range, Concat, Volume, VolumeRef};
 use crate::problem::Problem;
 
@@ -248,14 +249,11 @@ impl Volume for Flat {
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
         check_range(self, offset, buf.len() as u64)?;
-        let at = self.offset.saturating_add(offset);
-        let have = self.file.len().saturating_sub(at).min(buf.len() as u64) as usize;
-        let (data, rest) = buf.split_at_mut(have);
-        rest.fill(0);
-        if have > 0 {
-            self.file.read_at(at, data)?;
-        }
-        Ok(())
+        read_padded(
+            Some(self.file.as_ref()),
+            self.offset.saturating_add(offset),
+            buf,
+        )
     }
 
     fn slice_at(&self, offset: u64, len: u64) -> Option<&[u8]> {

@@ -28,6 +28,7 @@ use std::collections::HashSet;
 
 use crate::bytes::Bytes;
 use crate::error::{Error, Result};
+use crate::io::read_padded;
 use crate::io::{bytes_at, check_range, for_each_block, LastBlock, Volume, VolumeRef};
 use crate::problem::Problem;
 
@@ -464,15 +465,10 @@ impl SparseExtent {
     }
 
     fn backing_read(&self, pos: u64, out: &mut [u8]) -> Result<()> {
-        out.fill(0);
-        if let Some((b, base)) = &self.backing {
-            let at = base.saturating_add(pos);
-            let have = b.len().saturating_sub(at).min(out.len() as u64) as usize;
-            if have > 0 {
-                b.read_at(at, &mut out[..have])?;
-            }
+        match &self.backing {
+            Some((b, base)) => read_padded(Some(b.as_ref()), base.saturating_add(pos), out),
+            None => read_padded(None, pos, out),
         }
-        Ok(())
     }
 
     /// Where the grain directory in use is, in bytes.
