@@ -189,20 +189,15 @@ fn backing_files_are_found_beside_the_image_or_in_backing_dir() {
     let b = fixtures::cache::Scratch::new("backing-b");
     std::fs::copy(&base, a.join("base.qcow2")).unwrap();
     let top = a.join("top.qcow2");
-    fixtures::tools::run(
-        Command::new("qemu-img")
-            .args([
-                "create",
-                "-q",
-                "-f",
-                "qcow2",
-                "-F",
-                "qcow2",
-                "-b",
-                "base.qcow2",
-            ])
-            .arg(&top),
-    );
+    // An overlay named by a relative path, as qemu-img keeps it.
+    let overlay = |backing: &str, img: &std::path::Path| {
+        fixtures::tools::run(
+            Command::new("qemu-img")
+                .args(["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", backing])
+                .arg(img),
+        );
+    };
+    overlay("base.qcow2", &top);
     fixtures::tools::run(
         Command::new("qemu-io")
             .args(["-c", "write -P 0x5a 1M 64k", "-c", "write -z 5M 1M"])
@@ -247,27 +242,8 @@ fn backing_files_are_found_beside_the_image_or_in_backing_dir() {
     // A loop: c1 -> c2 -> c1.
     let c1 = a.join("c1.qcow2");
     let c2 = a.join("c2.qcow2");
-    fixtures::tools::run(
-        Command::new("qemu-img")
-            .args([
-                "create",
-                "-q",
-                "-f",
-                "qcow2",
-                "-F",
-                "qcow2",
-                "-b",
-                "base.qcow2",
-            ])
-            .arg(&c1),
-    );
-    fixtures::tools::run(
-        Command::new("qemu-img")
-            .args([
-                "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", "c1.qcow2",
-            ])
-            .arg(&c2),
-    );
+    overlay("base.qcow2", &c1);
+    overlay("c1.qcow2", &c2);
     fixtures::tools::run(
         Command::new("qemu-img")
             .args([
