@@ -27,6 +27,10 @@ pub const DEFAULT_MAX_DEPTH: usize = 8;
 /// would otherwise multiply the nodes and the work at every level.
 pub const MAX_PARTITIONS: usize = 1024;
 
+/// How many times volume groups are gathered again from PVs found inside
+/// the LVs of the last ones (VM disks holding a guest's LVM).
+const MAX_LVM_ROUNDS: usize = 4;
+
 /// What a node is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NodeKind {
@@ -402,39 +406,47 @@ pub fn discover(sources: &[(usize, Source)], opts: &Options) -> Vec<Node> {
 /// The volume groups whose PVs are among `nodes` (on sources, partitions
 /// or arrays), each with its LVs (paths `lvm/VG` and `lvm/VG/LV`).
 fn volume_groups(nodes: &mut [Node], opts: &Options) -> Vec<Node> {
-    let mut found = Vec::new();
-    for root in nodes.iter() {
-        let on_array = root.kind == NodeKind::Array;
-        for n in root.walk() {
-            if n.kind != NodeKind::Filesystem || n.format != "lvm2" {
-                continue;
-            }
-            if let Some(v) = &n.volume {
-                found.extend(crate::lvm::read_pv(&n.path, v.clone(), on_array));
+    let mut names: BTreeMap<String, usize> = BTreeMap::new();
+    let mut used: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut out: Vec<Node> = Vec::new();
+    // PVs inside LVs (a guest's VG on a VM disk that is an LV) make VGs of
+    // their own: gather again over what the last round found, a few times.
+    for _ in 0..MAX_LVM_ROUNDS {
+        let mut found = Vec::new();
+        for root in nodes.iter().chain(out.iter()) {
+            let on_array = root.kind == NodeKind::Array;
+            for n in root.walk() {
+                if n.kind != NodeKind::Filesystem || n.format != "lvm2" || used.contains(&n.path) {
+                    continue;
+                }
+                used.insert(n.path.clone());
+                if let Some(v) = &n.volume {
+                    found.extend(crate::lvm::read_pv(&n.path, v.clone(), on_array));
+                }
             }
         }
-    }
-    let groups = crate::lvm::gather(&found);
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    let mut out = Vec::new();
-    for g in groups {
-        let name = g.metadata.name.clone();
-        let k = seen.entry(name.clone()).or_default();
-        // Two VGs of one name (disks from two hosts, both "pve"): the second
-        // is told apart by its UUID.
-        let path = if *k == 0 {
-            format!("lvm/{name}")
-        } else {
-            format!("lvm/{name}@{}", g.metadata.id)
-        };
-        *k += 1;
-        out.push(vg_node(g, path, opts));
-    }
-    // PV-level damage (an area header that does not check) goes on the
-    // PV's own node.
-    for f in found {
-        if let Some(n) = find_mut(nodes, &f.path) {
-            n.problems.extend(f.problems);
+        if found.is_empty() {
+            break;
+        }
+        for g in crate::lvm::gather(&found) {
+            let name = g.metadata.name.clone();
+            let k = names.entry(name.clone()).or_default();
+            // Two VGs of one name (disks from two hosts, both "pve"): the
+            // second is told apart by its UUID.
+            let path = if *k == 0 {
+                format!("lvm/{name}")
+            } else {
+                format!("lvm/{name}@{}", g.metadata.id)
+            };
+            *k += 1;
+            out.push(vg_node(g, path, opts));
+        }
+        // PV-level damage (an area header that does not check) goes on the
+        // PV's own node.
+        for f in found {
+            if let Some(n) = find_mut(nodes, &f.path).or_else(|| find_mut(&mut out, &f.path)) {
+                n.problems.extend(f.problems);
+            }
         }
     }
     out

@@ -301,3 +301,87 @@ fn degraded_vgs_read_what_lvm_could() {
     eprintln!("{checked} LVs of degraded VGs read as the kernel served them");
     assert_eq!(checked, 9);
 }
+
+/// Writes a one-PV VG (`vg_name`, extents of 4 MiB from 1 MiB) whose one
+/// linear LV `lv_name` holds `content`, as pvcreate/vgcreate/lvcreate lay
+/// it out: label in sector 1, metadata area at 4 KiB, text after its header.
+fn host_pv(vg_name: &str, lv_name: &str, content: &[u8]) -> Vec<u8> {
+    use recover_core::checksum::lvm_crc;
+    const CRC: u32 = 0xf597_a6cf;
+    let extent = 4u64 << 20;
+    let extents = (content.len() as u64).div_ceil(extent);
+    let pe_start = 1u64 << 20;
+    let size = pe_start + extents * extent;
+    let mut d = vec![0u8; size as usize];
+    d[pe_start as usize..pe_start as usize + content.len()].copy_from_slice(content);
+    let uuid = b"HOSTpv0000000000000000000000uuid";
+    let text = format!(
+        "{vg_name} {{\nid = \"HOSTvg-0000-0000-0000-0000-0000-000uid\"\nseqno = 3\nformat = \"lvm2\"\nstatus = [\"RESIZEABLE\", \"READ\", \"WRITE\"]\nextent_size = {}\nphysical_volumes {{\npv0 {{\nid = \"HOSTpv-0000-0000-0000-0000-0000-00uuid\"\ndev_size = {}\npe_start = {}\npe_count = {extents}\n}}\n}}\nlogical_volumes {{\n{lv_name} {{\nid = \"x\"\nstatus = [\"READ\", \"WRITE\", \"VISIBLE\"]\nsegment_count = 1\nsegment1 {{\nstart_extent = 0\nextent_count = {extents}\ntype = \"striped\"\nstripe_count = 1\nstripes = [\"pv0\", 0]\n}}\n}}\n}}\n}}\ncontents = \"Text Format Volume Group\"\n",
+        extent / 512,
+        size / 512,
+        pe_start / 512
+    );
+    // Label (sector 1).
+    let l = 512;
+    d[l..l + 8].copy_from_slice(b"LABELONE");
+    d[l + 8..l + 16].copy_from_slice(&1u64.to_le_bytes());
+    d[l + 20..l + 24].copy_from_slice(&32u32.to_le_bytes());
+    d[l + 24..l + 32].copy_from_slice(b"LVM2 001");
+    let pv = l + 32;
+    d[pv..pv + 32].copy_from_slice(uuid);
+    d[pv + 32..pv + 40].copy_from_slice(&size.to_le_bytes());
+    let areas = [(pe_start, 0u64), (0, 0), (4096, pe_start - 4096), (0, 0)];
+    for (i, (o, s)) in areas.iter().enumerate() {
+        let at = pv + 40 + i * 16;
+        d[at..at + 8].copy_from_slice(&o.to_le_bytes());
+        d[at + 8..at + 16].copy_from_slice(&s.to_le_bytes());
+    }
+    let crc = lvm_crc(CRC, &d[l + 20..l + 512]);
+    d[l + 16..l + 20].copy_from_slice(&crc.to_le_bytes());
+    // Metadata area header and text.
+    let m = 4096;
+    d[m + 4..m + 20].copy_from_slice(b" LVM2 x[5A%r0N*>");
+    d[m + 20..m + 24].copy_from_slice(&1u32.to_le_bytes());
+    d[m + 24..m + 32].copy_from_slice(&4096u64.to_le_bytes());
+    d[m + 32..m + 40].copy_from_slice(&(pe_start - 4096).to_le_bytes());
+    d[m + 40..m + 48].copy_from_slice(&512u64.to_le_bytes());
+    d[m + 48..m + 56].copy_from_slice(&(text.len() as u64).to_le_bytes());
+    d[m + 56..m + 60].copy_from_slice(&lvm_crc(CRC, text.as_bytes()).to_le_bytes());
+    d[m + 512..m + 512 + text.len()].copy_from_slice(text.as_bytes());
+    let crc = lvm_crc(CRC, &d[m + 4..m + 512]);
+    d[m..m + 4].copy_from_slice(&crc.to_le_bytes());
+    d
+}
+
+/// A guest's VG on a VM disk that is itself an LV (Proxmox's "lvm"
+/// storage): the host VG is gathered, then the guest's PV inside the host
+/// LV, and the guest LV reads as the kernel served it.
+#[test]
+fn a_guest_vg_inside_an_lv_is_gathered_too() {
+    let Some(dir) = lvm_dir() else { return };
+    let sdir = dir.join("lvm-linear-1pv");
+    let Some((_, m)) = scenarios(&dir).into_iter().find(|(p, _)| *p == sdir) else {
+        panic!("no lvm-linear-1pv scenario");
+    };
+    let guest = std::fs::read(sdir.join("m0.img")).unwrap();
+    let host = host_pv("hostvg", "vm-100-disk-0", &guest);
+    let src = recover_core::io::Source {
+        name: "host.img".into(),
+        volume: std::sync::Arc::new(recover_core::io::MemVolume::new("host.img", host)),
+        kind: recover_core::io::SourceKind::File,
+    };
+    let nodes = discover::discover(&[(0, src)], &discover::Options::default());
+    let host_lv = discover::find(&nodes, "lvm/hostvg/vm-100-disk-0").unwrap();
+    assert!(host_lv.problems.is_empty(), "{:?}", host_lv.problems);
+    let root = discover::find(&nodes, "lvm/vg0/root")
+        .expect("the guest VG, gathered from inside the host LV");
+    let want = m["lvs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "root")
+        .unwrap()["sha256"]
+        .as_str()
+        .unwrap();
+    assert_eq!(sha(root.volume.as_ref().unwrap().as_ref()), want);
+}
