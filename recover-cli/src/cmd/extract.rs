@@ -43,12 +43,23 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
 /// Writes `node`'s bytes; true when some could not be read (reported).
 pub fn write_node(out: Output, node: &Node, roots: &[Node], path: &Path) -> io::Result<bool> {
     let Some(vol) = node.volume.as_deref() else {
-        let why = node
+        let mut why = node
             .problems
             .iter()
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join("; ");
+        if why.is_empty() {
+            why = match node.kind {
+                recover_core::discover::NodeKind::VolumeGroup => {
+                    "a volume group has no bytes of its own: extract one of its LVs".into()
+                }
+                recover_core::discover::NodeKind::LogicalVolume => {
+                    "a thin pool is read through its thin LVs; its data and metadata are the hidden _tdata and _tmeta LVs".into()
+                }
+                _ => "nothing to read".into(),
+            };
+        }
         return Err(io::Error::other(format!(
             "{}: the bytes of this {} cannot be read ({why})",
             node.path,
