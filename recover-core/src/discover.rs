@@ -430,6 +430,20 @@ fn volume_groups(nodes: &mut [Node], opts: &Options) -> Vec<Node> {
         }
         for g in crate::lvm::gather(&found) {
             let name = g.metadata.name.clone();
+            // Each PV node says which VG it is in, and as which PV.
+            for pv in &g.pvs {
+                let Some(at) = &pv.found_at else { continue };
+                let n = find_mut(nodes, at).or_else(|| find_mut(&mut out, at));
+                if let Some(Node {
+                    info: NodeInfo::Filesystem(id),
+                    ..
+                }) = n
+                {
+                    id.detail("vg", fs::Detail::Text(name.clone()));
+                    id.detail("vg_uuid", fs::Detail::Text(g.metadata.id.clone()));
+                    id.detail("pv", fs::Detail::Text(pv.key.clone()));
+                }
+            }
             let k = names.entry(name.clone()).or_default();
             // Two VGs of one name (disks from two hosts, both "pve"): the
             // second is told apart by its UUID.
