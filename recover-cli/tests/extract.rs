@@ -397,3 +397,27 @@ fn assert_exports(img: &std::path::Path, at: &str, subformat: &str, size: Option
     assert_eq!(r.code, 0, "{what}: {}", r.stderr);
     assert_eq!(sha256_file(&out), want, "{what}");
 }
+
+/// A qcow2 whose clusters are in an external data file beside it (plain,
+/// and raw with `data_file_raw=on`) reads through that file.
+#[test]
+fn qcow2_with_an_external_data_file_exports_as_qemu_img_converts_it() {
+    for raw in [false, true] {
+        let Some((img, want)) = fixtures::qcow2_image::qcow2_external_data(raw) else {
+            return;
+        };
+        let doc = scan_json(&[&img], 0);
+        let sub = node(&doc, "d0/qcow2")["subformat"].to_string();
+        assert!(
+            sub.contains("external data file \\\"vm-data.img\\\""),
+            "{sub}"
+        );
+        assert_exports(
+            &img,
+            "d0/qcow2",
+            node(&doc, "d0/qcow2")["subformat"].as_str().unwrap(),
+            None,
+            &want,
+        );
+    }
+}

@@ -242,7 +242,30 @@ fn detect_qcow2(vol: &VolumeRef, chain: &Chain) -> Result<Detected> {
     } else {
         None
     };
-    let disk = match qcow2::Qcow2::open(vol.clone(), backing) {
+    // An external data file holds the guest clusters; it is raw, found
+    // like a backing file.
+    let data = match (
+        &h.data_file,
+        h.incompatible & qcow2::header::INCOMPAT_EXTERNAL_DATA != 0,
+    ) {
+        (Some(name), true) => match chain.open(name, "external data file") {
+            Ok((v, _)) => Some(v),
+            Err(e) => {
+                problems.push(Problem::error(
+                    "qcow2 header",
+                    None,
+                    format!("external data file {name:?} cannot be read ({e})"),
+                ));
+                None
+            }
+        },
+        _ => None,
+    };
+    if let (true, Some(name)) = (data.is_some(), &h.data_file) {
+        info.subformat
+            .push_str(&format!(", external data file {name:?}"));
+    }
+    let disk = match qcow2::Qcow2::open_with_data(vol.clone(), backing, data) {
         Ok(q) => {
             match q.snapshots() {
                 Ok(s) => info.snapshots = s,

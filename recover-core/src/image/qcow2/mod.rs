@@ -25,11 +25,16 @@ use crate::io::{bytes_at, check_range, for_each_block, LastBlock, Volume, Volume
 const OFFSET_MASK: u64 = 0x00FF_FFFF_FFFF_FE00;
 const L2_COMPRESSED: u64 = 1 << 62;
 const L2_ZERO: u64 = 1;
+const L2_COPIED: u64 = 1 << 63;
 
 /// A qcow2 image's virtual disk.
 #[derive(Debug)]
 pub struct Qcow2 {
     file: VolumeRef,
+    /// Where data clusters are: the image itself, or its external data file.
+    data: VolumeRef,
+    /// Whether they are in an external data file.
+    external: bool,
     header: Header,
     l1: Vec<u64>,
     backing: Option<VolumeRef>,
@@ -58,6 +63,17 @@ impl Qcow2 {
     /// disk, when the image names one and the caller found it; without it,
     /// unallocated clusters read as zeros.
     pub fn open(file: VolumeRef, backing: Option<VolumeRef>) -> Result<Qcow2> {
+        Qcow2::open_with_data(file, backing, None)
+    }
+
+    /// Opens an image whose guest clusters may live in an external data
+    /// file (the header's data-file extension names it): `data` is that
+    /// file. The L2 tables map into it instead of the image.
+    pub fn open_with_data(
+        file: VolumeRef,
+        backing: Option<VolumeRef>,
+        data: Option<VolumeRef>,
+    ) -> Result<Qcow2> {
         let name = file.describe();
         let head = crate::io::bytes_up_to(file.as_ref(), 0, 1 << 21)?;
         let header = match header::parse(&head) {
@@ -75,15 +91,17 @@ impl Qcow2 {
                 what: format!("reading a qcow2 image encrypted with {m} (the key is not known)"),
             });
         }
-        if header.incompatible & header::INCOMPAT_EXTERNAL_DATA != 0 {
+        let external = header.incompatible & header::INCOMPAT_EXTERNAL_DATA != 0;
+        if external && data.is_none() {
             return Err(Error::Unsupported {
                 layer: name,
                 what: format!(
-                    "a qcow2 image whose data is in the external file {:?}",
+                    "a qcow2 image whose data is in the external file {:?}, which was not found",
                     header.data_file.as_deref().unwrap_or("?")
                 ),
             });
         }
+        let data = if external { data } else { None };
         let l1_bytes = u64::from(header.l1_size) * 8;
         check_range(file.as_ref(), header.l1_table_offset, l1_bytes).map_err(|_| {
             Error::corrupt(
@@ -102,6 +120,8 @@ impl Qcow2 {
             .map(|c| u64::from_be_bytes(c.try_into().unwrap_or([0; 8]))) // ok: chunks_exact(8)
             .collect();
         Ok(Qcow2 {
+            external: data.is_some(),
+            data: data.unwrap_or_else(|| file.clone()),
             file,
             header,
             l1,
@@ -181,11 +201,16 @@ impl Qcow2 {
         }
         let off = e & OFFSET_MASK;
         if let Some(bitmap) = bitmap {
-            return Cluster::Sub((off != 0).then_some(off), bitmap);
+            let allocated = off != 0 || (self.external && e & L2_COPIED != 0);
+            return Cluster::Sub(allocated.then_some(off), bitmap);
         }
+        // Offset 0 is unallocated, except in an external data file, where
+        // it is a place like any other: there every allocated cluster has
+        // refcount 1, so bit 63 ("copied") says which it is.
+        let allocated = off != 0 || (self.external && e & L2_COPIED != 0);
         if e & L2_ZERO != 0 {
             Cluster::Zero
-        } else if off == 0 {
+        } else if !allocated {
             Cluster::Unallocated
         } else {
             Cluster::Data(off)
@@ -306,7 +331,7 @@ impl Volume for Qcow2 {
                     out.fill(0);
                     Ok(())
                 }
-                Cluster::Data(host) => self.file.read_at(host + within, out),
+                Cluster::Data(host) => self.data.read_at(host + within, out),
                 Cluster::Compressed(host, len) => {
                     let c = self.last.get(host, || {
                         let mut c = vec![0u8; cs as usize]; // ok: cluster <= 2 MiB
@@ -328,7 +353,7 @@ impl Volume for Qcow2 {
                             let host = data.ok_or_else(|| {
                             self.corrupt(0, format!("subcluster {s} of guest cluster {cluster} is allocated but the cluster has no offset"))
                         })?;
-                            self.file.read_at(host + pos, piece)
+                            self.data.read_at(host + pos, piece)
                         } else {
                             self.backing_read(cluster * cs + pos, piece)
                         }
@@ -362,7 +387,7 @@ impl Volume for Qcow2 {
             }
             guest += cs;
         }
-        self.file.slice_at(first + within, len)
+        self.data.slice_at(first + within, len)
     }
 }
 
