@@ -1,8 +1,9 @@
 #![no_main]
 //! The qcow2 reader on untrusted bytes: header and extensions, L1 and L2
 //! tables, compressed clusters (deflate and zstd), extended L2 bitmaps,
-//! the snapshot table and the allocation count; reads of the virtual disk
-//! at its start, across a cluster boundary and at its end.
+//! the snapshot table and the allocation count, an external data file;
+//! reads of the virtual disk at its start, across a cluster boundary and
+//! at its end.
 
 use std::sync::Arc;
 
@@ -13,7 +14,9 @@ use recover_core::io::{MemVolume, Volume, VolumeRef};
 fuzz_target!(|data: &[u8]| {
     let file: VolumeRef = Arc::new(MemVolume::new("fuzz", data.to_vec()));
     let backing: VolumeRef = Arc::new(MemVolume::new("base", vec![0x11u8; 1 << 16]));
-    let Ok(q) = Qcow2::open(file, Some(backing)) else {
+    // Served only to images that say their clusters are in a data file.
+    let external: VolumeRef = Arc::new(MemVolume::new("data", vec![0x22u8; 1 << 18]));
+    let Ok(q) = Qcow2::open_with_data(file, Some(backing), Some(external)) else {
         return;
     };
     let _ = q.snapshots();
