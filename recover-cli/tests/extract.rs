@@ -260,17 +260,10 @@ fn backing_files_are_found_beside_the_image_or_in_backing_dir() {
 /// them (the LVM lab corpus), and `scan --json` describes the VG and LV.
 #[test]
 fn logical_volumes_extract_as_device_mapper_served_them() {
-    let Some(lab) = lab() else { return };
-    let dir = lab.join("lvm/lvm-span-2pv");
-    if !dir.join("manifest.json").is_file() {
-        assert!(
-            std::env::var_os("RECOVER_REQUIRE_LAB").is_none(),
-            "no LVM lab corpus at {}",
-            dir.display()
-        );
-        eprintln!("SKIPPED: no LVM lab corpus at {}", dir.display());
+    let Some(lvm) = fixtures::lab::lab_corpus("lvm") else {
         return;
-    }
+    };
+    let dir = lvm.join("lvm-span-2pv");
     let m: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
     let imgs = images(&dir);

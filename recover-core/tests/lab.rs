@@ -20,23 +20,7 @@ use recover_core::raid::metadata::{RaidFormat, RaidMetadata};
 use serde_json::Value;
 
 fn lab_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("RECOVER_LAB_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/lab"));
-    if dir.join("scenarios").is_dir() {
-        return Some(dir);
-    }
-    if std::env::var_os("RECOVER_REQUIRE_LAB").is_some() {
-        panic!(
-            "no lab corpus at {} (RECOVER_REQUIRE_LAB is set)",
-            dir.display()
-        );
-    }
-    eprintln!(
-        "SKIPPED: no lab corpus at {} (run fixtures/lab/make-corpus.sh target/lab as root)",
-        dir.display()
-    );
-    None
+    fixtures::lab::lab_corpus("")
 }
 
 /// `mdadm --examine` output: sections (the top one named "", IMSM volumes

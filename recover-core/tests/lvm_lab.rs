@@ -19,24 +19,7 @@ use recover_core::io::{open_source, MapPolicy};
 use serde_json::Value;
 
 fn lvm_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("RECOVER_LAB_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/lab"));
-    let dir = base.join("lvm");
-    if dir.join("index.json").is_file() {
-        return Some(dir);
-    }
-    if std::env::var_os("RECOVER_REQUIRE_LAB").is_some() {
-        panic!(
-            "no LVM lab corpus at {} (RECOVER_REQUIRE_LAB is set)",
-            dir.display()
-        );
-    }
-    eprintln!(
-        "SKIPPED: no LVM lab corpus at {} (run fixtures/lab/make-lvm.sh target/lab/lvm as root)",
-        dir.display()
-    );
-    None
+    fixtures::lab::lab_corpus("lvm")
 }
 
 fn scenarios(dir: &Path) -> Vec<(PathBuf, Value)> {

@@ -282,19 +282,7 @@ pub fn sha256_file(path: &Path) -> String {
 /// The lab corpus (real md arrays, fixtures/lab), or `None` (with a
 /// SKIPPED note) when it was not built and RECOVER_REQUIRE_LAB is unset.
 pub fn lab() -> Option<PathBuf> {
-    let dir = std::env::var_os("RECOVER_LAB_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/lab"));
-    if dir.join("scenarios").is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("RECOVER_REQUIRE_LAB").is_none(),
-        "no lab corpus at {}",
-        dir.display()
-    );
-    eprintln!("SKIPPED: no lab corpus at {}", dir.display());
-    None
+    fixtures::lab::lab_corpus("")
 }
 
 /// The member images (*.img) of a lab scenario directory, in name order.
