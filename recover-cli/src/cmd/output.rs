@@ -72,11 +72,7 @@ impl Output {
     }
 
     /// [`Output::write_volume`], telling `done` how many bytes are written.
-    pub fn write_volume_with(
-        mut self,
-        vol: &dyn Volume,
-        done: &mut dyn FnMut(u64),
-    ) -> io::Result<u64> {
+    pub fn write_volume_with(self, vol: &dyn Volume, done: &mut dyn FnMut(u64)) -> io::Result<u64> {
         let len = vol.len();
         let window = rayon::current_num_threads().max(1) * 2;
         // Whole stripes per block, so no stripe to rebuild is split.
@@ -84,49 +80,60 @@ impl Output {
         let block = BLOCK / align * align;
         // Small files: buffers no larger than the file.
         let block = block.min((len.div_ceil(align as u64) * align as u64).max(1) as usize);
-        let mut bufs: Vec<Vec<u8>> = (0..window).map(|_| vec![0u8; block]).collect();
-        let mut pos = 0u64;
-        while pos < len {
-            let batch: Vec<(u64, usize)> = (0..window)
+        // Two sets of buffers: while one batch is written (on this thread,
+        // in order), the next is read into the other (in parallel). Writes
+        // to one file serialize in the kernel anyway (the inode lock), so
+        // one writer costs no time and spares the readers from waiting.
+        let mut cur: Vec<Vec<u8>> = (0..window).map(|_| vec![0u8; block]).collect();
+        let mut next: Vec<Vec<u8>> = (0..window).map(|_| vec![0u8; block]).collect();
+        let batch_at = |pos: u64| -> Vec<(u64, usize)> {
+            (0..window)
                 .map(|i| pos + (i * block) as u64)
                 .take_while(|&at| at < len)
                 .map(|at| (at, (len - at).min(block as u64) as usize))
-                .collect();
-            // Ranges lying in mapped memory are written from there (one
-            // copy fewer); the rest is read into the buffers, in parallel.
-            // A regular file is written in parallel too, each block at its
-            // offset (runs of zeros left as holes); anything else in order.
-            let file = &self.file;
-            let sparse = self.sparse;
+                .collect()
+        };
+        // Ranges lying in mapped memory are written from there (one copy
+        // fewer, and read ahead of time); the rest is read into buffers.
+        let read = |bufs: &mut [Vec<u8>], batch: &[(u64, usize)]| -> io::Result<()> {
             bufs[..batch.len()]
                 .par_iter_mut()
                 .zip(batch.par_iter())
                 .try_for_each(|(b, &(at, n))| -> io::Result<()> {
-                    let data = match vol.slice_at(at, n as u64) {
-                        Some(s) => {
-                            vol.prefetch(at, n as u64);
-                            s
-                        }
-                        None => {
-                            vol.read_at(at, &mut b[..n]).map_err(io::Error::other)?;
-                            &b[..n]
-                        }
-                    };
-                    if sparse {
-                        write_at_sparse(file, at, data)?;
+                    if vol.slice_at(at, n as u64).is_some() {
+                        vol.prefetch(at, n as u64);
+                    } else {
+                        vol.read_at(at, &mut b[..n]).map_err(io::Error::other)?;
                     }
                     Ok(())
-                })?;
-            for (b, &(at, n)) in bufs.iter().zip(&batch) {
-                if !sparse {
-                    match vol.slice_at(at, n as u64) {
-                        Some(s) => self.file.write_all(s)?,
-                        None => self.file.write_all(&b[..n])?,
-                    }
+                })
+        };
+        // A regular file gets each block at its offset, runs of zeros left
+        // as holes; anything else the bytes in order.
+        let file = &self.file;
+        let sparse = self.sparse;
+        let write = |bufs: &[Vec<u8>], batch: &[(u64, usize)]| -> io::Result<()> {
+            for (b, &(at, n)) in bufs.iter().zip(batch) {
+                let data = vol.slice_at(at, n as u64).unwrap_or(&b[..n]);
+                if sparse {
+                    write_at_sparse(file, at, data)?;
+                } else {
+                    (&*file).write_all(data)?;
                 }
-                pos += n as u64;
-                done(pos);
             }
+            Ok(())
+        };
+        let mut batch = batch_at(0);
+        read(&mut cur, &batch)?;
+        while let Some(&(last, n)) = batch.last() {
+            let end = last + n as u64;
+            let following = batch_at(end);
+            let (w, r) = rayon::join(|| write(&cur, &batch), || read(&mut next, &following));
+            w?;
+            r?;
+            done(end);
+            std::mem::swap(&mut cur, &mut next);
+            batch = following;
         }
         if self.sparse {
             self.file.set_len(len)?;
