@@ -162,7 +162,7 @@ fn backing_or_problem(
 }
 
 fn detect_vhd(vol: &VolumeRef, chain: &Chain) -> Result<Detected> {
-    let (footer, _, parent) = vhd::Vhd::open(vol.clone(), None)?;
+    let (footer, plain, parent) = vhd::Vhd::open(vol.clone(), None)?;
     let mut problems = Vec::new();
     let parent_vol = backing_or_problem(
         chain,
@@ -172,10 +172,10 @@ fn detect_vhd(vol: &VolumeRef, chain: &Chain) -> Result<Detected> {
         None,
         &mut problems,
     );
-    let disk = if parent_vol.is_some() {
-        vhd::Vhd::open(vol.clone(), parent_vol)?.1
-    } else {
-        vhd::Vhd::open(vol.clone(), None)?.1
+    // Opened again only to read through a parent that was found.
+    let disk = match parent_vol {
+        Some(p) => vhd::Vhd::open(vol.clone(), Some(p))?.1,
+        None => plain,
     };
     if !footer.checksum_ok {
         problems.push(Problem::warning(
