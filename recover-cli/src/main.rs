@@ -5,6 +5,7 @@
 //! could be read); 2 for command-line mistakes.
 
 mod cmd;
+mod output;
 mod progress;
 mod report;
 
@@ -73,9 +74,13 @@ struct ScanArgs {
     deep: bool,
     #[command(flatten)]
     search: SearchOpts,
-    /// With --deep, write the recovered partitions as an sfdisk script.
+    /// With --deep, write the recovered partitions as an sfdisk script
+    /// (never over a source; an existing FILE only with --force).
     #[arg(long, value_name = "FILE")]
     emit_sfdisk: Option<PathBuf>,
+    /// Replace the --emit-sfdisk FILE if it exists.
+    #[arg(long)]
+    force: bool,
     #[command(flatten)]
     opts: SourceOpts,
 }
@@ -197,6 +202,7 @@ fn main() -> ExitCode {
                 || a.emit_sfdisk.is_some(),
             search: &a.search,
             emit_sfdisk: a.emit_sfdisk.as_deref(),
+            force: a.force,
             opts: &a.opts,
         }),
         Command::Assemble(a) => cmd::assemble::run(&a),

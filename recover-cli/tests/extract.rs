@@ -37,7 +37,7 @@ fn partition_bytes_are_exact_and_sparse() {
         "-o",
         out.to_str().unwrap(),
     ]);
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, 2);
     assert!(r.stderr.contains("--force"), "{}", r.stderr);
     let r = recover([
         "extract",
@@ -80,7 +80,7 @@ fn refuses_to_write_over_a_source() {
         &other,
         "--force",
     ]);
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, 2);
     assert!(
         r.stderr.contains("refusing to write over a source"),
         "{}",

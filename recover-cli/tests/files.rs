@@ -79,7 +79,7 @@ fn cp_of_one_file_and_into_a_directory() {
     assert_eq!(sha256_file(&dst), sha256_file(&src));
     // Again: the file exists now.
     let r = cp(img.to_str().unwrap(), at, out.to_str().unwrap());
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, 2);
     assert!(r.stderr.contains("exists; add --force"), "{}", r.stderr);
     // Never over a source, even with --force.
     let r = recover([

@@ -642,6 +642,7 @@ pub fn recovered_table(
                 bootable: false,
                 attributes: None,
                 role: PartRole::Primary,
+                table_lba: None,
                 problems: Vec::new(),
             };
             let ppath = format!("{path}/p{}", p.number);
@@ -978,7 +979,31 @@ fn partition_node(
     ));
     let mut problems = std::mem::take(&mut p.problems);
     *budget = budget.saturating_sub(1);
-    let children = if p.role == PartRole::Extended || slice.len() < 512 {
+    // A partition over the sector of its own table would show that table
+    // again, and so on down: stop at the first such level, once.
+    let own_table = p
+        .table_lba
+        .filter(|&t| t >= p.start_lba && t - p.start_lba < p.sectors);
+    if let Some(t) = own_table {
+        // An isohybrid CD image's MBR has a partition from LBA 0 over the
+        // whole image by design; anywhere else this is damage.
+        let severity = if t == 0 && p.role == PartRole::Primary {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
+        problems.push(Problem {
+            severity,
+            ..Problem::error(
+            "partition table",
+            Some(t.saturating_mul(ss)),
+            format!(
+                "partition {} (LBA {}, {} sectors) covers the sector of the table that describes it (LBA {t}); what it holds is that table again, so it is not looked into",
+                p.number, p.start_lba, p.sectors
+            ),
+        )});
+    }
+    let children = if p.role == PartRole::Extended || slice.len() < 512 || own_table.is_some() {
         Vec::new()
     } else {
         explore(
@@ -1010,6 +1035,33 @@ fn partition_node(
 
 fn fs_node(vol: &VolumeRef, parent: &str, mut id: Identified) -> Node {
     fs::probe::check_fits(&mut id, vol.len());
+    // A superblock that identifies is not yet a filesystem that reads: the
+    // reader itself opens it and lists its root, as `ls` would, so what
+    // `ls` rejects or reports the scan reports (one validation, the
+    // reader's), damage it noticed on the way included.
+    let opened = fs::filesystem::open(id.format, vol.clone()).map(|r| {
+        r.and_then(|f| {
+            let listed = f.read_dir(f.root()).map(|_| ());
+            for p in f.problems() {
+                if !id.problems.contains(&p) {
+                    id.problems.push(p);
+                }
+            }
+            listed
+        })
+    });
+    match opened {
+        Some(Err(e @ crate::Error::Unsupported { .. })) => {
+            id.problems
+                .push(Problem::from_error(Severity::Warning, "filesystem", &e))
+        }
+        Some(Err(e)) => {
+            let mut p = Problem::from_error(Severity::Error, "filesystem", &e);
+            p.detail = format!("{}; its files cannot be read", p.detail);
+            id.problems.push(p);
+        }
+        Some(Ok(())) | None => {}
+    }
     Node {
         path: format!("{parent}/{}", id.format),
         kind: NodeKind::Filesystem,

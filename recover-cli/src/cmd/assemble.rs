@@ -12,7 +12,7 @@ use recover_core::raid::metadata::Level;
 use recover_core::raid::model::{ArrayModel, MemberData, Spec};
 use recover_core::raid::volume::ArrayVolume;
 
-use super::output::Output;
+use crate::output::{Guard, Output};
 
 /// The command line of `recover assemble`.
 #[derive(clap::Args, Debug)]
@@ -127,8 +127,9 @@ fn list(s: &str) -> Vec<&str> {
 }
 
 pub fn run(a: &AssembleArgs) -> io::Result<ExitCode> {
-    let out = Output::create(&a.output, &a.sources, a.force)?;
-    let found = super::discover_all(&a.sources, &a.opts);
+    let guard = Guard::new(&a.sources, a.force)?;
+    guard.check(&a.output, "the assembled array")?;
+    let found = super::discover_all(&a.sources, &a.opts)?;
     for (_, msg) in &found.failed {
         eprintln!("recover: {msg}");
     }
@@ -166,7 +167,7 @@ pub fn run(a: &AssembleArgs) -> io::Result<ExitCode> {
         let node = chosen.ok_or_else(|| {
             bad("no RAID metadata found on the sources: give the geometry with --level, --chunk, --layout, --order and --offset")
         })?;
-        let failed = super::extract::write_node(out, node, &found.nodes, &a.output)?;
+        let failed = super::extract::write_node(&guard, node, &found.nodes, &a.output)?;
         return Ok(if failed {
             ExitCode::from(1)
         } else {
@@ -178,6 +179,7 @@ pub fn run(a: &AssembleArgs) -> io::Result<ExitCode> {
     }
     let vol = by_hand(a)?;
     let node_name = "assembled";
+    let out = Output::create(&guard, &a.output, "the assembled array")?;
     let written = out.write_volume(&vol, node_name)?;
     let holes = vol.bad_ranges();
     for h in &holes {

@@ -14,8 +14,8 @@ use std::time::{Duration, SystemTime};
 
 use recover_core::fs::{walk, FileKind, FileSystemRef, Stat, Timestamp};
 
-use super::output::{refuse_overwriting_sources, Output};
 use super::target::{resolve, FileTarget, Target};
+use crate::output::{Guard, Output};
 use crate::progress::Progress;
 
 /// What to copy, and where.
@@ -54,7 +54,8 @@ struct Item {
 }
 
 pub fn run(req: &Request) -> io::Result<ExitCode> {
-    let mut found = super::discover_all(req.sources, req.opts);
+    let guard = Guard::new(req.sources, req.force)?;
+    let mut found = super::discover_all(req.sources, req.opts)?;
     super::target::prepare(&mut found.nodes, req.at, req.search)?;
     for (_, msg) in &found.failed {
         eprintln!("recover: {msg}");
@@ -73,6 +74,13 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
     } else {
         req.output.to_path_buf()
     };
+    // An output over a source, or over an existing file without --force,
+    // is refused before the walk.
+    if is_dir {
+        guard.create_dir(&dest, &shown(&t, b""))?;
+    } else if !dest.is_dir() {
+        guard.check(&dest, &shown(&t, b""))?;
+    }
     let mut failed = !found.failed.is_empty();
     let mut items = vec![Item {
         rel: Vec::new(),
@@ -120,7 +128,10 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
         } else {
             dest.join(OsStr::from_bytes(&it.rel))
         };
-        let r = copy_one(&t.fs, it, &path, req, &mut |n| progress.set(done + n));
+        let what = shown(&t, &it.rel);
+        let r = copy_one(&t.fs, it, &path, &guard, &what, &mut |n| {
+            progress.set(done + n)
+        });
         match r {
             Ok(Copied::Dir) => dirs.push((path, it)),
             Ok(Copied::File(n)) => {
@@ -202,21 +213,18 @@ fn copy_one(
     fs: &FileSystemRef,
     it: &Item,
     path: &Path,
-    req: &Request,
+    guard: &Guard,
+    what: &str,
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<Copied> {
     match it.stat.kind() {
         FileKind::Dir => {
-            match fs::create_dir(path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => {}
-                Err(e) => return Err(io::Error::other(format!("{}: {e}", path.display()))),
-            }
+            guard.create_dir(path, what)?;
             Ok(Copied::Dir)
         }
         FileKind::File => {
             let vol = fs.open(it.id).map_err(io::Error::other)?;
-            let out = Output::create(path, req.sources, req.force)?.without_sync();
+            let out = Output::create(guard, path, what)?.without_sync();
             let n = out.write_volume_with(vol.as_ref(), progress)?;
             // Not on a device or a pipe the user named (-o /dev/null).
             let regular = fs::metadata(path).is_ok_and(|m| m.is_file());
@@ -229,7 +237,8 @@ fn copy_one(
                     let sv = fs
                         .open_stream(it.id, name)
                         .map_err(|e| io::Error::other(format!("stream {name:?}: {e}")))?;
-                    let out = Output::create(Path::new(&p), req.sources, req.force)?.without_sync();
+                    let out = Output::create(guard, Path::new(&p), &format!("{what}:{name}"))?
+                        .without_sync();
                     out.write_volume_with(sv.as_ref(), &mut |_| {})?;
                     set_meta(Path::new(&p), &it.stat, false)?;
                 }
@@ -239,17 +248,7 @@ fn copy_one(
         }
         FileKind::Symlink => {
             let target = fs.read_link(it.id).map_err(io::Error::other)?;
-            if fs::symlink_metadata(path).is_ok() {
-                refuse_overwriting_sources(req.sources, path)?;
-                if !req.force {
-                    return Err(io::Error::other(format!(
-                        "{}: exists; add --force to replace it",
-                        path.display()
-                    )));
-                }
-                fs::remove_file(path)?;
-            }
-            std::os::unix::fs::symlink(OsStr::from_bytes(&target), path)?;
+            guard.create_symlink(OsStr::from_bytes(&target), path, what)?;
             set_link_times(path, &it.stat);
             Ok(Copied::Link)
         }

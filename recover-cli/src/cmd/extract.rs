@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use recover_core::discover::{self, Node};
 
-use super::output::Output;
+use crate::output::{Guard, Output};
 
 /// What to extract and where.
 pub struct Request<'a> {
@@ -19,8 +19,12 @@ pub struct Request<'a> {
 }
 
 pub fn run(req: &Request) -> io::Result<ExitCode> {
-    let out = Output::create(req.output, req.sources, req.force)?;
-    let mut found = super::discover_all(req.sources, req.opts);
+    // Refused before the (possibly long) discovery; created after it, so
+    // a mistake on the command line leaves no empty file behind.
+    let guard = Guard::new(req.sources, req.force)?;
+    let what = format!("the bytes of {}", req.at);
+    guard.check(req.output, &what)?;
+    let mut found = super::discover_all(req.sources, req.opts)?;
     for (_, msg) in &found.failed {
         eprintln!("recover: {msg}");
     }
@@ -32,7 +36,7 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
             req.at
         ))
     })?;
-    let failed = write_node(out, node, &found.nodes, req.output)? || !found.failed.is_empty();
+    let failed = write_node(&guard, node, &found.nodes, req.output)? || !found.failed.is_empty();
     Ok(if failed {
         ExitCode::from(1)
     } else {
@@ -40,8 +44,8 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
     })
 }
 
-/// Writes `node`'s bytes; true when some could not be read (reported).
-pub fn write_node(out: Output, node: &Node, roots: &[Node], path: &Path) -> io::Result<bool> {
+/// Writes `node`'s bytes to `path`; true when some could not be read (reported).
+pub fn write_node(guard: &Guard, node: &Node, roots: &[Node], path: &Path) -> io::Result<bool> {
     let Some(vol) = node.volume.as_deref() else {
         let mut why = node
             .problems
@@ -66,6 +70,7 @@ pub fn write_node(out: Output, node: &Node, roots: &[Node], path: &Path) -> io::
             node.kind.as_str()
         )));
     };
+    let out = Output::create(guard, path, &format!("the bytes of {}", node.path))?;
     let written = out.write_volume(vol, &node.path)?;
     let mut failed = false;
     // Unreadable ranges of the sources under it, and of the node itself

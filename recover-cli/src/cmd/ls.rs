@@ -32,7 +32,7 @@ struct Row {
 }
 
 pub fn run(req: &Request) -> io::Result<ExitCode> {
-    let mut found = super::discover_all(req.sources, req.opts);
+    let mut found = super::discover_all(req.sources, req.opts)?;
     super::target::prepare(&mut found.nodes, req.at, req.search)?;
     for (_, msg) in &found.failed {
         eprintln!("recover: {msg}");

@@ -4,10 +4,10 @@ pub mod assemble;
 pub mod cp;
 pub mod extract;
 pub mod ls;
-pub mod output;
 pub mod scan;
 pub mod target;
 
+use std::io;
 use std::path::PathBuf;
 
 use recover_core::discover::{self, Node};
@@ -24,8 +24,10 @@ pub struct Discovered {
 }
 
 /// Opens every source (a failure does not stop the others) and builds the
-/// trees, then the arrays their members form.
-pub fn discover_all(paths: &[PathBuf], opts: &crate::SourceOpts) -> Discovered {
+/// trees, then the arrays their members form. A source named twice (any
+/// spelling, a hard link) is refused first, as a command-line mistake.
+pub fn discover_all(paths: &[PathBuf], opts: &crate::SourceOpts) -> io::Result<Discovered> {
+    crate::output::guard::Sources::new(paths)?;
     let policy = if opts.no_mmap {
         MapPolicy::Never
     } else {
@@ -49,9 +51,9 @@ pub fn discover_all(paths: &[PathBuf], opts: &crate::SourceOpts) -> Discovered {
             Err(e) => failed.push((p.display().to_string(), e.to_string())),
         }
     }
-    Discovered {
+    Ok(Discovered {
         nodes: discover::discover(&sources, &dopts),
         failed,
         opts: dopts,
-    }
+    })
 }

@@ -9,6 +9,7 @@ use recover_core::discover::{self, Node, NodeInfo};
 use recover_core::scan::{self, Candidate, Finding, ScanOptions};
 use recover_core::Severity;
 
+use crate::output::Guard;
 use crate::progress::Progress;
 use crate::report;
 
@@ -20,13 +21,20 @@ pub struct Request<'a> {
     pub deep: bool,
     pub search: &'a crate::SearchOpts,
     pub emit_sfdisk: Option<&'a Path>,
+    /// Replace the --emit-sfdisk file if it exists.
+    pub force: bool,
     pub opts: &'a crate::SourceOpts,
 }
 
 /// Scans `sources` and prints the tree (or JSON). Exit 1 when a source
 /// failed to open or an error-level problem was found.
 pub fn run(req: &Request) -> io::Result<ExitCode> {
-    let mut found = super::discover_all(req.sources, req.opts);
+    let guard = Guard::new(req.sources, req.force)?;
+    if let Some(file) = req.emit_sfdisk {
+        // Refused now, not after a search of every sector.
+        guard.check(file, SFDISK_SCRIPT)?;
+    }
+    let mut found = super::discover_all(req.sources, req.opts)?;
     let mut failed = !found.failed.is_empty();
     if let Some(p) = req.at {
         // A file inside a filesystem: looked into as a disk.
@@ -43,7 +51,7 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
         }
     }
     if req.deep {
-        deep(&mut found.nodes, req)?;
+        deep(&mut found.nodes, req, &guard)?;
     }
     let shown: Vec<&Node> = match req.at {
         None => found.nodes.iter().collect(),
@@ -232,7 +240,10 @@ pub fn search(
     Ok(done)
 }
 
-fn deep(nodes: &mut [Node], req: &Request) -> io::Result<()> {
+/// What --emit-sfdisk writes, for messages.
+const SFDISK_SCRIPT: &str = "the sfdisk script";
+
+fn deep(nodes: &mut [Node], req: &Request, guard: &Guard) -> io::Result<()> {
     let scripts = search(nodes, &targets(nodes, req.at), req.search)?;
     if let Some(file) = req.emit_sfdisk {
         let with: Vec<&Searched> = scripts.iter().filter(|s| !s.cands.is_empty()).collect();
@@ -242,7 +253,11 @@ fn deep(nodes: &mut [Node], req: &Request) -> io::Result<()> {
                     "--emit-sfdisk: nothing was found to write",
                 ))
             }
-            [one] => std::fs::write(file, sfdisk_script(&one.cands, one.len, one.sector_size))?,
+            [one] => guard.write_file(
+                file,
+                sfdisk_script(&one.cands, one.len, one.sector_size).as_bytes(),
+                SFDISK_SCRIPT,
+            )?,
             many => {
                 let names: Vec<&str> = many.iter().map(|s| s.path.as_str()).collect();
                 return Err(io::Error::new(

@@ -119,6 +119,11 @@ pub struct Partition {
     pub attributes: Option<u64>,
     /// Primary, extended or logical.
     pub role: PartRole,
+    /// The sector of the table that describes it (0 for an MBR primary,
+    /// the EBR for a logical, the GPT header's LBA); `None` for partitions
+    /// the deep scan recovered, which no table describes. A partition that
+    /// covers it holds its own table again (a self-reference).
+    pub table_lba: Option<u64>,
     /// What is wrong with this entry.
     pub problems: Vec<Problem>,
 }
@@ -389,6 +394,7 @@ fn gpt_table(vol: &dyn Volume, scan: &GptScan, mbr: Option<&Mbr>) -> PartitionTa
                 bootable: e.attributes & 4 != 0,
                 attributes: Some(e.attributes),
                 role: PartRole::Primary,
+                table_lba: Some(1),
                 problems: Vec::new(),
             };
             let entry_off = h.entries_lba * ss + u64::from(e.index) * u64::from(h.entry_size);
@@ -465,6 +471,7 @@ pub fn mbr_table(
             } else {
                 PartRole::Primary
             },
+            table_lba: Some(0),
             problems: Vec::new(),
         });
         if extended {
@@ -481,6 +488,7 @@ pub fn mbr_table(
                     bootable: l.status == 0x80,
                     attributes: None,
                     role: PartRole::Logical,
+                    table_lba: Some(l.ebr_lba),
                     problems: Vec::new(),
                 });
                 next_logical += 1;

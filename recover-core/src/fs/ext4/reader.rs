@@ -120,10 +120,15 @@ impl Ext4 {
             .ok()
             .filter(|&i| self.geo.inode_place(i).is_some())
             .ok_or_else(|| {
+                // The bound is the superblock's s_inodes_count (offset 0
+                // of the superblock): that is the field to blame.
                 self.corrupt(
-                    "ext4 inode",
-                    0,
-                    format!("inode {id} is outside 1..={}", self.geo.inodes),
+                    "ext4 superblock",
+                    SUPERBLOCK_OFFSET as u64,
+                    format!(
+                        "inode {id} is outside the 1..={} inodes that s_inodes_count allows",
+                        self.geo.inodes
+                    ),
                 )
             })
     }

@@ -1,22 +1,27 @@
-//! Writing a volume to a file the user named: never over a source, never
-//! over an existing file without --force, in parallel large blocks, with
+//! Everything `recover` writes. Files, directories and links are made only
+//! through [`guard`] (never over a source, never over an existing file
+//! without --force); a volume is written in parallel large blocks, with
 //! runs of zeros left as holes.
 
-use std::fs::{File, OpenOptions};
+pub mod guard;
+
+use std::fs::File;
 use std::io::{self, Write};
-use std::os::unix::fs::{FileExt, FileTypeExt, MetadataExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use recover_core::io::Volume;
 
 use crate::progress::Progress;
+pub use guard::Guard;
 
 /// Bytes per read: large enough for disk bandwidth and whole stripes of any
 /// array, small enough to keep the progress bar moving.
 pub const BLOCK: usize = 8 << 20;
 
-/// An output file checked and opened.
+/// An output file checked and opened through the [`Guard`].
+#[derive(Debug)]
 pub struct Output {
     file: File,
     /// Holes may be punched (a fresh regular file, not a device).
@@ -24,34 +29,22 @@ pub struct Output {
     /// Flushed to stable storage at the end (files and block devices; not
     /// pipes or /dev/null, which refuse fsync).
     sync: bool,
+    /// The path and what is written to it, for errors.
+    path: PathBuf,
+    what: String,
 }
 
 impl Output {
-    /// Opens `path` for writing after checking it is none of `sources` and
-    /// (without `force`) not an existing file.
-    pub fn create(path: &Path, sources: &[PathBuf], force: bool) -> io::Result<Output> {
-        refuse_overwriting_sources(sources, path)?;
-        let meta = std::fs::metadata(path).ok();
-        if meta.as_ref().is_some_and(|m| m.is_file()) && !force {
-            return Err(io::Error::other(format!(
-                "{}: exists; add --force to replace it",
-                path.display()
-            )));
-        }
-        // Holes only in regular files: a device, a pipe or /dev/null gets every byte.
-        let regular = meta.as_ref().is_none_or(|m| m.is_file());
-        let block = meta
-            .as_ref()
-            .is_some_and(|m| m.file_type().is_block_device());
-        let file = if regular {
-            File::create(path)?
-        } else {
-            OpenOptions::new().write(true).open(path)?
-        };
+    /// Opens `path` for writing `what` through `guard` (never a source;
+    /// an existing file only with --force).
+    pub fn create(guard: &Guard, path: &Path, what: &str) -> io::Result<Output> {
+        let c = guard.create_file(path, what)?;
         Ok(Output {
-            file,
-            sparse: regular,
-            sync: regular || block,
+            file: c.file,
+            sparse: c.regular,
+            sync: c.regular || c.block,
+            path: path.to_path_buf(),
+            what: what.to_string(),
         })
     }
 
@@ -64,8 +57,8 @@ impl Output {
 
     /// Writes all of `vol`: blocks read (and, into a regular file, written)
     /// in parallel, a window of a few per thread so memory stays bounded.
-    pub fn write_volume(self, vol: &dyn Volume, what: &str) -> io::Result<u64> {
-        let progress = Progress::bytes(vol.len(), what);
+    pub fn write_volume(self, vol: &dyn Volume, label: &str) -> io::Result<u64> {
+        let progress = Progress::bytes(vol.len(), label);
         let n = self.write_volume_with(vol, &mut |pos| progress.set(pos))?;
         progress.finish();
         Ok(n)
@@ -112,13 +105,14 @@ impl Output {
         // as holes; anything else the bytes in order.
         let file = &self.file;
         let sparse = self.sparse;
+        let failed = |e: io::Error| guard::failed(&self.path, &self.what, &e);
         let write = |bufs: &[Vec<u8>], batch: &[(u64, usize)]| -> io::Result<()> {
             for (b, &(at, n)) in bufs.iter().zip(batch) {
                 let data = vol.slice_at(at, n as u64).unwrap_or(&b[..n]);
                 if sparse {
-                    write_at_sparse(file, at, data)?;
+                    write_at_sparse(file, at, data).map_err(failed)?;
                 } else {
-                    (&*file).write_all(data)?;
+                    (&*file).write_all(data).map_err(failed)?;
                 }
             }
             Ok(())
@@ -136,10 +130,10 @@ impl Output {
             batch = following;
         }
         if self.sparse {
-            self.file.set_len(len)?;
+            self.file.set_len(len).map_err(failed)?;
         }
         if self.sync {
-            self.file.sync_all()?;
+            self.file.sync_all().map_err(failed)?;
         }
         Ok(len)
     }
@@ -180,33 +174,6 @@ fn write_at_sparse(file: &File, at: u64, b: &[u8]) -> io::Result<()> {
             file.write_all_at(&b[i..j], at + i as u64)?;
         }
         i = j;
-    }
-    Ok(())
-}
-
-/// Refuses an output that is one of the sources (or a part of a split
-/// source), however it is spelled: same device and inode.
-pub fn refuse_overwriting_sources(sources: &[PathBuf], output: &Path) -> io::Result<()> {
-    let Ok(out) = std::fs::metadata(output) else {
-        return Ok(());
-    };
-    for s in sources {
-        let paths = recover_core::io::split::split_parts(s).unwrap_or_else(|| vec![s.clone()]);
-        for p in paths {
-            if let Ok(m) = std::fs::metadata(&p) {
-                let same_file = m.dev() == out.dev() && m.ino() == out.ino();
-                let same_device = m.file_type().is_block_device()
-                    && out.file_type().is_block_device()
-                    && m.rdev() == out.rdev();
-                if same_file || same_device {
-                    return Err(io::Error::other(format!(
-                        "{}: is the source {}; refusing to write over a source",
-                        output.display(),
-                        p.display()
-                    )));
-                }
-            }
-        }
     }
     Ok(())
 }
