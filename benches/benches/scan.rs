@@ -7,7 +7,7 @@ use std::sync::Arc;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use recover_core::discover::{discover_source, Options};
 use recover_core::io::{open_source, MapPolicy, Slice, VolumeRef};
-use recover_core::{fs, part};
+use recover_core::part;
 
 fn bench(c: &mut Criterion) {
     let fx = fixtures::gpt_1g();
@@ -52,7 +52,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             slices
                 .iter()
-                .map(|s| fs::identify(s.as_ref()).len())
+                .map(|s| recover_core::registry::identify(s.as_ref()).len())
                 .sum::<usize>()
         })
     });

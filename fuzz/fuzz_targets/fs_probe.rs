@@ -7,7 +7,7 @@ use recover_core::io::MemVolume;
 
 fuzz_target!(|data: &[u8]| {
     let vol = MemVolume::new("fuzz", data.to_vec());
-    for r in fs::identify(&vol) {
+    for r in recover_core::registry::identify(&vol) {
         match r {
             Ok(mut id) => fs::probe::check_fits(&mut id, data.len() as u64),
             Err(e) => {

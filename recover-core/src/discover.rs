@@ -809,7 +809,7 @@ fn explore(
             }
         };
     }
-    let mut ids = fs::identify(vol.as_ref());
+    let mut ids = crate::registry::identify(vol.as_ref());
     // Firmware (PERC, LSI) puts the DDF anchor anywhere in the last 32 MiB
     // of a whole disk; the cheap probes only look at the usual places.
     if depth == 0
@@ -919,7 +919,7 @@ fn mbr_sector_size(vol: &VolumeRef, probe: &part::TableProbe) -> (u64, SectorSiz
                 let len = u64::from(e.sectors) * ss;
                 off.saturating_add(len) <= vol.len() && {
                     let s = Slice::new(vol.clone(), off, len, String::new());
-                    fs::identify(&s).iter().any(|r| r.is_ok())
+                    crate::registry::identify(&s).iter().any(|r| r.is_ok())
                 }
             })
             .count()

@@ -7,9 +7,9 @@
 //! num_devices 0x88, sectorsize 0x90, nodesize 0x94, csum_type 0xC4,
 //! dev_item 0xC9 (devid +0, total_bytes +8, uuid +66), label 0x12B (256).
 
-use super::probe::{corrupt, Detail, Identified, ProbeResult, Usage};
 use crate::bytes::{padded_str, uuid_str, Bytes};
 use crate::checksum::crc32c;
+use crate::ident::{corrupt, Detail, Identified, ProbeResult, Usage};
 use crate::io::Volume;
 
 /// Byte offset of the primary superblock.

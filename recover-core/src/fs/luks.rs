@@ -8,8 +8,8 @@
 //! (48 bytes), checksum algorithm 72, salt 104, uuid 168 (40 bytes),
 //! subsystem 208, header offset 256.
 
-use super::probe::{corrupt, Detail, Identified, ProbeResult, Usage};
 use crate::bytes::{padded_str, Bytes};
+use crate::ident::{corrupt, Detail, Identified, ProbeResult, Usage};
 use crate::io::Volume;
 
 /// Identifies a LUKS header at offset 0.

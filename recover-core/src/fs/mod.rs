@@ -11,7 +11,7 @@ pub mod probe;
 pub mod swap;
 pub mod xfs;
 
-pub use probe::{identify, Detail, Identified, Usage};
+pub use probe::{Detail, Identified, Usage};
 pub mod file;
 pub mod filesystem;
 

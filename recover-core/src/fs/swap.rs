@@ -6,8 +6,8 @@
 //! 1024 bytes of boot space (include/linux/swap.h, union swap_header):
 //! version 1024, last_page 1028, nr_badpages 1032, uuid 1036, label 1052.
 
-use super::probe::{corrupt, Detail, Identified, ProbeResult, Usage};
 use crate::bytes::{padded_str, uuid_str, Bytes};
+use crate::ident::{corrupt, Detail, Identified, ProbeResult, Usage};
 use crate::io::Volume;
 
 /// Page sizes swap is made with on Linux architectures.

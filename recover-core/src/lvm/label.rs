@@ -10,7 +10,7 @@
 
 use crate::bytes::Bytes;
 use crate::checksum::lvm_crc;
-use crate::fs::probe::{corrupt, Detail, Identified, ProbeResult, Usage};
+use crate::ident::{corrupt, Detail, Identified, ProbeResult, Usage};
 use crate::io::Volume;
 
 const INITIAL_CRC: u32 = 0xf597_a6cf;

@@ -14,8 +14,8 @@ pub mod boot;
 pub mod entry;
 pub mod reader;
 
-use super::probe::{corrupt, warn, Detail, Identified, ProbeResult, Usage};
 use crate::bytes::{utf16le_str, Bytes};
+use crate::ident::{corrupt, warn, Detail, Identified, ProbeResult, Usage};
 use crate::io::{bytes_at, Volume};
 
 /// Identifies an exFAT main boot sector at offset 0.

@@ -15,9 +15,9 @@ pub mod reader;
 
 pub use reader::Ext4;
 
-use super::probe::{corrupt, Detail, Identified, ProbeResult, Usage};
 use crate::bytes::{padded_str, uuid_str, Bytes};
 use crate::checksum::crc32c_raw;
+use crate::ident::{corrupt, Detail, Identified, ProbeResult, Usage};
 use crate::io::Volume;
 
 /// Byte offset of the superblock in the filesystem.

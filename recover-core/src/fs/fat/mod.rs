@@ -14,8 +14,8 @@ pub mod geometry;
 pub mod reader;
 pub mod table;
 
-use super::probe::{corrupt, warn, Detail, Identified, ProbeResult, Usage};
 use crate::bytes::Bytes;
+use crate::ident::{corrupt, warn, Detail, Identified, ProbeResult, Usage};
 use crate::io::{bytes_at, Volume};
 
 /// Root directory bytes read for the volume label; it is the first entry in

@@ -20,8 +20,8 @@ pub mod runlist;
 
 pub use reader::Ntfs;
 
-use super::probe::{corrupt, warn, Detail, Identified, ProbeResult, Usage};
 use crate::bytes::{utf16le_str, Bytes};
+use crate::ident::{corrupt, warn, Detail, Identified, ProbeResult, Usage};
 use crate::io::{bytes_at, Volume};
 
 /// MFT record number of $Volume.

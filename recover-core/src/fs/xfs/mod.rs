@@ -13,9 +13,9 @@ pub mod reader;
 pub mod sb;
 pub mod symlink;
 
-use super::probe::{corrupt, Detail, Identified, ProbeResult, Usage};
 use crate::bytes::{padded_str, uuid_str, Bytes};
 use crate::checksum::crc32c;
+use crate::ident::{corrupt, Detail, Identified, ProbeResult, Usage};
 use crate::io::Volume;
 
 const CRC_OFFSET: usize = 224;

@@ -11,7 +11,7 @@ pub mod raw;
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
-use crate::fs::Detail;
+use crate::ident::Detail;
 use crate::io::{bytes_at, Volume};
 use crate::problem::Problem;
 use crate::raid::metadata::{
@@ -298,13 +298,13 @@ fn vd_state(state: u8) -> String {
 /// Identifies a DDF member by an anchor in the last sector or at Adaptec's
 /// position (the search of the last 32 MiB is left to whole disks, see
 /// [`find_anchor`]).
-pub fn identify(_head: &[u8], vol: &dyn Volume) -> crate::fs::probe::ProbeResult {
+pub fn identify(_head: &[u8], vol: &dyn Volume) -> crate::ident::ProbeResult {
     let anchor = find_anchor(vol, false)?;
     Some(identified(vol, &anchor))
 }
 
 /// The identification result for a found anchor.
-pub fn identified(vol: &dyn Volume, anchor: &Anchor) -> Result<crate::fs::Identified> {
+pub fn identified(vol: &dyn Volume, anchor: &Anchor) -> Result<crate::ident::Identified> {
     let meta = read(vol, anchor).map_err(|e| e.within("", 0))?;
     let mut id = crate::raid::md::identified(meta, "ddf");
     id.uuid = Some(raw::guid_hex(&anchor.header.guid));

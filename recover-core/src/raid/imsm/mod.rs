@@ -29,7 +29,7 @@ use sha1::{Digest, Sha1};
 
 use crate::bytes::{padded_str, Bytes};
 use crate::error::{Error, Result};
-use crate::fs::Detail;
+use crate::ident::Detail;
 use crate::io::{bytes_at, Volume};
 use crate::problem::Problem;
 use crate::raid::metadata::{
@@ -166,7 +166,7 @@ fn map_state(s: u8) -> &'static str {
 }
 
 /// Identifies an IMSM member by its MPB.
-pub fn identify(_head: &[u8], vol: &dyn Volume) -> crate::fs::probe::ProbeResult {
+pub fn identify(_head: &[u8], vol: &dyn Volume) -> crate::ident::ProbeResult {
     let (off, ss) = find(vol)?;
     Some(read(vol, off, ss).map(|m| crate::raid::md::identified(m, "imsm")))
 }

@@ -5,7 +5,7 @@ pub mod layout;
 pub mod v090;
 pub mod v1;
 
-use crate::fs::probe::{Identified, ProbeResult, Usage};
+use crate::ident::{Identified, ProbeResult, Usage};
 use crate::io::{bytes_at, Volume};
 use crate::raid::metadata::{Level, RaidMetadata};
 
@@ -64,7 +64,7 @@ pub fn identified(meta: RaidMetadata, format: &'static str) -> Identified {
     if let Some(dev) = &meta.device_id {
         if meta.format == crate::raid::metadata::RaidFormat::Md {
             id.details
-                .push(("uuid_sub", crate::fs::Detail::Text(blkid_form(dev))));
+                .push(("uuid_sub", crate::ident::Detail::Text(blkid_form(dev))));
         }
     }
     id.problems = meta.problems.clone();

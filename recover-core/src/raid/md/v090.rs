@@ -15,7 +15,7 @@
 use super::layout;
 use crate::bytes::Bytes;
 use crate::error::{Error, Result};
-use crate::fs::Detail;
+use crate::ident::Detail;
 use crate::problem::Problem;
 use crate::raid::metadata::{ArrayInfo, MemberRole, MemberState, RaidFormat, RaidMetadata};
 

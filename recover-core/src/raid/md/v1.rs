@@ -14,7 +14,7 @@
 use super::layout;
 use crate::bytes::{padded_str, Bytes};
 use crate::error::{Error, Result};
-use crate::fs::Detail;
+use crate::ident::Detail;
 use crate::problem::Problem;
 use crate::raid::metadata::{
     md_time, ArrayInfo, MemberRole, MemberState, RaidFormat, RaidMetadata,
