@@ -4,6 +4,7 @@
 //! be opened or read, or damage was found (the output still shows all that
 //! could be read); 2 for command-line mistakes.
 
+mod args;
 mod cmd;
 mod output;
 mod progress;

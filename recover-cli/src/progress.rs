@@ -43,3 +43,38 @@ impl Progress {
         }
     }
 }
+
+/// One bar per volume for work that moves from volume to volume (the deep
+/// search): a new bar when the volume changes, the last cleared at the end.
+pub struct PerVolume {
+    label: &'static str,
+    cur: Option<(String, Progress)>,
+}
+
+impl PerVolume {
+    /// Bars labelled `label` and the volume's path.
+    pub fn new(label: &'static str) -> Self {
+        PerVolume { label, cur: None }
+    }
+
+    /// `done` of `total` bytes of the volume at `path`.
+    pub fn update(&mut self, path: &str, done: u64, total: u64) {
+        if self.cur.as_ref().is_none_or(|(p, _)| p != path) {
+            self.finish();
+            self.cur = Some((
+                path.to_string(),
+                Progress::bytes(total, &format!("{} {path}", self.label)),
+            ));
+        }
+        if let Some((_, bar)) = &self.cur {
+            bar.set(done);
+        }
+    }
+
+    /// Clears the last bar.
+    pub fn finish(&mut self) {
+        if let Some((_, bar)) = self.cur.take() {
+            bar.finish();
+        }
+    }
+}

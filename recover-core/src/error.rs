@@ -63,6 +63,15 @@ pub enum Error {
         /// The path up to the component that was not found.
         path: String,
     },
+    /// A node path (what the CLI's `--at` takes) that names nothing, or
+    /// names something that cannot be what was asked.
+    #[error("{path}: {why}")]
+    BadPath {
+        /// The path as given.
+        path: String,
+        /// Why it does not resolve.
+        why: String,
+    },
     /// A valid structure this build cannot handle.
     #[error("{}{what} is not supported", layer_prefix(.layer))]
     Unsupported {
@@ -117,7 +126,10 @@ impl Error {
             Error::Io { offset, .. }
             | Error::OutOfRange { offset, .. }
             | Error::Corrupt { offset, .. } => Some(*offset),
-            Error::Open { .. } | Error::Unsupported { .. } | Error::NotFound { .. } => None,
+            Error::Open { .. }
+            | Error::Unsupported { .. }
+            | Error::NotFound { .. }
+            | Error::BadPath { .. } => None,
         }
     }
 }

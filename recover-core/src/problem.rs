@@ -97,7 +97,9 @@ impl Problem {
                 format!("{what} is not supported"),
             ),
             Error::Open { detail, .. } => (fallback_structure.to_string(), None, detail.clone()),
-            Error::NotFound { .. } => (fallback_structure.to_string(), None, e.to_string()),
+            Error::NotFound { .. } | Error::BadPath { .. } => {
+                (fallback_structure.to_string(), None, e.to_string())
+            }
         };
         Problem {
             severity,

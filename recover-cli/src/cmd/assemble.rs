@@ -12,6 +12,7 @@ use recover_core::raid::metadata::Level;
 use recover_core::raid::model::{ArrayModel, MemberData, Spec};
 use recover_core::raid::volume::ArrayVolume;
 
+use crate::args::parse_size;
 use crate::output::{Guard, Output};
 
 /// The command line of `recover assemble`.
@@ -76,27 +77,6 @@ impl AssembleArgs {
 
 fn bad(msg: impl Into<String>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, msg.into())
-}
-
-/// A size: plain bytes, or with K, M, G, T (binary), or s (512-byte sectors).
-pub fn parse_size(s: &str) -> io::Result<u64> {
-    let t = s.trim();
-    let (num, mul) = match t.chars().last() {
-        Some('K' | 'k') => (&t[..t.len() - 1], 1u64 << 10),
-        Some('M' | 'm') => (&t[..t.len() - 1], 1 << 20),
-        Some('G' | 'g') => (&t[..t.len() - 1], 1 << 30),
-        Some('T' | 't') => (&t[..t.len() - 1], 1 << 40),
-        Some('s') => (&t[..t.len() - 1], 512),
-        _ => (t, 1),
-    };
-    num.parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(mul))
-        .ok_or_else(|| {
-            bad(format!(
-                "{s:?} is not a size (bytes, or a number with K, M, G, T or s)"
-            ))
-        })
 }
 
 fn parse_level(s: &str) -> io::Result<Level> {
@@ -167,7 +147,7 @@ pub fn run(a: &AssembleArgs) -> io::Result<ExitCode> {
         let node = chosen.ok_or_else(|| {
             bad("no RAID metadata found on the sources: give the geometry with --level, --chunk, --layout, --order and --offset")
         })?;
-        let failed = super::extract::write_node(&guard, node, &found.nodes, &a.output)?;
+        let failed = crate::output::write_node(&guard, node, &found.nodes, &a.output)?;
         return Ok(if failed {
             ExitCode::from(1)
         } else {

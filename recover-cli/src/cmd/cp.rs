@@ -14,9 +14,9 @@ use std::time::{Duration, SystemTime};
 
 use recover_core::fs::{walk, FileKind, FileSystemRef, Stat, Timestamp};
 
-use super::target::{resolve, FileTarget, Target};
 use crate::output::{Guard, Output};
 use crate::progress::Progress;
+use recover_core::discover::resolve::FileTarget;
 
 /// What to copy, and where.
 pub struct Request<'a> {
@@ -26,24 +26,6 @@ pub struct Request<'a> {
     pub force: bool,
     pub search: &'a crate::SearchOpts,
     pub opts: &'a crate::SourceOpts,
-}
-
-/// The file target `at` names; a filesystem node (or a partition with one)
-/// names its root.
-pub fn file_target(
-    nodes: &[recover_core::discover::Node],
-    at: &str,
-    opts: &recover_core::discover::Options,
-) -> io::Result<FileTarget> {
-    match resolve(nodes, at, opts)? {
-        Target::File(t) => Ok(*t),
-        Target::Node(n) => {
-            match resolve(std::slice::from_ref(&*n), &format!("{}:/", n.path), opts)? {
-                Target::File(t) => Ok(*t),
-                Target::Node(_) => Err(io::Error::other(format!("--at {at}: not a filesystem"))),
-            }
-        }
-    }
 }
 
 /// One thing to copy.
@@ -56,11 +38,11 @@ struct Item {
 pub fn run(req: &Request) -> io::Result<ExitCode> {
     let guard = Guard::new(req.sources, req.force)?;
     let mut found = super::discover_all(req.sources, req.opts)?;
-    super::target::prepare(&mut found.nodes, req.at, req.search)?;
+    super::prepare(&mut found, req.at, req.search)?;
     for (_, msg) in &found.failed {
         eprintln!("recover: {msg}");
     }
-    let t = file_target(&found.nodes, req.at, &found.opts)?;
+    let t = super::file_target(&found, req.at)?;
     let is_dir = t.stat.kind() == FileKind::Dir;
     let base = t
         .fs_path

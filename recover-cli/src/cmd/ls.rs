@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use recover_core::fs::{walk, FileKind, FileSystemRef, Stat, Timestamp};
 use serde_json::{json, Value};
 
-use super::target::FileTarget;
 use crate::report::problem_json;
+use recover_core::discover::resolve::FileTarget;
 
 /// What to list.
 pub struct Request<'a> {
@@ -33,11 +33,11 @@ struct Row {
 
 pub fn run(req: &Request) -> io::Result<ExitCode> {
     let mut found = super::discover_all(req.sources, req.opts)?;
-    super::target::prepare(&mut found.nodes, req.at, req.search)?;
+    super::prepare(&mut found, req.at, req.search)?;
     for (_, msg) in &found.failed {
         eprintln!("recover: {msg}");
     }
-    let t = super::cp::file_target(&found.nodes, req.at, &found.opts)?;
+    let t = super::file_target(&found, req.at)?;
     let mut rows = Vec::new();
     let mut errors = Vec::new();
     if t.stat.kind() == FileKind::Dir {

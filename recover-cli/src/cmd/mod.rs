@@ -1,15 +1,17 @@
-//! The subcommands.
+//! The subcommands, each a thin adapter over the library, and what they
+//! share: opening the sources and resolving what `--at` names. A command
+//! imports this module, never another command.
 
 pub mod assemble;
 pub mod cp;
 pub mod extract;
 pub mod ls;
 pub mod scan;
-pub mod target;
 
 use std::io;
 use std::path::PathBuf;
 
+use recover_core::discover::resolve::{self, FileTarget};
 use recover_core::discover::{self, Node};
 use recover_core::io::{open_source, MapPolicy};
 
@@ -56,4 +58,37 @@ pub fn discover_all(paths: &[PathBuf], opts: &crate::SourceOpts) -> io::Result<D
         failed,
         opts: dopts,
     })
+}
+
+/// A library error about a path, as the CLI says it.
+fn at_error(e: recover_core::Error) -> io::Error {
+    match e {
+        recover_core::Error::BadPath { .. } => io::Error::other(format!("--at {e}")),
+        e => io::Error::other(e.to_string()),
+    }
+}
+
+/// A path under a "recovered" table: that volume is searched again, as
+/// `scan --deep` did (with the same `--thorough` and `--range`), so the
+/// recovered partitions are there to be found.
+pub fn prepare(found: &mut Discovered, at: &str, search: &crate::SearchOpts) -> io::Result<()> {
+    let how = crate::args::search_options(search)?;
+    let mut bars = crate::progress::PerVolume::new("deep scan");
+    resolve::prepare(&mut found.nodes, at, &how, &found.opts, &mut |p, d, t| {
+        bars.update(p, d, t)
+    })
+    .map_err(at_error)?;
+    bars.finish();
+    Ok(())
+}
+
+/// Makes `at` findable with `discover::find` when it names something
+/// inside a file (the file's tree is added as one more root).
+pub fn graft(found: &mut Discovered, at: &str) -> io::Result<()> {
+    resolve::graft(&mut found.nodes, at, &found.opts).map_err(at_error)
+}
+
+/// The file or directory `at` names (a filesystem node names its root).
+pub fn file_target(found: &Discovered, at: &str) -> io::Result<FileTarget> {
+    resolve::file_target(&found.nodes, at, &found.opts).map_err(at_error)
 }

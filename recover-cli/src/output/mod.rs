@@ -11,6 +11,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
+use recover_core::discover::Node;
 use recover_core::io::Volume;
 
 use crate::progress::Progress;
@@ -137,6 +138,66 @@ impl Output {
         }
         Ok(len)
     }
+}
+
+/// Writes `node`'s bytes to `path`; true when some could not be read (reported).
+pub fn write_node(guard: &Guard, node: &Node, roots: &[Node], path: &Path) -> io::Result<bool> {
+    let Some(vol) = node.volume.as_deref() else {
+        let mut why = node
+            .problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ");
+        if why.is_empty() {
+            why = match node.kind {
+                recover_core::discover::NodeKind::VolumeGroup => {
+                    "a volume group has no bytes of its own: extract one of its LVs".into()
+                }
+                recover_core::discover::NodeKind::LogicalVolume => {
+                    "a thin pool is read through its thin LVs; its data and metadata are the hidden _tdata and _tmeta LVs".into()
+                }
+                _ => "nothing to read".into(),
+            };
+        }
+        return Err(io::Error::other(format!(
+            "{}: the bytes of this {} cannot be read ({why})",
+            node.path,
+            node.kind.as_str()
+        )));
+    };
+    let out = Output::create(guard, path, &format!("the bytes of {}", node.path))?;
+    let written = out.write_volume(vol, &node.path)?;
+    let mut failed = false;
+    // Unreadable ranges of the sources under it, and of the node itself
+    // (an array assembled with holes).
+    let mut layers: Vec<&Node> = roots.iter().collect();
+    if !roots.iter().any(|r| std::ptr::eq(r, node)) {
+        layers.push(node);
+    }
+    for l in layers {
+        for b in l
+            .volume
+            .as_ref()
+            .map(|v| v.bad_ranges())
+            .unwrap_or_default()
+        {
+            failed = true;
+            eprintln!(
+                "recover: {}: {} bytes at {:#x}..{:#x} could not be read and were written as zeros",
+                crate::report::source_name(l),
+                b.end - b.start,
+                b.start,
+                b.end
+            );
+        }
+    }
+    eprintln!(
+        "recover: wrote {written} bytes of {} to {}",
+        node.path,
+        path.display()
+    );
+    Ok(failed)
 }
 
 /// True when every byte is zero: 16 bytes at a time (the compiler turns

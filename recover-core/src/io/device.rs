@@ -1,6 +1,10 @@
 //! Sources read with pread: block devices, and image files that must not be
 //! memory-mapped (on FUSE or network filesystems, or when the user says so).
 
+// Unsafe code is allowed here only, for the block-device ioctls (size, sector size); each block
+// says why it is sound.
+#![allow(unsafe_code)]
+
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::{FileExt, FileTypeExt, OpenOptionsExt};

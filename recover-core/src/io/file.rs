@@ -1,5 +1,9 @@
 //! Image files, memory-mapped: zero-copy slices for parsers and the scanner.
 
+// Unsafe code is allowed here only, for memory-mapping image files (zero-copy reads); each block
+// says why it is sound.
+#![allow(unsafe_code)]
+
 use std::fs::File;
 use std::io;
 use std::path::Path;

@@ -1,5 +1,9 @@
 //! Sources and the volume layer: how bytes are read, and how volumes stack.
 
+// Unsafe code is allowed here only, for statfs(2), to tell local filesystems (mapped) from FUSE and
+// network ones (read); each block says why it is sound.
+#![allow(unsafe_code)]
+
 pub mod blocks;
 pub mod concat;
 pub mod device;

@@ -1,18 +1,21 @@
-//! What `--at` names: a node of the tree (`d0/gpt/p2`), or a file inside a
+//! What a path names: a node of the tree (`d0/gpt/p2`), or a file inside a
 //! filesystem node (`d0/gpt/p2/ext4:/var/lib/images/vm.img`). A path
 //! that goes on below a regular file looks into the file as a disk:
-//! `d0/gpt/p2/ext4:/vm.img/gpt/p1/ext4:/etc/fstab`.
+//! `d0/gpt/p2/ext4:/vm.img/gpt/p1/ext4:/etc/fstab`. The CLI's `--at`
+//! takes these paths.
 
-use std::io;
 use std::sync::Arc;
 
-use recover_core::discover::{self, Node, NodeKind};
-use recover_core::fs::{filesystem, FileId, FileKind, FileSystemRef, Stat};
-use recover_core::image::siblings::FsDir;
-use recover_core::image::Chain;
-use recover_core::io::{Source, SourceKind};
+use super::search::{search, SearchOptions};
+use super::{discover_in, find, Node, NodeKind, Options};
+use crate::error::{Error, Result};
+use crate::fs::{filesystem, FileId, FileKind, FileSystemRef, Stat};
+use crate::image::siblings::FsDir;
+use crate::image::Chain;
+use crate::io::{Source, SourceKind, VolumeRef};
 
-/// A resolved `--at`.
+/// What a path resolves to.
+#[derive(Debug)]
 pub enum Target {
     /// A node: of the sources' trees, or of a tree found inside a file.
     Node(Box<Node>),
@@ -34,6 +37,12 @@ pub struct FileTarget {
     pub fs_path: String,
 }
 
+impl std::fmt::Debug for FileTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FileTarget({})", self.display())
+    }
+}
+
 impl FileTarget {
     /// `FSNODE:/path`, as `--at` takes it.
     pub fn display(&self) -> String {
@@ -41,8 +50,11 @@ impl FileTarget {
     }
 }
 
-fn not_found(at: &str, why: impl std::fmt::Display) -> io::Error {
-    io::Error::other(format!("--at {at}: {why}"))
+fn not_found(at: &str, why: impl std::fmt::Display) -> Error {
+    Error::BadPath {
+        path: at.to_string(),
+        why: why.to_string(),
+    }
 }
 
 /// The deepest node whose path followed by ':' starts `at`.
@@ -63,7 +75,7 @@ fn fs_prefix<'a>(nodes: &'a [Node], at: &str) -> Option<&'a Node> {
 
 /// The filesystem of `node`: itself, or its one filesystem child (a
 /// partition holding one filesystem).
-pub fn filesystem_of(node: &Node, at: &str) -> io::Result<(FileSystemRef, String)> {
+pub fn filesystem_of(node: &Node, at: &str) -> Result<(FileSystemRef, String)> {
     let fsnode = if node.kind == NodeKind::Filesystem {
         node
     } else {
@@ -104,8 +116,8 @@ pub fn filesystem_of(node: &Node, at: &str) -> io::Result<(FileSystemRef, String
 }
 
 /// Resolves `at` in `nodes`.
-pub fn resolve(nodes: &[Node], at: &str, opts: &discover::Options) -> io::Result<Target> {
-    if let Some(n) = discover::find(nodes, at) {
+pub fn resolve(nodes: &[Node], at: &str, opts: &Options) -> Result<Target> {
+    if let Some(n) = find(nodes, at) {
         return Ok(Target::Node(Box::new(n.clone())));
     }
     let node = fs_prefix(nodes, at)
@@ -133,7 +145,7 @@ pub fn resolve(nodes: &[Node], at: &str, opts: &discover::Options) -> io::Result
             return resolve(std::slice::from_ref(&root), at, opts);
         }
         let entries = fs.read_dir(id).map_err(|e| not_found(at, e))?;
-        let found = recover_core::fs::filesystem::find_entry(&entries, comp);
+        let found = filesystem::find_entry(&entries, comp);
         fs_path.push('/');
         fs_path.push_str(comp);
         match found {
@@ -160,9 +172,23 @@ pub fn resolve(nodes: &[Node], at: &str, opts: &discover::Options) -> io::Result
     })))
 }
 
+/// The file or directory `at` names; a filesystem node (or a partition
+/// holding one filesystem) names its root.
+pub fn file_target(nodes: &[Node], at: &str, opts: &Options) -> Result<FileTarget> {
+    match resolve(nodes, at, opts)? {
+        Target::File(t) => Ok(*t),
+        Target::Node(n) => {
+            match resolve(std::slice::from_ref(&*n), &format!("{}:/", n.path), opts)? {
+                Target::File(t) => Ok(*t),
+                Target::Node(_) => Err(not_found(at, "not a filesystem")),
+            }
+        }
+    }
+}
+
 /// A file target as a node: the file looked into as a disk, its tree
 /// below it (`scan --at FSNODE:/file`, `extract --at FSNODE:/file`).
-pub fn file_node(t: &FileTarget, opts: &discover::Options) -> io::Result<Node> {
+pub fn file_node(t: &FileTarget, opts: &Options) -> Result<Node> {
     let vol = t.fs.open(t.id).map_err(|e| not_found(&t.display(), e))?;
     Ok(discover_file(&t.fs, &t.fs_node, &t.fs_path, vol, opts))
 }
@@ -174,8 +200,8 @@ fn discover_file(
     fs: &FileSystemRef,
     fs_node: &str,
     fs_path: &str,
-    vol: recover_core::io::VolumeRef,
-    opts: &discover::Options,
+    vol: VolumeRef,
+    opts: &Options,
 ) -> Node {
     let path = format!("{fs_node}:{fs_path}");
     let src = Source {
@@ -191,7 +217,7 @@ fn discover_file(
         opts.map_policy,
     );
     let chain = Chain::new(path.clone(), Arc::new(dir));
-    let mut root = discover::discover_in(&src, path, opts, &chain);
+    let mut root = discover_in(&src, path, opts, &chain);
     root.kind = NodeKind::File;
     root
 }
@@ -199,10 +225,16 @@ fn discover_file(
 /// A path under a "recovered" table: searches that volume again, as
 /// `scan --deep` did (with the same `--thorough` and `--range`), so the
 /// recovered partitions are there to be found.
-pub fn prepare(nodes: &mut [Node], at: &str, search: &crate::SearchOpts) -> io::Result<()> {
+pub fn prepare(
+    nodes: &mut [Node],
+    at: &str,
+    how: &SearchOptions,
+    opts: &Options,
+    progress: &mut dyn FnMut(&str, u64, u64),
+) -> Result<()> {
     if let Some((parent, _)) = at.split_once("/recovered") {
-        if discover::find(nodes, parent).is_some() {
-            super::scan::search(nodes, &[parent.to_string()], search)?;
+        if find(nodes, parent).is_some() {
+            search(nodes, &[parent.to_string()], how, opts, progress)?;
         }
     }
     Ok(())
@@ -212,8 +244,8 @@ pub fn prepare(nodes: &mut [Node], at: &str, search: &crate::SearchOpts) -> io::
 /// something inside a file: the tree found inside the file (or the file
 /// looked into as a disk) is added as one more root. Directories are
 /// refused (`ls` lists them).
-pub fn graft(nodes: &mut Vec<Node>, at: &str, opts: &discover::Options) -> io::Result<()> {
-    if discover::find(nodes, at).is_some() || !at.contains(':') {
+pub fn graft(nodes: &mut Vec<Node>, at: &str, opts: &Options) -> Result<()> {
+    if find(nodes, at).is_some() || !at.contains(':') {
         return Ok(());
     }
     let node = match resolve(nodes, at, opts)? {
