@@ -323,13 +323,10 @@ pub(super) fn fs_node(vol: &VolumeRef, parent: &str, mut id: Identified) -> Node
     });
     // A feature the reader does not support fails `ls` as damage does, so
     // it is an error here too: scan's exit status says whether ls can work.
-    match opened {
-        Some(Err(e)) => {
-            let mut p = Problem::from_error(Severity::Error, "filesystem", &e);
-            p.detail = format!("{}; its files cannot be read", p.detail);
-            id.problems.push(p);
-        }
-        Some(Ok(())) | None => {}
+    if let Some(Err(e)) = opened {
+        let mut p = Problem::from_error(Severity::Error, "filesystem", &e);
+        p.detail = format!("{}; its files cannot be read", p.detail);
+        id.problems.push(p);
     }
     Node {
         path: format!("{parent}/{}", id.format),
