@@ -17,15 +17,43 @@ pub enum RaidFormat {
     Ddf,
     /// Intel Matrix Storage Manager / Rapid Storage Technology.
     Imsm,
+    /// Adaptec HostRAID (dmraid "asr").
+    Asr,
+    /// HighPoint HPT37x.
+    Hpt37x,
+    /// HighPoint HPT45x.
+    Hpt45x,
+    /// JMicron JMB36x.
+    Jmicron,
+    /// LSI Logic MegaRAID IDE (dmraid "lsi", not DDF).
+    Lsi,
+    /// NVIDIA MediaShield / nForce RAID.
+    Nvidia,
+    /// Promise FastTrak.
+    Promise,
+    /// Silicon Image Medley.
+    Sil,
+    /// VIA V-RAID.
+    Via,
 }
 
 impl RaidFormat {
-    /// "md", "ddf" or "imsm".
+    /// "md", "ddf", "imsm", or one of the BIOS RAID names: "asr", "hpt37x",
+    /// "hpt45x", "jmicron", "lsi", "nvidia", "promise", "sil", "via".
     pub fn as_str(self) -> &'static str {
         match self {
             RaidFormat::Md => "md",
             RaidFormat::Ddf => "ddf",
             RaidFormat::Imsm => "imsm",
+            RaidFormat::Asr => "asr",
+            RaidFormat::Hpt37x => "hpt37x",
+            RaidFormat::Hpt45x => "hpt45x",
+            RaidFormat::Jmicron => "jmicron",
+            RaidFormat::Lsi => "lsi",
+            RaidFormat::Nvidia => "nvidia",
+            RaidFormat::Promise => "promise",
+            RaidFormat::Sil => "sil",
+            RaidFormat::Via => "via",
         }
     }
 }
