@@ -16,7 +16,9 @@ pub mod map;
 pub mod md;
 pub mod metadata;
 pub mod model;
-
+pub mod nvidia;
 pub mod parity;
-
+pub mod promise;
+pub mod sil;
+pub mod via;
 pub mod volume;
