@@ -4,6 +4,7 @@
 //! Image, VIA), read into one neutral description, and members gathered
 //! into arrays.
 
+pub mod asr;
 pub mod ataraid;
 pub mod ddf;
 pub mod group;
