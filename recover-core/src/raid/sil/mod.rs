@@ -87,9 +87,14 @@ pub fn describe(
         a.chunk_size = Some(bytes(u64::from(s.raid0_stride)));
     }
     a.array_size = (s.array_sectors != 0).then(|| bytes(s.array_sectors));
+    // sil.h names mirrored_set_state 1 "not in sync", but dmraid's own
+    // lookup always ends at its first entry (SIL_OK is 0) and so reports
+    // every member ok. A member is taken as rebuilding only when its
+    // rebuild pointer says a rebuild has got somewhere.
     let (state, member_state) = match s.mirrored_set_state {
         0 | 2 => ("ok", MemberState::Active),
-        1 => ("nosync", MemberState::Rebuilding),
+        1 if s.rebuild_ptr != 0 => ("nosync", MemberState::Rebuilding),
+        1 => ("nosync", MemberState::Active),
         _ => ("broken", MemberState::Faulty),
     };
     a.state = state.into();
