@@ -5,6 +5,7 @@
 //! here.
 
 use crate::error::Result;
+use crate::ident::raid::RaidMetadata;
 use crate::ident::{Identified, ProbeFn, HEAD_BYTES};
 use crate::io::{bytes_up_to, Volume};
 
@@ -24,6 +25,17 @@ pub enum Family {
     Swap,
 }
 
+/// How a format is found on a volume. Either answers `None` when the
+/// structure is not there, `Some(Err)` when it is there but damaged.
+#[derive(Debug, Clone, Copy)]
+pub enum Probe {
+    /// From the volume's first [`HEAD_BYTES`] (and more read from it).
+    Head(ProbeFn),
+    /// RAID member metadata read from wherever the format keeps it (the
+    /// BIOS RAID formats: the last sectors), described in neutral words.
+    Member(fn(&dyn Volume) -> Option<Result<RaidMetadata>>),
+}
+
 /// One format in the registry.
 #[derive(Debug, Clone, Copy)]
 pub struct Format {
@@ -34,16 +46,15 @@ pub struct Format {
     pub family: Family,
     /// The structure the probe looks for, for messages.
     pub structure: &'static str,
-    /// The probe: `None` when the structure is not there, `Some(Err)` when
-    /// it is there but damaged.
-    pub probe: ProbeFn,
+    /// How it is found.
+    pub probe: Probe,
 }
 
 const fn format(
     name: &'static str,
     family: Family,
     structure: &'static str,
-    probe: ProbeFn,
+    probe: Probe,
 ) -> Format {
     Format {
         name,
@@ -53,82 +64,37 @@ const fn format(
     }
 }
 
+use Family::{Crypto, Filesystem, RaidMetadata as Raid, Swap, VolumeManager};
+use Probe::{Head, Member};
+
 /// Every format, in priority order: RAID and container metadata first (an
 /// md 1.0 or 0.90 member of a RAID1 also shows its filesystem at the
-/// start, and the member is what it is), then filesystems.
+/// start, and the member is what it is), then filesystems, then the BIOS
+/// RAID formats, whose metadata sits in the last sectors of a member whose
+/// first sectors hold the array's own start. One line a format.
+#[rustfmt::skip]
 pub const FORMATS: &[Format] = &[
-    format(
-        "md",
-        Family::RaidMetadata,
-        "md superblock",
-        crate::raid::md::identify,
-    ),
-    format(
-        "ddf",
-        Family::RaidMetadata,
-        "DDF anchor",
-        crate::raid::ddf::identify,
-    ),
-    format(
-        "imsm",
-        Family::RaidMetadata,
-        "IMSM MPB",
-        crate::raid::imsm::identify,
-    ),
-    format(
-        "luks",
-        Family::Crypto,
-        "LUKS header",
-        crate::fs::luks::identify,
-    ),
-    format(
-        "lvm2",
-        Family::VolumeManager,
-        "LVM2 label",
-        crate::lvm::label::identify,
-    ),
-    format(
-        "ext4",
-        Family::Filesystem,
-        "ext superblock",
-        crate::fs::ext4::identify,
-    ),
-    format(
-        "xfs",
-        Family::Filesystem,
-        "XFS superblock",
-        crate::fs::xfs::identify,
-    ),
-    format(
-        "btrfs",
-        Family::Filesystem,
-        "Btrfs superblock",
-        crate::fs::btrfs::identify,
-    ),
-    format(
-        "ntfs",
-        Family::Filesystem,
-        "NTFS boot sector",
-        crate::fs::ntfs::identify,
-    ),
-    format(
-        "exfat",
-        Family::Filesystem,
-        "exFAT boot sector",
-        crate::fs::exfat::identify,
-    ),
-    format(
-        "fat32",
-        Family::Filesystem,
-        "FAT boot sector",
-        crate::fs::fat::identify,
-    ),
-    format(
-        "swap",
-        Family::Swap,
-        "swap header",
-        crate::fs::swap::identify,
-    ),
+    format("md", Raid, "md superblock", Head(crate::raid::md::identify)),
+    format("ddf", Raid, "DDF anchor", Head(crate::raid::ddf::identify)),
+    format("imsm", Raid, "IMSM MPB", Head(crate::raid::imsm::identify)),
+    format("luks", Crypto, "LUKS header", Head(crate::fs::luks::identify)),
+    format("lvm2", VolumeManager, "LVM2 label", Head(crate::lvm::label::identify)),
+    format("ext4", Filesystem, "ext superblock", Head(crate::fs::ext4::identify)),
+    format("xfs", Filesystem, "XFS superblock", Head(crate::fs::xfs::identify)),
+    format("btrfs", Filesystem, "Btrfs superblock", Head(crate::fs::btrfs::identify)),
+    format("ntfs", Filesystem, "NTFS boot sector", Head(crate::fs::ntfs::identify)),
+    format("exfat", Filesystem, "exFAT boot sector", Head(crate::fs::exfat::identify)),
+    format("fat32", Filesystem, "FAT boot sector", Head(crate::fs::fat::identify)),
+    format("swap", Swap, "swap header", Head(crate::fs::swap::identify)),
+    format("asr", Raid, "Adaptec HostRAID metadata", Member(crate::raid::asr::read)),
+    format("hpt37x", Raid, "HighPoint 37x metadata", Member(crate::raid::hpt37x::read)),
+    format("hpt45x", Raid, "HighPoint 45x metadata", Member(crate::raid::hpt45x::read)),
+    format("jmicron", Raid, "JMicron metadata", Member(crate::raid::jmicron::read)),
+    format("lsi", Raid, "LSI MegaRAID metadata", Member(crate::raid::lsi::read)),
+    format("nvidia", Raid, "NVIDIA MediaShield metadata", Member(crate::raid::nvidia::read)),
+    format("promise", Raid, "Promise FastTrak metadata", Member(crate::raid::promise::read)),
+    format("sil", Raid, "Silicon Image Medley metadata", Member(crate::raid::sil::read)),
+    format("via", Raid, "VIA V-RAID metadata", Member(crate::raid::via::read)),
 ];
 
 /// Every superblock the volume carries, best first. A magic found with a
@@ -142,7 +108,10 @@ pub fn identify(vol: &dyn Volume) -> Vec<Result<Identified>> {
     let layer = vol.describe();
     FORMATS
         .iter()
-        .filter_map(|f| (f.probe)(&head, vol))
+        .filter_map(|f| match f.probe {
+            Head(probe) => probe(&head, vol),
+            Member(read) => read(vol).map(|r| r.map(RaidMetadata::identified)),
+        })
         .map(|r| r.map_err(|e| e.within(&layer, 0)))
         .collect()
 }

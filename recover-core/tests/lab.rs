@@ -448,6 +448,7 @@ fn every_member_matches_mdadm_examine() {
                 RaidFormat::Imsm => {
                     check_imsm(&m, &ex, mem["guest_device"].as_str().unwrap(), &what)
                 }
+                other => panic!("{what}: unexpected format {other:?}"),
             }
             *checked
                 .entry(format!("{:?} {}", m.format, m.version))

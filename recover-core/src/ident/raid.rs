@@ -17,15 +17,43 @@ pub enum RaidFormat {
     Ddf,
     /// Intel Matrix Storage Manager / Rapid Storage Technology.
     Imsm,
+    /// Adaptec HostRAID (dmraid "asr").
+    Asr,
+    /// HighPoint HPT37x.
+    Hpt37x,
+    /// HighPoint HPT45x.
+    Hpt45x,
+    /// JMicron JMB36x.
+    Jmicron,
+    /// LSI Logic MegaRAID IDE (dmraid "lsi", not DDF).
+    Lsi,
+    /// NVIDIA MediaShield / nForce RAID.
+    Nvidia,
+    /// Promise FastTrak.
+    Promise,
+    /// Silicon Image Medley.
+    Sil,
+    /// VIA V-RAID.
+    Via,
 }
 
 impl RaidFormat {
-    /// "md", "ddf" or "imsm".
+    /// "md", "ddf", "imsm", or one of the BIOS RAID names: "asr", "hpt37x",
+    /// "hpt45x", "jmicron", "lsi", "nvidia", "promise", "sil", "via".
     pub fn as_str(self) -> &'static str {
         match self {
             RaidFormat::Md => "md",
             RaidFormat::Ddf => "ddf",
             RaidFormat::Imsm => "imsm",
+            RaidFormat::Asr => "asr",
+            RaidFormat::Hpt37x => "hpt37x",
+            RaidFormat::Hpt45x => "hpt45x",
+            RaidFormat::Jmicron => "jmicron",
+            RaidFormat::Lsi => "lsi",
+            RaidFormat::Nvidia => "nvidia",
+            RaidFormat::Promise => "promise",
+            RaidFormat::Sil => "sil",
+            RaidFormat::Via => "via",
         }
     }
 }
@@ -221,6 +249,24 @@ pub struct RaidMetadata {
     pub details: Vec<(&'static str, Detail)>,
     /// What is wrong with this copy.
     pub problems: Vec<Problem>,
+}
+
+impl RaidMetadata {
+    /// A member's metadata as what identification found on the volume:
+    /// a RAID member of the array it names first.
+    pub fn identified(self) -> super::Identified {
+        let mut id = super::Identified::new(self.format.as_str(), super::Usage::Raid, self.offset);
+        if let Some((a, _)) = self.arrays.first() {
+            id.label = a.name.clone();
+        }
+        id.uuid = self.blkid_uuid.clone();
+        id.version = (!self.version.is_empty()).then(|| self.version.clone());
+        id.checksum_ok = self.checksum_ok;
+        id.details = self.details.clone();
+        id.problems = self.problems.clone();
+        id.raid = Some(Box::new(self));
+        id
+    }
 }
 
 /// Unix time from md's 1.x 64-bit time fields: the low 40 bits are seconds.

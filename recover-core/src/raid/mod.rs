@@ -1,13 +1,25 @@
 //! RAID metadata: Linux md, SNIA DDF (Dell PERC, LSI/Broadcom MegaRAID,
-//! Adaptec) and Intel IMSM, read into one neutral description, and members
-//! gathered into arrays.
+//! Adaptec), Intel IMSM and the BIOS RAID formats dmraid reads (Adaptec
+//! HostRAID, HighPoint, JMicron, LSI MegaRAID IDE, NVIDIA, Promise, Silicon
+//! Image, VIA), read into one neutral description, and members gathered
+//! into arrays.
 
+pub mod asr;
+pub mod ataraid;
 pub mod ddf;
 pub mod group;
+pub mod hpt37x;
+pub mod hpt45x;
 pub mod imsm;
+pub mod jmicron;
+pub mod lsi;
 pub mod map;
 pub mod md;
 pub mod metadata;
 pub mod model;
+pub mod nvidia;
 pub mod parity;
+pub mod promise;
+pub mod sil;
+pub mod via;
 pub mod volume;

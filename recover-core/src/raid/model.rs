@@ -6,7 +6,7 @@ use std::fmt;
 
 use super::group::{Array, Standing};
 use super::map::{raid0_zones, ParityAlgo, ParityGeometry, Raid10Geometry, Zone};
-use super::metadata::Level;
+use super::metadata::{Level, RaidFormat};
 use crate::io::VolumeRef;
 
 /// How the array's data is placed.
@@ -377,8 +377,18 @@ impl ArrayModel {
             }
         }
         let layout = match (info.level, info.format) {
-            // IMSM RAID10 is md's near=2.
-            (Level::Raid10, _) if info.layout.neutral.is_empty() => "near=2".to_string(),
+            // IMSM RAID10 is md's near=2. Other formats that leave the
+            // layout unsaid (the BIOS RAID "RAID 0+1" kinds) are not
+            // guessed.
+            (Level::Raid10, RaidFormat::Imsm) if info.layout.neutral.is_empty() => {
+                "near=2".to_string()
+            }
+            (Level::Raid10, f) if info.layout.neutral.is_empty() => {
+                return err(format!(
+                    "the {} metadata does not say how its RAID10 copies are placed: assemble it by hand (--level 10 --layout ...)",
+                    f.as_str()
+                ))
+            }
             _ => info.layout.neutral.clone(),
         };
         ArrayModel::new(Spec {
