@@ -21,15 +21,15 @@ type Reader = fn(&dyn Volume) -> Option<Result<RaidMetadata>>;
 
 /// Sample name, reader, format.
 const SAMPLES: [(&str, Reader, RaidFormat); 9] = [
-    ("adaptec", asr::read, RaidFormat::Asr),
-    ("hpt37x", hpt37x::read, RaidFormat::Hpt37x),
-    ("hpt45x", hpt45x::read, RaidFormat::Hpt45x),
-    ("jmicron", jmicron::read, RaidFormat::Jmicron),
-    ("lsi", lsi::read, RaidFormat::Lsi),
-    ("nvidia", nvidia::read, RaidFormat::Nvidia),
-    ("promise", promise::read, RaidFormat::Promise),
-    ("silicon", sil::read, RaidFormat::Sil),
-    ("via", via::read, RaidFormat::Via),
+    ("adaptec", asr::read, RaidFormat::Bios("asr")),
+    ("hpt37x", hpt37x::read, RaidFormat::Bios("hpt37x")),
+    ("hpt45x", hpt45x::read, RaidFormat::Bios("hpt45x")),
+    ("jmicron", jmicron::read, RaidFormat::Bios("jmicron")),
+    ("lsi", lsi::read, RaidFormat::Bios("lsi")),
+    ("nvidia", nvidia::read, RaidFormat::Bios("nvidia")),
+    ("promise", promise::read, RaidFormat::Bios("promise")),
+    ("silicon", sil::read, RaidFormat::Bios("sil")),
+    ("via", via::read, RaidFormat::Bios("via")),
 ];
 
 fn samples_dir() -> PathBuf {
@@ -483,15 +483,15 @@ fn samples_match_dmraid_and_blkid() {
         let blkid = blkid_expected(name);
         assert_eq!(blkid["USAGE"], "raid");
         let want_type = match format {
-            RaidFormat::Asr => "adaptec_raid_member",
-            RaidFormat::Hpt37x => "hpt37x_raid_member",
-            RaidFormat::Hpt45x => "hpt45x_raid_member",
-            RaidFormat::Jmicron => "jmicron_raid_member",
-            RaidFormat::Lsi => "lsi_mega_raid_member",
-            RaidFormat::Nvidia => "nvidia_raid_member",
-            RaidFormat::Promise => "promise_fasttrack_raid_member",
-            RaidFormat::Sil => "silicon_medley_raid_member",
-            RaidFormat::Via => "via_raid_member",
+            RaidFormat::Bios("asr") => "adaptec_raid_member",
+            RaidFormat::Bios("hpt37x") => "hpt37x_raid_member",
+            RaidFormat::Bios("hpt45x") => "hpt45x_raid_member",
+            RaidFormat::Bios("jmicron") => "jmicron_raid_member",
+            RaidFormat::Bios("lsi") => "lsi_mega_raid_member",
+            RaidFormat::Bios("nvidia") => "nvidia_raid_member",
+            RaidFormat::Bios("promise") => "promise_fasttrack_raid_member",
+            RaidFormat::Bios("sil") => "silicon_medley_raid_member",
+            RaidFormat::Bios("via") => "via_raid_member",
             other => panic!("{other:?}"),
         };
         assert_eq!(blkid["TYPE"], want_type, "{name}");

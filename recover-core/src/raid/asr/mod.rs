@@ -92,7 +92,7 @@ fn find_table(
 
 /// Reads the reserved block and the table from `vol`, the block being at `off`.
 fn read_at(vol: &dyn Volume, off: u64, rb: &ReservedBlock) -> Result<RaidMetadata> {
-    let mut m = ataraid::metadata(RaidFormat::Asr, rb.resver.to_string(), off);
+    let mut m = ataraid::metadata(RaidFormat::Bios("asr"), rb.resver.to_string(), off);
     if rb.resver != raw::RBLOCK_VERSION {
         m.problems.push(Problem::warning(
             S_BLOCK,
@@ -206,7 +206,7 @@ fn read_at(vol: &dyn Volume, off: u64, rb: &ReservedBlock) -> Result<RaidMetadat
     };
     let id = top.unwrap_or(logical).raidmagic;
     let mut a = ataraid::array(
-        RaidFormat::Asr,
+        RaidFormat::Bios("asr"),
         format!("{id:08x}"),
         level,
         u32::from(logical.raidcnt),

@@ -46,12 +46,12 @@ pub fn set_name(h: &Hpt37x) -> String {
 
 /// Builds the neutral description from a parsed block found at `offset`.
 pub fn describe(h: &Hpt37x, offset: u64) -> RaidMetadata {
-    let mut m = ataraid::metadata(RaidFormat::Hpt37x, String::new(), offset);
+    let mut m = ataraid::metadata(RaidFormat::Bios("hpt37x"), String::new(), offset);
     let spare = h.magic_0 == 0;
     let (level, native) = level_of(h.kind);
     let id = if h.magic_1 != 0 { h.magic_1 } else { h.magic_0 };
     let mut a = ataraid::array(
-        RaidFormat::Hpt37x,
+        RaidFormat::Bios("hpt37x"),
         format!("{id:08x}"),
         level,
         u32::from(h.raid_disks),

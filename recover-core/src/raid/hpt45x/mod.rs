@@ -23,7 +23,7 @@ pub fn set_name(h: &Hpt45x) -> String {
 
 /// Builds the neutral description from a parsed block found at `offset`.
 pub fn describe(h: &Hpt45x, offset: u64) -> RaidMetadata {
-    let mut m = ataraid::metadata(RaidFormat::Hpt45x, String::new(), offset);
+    let mut m = ataraid::metadata(RaidFormat::Bios("hpt45x"), String::new(), offset);
     let spare = h.magic_0 == 0;
     let (level, native) = match h.kind {
         raw::T_SPAN => (Level::Linear, "span"),
@@ -33,7 +33,7 @@ pub fn describe(h: &Hpt45x, offset: u64) -> RaidMetadata {
         n => (Level::Other(i32::from(n)), "unknown"),
     };
     let mut a = ataraid::array(
-        RaidFormat::Hpt45x,
+        RaidFormat::Bios("hpt45x"),
         format!("{:08x}", h.magic_0),
         level,
         u32::from(h.raid_disks),

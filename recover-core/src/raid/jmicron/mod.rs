@@ -22,7 +22,7 @@ const KNOWN_ATTRIBUTES: u16 = 0x07;
 /// Builds the neutral description from a parsed block found at `offset`.
 pub fn describe(j: &Jm, offset: u64, checksum_ok: bool) -> RaidMetadata {
     let version = format!("{}.{}", j.version >> 8, j.version & 0xFF);
-    let mut m = ataraid::metadata(RaidFormat::Jmicron, version, offset);
+    let mut m = ataraid::metadata(RaidFormat::Bios("jmicron"), version, offset);
     m.checksum_ok = Some(checksum_ok);
     if !checksum_ok {
         m.problems.push(Problem::error(
@@ -45,7 +45,7 @@ pub fn describe(j: &Jm, offset: u64, checksum_ok: bool) -> RaidMetadata {
     let members: Vec<u32> = j.member.iter().copied().filter(|&w| w != 0).collect();
     let name = padded_str(&j.name);
     let mut a = ataraid::array(
-        RaidFormat::Jmicron,
+        RaidFormat::Bios("jmicron"),
         members
             .iter()
             .map(|w| format!("{w:08x}"))

@@ -36,7 +36,7 @@ pub fn describe(l: &Lsi, offset: u64) -> Result<RaidMetadata> {
             ),
         )
     })?;
-    let mut m = ataraid::metadata(RaidFormat::Lsi, String::new(), offset);
+    let mut m = ataraid::metadata(RaidFormat::Bios("lsi"), String::new(), offset);
     m.events = u64::from(l.seqno);
     let (level, native, disks) = match l.kind {
         1 => (Level::Raid0, "RAID0", 2),
@@ -44,7 +44,12 @@ pub fn describe(l: &Lsi, offset: u64) -> Result<RaidMetadata> {
         3 => (Level::Raid10, "RAID10 (mirrored stripe sets)", 4),
         n => (Level::Other(i32::from(n)), "unknown", 0),
     };
-    let mut a = ataraid::array(RaidFormat::Lsi, format!("{:08x}", l.set_id), level, disks);
+    let mut a = ataraid::array(
+        RaidFormat::Bios("lsi"),
+        format!("{:08x}", l.set_id),
+        level,
+        disks,
+    );
     a.name = Some(set_name(l));
     a.layout = ataraid::layout(format!("type {} ({native})", l.kind), "");
     if matches!(level, Level::Raid0 | Level::Raid10) && l.stride != 0 {

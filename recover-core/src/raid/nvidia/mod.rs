@@ -51,7 +51,7 @@ fn width(n: &Nv) -> u32 {
 
 /// Builds the neutral description from a parsed block found at `offset`.
 pub fn describe(n: &Nv, offset: u64, checksum_ok: bool) -> RaidMetadata {
-    let mut m = ataraid::metadata(RaidFormat::Nvidia, n.version.to_string(), offset);
+    let mut m = ataraid::metadata(RaidFormat::Bios("nvidia"), n.version.to_string(), offset);
     m.checksum_ok = Some(checksum_ok);
     if !checksum_ok {
         m.problems.push(Problem::error(
@@ -81,7 +81,7 @@ pub fn describe(n: &Nv, offset: u64, checksum_ok: bool) -> RaidMetadata {
         .map(|s| format!("{s:08x}"))
         .collect::<Vec<_>>()
         .join(":");
-    let mut a = ataraid::array(RaidFormat::Nvidia, sig, level, w);
+    let mut a = ataraid::array(RaidFormat::Bios("nvidia"), sig, level, w);
     a.name = Some(set_name(n));
     a.layout = ataraid::layout(format!("raidLevel {:#x} ({native})", n.raid_level), neutral);
     if matches!(

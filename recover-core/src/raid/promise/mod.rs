@@ -49,7 +49,7 @@ fn array_of(p: &Pdc, index: usize) -> (ArrayInfo, MemberRole) {
         _ => None,
     };
     let mut a = ataraid::array(
-        RaidFormat::Promise,
+        RaidFormat::Bios("promise"),
         format!("{:08x}", p.raid_magic_1),
         level,
         u32::from(p.total_disks),
@@ -99,7 +99,7 @@ fn array_of(p: &Pdc, index: usize) -> (ArrayInfo, MemberRole) {
 /// place, an error when the first block's disk count is impossible.
 pub fn read(vol: &dyn Volume) -> Option<Result<RaidMetadata>> {
     let first = find(vol)?;
-    let mut m = ataraid::metadata(RaidFormat::Promise, String::new(), first);
+    let mut m = ataraid::metadata(RaidFormat::Bios("promise"), String::new(), first);
     let mut all_ok = true;
     for i in 0..raw::MAX_AREAS {
         let off = first + i as u64 * raw::AREA_STRIDE * SECTOR; // ok: i < 4

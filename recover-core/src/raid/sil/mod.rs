@@ -32,7 +32,7 @@ pub fn describe(
     vol_sectors: u64,
 ) -> RaidMetadata {
     let version = format!("{}.{}", s.major_ver, s.minor_ver);
-    let mut m = ataraid::metadata(RaidFormat::Sil, version, offset);
+    let mut m = ataraid::metadata(RaidFormat::Bios("sil"), version, offset);
     m.events = u64::from(s.incarnation_no);
     m.checksum_ok = Some(checksum_ok);
     if !checksum_ok {
@@ -76,7 +76,7 @@ pub fn describe(
     };
     let spare = s.kind == 3;
     let mut a = ataraid::array(
-        RaidFormat::Sil,
+        RaidFormat::Bios("sil"),
         s.stamp(),
         level,
         u32::try_from(disks).unwrap_or(0),

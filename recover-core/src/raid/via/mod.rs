@@ -28,7 +28,7 @@ pub fn set_name(v: &Via) -> String {
 
 /// Builds the neutral description from a parsed block found at `offset`.
 pub fn describe(v: &Via, offset: u64, checksum_ok: bool) -> RaidMetadata {
-    let mut m = ataraid::metadata(RaidFormat::Via, v.version.to_string(), offset);
+    let mut m = ataraid::metadata(RaidFormat::Bios("via"), v.version.to_string(), offset);
     m.checksum_ok = Some(checksum_ok);
     if !checksum_ok {
         m.problems.push(Problem::error(
@@ -56,7 +56,7 @@ pub fn describe(v: &Via, offset: u64, checksum_ok: bool) -> RaidMetadata {
     };
     let disks = v.raid_disks();
     let mut a = ataraid::array(
-        RaidFormat::Via,
+        RaidFormat::Bios("via"),
         format!("{:08x}", set_sum(v)),
         level,
         u32::from(disks),
