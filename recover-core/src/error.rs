@@ -7,6 +7,25 @@ use std::io;
 /// Result with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// What kind of damage a [`Error::Corrupt`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Damage {
+    /// A field holds a value the format does not allow.
+    Invalid,
+    /// A checksum does not match what it covers.
+    Checksum,
+    /// A reference points outside its volume or its structure.
+    Bounds,
+    /// A sound structure that records it lives elsewhere (a GPT header
+    /// whose own LBA is another sector: a copy seen through another layer).
+    Misplaced,
+    /// A chain or tree that comes back to itself, or runs deeper than any
+    /// real one.
+    Loop,
+    /// Fewer bytes than the structure needs.
+    Truncated,
+}
+
 /// Every failure the library reports.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -56,6 +75,17 @@ pub enum Error {
         offset: u64,
         /// What is wrong, with expected and actual values where they help.
         detail: String,
+        /// What kind of damage, for callers that act on it (they branch on
+        /// this, never on the text or the offset).
+        kind: Damage,
+    },
+    /// An array's geometry (given by the user, or read from metadata)
+    /// that cannot be assembled: members too small, a layout the level
+    /// does not have, too many members missing.
+    #[error("{detail}")]
+    Geometry {
+        /// What is wrong with it.
+        detail: String,
     },
     /// A path inside a filesystem names nothing.
     #[error("{path}: no such file or directory")]
@@ -99,6 +129,31 @@ impl Error {
             structure,
             offset,
             detail: detail.into(),
+            kind: Damage::Invalid,
+        }
+    }
+
+    /// The same error with its damage said more precisely.
+    #[must_use]
+    pub fn with(mut self, damage: Damage) -> Self {
+        if let Error::Corrupt { kind, .. } = &mut self {
+            *kind = damage;
+        }
+        self
+    }
+
+    /// The kind of damage, for a corruption error.
+    pub fn damage(&self) -> Option<Damage> {
+        match self {
+            Error::Corrupt { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
+
+    /// A geometry that cannot be assembled.
+    pub fn geometry(detail: impl Into<String>) -> Self {
+        Error::Geometry {
+            detail: detail.into(),
         }
     }
 
@@ -129,7 +184,8 @@ impl Error {
             Error::Open { .. }
             | Error::Unsupported { .. }
             | Error::NotFound { .. }
-            | Error::BadPath { .. } => None,
+            | Error::BadPath { .. }
+            | Error::Geometry { .. } => None,
         }
     }
 }

@@ -57,7 +57,7 @@ pub mod io;
 pub mod part;
 pub mod problem;
 
-pub use error::{Error, Result};
+pub use error::{Damage, Error, Result};
 pub use problem::{Problem, Severity};
 pub mod checksum;
 pub mod lvm;

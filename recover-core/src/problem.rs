@@ -97,7 +97,7 @@ impl Problem {
                 format!("{what} is not supported"),
             ),
             Error::Open { detail, .. } => (fallback_structure.to_string(), None, detail.clone()),
-            Error::NotFound { .. } | Error::BadPath { .. } => {
+            Error::NotFound { .. } | Error::BadPath { .. } | Error::Geometry { .. } => {
                 (fallback_structure.to_string(), None, e.to_string())
             }
         };

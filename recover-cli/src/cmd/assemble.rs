@@ -357,7 +357,7 @@ fn by_hand(a: &AssembleArgs) -> io::Result<ArrayVolume> {
         size,
         spans: None,
     })
-    .map_err(|e| bad(e.0))?;
+    .map_err(|e| bad(e.to_string()))?;
     if let Some(want) = size {
         if want > model.size {
             return Err(bad(format!(
@@ -366,5 +366,5 @@ fn by_hand(a: &AssembleArgs) -> io::Result<ArrayVolume> {
             )));
         }
     }
-    ArrayVolume::new("assembled".into(), model, a.allow_holes).map_err(|e| bad(e.0))
+    ArrayVolume::new("assembled".into(), model, a.allow_holes).map_err(|e| bad(e.to_string()))
 }

@@ -148,6 +148,7 @@ fn lookup(meta: &dyn Volume, root: u64, key: u64) -> Result<Option<u64>> {
         root * BLOCK,
         format!("deeper than {MAX_DEPTH} levels (a loop?)"),
     )
+    .with(crate::Damage::Loop)
     .within(&name, 0))
 }
 

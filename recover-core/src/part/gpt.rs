@@ -21,7 +21,7 @@ use binrw::BinRead;
 
 use super::guid::Guid;
 use crate::bytes::utf16le_str;
-use crate::error::{Error, Result};
+use crate::error::{Damage, Error, Result};
 use crate::io::{bytes_at, Volume};
 
 /// The header signature.
@@ -124,7 +124,9 @@ pub struct GptEntry {
 pub fn parse_header(sector: &[u8], lba: u64) -> Result<GptHeader> {
     const S: &str = "GPT header";
     if sector.len() < MIN_HEADER_SIZE as usize {
-        return Err(Error::corrupt(S, 0, "sector shorter than a GPT header"));
+        return Err(
+            Error::corrupt(S, 0, "sector shorter than a GPT header").with(Damage::Truncated)
+        );
     }
     if &sector[..8] != SIGNATURE {
         return Err(Error::corrupt(S, 0, "no \"EFI PART\" signature"));
@@ -153,14 +155,16 @@ pub fn parse_header(sector: &[u8], lba: u64) -> Result<GptHeader> {
                 "header CRC32 mismatch: stored {:#010x}, computed {crc:#010x}",
                 raw.header_crc32
             ),
-        ));
+        )
+        .with(Damage::Checksum));
     }
     if raw.my_lba != lba {
         return Err(Error::corrupt(
             S,
             24,
             format!("header read at LBA {lba} says it is at LBA {}", raw.my_lba),
-        ));
+        )
+        .with(Damage::Misplaced));
     }
     if raw.entry_size < MIN_ENTRY_SIZE || raw.entry_size % 8 != 0 {
         return Err(Error::corrupt(
@@ -294,7 +298,7 @@ pub fn read_copy(vol: &dyn Volume, ss: u64, lba: u64) -> CopyState {
         // A sound header that says it lives elsewhere is not this volume's:
         // the array's backup GPT in the last sector of an md 1.2 member, a
         // partition's own table seen through its disk.
-        Err(Error::Corrupt { offset: 24, .. }) => return CopyState::Absent,
+        Err(e) if e.damage() == Some(Damage::Misplaced) => return CopyState::Absent,
         Err(e) => return CopyState::Damaged(e.within(&layer, off)),
     };
     let len = header.entry_array_bytes();
@@ -311,6 +315,7 @@ pub fn read_copy(vol: &dyn Volume, ss: u64, lba: u64) -> CopyState {
                         "{len} bytes at LBA {} run past the end of the disk",
                         header.entries_lba
                     ),
+                    kind: Damage::Bounds,
                 },
                 other => other,
             }),
@@ -325,6 +330,7 @@ pub fn read_copy(vol: &dyn Volume, ss: u64, lba: u64) -> CopyState {
                     "entry array CRC32 mismatch: stored {:#010x}, computed {crc:#010x}",
                     header.entries_crc32
                 ),
+                kind: Damage::Checksum,
             });
             (parse_entries(&array, &header), err)
         }

@@ -2,11 +2,10 @@
 //! from md, DDF or IMSM metadata (through [`crate::raid::group`]) or from
 //! what the user says.
 
-use std::fmt;
-
 use super::group::{Array, Standing};
 use super::map::{raid0_zones, ParityAlgo, ParityGeometry, Raid10Geometry, Zone};
 use super::metadata::{Level, RaidFormat};
+use crate::error::{Error, Result};
 use crate::io::VolumeRef;
 
 /// How the array's data is placed.
@@ -69,20 +68,8 @@ pub struct ArrayModel {
     pub size: u64,
 }
 
-/// Why a model cannot be built or used.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ModelError(pub String);
-
-impl fmt::Display for ModelError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ModelError {}
-
-fn err<T>(s: impl Into<String>) -> Result<T, ModelError> {
-    Err(ModelError(s.into()))
+fn err<T>(s: impl Into<String>) -> Result<T> {
+    Err(Error::geometry(s))
 }
 
 /// The RAID10 layout word for a neutral layout name ("near=2", "far=2",
@@ -126,7 +113,7 @@ pub struct Spec {
 
 impl ArrayModel {
     /// Builds and checks a model.
-    pub fn new(spec: Spec) -> Result<ArrayModel, ModelError> {
+    pub fn new(spec: Spec) -> Result<ArrayModel> {
         let n = spec.members.len() as u32;
         if n == 0 {
             return err("an array needs at least one member");
@@ -156,7 +143,7 @@ impl ArrayModel {
                 ));
             }
         }
-        let parity_algo = |level: u8| -> Result<ParityAlgo, ModelError> {
+        let parity_algo = |level: u8| -> Result<ParityAlgo> {
             if level == 4 || spec.layout.is_empty() {
                 return Ok(if level == 4 {
                     ParityAlgo::ParityLast
@@ -165,7 +152,7 @@ impl ArrayModel {
                 });
             }
             ParityAlgo::from_name(&spec.layout).ok_or_else(|| {
-                ModelError(format!(
+                Error::geometry(format!(
                     "layout {:?} is not a RAID{level} layout",
                     spec.layout
                 ))
@@ -174,18 +161,20 @@ impl ArrayModel {
         let chunk = spec.chunk;
         let per_member_chunks = member_size.checked_div(chunk).unwrap_or(0);
         // Sizes come from untrusted metadata: their products and sums may overflow.
-        let too_big = || ModelError("the array's size overflows 64 bits".into());
-        let inner_placement = |level: Level, disks: u32| -> Result<Placement, ModelError> {
+        let too_big = || Error::geometry("the array's size overflows 64 bits");
+        let inner_placement = |level: Level, disks: u32| -> Result<Placement> {
             Ok(match level {
                 Level::Raid4 => Placement::Parity(
                     ParityGeometry::new(4, disks, ParityAlgo::ParityLast)
-                        .map_err(|e| ModelError(e.0))?,
+                        .map_err(|e| Error::geometry(e.0))?,
                 ),
                 Level::Raid5 => Placement::Parity(
-                    ParityGeometry::new(5, disks, parity_algo(5)?).map_err(|e| ModelError(e.0))?,
+                    ParityGeometry::new(5, disks, parity_algo(5)?)
+                        .map_err(|e| Error::geometry(e.0))?,
                 ),
                 Level::Raid6 => Placement::Parity(
-                    ParityGeometry::new(6, disks, parity_algo(6)?).map_err(|e| ModelError(e.0))?,
+                    ParityGeometry::new(6, disks, parity_algo(6)?)
+                        .map_err(|e| Error::geometry(e.0))?,
                 ),
                 Level::Raid1 => Placement::Mirror,
                 Level::Raid0 => Placement::Raid0 {
@@ -266,10 +255,10 @@ impl ArrayModel {
                     spec.layout.as_str()
                 };
                 let word = raid10_word(layout).ok_or_else(|| {
-                    ModelError(format!("layout {layout:?} is not a RAID10 layout"))
+                    Error::geometry(format!("layout {layout:?} is not a RAID10 layout"))
                 })?;
                 let g = Raid10Geometry::from_md(n, word, per_member_chunks)
-                    .map_err(|e| ModelError(e.0))?;
+                    .map_err(|e| Error::geometry(e.0))?;
                 let size = g.array_chunks.checked_mul(chunk).ok_or_else(too_big)?;
                 (Placement::Raid10(g), size)
             }
@@ -298,7 +287,7 @@ impl ArrayModel {
 
     /// An error when more members are missing than the level can rebuild,
     /// saying which.
-    pub fn check_redundancy(&self) -> Result<(), ModelError> {
+    pub fn check_redundancy(&self) -> Result<()> {
         let missing = self.missing();
         if missing.is_empty() {
             return Ok(());
@@ -340,7 +329,7 @@ impl ArrayModel {
 
     /// The model of a gathered array: its current members by slot, the
     /// authoritative metadata's geometry.
-    pub fn from_array(a: &Array) -> Result<ArrayModel, ModelError> {
+    pub fn from_array(a: &Array) -> Result<ArrayModel> {
         let info = &a.info;
         // Mirrors hold the same bytes in every slot, so members whose slot
         // is unknown can fill any.

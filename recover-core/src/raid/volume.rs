@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::map::{raid0_locate, ParityGeometry};
-use super::model::{ArrayModel, MemberData, ModelError, Placement};
+use super::model::{ArrayModel, MemberData, Placement};
 use super::parity;
 use crate::error::{Error, Result};
 use crate::io::salvage::insert_merged;
@@ -47,11 +47,7 @@ impl ArrayVolume {
     /// Assembles `model` under the name `name`. Fails when more members are
     /// missing than the level can rebuild, unless `allow_holes`: then what
     /// cannot be rebuilt reads as zeros and is recorded in `bad_ranges`.
-    pub fn new(
-        name: String,
-        model: ArrayModel,
-        allow_holes: bool,
-    ) -> std::result::Result<ArrayVolume, ModelError> {
+    pub fn new(name: String, model: ArrayModel, allow_holes: bool) -> Result<ArrayVolume> {
         if !allow_holes {
             model.check_redundancy()?;
         }

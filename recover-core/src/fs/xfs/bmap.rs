@@ -179,7 +179,8 @@ impl Walk<'_> {
                 "XFS bmap btree pointer",
                 from,
                 format!("inode {ino}: block {fsb:#x} is reached twice (a loop)"),
-            ));
+            )
+            .with(crate::Damage::Loop));
         }
         let bs = self.g.block_size as usize;
         let raw = bytes_at(self.vol, off, bs)?;
