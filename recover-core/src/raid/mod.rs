@@ -5,6 +5,7 @@
 pub mod ddf;
 pub mod group;
 pub mod imsm;
+pub mod infer;
 pub mod map;
 pub mod md;
 pub mod metadata;
