@@ -150,6 +150,33 @@ pub fn infer_with_budget(
         inf.bytes_read = counted.iter().map(|c| c.bytes_read()).collect();
         return Ok(inf);
     }
+    // A member blank wherever sampled (a spare, a wiped disk) says nothing:
+    // infer over the others and name it.
+    let blank: Vec<usize> = (0..n)
+        .filter(|&m| stats.member_nonzero.get(m) == Some(&0))
+        .collect();
+    if !blank.is_empty() && blank.len() < n {
+        let keep: Vec<usize> = (0..n).filter(|m| !blank.contains(m)).collect();
+        let sub: Vec<VolumeRef> = keep.iter().map(|&m| members[m].clone()).collect();
+        let mut inner = infer_with_budget(&sub, hints, budget, progress)?;
+        for c in &mut inner.candidates {
+            for slot in c.slots.iter_mut() {
+                *slot = slot.and_then(|i| keep.get(i).copied());
+            }
+        }
+        inner.notes.insert(
+            0,
+            format!("members {blank:?} are blank in every sampled row (spares?): left out"),
+        );
+        let mut read: Vec<u64> = counted.iter().map(|c| c.bytes_read()).collect();
+        for (k, &m) in keep.iter().enumerate() {
+            if let (Some(r), Some(i)) = (read.get_mut(m), inner.bytes_read.get(k)) {
+                *r += i;
+            }
+        }
+        inner.bytes_read = read;
+        return Ok(inner);
+    }
     let starts = anchors::find_starts(&s, 256);
     let hyps = hypotheses(&stats, n, hints, &mut inf.notes);
     let dup = duplicates(&stats, n, &hyps);

@@ -329,3 +329,15 @@ fn tiny_and_odd_members_do_not_panic() {
         let _ = infer(&vols(&m, &order), &Hints::default(), &|_, _| {});
     }
 }
+
+#[test]
+fn a_blank_spare_is_left_out() {
+    let array = content(24 << 20, 41);
+    let mut members = stripe(&array, 5, 2, 3, 65536, 1 << 20);
+    members.insert(1, vec![0u8; members[0].len()]);
+    let v = vols(&members, &[0, 1, 2, 3]);
+    let inf = infer(&v, &Hints::default(), &|_, _| {}).unwrap();
+    let best = inf.candidates.first().expect("a candidate");
+    assert!(!best.slots.contains(&Some(1)), "{}", describe(&inf));
+    assert!(same_as(&v, best, &array), "{}", describe(&inf));
+}
