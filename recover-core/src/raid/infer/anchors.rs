@@ -203,53 +203,160 @@ fn check_fs(vol: &dyn Volume, start: u64, len: u64, ev: &mut Vec<String>) -> f64
     }
 }
 
-/// Points for ext group descriptors whose checksums match (metadata_csum:
-/// crc32c of the uuid, the group number and the descriptor), read through
-/// `vol`: the descriptor table lies a block after the superblock, often in
-/// another chunk.
+/// Tally of checksummed ext structures read through a candidate.
+#[derive(Debug, Default)]
+struct Tally {
+    ok: u32,
+    bad: u32,
+}
+
+impl Tally {
+    fn add(&mut self, good: bool) {
+        if good {
+            self.ok += 1;
+        } else {
+            self.bad += 1;
+        }
+    }
+}
+
+/// Points for ext metadata whose metadata_csum checksums match, read
+/// through `vol`: group descriptors (a block after the superblock), block
+/// and inode bitmaps, the first inodes of the inode table, and the blocks
+/// of the first directories. They lie spread over the partition's first
+/// megabytes, so over many chunks and rows: a layout that swaps two rows
+/// breaks some of them.
 fn check_ext_groups(vol: &dyn Volume, start: u64, sb: &ext4::Superblock) -> f64 {
     const RO_COMPAT_METADATA_CSUM: u32 = 0x400;
     const INCOMPAT_64BIT: u32 = 0x80;
     if sb.ro_compat & RO_COMPAT_METADATA_CSUM == 0 {
         return 0.0;
     }
-    let bs = u64::from(sb.block_size);
-    let gdt = if bs == 1024 { 2 * bs } else { bs };
-    let desc = if sb.incompat & INCOMPAT_64BIT != 0 {
-        64
-    } else {
-        32
-    };
-    let Ok(b) = bytes_up_to(vol, start + gdt, 4096) else {
+    let Ok(raw) = bytes_up_to(vol, start + 1024, 1024) else {
         return 0.0;
     };
+    let r = Bytes(&raw);
+    let field32 = |o: usize| r.le_u32(o).unwrap_or(0);
+    let field16 = |o: usize| r.le_u16(o).unwrap_or(0);
+    let bs = u64::from(sb.block_size);
+    let blocks_per_group = u64::from(field32(0x24)).clamp(8, 1 << 20);
+    let inodes_per_group = u64::from(field32(0x28)).clamp(8, 1 << 20);
+    let inode_size = u64::from(field16(0x58)).clamp(128, 1024);
+    let first_data_block = u64::from(field32(0x14));
+    let desc = if sb.incompat & INCOMPAT_64BIT != 0 {
+        u64::from(field16(0xFE)).clamp(32, 1024)
+    } else {
+        32
+    } as usize;
+    let gdt = (first_data_block + 1) * bs;
     let seed = crate::checksum::crc32c_raw(!0, &sb.uuid);
-    let (mut ok, mut bad) = (0u32, 0u32);
-    for g in 0..(b.len() / desc).min(64) {
-        let Some(d) = b.get(g * desc..(g + 1) * desc) else {
+    let crc = |parts: &[&[u8]]| {
+        parts
+            .iter()
+            .fold(seed, |c, p| crate::checksum::crc32c_raw(c, p))
+    };
+    let block = |n: u64, len: u64| -> Option<Vec<u8>> {
+        let off = start.checked_add(n.checked_mul(bs)?)?;
+        bytes_up_to(vol, off, usize::try_from(len.min(1 << 16)).ok()?)
+            .ok()
+            .map(|b| b.into_owned())
+    };
+    let mut t = Tally::default();
+    let Some(gd) = block(first_data_block + 1, 4096.max(bs)) else {
+        return 0.0;
+    };
+    let _ = gdt;
+    let groups = sb.blocks.div_ceil(blocks_per_group).min(16) as usize;
+    let mut itable0 = None;
+    for g in 0..groups {
+        let Some(d) = gd.get(g * desc..(g + 1) * desc) else {
             break;
         };
         if d.iter().all(|&x| x == 0) {
             break;
         }
-        let mut c = crate::checksum::crc32c_raw(seed, &(g as u32).to_le_bytes());
-        c = crate::checksum::crc32c_raw(c, &d[..0x1E]);
-        c = crate::checksum::crc32c_raw(c, &[0, 0]);
-        c = crate::checksum::crc32c_raw(c, &d[0x20..]);
         let stored = u16::from_le_bytes([d[0x1E], d[0x1F]]);
-        if (c & 0xFFFF) as u16 == stored {
-            ok += 1;
-        } else {
-            bad += 1;
+        let c = crc(&[&(g as u32).to_le_bytes(), &d[..0x1E], &[0, 0], &d[0x20..]]);
+        let good = (c & 0xFFFF) as u16 == stored;
+        t.add(good);
+        if !good {
+            continue;
+        }
+        let db = Bytes(d);
+        let hi = |o: usize| {
+            if desc >= 64 {
+                u64::from(db.le_u32(o).unwrap_or(0)) << 32
+            } else {
+                0
+            }
+        };
+        let flags = db.le_u16(0x12).unwrap_or(0);
+        let bbitmap = u64::from(db.le_u32(0).unwrap_or(0)) | hi(0x20);
+        let ibitmap = u64::from(db.le_u32(4).unwrap_or(0)) | hi(0x24);
+        let itable = u64::from(db.le_u32(8).unwrap_or(0)) | hi(0x28);
+        if g == 0 {
+            itable0 = Some(itable);
+        }
+        if flags & 2 == 0 {
+            if let Some(b) = block(bbitmap, blocks_per_group / 8) {
+                let c = crc(&[&b]);
+                t.add((c & 0xFFFF) as u16 == db.le_u16(0x18).unwrap_or(0));
+            }
+        }
+        if flags & 1 == 0 {
+            if let Some(b) = block(ibitmap, inodes_per_group / 8) {
+                let c = crc(&[&b]);
+                t.add((c & 0xFFFF) as u16 == db.le_u16(0x1A).unwrap_or(0));
+            }
         }
     }
-    if ok > 0 && bad == 0 {
-        2.0
-    } else if bad > 0 {
-        -1.0
-    } else {
-        0.0
+    // The first inodes, and the first block of each directory among them.
+    if let Some(it) = itable0 {
+        if let Some(tab) = block(it, (16 * inode_size).max(bs)) {
+            for i in 0..16u64 {
+                let ino = (i + 1) as u32;
+                let Some(node) =
+                    tab.get((i * inode_size) as usize..((i + 1) * inode_size) as usize)
+                else {
+                    break;
+                };
+                if node.iter().all(|&x| x == 0) {
+                    continue;
+                }
+                let nb = Bytes(node);
+                let mut z = node.to_vec();
+                z[0x7C] = 0;
+                z[0x7D] = 0;
+                let extra = nb.le_u16(0x80).unwrap_or(0);
+                if inode_size > 128 && extra >= 4 {
+                    z[0x82] = 0;
+                    z[0x83] = 0;
+                }
+                let gen = nb.get(0x64, 4).unwrap_or(&[0; 4]);
+                let ic = crc(&[&ino.to_le_bytes(), gen]);
+                let c = crate::checksum::crc32c_raw(ic, &z);
+                t.add((c & 0xFFFF) as u16 == nb.le_u16(0x7C).unwrap_or(0));
+                let mode = nb.le_u16(0).unwrap_or(0);
+                let extents = nb.le_u32(0x20).unwrap_or(0) & 0x80000 != 0;
+                if mode & 0xF000 == 0x4000 && extents && nb.le_u16(0x28) == Some(0xF30A) {
+                    let lo = u64::from(nb.le_u32(0x28 + 12 + 8).unwrap_or(0));
+                    let hi16 = u64::from(nb.le_u16(0x28 + 12 + 6).unwrap_or(0));
+                    if let Some(dir) = block(lo | hi16 << 32, bs) {
+                        let n = dir.len();
+                        let tail = Bytes(&dir);
+                        if n >= 12
+                            && tail.le_u16(n - 8) == Some(12)
+                            && dir.get(n - 5) == Some(&0xDE)
+                        {
+                            let c = crate::checksum::crc32c_raw(ic, &dir[..n - 12]);
+                            t.add(tail.le_u32(n - 4) == Some(c));
+                        }
+                    }
+                }
+            }
+        }
     }
+    (0.5 * f64::from(t.ok) - 1.5 * f64::from(t.bad)).clamp(-8.0, 8.0)
 }
 
 #[cfg(test)]
