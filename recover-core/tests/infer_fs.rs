@@ -8,7 +8,8 @@
 //! its bytes compared with the disk image.
 //!
 //! Prints a table (case, got, confidence, right) and top-1 accuracy; asserts
-//! RAID0, RAID1, RAID5 (every md layout) and RAID6 cases are right, or
+//! RAID0, RAID1, RAID5 (every md layout), RAID6 and RAID10 (near, far,
+//! offset) cases are right, or
 //! else unsure (below 0.6) with the right geometry in the top 3: some
 //! layouts differ only in rows that no checked structure falls in.
 
@@ -163,6 +164,32 @@ fn stripe(array: &[u8], level: u32, algo: u32, n: usize, chunk: usize, off: usiz
     m
 }
 
+/// md RAID10, two copies (md(4)): level 10 with `algo` 0 near, 1 far, 2 offset.
+fn stripe10(array: &[u8], algo: u32, n: usize, chunk: usize, off: usize) -> Vec<Vec<u8>> {
+    let chunks = array.len() / chunk;
+    let mc = if algo == 0 {
+        (2 * chunks).div_ceil(n)
+    } else {
+        2 * chunks.div_ceil(n)
+    };
+    let mut m = vec![vec![0u8; off + mc * chunk + (64 << 10)]; n];
+    for k in 0..chunks {
+        let places = match algo {
+            0 => [
+                ((2 * k) % n, (2 * k) / n),
+                ((2 * k + 1) % n, (2 * k + 1) / n),
+            ],
+            1 => [(k % n, k / n), ((k + 1) % n, mc / 2 + k / n)],
+            _ => [(k % n, 2 * (k / n)), ((k + 1) % n, 2 * (k / n) + 1)],
+        };
+        for (d, row) in places {
+            let at = off + row * chunk;
+            m[d][at..at + chunk].copy_from_slice(&array[k * chunk..(k + 1) * chunk]);
+        }
+    }
+    m
+}
+
 struct Case {
     name: String,
     level: u32,
@@ -208,11 +235,16 @@ fn cases() -> Vec<Case> {
     add(6, 2, 4, 64 << 10, 1 << 20, None);
     add(6, 2, 5, 4 << 10, 1 << 20, None);
     add(5, 2, 4, 4 << 10, 1 << 20, None);
+    add(10, 0, 4, 64 << 10, 1 << 20, None);
+    add(10, 0, 3, 512 << 10, 1 << 20, None);
+    add(10, 1, 3, 64 << 10, 0, None);
+    add(10, 1, 4, 512 << 10, 1 << 20, None);
+    add(10, 2, 3, 4 << 10, 1 << 20, None);
     v
 }
 
 fn asserted(c: &Case) -> bool {
-    c.chunk > 4 << 10 || c.level == 1 || c.level == 6
+    c.chunk > 4 << 10 || c.level == 1 || c.level == 6 || c.level == 10
 }
 
 #[test]
@@ -222,7 +254,11 @@ fn arrays_of_real_filesystems_are_inferred() {
     let (mut right, mut ambiguous) = (0, 0);
     let all = cases();
     for c in &all {
-        let members = stripe(&array, c.level, c.algo, c.n, c.chunk, c.off);
+        let members = if c.level == 10 {
+            stripe10(&array, c.algo, c.n, c.chunk, c.off)
+        } else {
+            stripe(&array, c.level, c.algo, c.n, c.chunk, c.off)
+        };
         // Given in a scrambled order.
         let order: Vec<usize> = (0..c.n).map(|i| (i * 2 + 1) % c.n).collect();
         let order: Vec<usize> =

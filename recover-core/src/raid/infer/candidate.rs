@@ -22,8 +22,8 @@ pub enum Shape {
         /// md's algorithm.
         algo: ParityAlgo,
     },
-    /// md RAID10 near=2.
-    Raid10Near2,
+    /// md RAID10 with a layout in md's words: "near=2", "far=2", "offset=2".
+    Raid10(&'static str),
 }
 
 impl Shape {
@@ -36,7 +36,7 @@ impl Shape {
             Shape::Parity { level: 4, .. } => Level::Raid4,
             Shape::Parity { level: 6, .. } => Level::Raid6,
             Shape::Parity { .. } => Level::Raid5,
-            Shape::Raid10Near2 => Level::Raid10,
+            Shape::Raid10(_) => Level::Raid10,
         }
     }
 
@@ -45,7 +45,7 @@ impl Shape {
         match self {
             Shape::Parity { level: 4, .. } => String::new(),
             Shape::Parity { algo, .. } => algo.name().to_string(),
-            Shape::Raid10Near2 => "near=2".into(),
+            Shape::Raid10(words) => words.to_string(),
             _ => String::new(),
         }
     }

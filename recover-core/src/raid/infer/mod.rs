@@ -178,7 +178,8 @@ pub fn infer_with_budget(
         return Ok(inner);
     }
     let starts = anchors::find_starts(&s, 256);
-    let hyps = hypotheses(&stats, n, hints, &mut inf.notes);
+    let twins = rows::twins(&s);
+    let hyps = hypotheses(&stats, twins, n, hints, &mut inf.notes);
     let dup = duplicates(&stats, n, &hyps);
     for (a, b) in &dup {
         inf.notes.push(format!(
@@ -227,7 +228,13 @@ pub fn infer_with_budget(
 }
 
 /// The level hypotheses the row evidence (and the hints) allow.
-fn hypotheses(st: &RowStats, n: usize, hints: &Hints, notes: &mut Vec<String>) -> Vec<Hypothesis> {
+fn hypotheses(
+    st: &RowStats,
+    twins: (u64, u64),
+    n: usize,
+    hints: &Hints,
+    notes: &mut Vec<String>,
+) -> Vec<Hypothesis> {
     let f = |x| RowStats::frac(x, st.nonzero);
     let enough = (st.nonzero as f64 / 64.0).min(1.0);
     let mirror = f(st.all_equal);
@@ -259,6 +266,26 @@ fn hypotheses(st: &RowStats, n: usize, hints: &Hints, notes: &mut Vec<String>) -
                 "every member holds the same bytes ({:.1}% of rows with data)",
                 mirror * 100.0
             ),
+        });
+        return out;
+    }
+    // Members equal in pairs at the same offsets: RAID10 near=2 over an
+    // even count (whose rows also XOR to zero, the pairs cancelling).
+    let paired = n >= 4
+        && n % 2 == 0
+        && (0..n).all(|a| {
+            (0..n).any(|b| {
+                let of = st.member_nonzero[a].max(st.member_nonzero[b]);
+                a != b && of >= 8 && RowStats::frac(st.pair_equal[a][b], of) >= 0.98
+            })
+        });
+    if paired && slots == n && want(Level::Raid10) {
+        out.push(Hypothesis {
+            shapes: vec![Shape::Raid10("near=2")],
+            slots: n,
+            xor_member: false,
+            level_conf: mirror.max(0.9) * enough,
+            why: "the members are equal in pairs: RAID10 near=2".into(),
         });
         return out;
     }
@@ -303,23 +330,23 @@ fn hypotheses(st: &RowStats, n: usize, hints: &Hints, notes: &mut Vec<String>) -
         });
         return out;
     }
-    if n >= 4 && n % 2 == 0 && slots == n && want(Level::Raid10) {
-        let pairs = (0..n / 2).all(|i| {
-            let (a, b) = (2 * i, 2 * i + 1);
-            let e = st.pair_equal[a][b];
-            let of = st.member_nonzero[a].max(st.member_nonzero[b]);
-            of > 0 && RowStats::frac(e, of) >= 0.98
+    let twin = RowStats::frac(twins.1, twins.0);
+    if n >= 2 && twins.0 >= 16 && twin >= 0.9 && slots == n && want(Level::Raid10) {
+        out.push(Hypothesis {
+            shapes: vec![
+                Shape::Raid10("near=2"),
+                Shape::Raid10("far=2"),
+                Shape::Raid10("offset=2"),
+            ],
+            slots: n,
+            xor_member: false,
+            level_conf: twin * enough,
+            why: format!(
+                "{:.1}% of the blocks with data are found on another member too: RAID10",
+                twin * 100.0
+            ),
         });
-        if pairs {
-            out.push(Hypothesis {
-                shapes: vec![Shape::Raid10Near2],
-                slots: n,
-                xor_member: false,
-                level_conf: 0.9 * enough,
-                why: "members are equal in pairs (0=1, 2=3, ...): RAID10 near=2".into(),
-            });
-            return out;
-        }
+        return out;
     }
     // No redundancy seen: striping, or a parity array with a member missing
     // (its rows cannot be tested), or members of different arrays.
@@ -363,7 +390,7 @@ fn duplicates(st: &RowStats, n: usize, hyps: &[Hypothesis]) -> Vec<(usize, usize
     if hyps.iter().any(|h| {
         h.shapes
             .iter()
-            .any(|s| matches!(s, Shape::Raid1 | Shape::Raid10Near2))
+            .any(|s| matches!(s, Shape::Raid1 | Shape::Raid10(_)))
     }) {
         return Vec::new();
     }
@@ -419,7 +446,7 @@ fn rank(
             Shape::Raid0 => n as u64,
             Shape::Parity { level: 6, .. } => n.saturating_sub(2) as u64,
             Shape::Parity { .. } => n.saturating_sub(1) as u64,
-            Shape::Raid10Near2 => n as u64 / 2,
+            Shape::Raid10(_) => n as u64 / 2, // refined by the model in `check`
             Shape::Linear => n as u64,
             Shape::Raid1 => 1,
         };
@@ -462,11 +489,12 @@ fn rank(
         None => CHUNKS.to_vec(),
     };
     for &shape in &h.shapes {
-        let Some(map) = Mapper::new(shape, n) else {
-            continue;
-        };
         for &chunk in &chunks {
             for &off in offsets {
+                let Some(map) = Mapper::new(shape, n, least.saturating_sub(off) / chunk.max(1))
+                else {
+                    continue;
+                };
                 let orders = if n <= FULL_ORDERS {
                     search::permutations(n)
                 } else {
@@ -495,6 +523,12 @@ fn rank(
                         ev.push_str(&format!(
                             "; Q where the rows put it in {ok} of {tested} rows"
                         ));
+                    }
+                    if let Some(g) = &map.r10 {
+                        let (ok, tested) = search::copies_agree(s, g, &order, chunk, off, 64);
+                        let f = RowStats::frac(u64::from(ok), u64::from(tested));
+                        score += 4.0 * (f - 0.5) * f64::from(tested).sqrt();
+                        ev.push_str(&format!("; copies agree in {ok} of {tested} chunks"));
                     }
                     out.push(mk(shape, chunk, order, off, score, ev));
                 }
@@ -568,7 +602,9 @@ fn fingerprint(vol: &dyn Volume, span: u64) -> Option<u64> {
 /// structures verified; RAID6 also by its Q syndrome. Returns a fingerprint
 /// of its bytes.
 fn check(c: &mut Candidate, vols: &[VolumeRef], s: &Sample) -> Option<u64> {
-    let spec = c.spec(vols);
+    let mut spec = c.spec(vols);
+    // The model knows the level's size; the candidate takes it from there.
+    spec.size = None;
     let model = match ArrayModel::new(spec) {
         Ok(m) => m,
         Err(e) => {

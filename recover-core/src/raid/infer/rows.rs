@@ -118,6 +118,38 @@ pub fn row_stats(s: &Sample) -> RowStats {
     st
 }
 
+/// (4 KiB blocks with data, those of them found on another member too, at
+/// any offset): near all for RAID10, whatever its layout. Blocks of one
+/// repeated byte are not counted (they repeat in any array).
+pub fn twins(s: &Sample) -> (u64, u64) {
+    use std::collections::HashMap;
+    use std::hash::{Hash, Hasher};
+    let mut seen: HashMap<u64, (usize, bool)> = HashMap::new();
+    let mut order: Vec<u64> = Vec::new();
+    for (m, wins) in s.data.iter().enumerate() {
+        for w in wins {
+            for b in w.chunks_exact(ROW) {
+                if b.iter().all(|&x| x == b[0]) {
+                    continue;
+                }
+                let mut h = std::hash::DefaultHasher::new();
+                b.hash(&mut h);
+                let key = h.finish();
+                order.push(key);
+                let e = seen.entry(key).or_insert((m, false));
+                if e.0 != m {
+                    e.1 = true;
+                }
+            }
+        }
+    }
+    let twinned = order
+        .iter()
+        .filter(|k| seen.get(k).is_some_and(|e| e.1))
+        .count();
+    (order.len() as u64, twinned as u64)
+}
+
 /// The largest power-of-two chunk (4 KiB to 1 MiB) that every change of
 /// the Q member along `trace` respects, relative to the data offset
 /// `offset`: RAID6's Q moves only at chunk boundaries. `None` without two

@@ -7,7 +7,8 @@
 use super::candidate::Shape;
 use super::features::{classify, similarity, Feat, SECTOR};
 use super::sample::Sample;
-use crate::raid::map::ParityGeometry;
+use crate::raid::map::{ParityGeometry, Raid10Geometry};
+use crate::raid::model::raid10_word;
 
 /// The sample's sectors, classified once.
 #[derive(Debug)]
@@ -69,53 +70,109 @@ impl Feats {
 /// Where data chunks live under one shape over `n` slots.
 #[derive(Debug)]
 pub struct Mapper {
-    shape: Shape,
     n: u64,
     geom: Option<ParityGeometry>,
+    /// RAID10's geometry.
+    pub r10: Option<Raid10Geometry>,
 }
 
 impl Mapper {
-    /// `None` when the shape cannot have `n` members.
-    pub fn new(shape: Shape, n: usize) -> Option<Mapper> {
-        let n64 = n as u64;
-        let geom = match shape {
-            Shape::Parity { level, algo } => Some(ParityGeometry::new(level, n as u32, algo).ok()?),
-            Shape::Raid0 if n >= 2 => None,
-            Shape::Raid10Near2 if n >= 3 => None,
+    /// `None` when the shape cannot have `n` members; `member_chunks` is
+    /// what each member holds (RAID10's far copies depend on it).
+    pub fn new(shape: Shape, n: usize, member_chunks: u64) -> Option<Mapper> {
+        let (mut geom, mut r10) = (None, None);
+        match shape {
+            Shape::Parity { level, algo } => {
+                geom = Some(ParityGeometry::new(level, n as u32, algo).ok()?)
+            }
+            Shape::Raid0 if n >= 2 => {}
+            Shape::Raid10(words) if n >= 2 => {
+                let word = raid10_word(words)?;
+                let g = Raid10Geometry::from_md(n as u32, word, member_chunks).ok()?;
+                if g.array_chunks == 0 {
+                    return None;
+                }
+                r10 = Some(g);
+            }
             _ => return None,
         };
         Some(Mapper {
-            shape,
-            n: n64,
+            n: n as u64,
             geom,
+            r10,
         })
     }
 
     /// Data chunks per row, as a fraction (numerator, denominator).
     fn per_row(&self) -> (u64, u64) {
-        match (&self.geom, self.shape) {
+        match (&self.geom, &self.r10) {
             (Some(g), _) => (u64::from(g.data_disks()), 1),
-            (None, Shape::Raid10Near2) => (self.n, 2),
+            (None, Some(g)) => (
+                self.n,
+                u64::from(g.near) * if g.offset { u64::from(g.far) } else { 1 },
+            ),
             _ => (self.n, 1),
         }
     }
 
-    /// (slot, member chunk row) of array data chunk `k`.
+    /// (slot, member chunk row) of array data chunk `k` (RAID10: its first copy).
     pub fn locate(&self, k: u64) -> Option<(usize, u64)> {
-        match (&self.geom, self.shape) {
+        match (&self.geom, &self.r10) {
             (Some(g), _) => {
                 let dd = u64::from(g.data_disks());
                 let row = k / dd;
                 let slot = *g.stripe(row).data.get((k % dd) as usize)?;
                 Some((slot as usize, row))
             }
-            (None, Shape::Raid10Near2) => {
-                let p = k.checked_mul(2)?;
-                Some(((p % self.n) as usize, p / self.n))
+            (None, Some(g)) => {
+                if k >= g.array_chunks {
+                    return None;
+                }
+                let (d, row) = *g.copies(k).first()?;
+                Some((d as usize, row))
             }
             _ => Some(((k % self.n) as usize, k / self.n)),
         }
     }
+}
+
+/// (chunks whose copies all agree, chunks tested) under a RAID10 candidate:
+/// the first 4 KiB of every copy of sampled chunks, where all are sampled
+/// and some is not zero.
+pub fn copies_agree(
+    s: &Sample,
+    g: &Raid10Geometry,
+    order: &[usize],
+    chunk: u64,
+    offset: u64,
+    max: u32,
+) -> (u32, u32) {
+    let (mut ok, mut tested) = (0u32, 0u32);
+    let len = chunk.min(512) as usize;
+    let step = (g.array_chunks / (4 * u64::from(max.max(1)))).max(1);
+    let mut k = 0u64;
+    let mut guard = 0u32;
+    while k < g.array_chunks && tested < max && guard < 1 << 16 {
+        guard += 1;
+        let blocks: Option<Vec<&[u8]>> = g
+            .copies(k)
+            .iter()
+            .map(|&(d, row)| {
+                let m = *order.get(d as usize)?;
+                s.bytes(m, offset.checked_add(row.checked_mul(chunk)?)?, len)
+            })
+            .collect();
+        if let Some(b) = blocks {
+            if b.iter().any(|x| x.iter().any(|&y| y != 0)) {
+                tested += 1;
+                if b.windows(2).all(|w| w[0] == w[1]) {
+                    ok += 1;
+                }
+            }
+        }
+        k += step;
+    }
+    (ok, tested)
 }
 
 /// How much better `head` continues `tail` than `alt` does, in -2..=2;
@@ -363,8 +420,8 @@ mod tests {
     proptest! {
         #[test]
         fn locate_stays_inside(n in 2usize..9, k in 0u64..1_000_000, algo in 0u32..6) {
-            for shape in [Shape::Raid0, Shape::Raid10Near2, Shape::Parity { level: 5, algo: ParityAlgo::from_md(algo).unwrap_or(ParityAlgo::LeftSymmetric) }] {
-                if let Some(m) = Mapper::new(shape, n) {
+            for shape in [Shape::Raid0, Shape::Raid10("near=2"), Shape::Raid10("far=2"), Shape::Parity { level: 5, algo: ParityAlgo::from_md(algo).unwrap_or(ParityAlgo::LeftSymmetric) }] {
+                if let Some(m) = Mapper::new(shape, n, 1 << 20) {
                     let (slot, _) = m.locate(k).unwrap();
                     prop_assert!(slot < n);
                 }

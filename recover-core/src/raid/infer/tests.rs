@@ -341,3 +341,59 @@ fn a_blank_spare_is_left_out() {
     assert!(!best.slots.contains(&Some(1)), "{}", describe(&inf));
     assert!(same_as(&v, best, &array), "{}", describe(&inf));
 }
+
+/// md RAID10 with two copies, per md(4): "n" puts the copies of chunk k at
+/// positions 2k and 2k+1 of the members read row by row; "f" puts the
+/// first copies striped over the first half of every member and the second
+/// copies over the second half, one member on; "o" repeats each row of
+/// first copies in the next row, one member on.
+fn stripe10(array: &[u8], layout: char, n: usize, chunk: usize, offset: usize) -> Vec<Vec<u8>> {
+    let chunks = array.len() / chunk;
+    // Member chunks: what the array needs, two copies over n members.
+    let mc = match layout {
+        'f' => 2 * chunks.div_ceil(n),
+        'o' => 2 * chunks.div_ceil(n),
+        _ => (2 * chunks).div_ceil(n),
+    };
+    let mut m = vec![vec![0u8; offset + mc * chunk + 4096]; n];
+    for k in 0..chunks {
+        let src = &array[k * chunk..(k + 1) * chunk];
+        let places = match layout {
+            'n' => vec![
+                ((2 * k) % n, (2 * k) / n),
+                ((2 * k + 1) % n, (2 * k + 1) / n),
+            ],
+            'f' => vec![(k % n, k / n), ((k % n + 1) % n, mc / 2 + k / n)],
+            _ => vec![(k % n, 2 * (k / n)), ((k % n + 1) % n, 2 * (k / n) + 1)],
+        };
+        for (d, row) in places {
+            let at = offset + row * chunk;
+            m[d][at..at + chunk].copy_from_slice(src);
+        }
+    }
+    m
+}
+
+#[test]
+fn raid10_near_far_offset() {
+    for (layout, n, chunk, off, words) in [
+        ('n', 4, 64 << 10, 1 << 20, "near=2"),
+        ('n', 3, 512 << 10, 1 << 20, "near=2"),
+        ('f', 4, 64 << 10, 0, "far=2"),
+        ('f', 3, 64 << 10, 1 << 20, "far=2"),
+        ('o', 3, 16 << 10, 1 << 20, "offset=2"),
+    ] {
+        let array = content(24 << 20, 50 + n as u64);
+        let members = stripe10(&array, layout, n, chunk, off);
+        let order: Vec<usize> = (0..n).rev().collect();
+        let v = vols(&members, &order);
+        let inf = infer(&v, &Hints::default(), &|_, _| {}).unwrap();
+        let best = inf.candidates.first().expect("a candidate");
+        assert!(
+            same_as(&v, best, &array),
+            "{words} n {n} chunk {chunk}: got{}",
+            describe(&inf)
+        );
+        assert_eq!(best.layout, words);
+    }
+}
