@@ -11,6 +11,7 @@ pub mod group;
 pub mod hpt37x;
 pub mod hpt45x;
 pub mod imsm;
+pub mod infer;
 pub mod jmicron;
 pub mod lsi;
 pub mod map;

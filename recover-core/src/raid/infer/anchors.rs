@@ -1,0 +1,387 @@
+//! Structures whose array offset is known: what sits at the array's start
+//! (a partition table, a filesystem, an LVM label), found on the members
+//! to propose data offsets, and checked through an assembled candidate
+//! (CRCs that span chunks, the backup GPT at the array's end, filesystem
+//! superblocks at partition starts) to tell right geometries from wrong.
+
+use crate::bytes::Bytes;
+use crate::fs::ext4;
+use crate::io::{bytes_up_to, Volume};
+use crate::part::{gpt, mbr};
+
+use super::sample::Sample;
+
+/// What the first bytes of an array can be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StartKind {
+    /// A GPT (protective MBR and "EFI PART" at 512).
+    Gpt,
+    /// An MBR partition table.
+    Mbr,
+    /// An LVM physical volume label.
+    Lvm,
+    /// A filesystem on the whole array.
+    Fs,
+}
+
+/// What `head` (the first 4 KiB or so of a would-be array) starts with.
+pub fn start_kind(head: &[u8]) -> Option<StartKind> {
+    let b = Bytes(head);
+    if b.get(512, 8)? == gpt::SIGNATURE {
+        return Some(StartKind::Gpt);
+    }
+    if (0..4).any(|s| b.get(s * 512, 8) == Some(b"LABELONE")) {
+        return Some(StartKind::Lvm);
+    }
+    if b.get(0, 4) == Some(b"XFSB") || b.get(3, 8) == Some(b"NTFS    ") {
+        return Some(StartKind::Fs);
+    }
+    if let Some(Some(Ok(_))) = head.get(1024..2048).map(ext4::parse_superblock) {
+        return Some(StartKind::Fs);
+    }
+    let m = mbr::parse_mbr(head.get(..512)?).ok()?;
+    let sane = !m.entries.is_empty()
+        && m.entries.iter().all(|e| e.first_lba > 0 && e.kind != 0)
+        && head.get(..446)?.iter().any(|&x| x != 0) | m.entries.iter().all(|e| e.first_lba >= 63);
+    sane.then_some(StartKind::Mbr)
+}
+
+/// Where an array could start: (member, member offset, kind), found at
+/// every sector of the sample's head windows (the first 8 MiB, and 128 MiB).
+pub fn find_starts(s: &Sample, limit: usize) -> Vec<(usize, u64, StartKind)> {
+    let mut out = Vec::new();
+    for (m, wins) in s.data.iter().enumerate() {
+        for (w, start) in s.starts.iter().enumerate() {
+            if *start >= super::sample::HEAD && *start != 128 << 20 {
+                continue;
+            }
+            let Some(win) = wins.get(w) else { continue };
+            let mut off = 0usize;
+            while off + 512 <= win.len() && out.len() < limit {
+                let head = win.get(off..(off + 4096).min(win.len())).unwrap_or(&[]);
+                // Cheap prefilter: every kind has a non-zero byte in the first 2 KiB.
+                if head.iter().take(2048).any(|&x| x != 0) {
+                    if let Some(k) = start_kind(head) {
+                        out.push((m, start + off as u64, k));
+                    }
+                }
+                off += 512;
+            }
+        }
+    }
+    out
+}
+
+/// What checking a candidate's array found.
+#[derive(Debug, Clone, Default)]
+pub struct Verified {
+    /// Evidence points: each check that passed adds by its strength.
+    pub points: f64,
+    /// What passed (and what failed that should have passed).
+    pub evidence: Vec<String>,
+    /// The array size a GPT says (its backup header's LBA + 1 sectors).
+    pub size_hint: Option<u64>,
+}
+
+/// Checks the structures at the start of `vol` (an assembled candidate).
+pub fn verify(vol: &dyn Volume) -> Verified {
+    let mut v = Verified::default();
+    let Ok(head) = bytes_up_to(vol, 0, 4096) else {
+        return v;
+    };
+    let mut parts: Vec<(u64, u64)> = Vec::new();
+    match start_kind(&head) {
+        Some(StartKind::Gpt) => {
+            v.points += 1.0;
+            let g = gpt::scan(vol, 512);
+            if g.primary.is_intact() {
+                v.points += 3.0;
+                v.evidence
+                    .push("GPT at array offset 0: header and entry array CRCs match".into());
+            } else if g.primary.copy().is_some() {
+                v.points += 1.0;
+                v.evidence.push(
+                    "GPT at array offset 0: header CRC matches, entry array CRC does not".into(),
+                );
+            } else {
+                v.points -= 1.0;
+                v.evidence
+                    .push("GPT signature at 512 but the header CRC does not match".into());
+            }
+            if let Some(c) = g.primary.copy() {
+                v.size_hint = c
+                    .header
+                    .alternate_lba
+                    .checked_add(1)
+                    .and_then(|s| s.checked_mul(512));
+                parts = c
+                    .entries
+                    .iter()
+                    .take(4)
+                    .map(|e| {
+                        (
+                            e.first_lba * 512,
+                            (e.last_lba + 1).saturating_sub(e.first_lba) * 512,
+                        )
+                    })
+                    .collect();
+            }
+            if g.backup.is_intact() {
+                v.points += 2.0;
+                v.evidence.push(format!(
+                    "backup GPT at the array's end (LBA {}) checks out",
+                    g.backup_lba
+                ));
+            }
+        }
+        Some(StartKind::Mbr) => {
+            v.points += 1.0;
+            if let Ok(m) = mbr::parse_mbr(&head[..512]) {
+                let fits = m
+                    .entries
+                    .iter()
+                    .all(|e| (u64::from(e.first_lba) + u64::from(e.sectors)) * 512 <= vol.len());
+                if fits {
+                    v.points += 1.0;
+                    v.evidence.push(format!(
+                        "MBR at array offset 0, {} partition(s) inside the array",
+                        m.entries.len()
+                    ));
+                }
+                parts = m
+                    .entries
+                    .iter()
+                    .take(4)
+                    .map(|e| (u64::from(e.first_lba) * 512, u64::from(e.sectors) * 512))
+                    .collect();
+            }
+        }
+        Some(k) => {
+            v.points += 1.0;
+            v.evidence.push(format!("{k:?} at array offset 0"));
+            parts.push((0, vol.len()));
+        }
+        None => {}
+    }
+    for (start, len) in parts {
+        v.points += check_fs(vol, start, len, &mut v.evidence);
+    }
+    v
+}
+
+/// Points for a filesystem at `start` of `vol`: a superblock whose checksum
+/// matches and whose size fits the partition.
+fn check_fs(vol: &dyn Volume, start: u64, len: u64, ev: &mut Vec<String>) -> f64 {
+    let Ok(b) = bytes_up_to(vol, start, 2048) else {
+        return 0.0;
+    };
+    if b.get(..4) == Some(b"XFSB") || b.get(3..11) == Some(b"NTFS    ") {
+        ev.push(format!("filesystem signature at array offset {start:#x}"));
+        return 1.0;
+    }
+    match b.get(1024..2048).and_then(ext4::parse_superblock) {
+        Some(Ok(sb)) => {
+            let mut p = 1.0;
+            let mut what = format!("ext superblock at array offset {:#x}", start + 1024);
+            if let Some((stored, computed)) = sb.checksum {
+                if stored == computed {
+                    p += 2.0;
+                    what.push_str(", checksum matches");
+                } else {
+                    p -= 1.0;
+                    what.push_str(", checksum does not match");
+                }
+            }
+            if sb.blocks.saturating_mul(u64::from(sb.block_size)) <= len {
+                p += 0.5;
+            }
+            p += check_ext_groups(vol, start, &sb);
+            ev.push(what);
+            p
+        }
+        _ => 0.0,
+    }
+}
+
+/// Tally of checksummed ext structures read through a candidate.
+#[derive(Debug, Default)]
+struct Tally {
+    ok: u32,
+    bad: u32,
+}
+
+impl Tally {
+    fn add(&mut self, good: bool) {
+        if good {
+            self.ok += 1;
+        } else {
+            self.bad += 1;
+        }
+    }
+}
+
+/// Points for ext metadata whose metadata_csum checksums match, read
+/// through `vol`: group descriptors (a block after the superblock), block
+/// and inode bitmaps, the first inodes of the inode table, and the blocks
+/// of the first directories. They lie spread over the partition's first
+/// megabytes, so over many chunks and rows: a layout that swaps two rows
+/// breaks some of them.
+fn check_ext_groups(vol: &dyn Volume, start: u64, sb: &ext4::Superblock) -> f64 {
+    const RO_COMPAT_METADATA_CSUM: u32 = 0x400;
+    const INCOMPAT_64BIT: u32 = 0x80;
+    if sb.ro_compat & RO_COMPAT_METADATA_CSUM == 0 {
+        return 0.0;
+    }
+    let Ok(raw) = bytes_up_to(vol, start + 1024, 1024) else {
+        return 0.0;
+    };
+    let r = Bytes(&raw);
+    let field32 = |o: usize| r.le_u32(o).unwrap_or(0);
+    let field16 = |o: usize| r.le_u16(o).unwrap_or(0);
+    let bs = u64::from(sb.block_size);
+    let blocks_per_group = u64::from(field32(0x24)).clamp(8, 1 << 20);
+    let inodes_per_group = u64::from(field32(0x28)).clamp(8, 1 << 20);
+    let inode_size = u64::from(field16(0x58)).clamp(128, 1024);
+    let first_data_block = u64::from(field32(0x14));
+    let desc = if sb.incompat & INCOMPAT_64BIT != 0 {
+        u64::from(field16(0xFE)).clamp(32, 1024)
+    } else {
+        32
+    } as usize;
+    let gdt = (first_data_block + 1) * bs;
+    let seed = crate::checksum::crc32c_raw(!0, &sb.uuid);
+    let crc = |parts: &[&[u8]]| {
+        parts
+            .iter()
+            .fold(seed, |c, p| crate::checksum::crc32c_raw(c, p))
+    };
+    let block = |n: u64, len: u64| -> Option<Vec<u8>> {
+        let off = start.checked_add(n.checked_mul(bs)?)?;
+        bytes_up_to(vol, off, usize::try_from(len.min(1 << 16)).ok()?)
+            .ok()
+            .map(|b| b.into_owned())
+    };
+    let mut t = Tally::default();
+    let Some(gd) = block(first_data_block + 1, 4096.max(bs)) else {
+        return 0.0;
+    };
+    let _ = gdt;
+    let groups = sb.blocks.div_ceil(blocks_per_group).min(16) as usize;
+    let mut itable0 = None;
+    for g in 0..groups {
+        let Some(d) = gd.get(g * desc..(g + 1) * desc) else {
+            break;
+        };
+        if d.iter().all(|&x| x == 0) {
+            break;
+        }
+        let stored = u16::from_le_bytes([d[0x1E], d[0x1F]]);
+        let c = crc(&[&(g as u32).to_le_bytes(), &d[..0x1E], &[0, 0], &d[0x20..]]);
+        let good = (c & 0xFFFF) as u16 == stored;
+        t.add(good);
+        if !good {
+            continue;
+        }
+        let db = Bytes(d);
+        let hi = |o: usize| {
+            if desc >= 64 {
+                u64::from(db.le_u32(o).unwrap_or(0)) << 32
+            } else {
+                0
+            }
+        };
+        let flags = db.le_u16(0x12).unwrap_or(0);
+        let bbitmap = u64::from(db.le_u32(0).unwrap_or(0)) | hi(0x20);
+        let ibitmap = u64::from(db.le_u32(4).unwrap_or(0)) | hi(0x24);
+        let itable = u64::from(db.le_u32(8).unwrap_or(0)) | hi(0x28);
+        if g == 0 {
+            itable0 = Some(itable);
+        }
+        if flags & 2 == 0 {
+            if let Some(b) = block(bbitmap, blocks_per_group / 8) {
+                let c = crc(&[&b]);
+                t.add((c & 0xFFFF) as u16 == db.le_u16(0x18).unwrap_or(0));
+            }
+        }
+        if flags & 1 == 0 {
+            if let Some(b) = block(ibitmap, inodes_per_group / 8) {
+                let c = crc(&[&b]);
+                t.add((c & 0xFFFF) as u16 == db.le_u16(0x1A).unwrap_or(0));
+            }
+        }
+    }
+    // The first inodes, and the first block of each directory among them.
+    if let Some(it) = itable0 {
+        if let Some(tab) = block(it, (16 * inode_size).max(bs)) {
+            for i in 0..16u64 {
+                let ino = (i + 1) as u32;
+                let Some(node) =
+                    tab.get((i * inode_size) as usize..((i + 1) * inode_size) as usize)
+                else {
+                    break;
+                };
+                if node.iter().all(|&x| x == 0) {
+                    continue;
+                }
+                let nb = Bytes(node);
+                let mut z = node.to_vec();
+                z[0x7C] = 0;
+                z[0x7D] = 0;
+                let extra = nb.le_u16(0x80).unwrap_or(0);
+                if inode_size > 128 && extra >= 4 {
+                    z[0x82] = 0;
+                    z[0x83] = 0;
+                }
+                let gen = nb.get(0x64, 4).unwrap_or(&[0; 4]);
+                let ic = crc(&[&ino.to_le_bytes(), gen]);
+                let c = crate::checksum::crc32c_raw(ic, &z);
+                t.add((c & 0xFFFF) as u16 == nb.le_u16(0x7C).unwrap_or(0));
+                let mode = nb.le_u16(0).unwrap_or(0);
+                let extents = nb.le_u32(0x20).unwrap_or(0) & 0x80000 != 0;
+                if mode & 0xF000 == 0x4000 && extents && nb.le_u16(0x28) == Some(0xF30A) {
+                    let lo = u64::from(nb.le_u32(0x28 + 12 + 8).unwrap_or(0));
+                    let hi16 = u64::from(nb.le_u16(0x28 + 12 + 6).unwrap_or(0));
+                    if let Some(dir) = block(lo | hi16 << 32, bs) {
+                        let n = dir.len();
+                        let tail = Bytes(&dir);
+                        if n >= 12
+                            && tail.le_u16(n - 8) == Some(12)
+                            && dir.get(n - 5) == Some(&0xDE)
+                        {
+                            let c = crate::checksum::crc32c_raw(ic, &dir[..n - 12]);
+                            t.add(tail.le_u32(n - 4) == Some(c));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (0.5 * f64::from(t.ok) - 1.5 * f64::from(t.bad)).clamp(-8.0, 8.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn an_mbr_starts_an_array() {
+        let mut s = vec![0u8; 4096];
+        s[446] = 0;
+        s[446 + 4] = 0x83;
+        s[446 + 8..446 + 12].copy_from_slice(&2048u32.to_le_bytes());
+        s[446 + 12..446 + 16].copy_from_slice(&4096u32.to_le_bytes());
+        s[510] = 0x55;
+        s[511] = 0xAA;
+        assert_eq!(start_kind(&s), Some(StartKind::Mbr));
+        s[512..520].copy_from_slice(b"EFI PART");
+        assert_eq!(start_kind(&s), Some(StartKind::Gpt));
+    }
+
+    proptest! {
+        #[test]
+        fn start_kind_never_panics(b in proptest::collection::vec(any::<u8>(), 0..5000)) {
+            let _ = start_kind(&b);
+        }
+    }
+}

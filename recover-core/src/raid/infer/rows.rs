@@ -1,0 +1,224 @@
+//! Level evidence from rows: the bytes at one member offset on every member.
+//! A RAID5 row XORs to zero; a RAID6 row XORs to zero without its Q
+//! block (and the member left out says where Q is); a mirror row is the
+//! same on every member; RAID10 near=2 rows are equal in pairs. All-zero
+//! rows prove nothing and are not counted.
+
+use super::sample::Sample;
+
+/// Bytes in one row tested.
+pub const ROW: usize = 4096;
+
+/// What the rows say.
+#[derive(Debug, Clone, Default)]
+pub struct RowStats {
+    /// Rows tested.
+    pub rows: u64,
+    /// Rows where some member is not zero.
+    pub nonzero: u64,
+    /// Rows where at least two members are not zero.
+    pub multi: u64,
+    /// Nonzero rows equal on every member.
+    pub all_equal: u64,
+    /// Nonzero rows whose XOR over every member is zero.
+    pub xor_zero: u64,
+    /// Nonzero rows that XOR to zero over all members but one (and not over
+    /// all): `q_at[m]` counts the rows where that one is member `m`.
+    pub drop_one: u64,
+    /// See `drop_one`.
+    pub q_at: Vec<u64>,
+    /// `pair_equal[a][b]`: nonzero rows where members a and b are equal and
+    /// not zero.
+    pub pair_equal: Vec<Vec<u64>>,
+    /// Per member: rows where it is not zero.
+    pub member_nonzero: Vec<u64>,
+    /// (member offset, member holding Q) of drop-one rows, in offset order
+    /// (bounded), for locating RAID6 chunk boundaries.
+    pub q_trace: Vec<(u64, usize)>,
+}
+
+/// Most entries kept in `q_trace`.
+const MAX_TRACE: usize = 1 << 16;
+
+impl RowStats {
+    /// Fraction of `part` in `of`, 0 when `of` is 0.
+    pub fn frac(part: u64, of: u64) -> f64 {
+        if of == 0 {
+            0.0
+        } else {
+            part as f64 / of as f64
+        }
+    }
+}
+
+fn is_zero(b: &[u8]) -> bool {
+    b.iter().all(|&x| x == 0)
+}
+
+/// Tests every row of the sample.
+pub fn row_stats(s: &Sample) -> RowStats {
+    let n = s.members();
+    let mut st = RowStats {
+        q_at: vec![0; n],
+        pair_equal: vec![vec![0; n]; n],
+        member_nonzero: vec![0; n],
+        ..Default::default()
+    };
+    let mut x = vec![0u8; ROW];
+    for (w, start) in s.starts.iter().enumerate() {
+        let wins: Vec<&Vec<u8>> = s.data.iter().filter_map(|m| m.get(w)).collect();
+        if wins.len() != n {
+            continue;
+        }
+        let len = wins.iter().map(|b| b.len()).min().unwrap_or(0);
+        let mut off = 0;
+        while off + ROW <= len {
+            st.rows += 1;
+            let rows: Vec<&[u8]> = wins.iter().filter_map(|b| b.get(off..off + ROW)).collect();
+            let zero: Vec<bool> = rows.iter().map(|r| is_zero(r)).collect();
+            let nz = zero.iter().filter(|z| !**z).count();
+            if nz > 0 {
+                st.nonzero += 1;
+                if nz > 1 {
+                    st.multi += 1;
+                }
+                for (m, z) in zero.iter().enumerate() {
+                    if !z {
+                        st.member_nonzero[m] += 1;
+                    }
+                }
+                if rows.iter().all(|r| *r == rows[0]) {
+                    st.all_equal += 1;
+                }
+                x.fill(0);
+                for r in &rows {
+                    crate::raid::parity::xor_into(&mut x, r);
+                }
+                if is_zero(&x) {
+                    st.xor_zero += 1;
+                } else if let Some(q) = rows.iter().position(|r| *r == x.as_slice()) {
+                    st.drop_one += 1;
+                    st.q_at[q] += 1;
+                    if st.q_trace.len() < MAX_TRACE {
+                        st.q_trace.push((start + off as u64, q));
+                    }
+                }
+                for a in 0..n {
+                    for b in a + 1..n {
+                        if !zero[a] && rows[a] == rows[b] {
+                            st.pair_equal[a][b] += 1;
+                            st.pair_equal[b][a] += 1;
+                        }
+                    }
+                }
+            }
+            off += ROW;
+        }
+    }
+    st
+}
+
+/// (4 KiB blocks with data, those of them found on another member too, at
+/// any offset): near all for RAID10, whatever its layout. Blocks of one
+/// repeated byte are not counted (they repeat in any array).
+pub fn twins(s: &Sample) -> (u64, u64) {
+    use std::collections::HashMap;
+    use std::hash::{Hash, Hasher};
+    let mut seen: HashMap<u64, (usize, bool)> = HashMap::new();
+    let mut order: Vec<u64> = Vec::new();
+    for (m, wins) in s.data.iter().enumerate() {
+        for w in wins {
+            for b in w.chunks_exact(ROW) {
+                if b.iter().all(|&x| x == b[0]) {
+                    continue;
+                }
+                let mut h = std::hash::DefaultHasher::new();
+                b.hash(&mut h);
+                let key = h.finish();
+                order.push(key);
+                let e = seen.entry(key).or_insert((m, false));
+                if e.0 != m {
+                    e.1 = true;
+                }
+            }
+        }
+    }
+    let twinned = order
+        .iter()
+        .filter(|k| seen.get(k).is_some_and(|e| e.1))
+        .count();
+    (order.len() as u64, twinned as u64)
+}
+
+/// The largest power-of-two chunk (4 KiB to 1 MiB) that every change of
+/// the Q member along `trace` respects, relative to the data offset
+/// `offset`: RAID6's Q moves only at chunk boundaries. `None` without two
+/// changes to go by.
+pub fn chunk_from_q_trace(trace: &[(u64, usize)], offset: u64) -> Option<u64> {
+    let mut best: Option<u64> = None;
+    let mut changes = 0;
+    for w in trace.windows(2) {
+        let ((a, qa), (b, qb)) = (w[0], w[1]);
+        if qa == qb || b <= a || b < offset {
+            continue;
+        }
+        // Q changed somewhere in (a, b]: the boundary is b when rows are adjacent.
+        if b - a != ROW as u64 {
+            continue;
+        }
+        changes += 1;
+        let rel = b - offset;
+        let align = if rel == 0 {
+            1 << 20
+        } else {
+            1u64 << rel.trailing_zeros().min(20)
+        };
+        best = Some(best.map_or(align, |c: u64| c.min(align)));
+    }
+    best.filter(|&c| c >= ROW as u64 && changes >= 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn sample(members: Vec<Vec<u8>>) -> Sample {
+        let len = members.iter().map(|m| m.len() as u64).min().unwrap_or(0);
+        Sample {
+            starts: vec![0],
+            data: members.into_iter().map(|m| vec![m]).collect(),
+            len,
+        }
+    }
+
+    #[test]
+    fn a_parity_row_xors_to_zero_and_zeros_prove_nothing() {
+        let a: Vec<u8> = (0..ROW * 2).map(|i| (i * 7 + 1) as u8).collect();
+        let b: Vec<u8> = (0..ROW * 2).map(|i| (i * 13 + 5) as u8).collect();
+        let p: Vec<u8> = a.iter().zip(&b).map(|(x, y)| x ^ y).collect();
+        let mut z = vec![0u8; ROW * 2];
+        z[..ROW].copy_from_slice(&p[..ROW]);
+        let st = row_stats(&sample(vec![a.clone(), b.clone(), p]));
+        assert_eq!((st.nonzero, st.xor_zero), (2, 2));
+        let st = row_stats(&sample(vec![vec![0; ROW * 3]; 3]));
+        assert_eq!((st.rows, st.nonzero), (3, 0));
+    }
+
+    #[test]
+    fn q_changes_give_the_chunk() {
+        let c = 64 * 1024u64;
+        let trace: Vec<(u64, usize)> = (0..64u64)
+            .map(|i| (4096 + i * 4096, ((4096 + i * 4096 - 4096) / c) as usize % 4))
+            .collect();
+        assert_eq!(chunk_from_q_trace(&trace, 4096), Some(c));
+    }
+
+    proptest! {
+        #[test]
+        fn stats_never_panic(a in proptest::collection::vec(any::<u8>(), 0..9000), n in 1usize..5) {
+            let st = row_stats(&sample(vec![a; n]));
+            prop_assert!(st.xor_zero <= st.nonzero && st.nonzero <= st.rows);
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! Bounded sampling of the members: which offsets to read (a fixed budget
+//! per member, flat in the member's size) and the reads themselves, in
+//! parallel. Every read the engine makes goes through [`Counted`], which
+//! counts the bytes per member and refuses reads past a hard cap.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::io::{Volume, VolumeRef};
+
+/// The most the engine reads of one member, whatever its size.
+pub const HARD_CAP: u64 = 1 << 30;
+
+/// Bytes in one sample window.
+pub const WINDOW: u64 = 2 << 20;
+
+/// The head read whole: md data offsets and the array's first chunks lie there.
+pub const HEAD: u64 = 8 << 20;
+
+/// A member volume that counts what is read of it and refuses reads past a cap.
+pub struct Counted {
+    inner: VolumeRef,
+    read: AtomicU64,
+    cap: u64,
+}
+
+impl Counted {
+    /// Wraps `inner`, allowing at most `cap` bytes of reads.
+    pub fn new(inner: VolumeRef, cap: u64) -> Arc<Counted> {
+        Arc::new(Counted {
+            inner,
+            read: AtomicU64::new(0),
+            cap,
+        })
+    }
+
+    /// Bytes read so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.read.load(Ordering::Relaxed)
+    }
+}
+
+impl std::fmt::Debug for Counted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Counted({}, {} read)",
+            self.inner.describe(),
+            self.bytes_read()
+        )
+    }
+}
+
+impl Volume for Counted {
+    fn len(&self) -> u64 {
+        self.inner.len()
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        let n = buf.len() as u64;
+        let before = self.read.fetch_add(n, Ordering::Relaxed);
+        if before.saturating_add(n) > self.cap {
+            return Err(Error::corrupt(
+                "RAID inference read budget",
+                offset,
+                format!("{} bytes of {} read already", before, self.inner.describe()),
+            ));
+        }
+        self.inner.read_at(offset, buf)
+    }
+
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+}
+
+/// Window start offsets for members of `len` bytes (the least of them) and
+/// a budget of `budget` bytes: the head whole, a window at 128 MiB (md 1.2's
+/// data offset on large members), then windows spread evenly. Sorted,
+/// distinct, aligned to [`WINDOW`], each inside `len`.
+pub fn plan(len: u64, budget: u64) -> Vec<u64> {
+    let mut out: Vec<u64> = Vec::new();
+    let max_windows = (budget / WINDOW).clamp(1, 512);
+    let mut o = 0;
+    while o < len.min(HEAD) && (out.len() as u64) < max_windows {
+        out.push(o);
+        o += WINDOW;
+    }
+    if len > (128 << 20) && (out.len() as u64) < max_windows {
+        out.push(128 << 20);
+    }
+    let total = len / WINDOW;
+    let left = max_windows.saturating_sub(out.len() as u64);
+    if left > 0 && total > 0 {
+        for i in 0..left {
+            let w = (i * total / left).min(total.saturating_sub(1));
+            out.push(w * WINDOW);
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out.retain(|&w| w < len);
+    out
+}
+
+/// The sampled bytes: the same windows of every member.
+#[derive(Debug)]
+pub struct Sample {
+    /// Window starts (member offsets), sorted.
+    pub starts: Vec<u64>,
+    /// `data[member][window]`, each `min(WINDOW, len - start)` bytes.
+    pub data: Vec<Vec<Vec<u8>>>,
+    /// The least member length.
+    pub len: u64,
+}
+
+impl Sample {
+    /// Reads the windows `starts` of every member, in parallel; a window
+    /// that cannot be read is left out for all members.
+    pub fn read(members: &[Arc<Counted>], starts: &[u64]) -> Sample {
+        let least = members.iter().map(|m| m.len()).min().unwrap_or(0);
+        let jobs: Vec<(usize, usize)> = (0..members.len())
+            .flat_map(|m| (0..starts.len()).map(move |w| (m, w)))
+            .collect();
+        let bufs: Vec<Option<Vec<u8>>> = jobs
+            .par_iter()
+            .map(|&(m, w)| {
+                let s = *starts.get(w)?;
+                let n = WINDOW.min(least.saturating_sub(s));
+                let mut buf = vec![0u8; usize::try_from(n).ok()?];
+                members.get(m)?.read_at(s, &mut buf).ok()?;
+                Some(buf)
+            })
+            .collect();
+        let keep: Vec<bool> = (0..starts.len())
+            .map(|w| {
+                (0..members.len()).all(
+                    |m| matches!(bufs.get(m * starts.len() + w), Some(Some(b)) if !b.is_empty()),
+                )
+            })
+            .collect();
+        let mut data: Vec<Vec<Vec<u8>>> = vec![Vec::new(); members.len()];
+        let mut it = bufs.into_iter();
+        for d in data.iter_mut() {
+            for k in &keep {
+                let b = it.next().flatten();
+                if *k {
+                    d.push(b.unwrap_or_default());
+                }
+            }
+        }
+        let starts = starts
+            .iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(s, _)| *s)
+            .collect();
+        Sample {
+            starts,
+            data,
+            len: least,
+        }
+    }
+
+    /// Members sampled.
+    pub fn members(&self) -> usize {
+        self.data.len()
+    }
+
+    /// `len` bytes of member `m` at member offset `off`, when they lie in
+    /// one window.
+    pub fn bytes(&self, m: usize, off: u64, len: usize) -> Option<&[u8]> {
+        let i = self.starts.partition_point(|&s| s <= off).checked_sub(1)?;
+        let win = self.data.get(m)?.get(i)?;
+        let rel = usize::try_from(off - self.starts.get(i)?).ok()?;
+        win.get(rel..rel.checked_add(len)?)
+    }
+
+    /// Adds a member whose bytes are the XOR of all the others (a missing
+    /// RAID5 member, rebuilt from the sample).
+    pub fn with_xor_member(&self) -> Sample {
+        let mut data = self.data.clone();
+        let mut x: Vec<Vec<u8>> = self
+            .data
+            .first()
+            .map(|w| w.iter().map(|b| vec![0u8; b.len()]).collect())
+            .unwrap_or_default();
+        for m in &self.data {
+            for (acc, win) in x.iter_mut().zip(m) {
+                crate::raid::parity::xor_into(acc, win);
+            }
+        }
+        data.push(std::mem::take(&mut x));
+        Sample {
+            starts: self.starts.clone(),
+            data,
+            len: self.len,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn plans_are_bounded_sorted_and_inside(len in 0u64..(1u64 << 44), budget in 0u64..(1u64 << 32)) {
+            let p = plan(len, budget);
+            prop_assert!(p.len() as u64 <= (budget / WINDOW).clamp(1, 512));
+            prop_assert!(p.windows(2).all(|w| w[0] < w[1]));
+            prop_assert!(p.iter().all(|&w| w < len && w % WINDOW == 0 || w == 128 << 20));
+        }
+    }
+
+    #[test]
+    fn the_head_is_read_whole() {
+        let p = plan(1 << 40, 64 << 20);
+        assert_eq!(&p[..4], &[0, WINDOW, 2 * WINDOW, 3 * WINDOW]);
+        assert!(p.contains(&(128 << 20)));
+    }
+}

@@ -1,0 +1,431 @@
+//! Chunk size, member order and layout from content continuity: for a
+//! candidate geometry, every array chunk boundary pairs the last sector of
+//! one chunk with the first sector of the next, which in the right
+//! geometry are neighbours in the array and look alike. Scored from the
+//! sample alone (no assembly); the best few are then checked in full.
+
+use super::candidate::Shape;
+use super::features::{classify, similarity, Feat, SECTOR};
+use super::sample::Sample;
+use crate::raid::map::{ParityGeometry, Raid10Geometry};
+use crate::raid::model::raid10_word;
+
+/// The sample's sectors, classified once.
+#[derive(Debug)]
+pub struct Feats {
+    starts: Vec<u64>,
+    /// `[member][window][sector]`.
+    f: Vec<Vec<Vec<Feat>>>,
+}
+
+impl Feats {
+    /// Classifies every sector of `s`.
+    pub fn new(s: &Sample) -> Feats {
+        use rayon::prelude::*;
+        let f = s
+            .data
+            .par_iter()
+            .map(|wins| {
+                wins.iter()
+                    .map(|w| w.chunks(SECTOR).map(classify).collect())
+                    .collect()
+            })
+            .collect();
+        Feats {
+            starts: s.starts.clone(),
+            f,
+        }
+    }
+
+    /// The sector of member `m` starting at member offset `off` (sector aligned).
+    pub fn at(&self, m: usize, off: u64) -> Option<Feat> {
+        let i = self.starts.partition_point(|&s| s <= off).checked_sub(1)?;
+        let rel = off.checked_sub(*self.starts.get(i)?)?;
+        if rel % SECTOR as u64 != 0 {
+            return None;
+        }
+        self.f
+            .get(m)?
+            .get(i)?
+            .get(usize::try_from(rel / SECTOR as u64).ok()?)
+            .copied()
+    }
+
+    /// (start, bytes) of each window.
+    fn windows(&self) -> Vec<(u64, u64)> {
+        let len = |i: usize| {
+            self.f
+                .first()
+                .and_then(|m| m.get(i))
+                .map_or(0, |w| (w.len() * SECTOR) as u64)
+        };
+        self.starts
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| (s, len(i)))
+            .collect()
+    }
+}
+
+/// Where data chunks live under one shape over `n` slots.
+#[derive(Debug)]
+pub struct Mapper {
+    n: u64,
+    geom: Option<ParityGeometry>,
+    /// RAID10's geometry.
+    pub r10: Option<Raid10Geometry>,
+}
+
+impl Mapper {
+    /// `None` when the shape cannot have `n` members; `member_chunks` is
+    /// what each member holds (RAID10's far copies depend on it).
+    pub fn new(shape: Shape, n: usize, member_chunks: u64) -> Option<Mapper> {
+        let (mut geom, mut r10) = (None, None);
+        match shape {
+            Shape::Parity { level, algo } => {
+                geom = Some(ParityGeometry::new(level, n as u32, algo).ok()?)
+            }
+            Shape::Raid0 if n >= 2 => {}
+            Shape::Raid10(words) if n >= 2 => {
+                let word = raid10_word(words)?;
+                let g = Raid10Geometry::from_md(n as u32, word, member_chunks).ok()?;
+                if g.array_chunks == 0 {
+                    return None;
+                }
+                r10 = Some(g);
+            }
+            _ => return None,
+        };
+        Some(Mapper {
+            n: n as u64,
+            geom,
+            r10,
+        })
+    }
+
+    /// Data chunks per row, as a fraction (numerator, denominator).
+    fn per_row(&self) -> (u64, u64) {
+        match (&self.geom, &self.r10) {
+            (Some(g), _) => (u64::from(g.data_disks()), 1),
+            (None, Some(g)) => (
+                self.n,
+                u64::from(g.near) * if g.offset { u64::from(g.far) } else { 1 },
+            ),
+            _ => (self.n, 1),
+        }
+    }
+
+    /// (slot, member chunk row) of array data chunk `k` (RAID10: its first copy).
+    pub fn locate(&self, k: u64) -> Option<(usize, u64)> {
+        match (&self.geom, &self.r10) {
+            (Some(g), _) => {
+                let dd = u64::from(g.data_disks());
+                let row = k / dd;
+                let slot = *g.stripe(row).data.get((k % dd) as usize)?;
+                Some((slot as usize, row))
+            }
+            (None, Some(g)) => {
+                if k >= g.array_chunks {
+                    return None;
+                }
+                let (d, row) = *g.copies(k).first()?;
+                Some((d as usize, row))
+            }
+            _ => Some(((k % self.n) as usize, k / self.n)),
+        }
+    }
+}
+
+/// (chunks whose copies all agree, chunks tested) under a RAID10 candidate:
+/// the first 4 KiB of every copy of sampled chunks, where all are sampled
+/// and some is not zero.
+pub fn copies_agree(
+    s: &Sample,
+    g: &Raid10Geometry,
+    order: &[usize],
+    chunk: u64,
+    offset: u64,
+    max: u32,
+) -> (u32, u32) {
+    let (mut ok, mut tested) = (0u32, 0u32);
+    let len = chunk.min(512) as usize;
+    let step = (g.array_chunks / (4 * u64::from(max.max(1)))).max(1);
+    let mut k = 0u64;
+    let mut guard = 0u32;
+    while k < g.array_chunks && tested < max && guard < 1 << 16 {
+        guard += 1;
+        let blocks: Option<Vec<&[u8]>> = g
+            .copies(k)
+            .iter()
+            .map(|&(d, row)| {
+                let m = *order.get(d as usize)?;
+                s.bytes(m, offset.checked_add(row.checked_mul(chunk)?)?, len)
+            })
+            .collect();
+        if let Some(b) = blocks {
+            if b.iter().any(|x| x.iter().any(|&y| y != 0)) {
+                tested += 1;
+                if b.windows(2).all(|w| w[0] == w[1]) {
+                    ok += 1;
+                }
+            }
+        }
+        k += step;
+    }
+    (ok, tested)
+}
+
+/// How much better `head` continues `tail` than `alt` does, in -2..=2;
+/// `None` when all three are zero.
+pub fn contrast(tail: Feat, head: Feat, alt: Feat) -> Option<f64> {
+    let (h, a) = (similarity(tail, head), similarity(tail, alt));
+    if h.is_none() && a.is_none() {
+        return None;
+    }
+    // Zeros continuing zeros: mild continuity.
+    Some(h.unwrap_or(0.3) - a.unwrap_or(0.3))
+}
+
+/// Continuity of one candidate: (sum of similarities, boundaries that said
+/// something).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Continuity {
+    /// Sum of similarities.
+    pub sum: f64,
+    /// Informative boundaries.
+    pub count: u32,
+}
+
+impl Continuity {
+    /// The mean, shrunk toward 0 when few boundaries spoke.
+    pub fn strength(self) -> f64 {
+        if self.count == 0 {
+            0.0
+        } else {
+            self.sum / (f64::from(self.count) + 8.0)
+        }
+    }
+
+    /// Evidence on a log-likelihood-like scale: the mean contrast times
+    /// the square root of the boundaries that spoke (a mean over more
+    /// boundaries is surer).
+    pub fn weight(self) -> f64 {
+        self.sum / (f64::from(self.count) + 8.0).sqrt()
+    }
+}
+
+/// Scores chunk boundaries of the candidate (`map`, `chunk`, `order`: slot
+/// to sample member, `offset`), at most `max` of them.
+pub fn continuity(
+    feats: &Feats,
+    map: &Mapper,
+    chunk: u64,
+    order: &[usize],
+    offset: u64,
+    max: u32,
+) -> Continuity {
+    let mut c = Continuity::default();
+    if chunk < SECTOR as u64 {
+        return c;
+    }
+    let (num, den) = map.per_row();
+    let wins = feats.windows();
+    let total_rows: u64 = wins.iter().map(|(_, l)| l / chunk).sum();
+    let step = (total_rows * num / den.max(1) / u64::from(max.max(1))).max(1);
+    let mut seen = 0u32;
+    for (start, len) in wins {
+        let end = start + len;
+        if end <= offset {
+            continue;
+        }
+        let r_lo = start.saturating_sub(offset).div_ceil(chunk);
+        let r_hi = match ((end - offset) / chunk).checked_sub(1) {
+            Some(r) => r,
+            None => continue,
+        };
+        if r_hi < r_lo {
+            continue;
+        }
+        let mut k = r_lo * num / den.max(1);
+        let mut guard = 0u64;
+        loop {
+            guard += 1;
+            if guard > 1 << 20 || seen >= max {
+                break;
+            }
+            let Some((sa, ra)) = map.locate(k) else { break };
+            if ra > r_hi {
+                break;
+            }
+            if ra >= r_lo {
+                if let Some((sb, rb)) = map.locate(k + 1) {
+                    let end = offset + (ra + 1) * chunk;
+                    let tail = order
+                        .get(sa)
+                        .and_then(|&m| feats.at(m, end - SECTOR as u64));
+                    // What follows the tail on its own member: the
+                    // continuation if this were no boundary.
+                    let alt = order.get(sa).and_then(|&m| feats.at(m, end));
+                    let head = order
+                        .get(sb)
+                        .and_then(|&m| feats.at(m, offset + rb * chunk));
+                    if let (Some(t), Some(h), Some(a)) = (tail, head, alt) {
+                        seen += 1;
+                        if let Some(d) = contrast(t, h, a) {
+                            c.sum += d;
+                            c.count += 1;
+                        }
+                    }
+                }
+            }
+            k += step;
+        }
+    }
+    c
+}
+
+/// (rows where the candidate puts Q on the member that the rows say holds
+/// it, rows compared): `trace` is (member offset, sample member) of rows
+/// that XOR to zero without that member.
+pub fn q_agreement(
+    trace: &[(u64, usize)],
+    map: &Mapper,
+    chunk: u64,
+    order: &[usize],
+    offset: u64,
+    max: usize,
+) -> (u32, u32) {
+    let Some(g) = &map.geom else { return (0, 0) };
+    let (mut ok, mut n) = (0u32, 0u32);
+    let step = (trace.len() / max.max(1)).max(1);
+    for &(off, m) in trace.iter().step_by(step) {
+        if off < offset || chunk == 0 {
+            continue;
+        }
+        let st = g.stripe((off - offset) / chunk);
+        let Some(q) = st.q.and_then(|q| order.get(q as usize)) else {
+            continue;
+        };
+        n += 1;
+        if *q == m {
+            ok += 1;
+        }
+    }
+    (ok, n)
+}
+
+/// Every order of `n` items (n! of them; callers keep n small).
+pub fn permutations(n: usize) -> Vec<Vec<usize>> {
+    let mut out = Vec::new();
+    let mut cur: Vec<usize> = Vec::with_capacity(n);
+    let mut used = vec![false; n];
+    fn go(n: usize, cur: &mut Vec<usize>, used: &mut [bool], out: &mut Vec<Vec<usize>>) {
+        if cur.len() == n {
+            out.push(cur.clone());
+            return;
+        }
+        for i in 0..n {
+            if !used[i] {
+                used[i] = true;
+                cur.push(i);
+                go(n, cur, used, out);
+                cur.pop();
+                used[i] = false;
+            }
+        }
+    }
+    go(n, &mut cur, &mut used, &mut out);
+    out
+}
+
+/// The `keep` best orders by a beam search over slots, each order scored
+/// by the summed `adj[a][b]` of consecutive slots (how well member b's
+/// chunks continue member a's in the same row).
+pub fn beam_orders(adj: &[Vec<f64>], keep: usize) -> Vec<Vec<usize>> {
+    let n = adj.len();
+    let mut beam: Vec<(f64, Vec<usize>)> = (0..n).map(|i| (0.0, vec![i])).collect();
+    for _ in 1..n {
+        let mut next: Vec<(f64, Vec<usize>)> = Vec::new();
+        for (s, p) in &beam {
+            let last = *p.last().unwrap_or(&0);
+            for b in 0..n {
+                if !p.contains(&b) {
+                    let mut q = p.clone();
+                    q.push(b);
+                    let w = adj.get(last).and_then(|r| r.get(b)).copied().unwrap_or(0.0);
+                    next.push((s + w, q));
+                }
+            }
+        }
+        next.sort_by(|a, b| b.0.total_cmp(&a.0));
+        next.truncate(keep.max(1));
+        beam = next;
+    }
+    beam.into_iter().map(|(_, p)| p).collect()
+}
+
+/// `adj[a][b]`: mean similarity of member a's chunk tails to member b's
+/// chunk heads in the same row, for chunk `chunk` at `offset`.
+pub fn adjacency(feats: &Feats, n: usize, chunk: u64, offset: u64) -> Vec<Vec<f64>> {
+    let mut adj = vec![vec![0.0; n]; n];
+    for (a, row) in adj.iter_mut().enumerate() {
+        for (b, cell) in row.iter_mut().enumerate() {
+            if a == b {
+                continue;
+            }
+            let mut c = Continuity::default();
+            for (start, len) in feats.windows() {
+                let mut r = start.saturating_sub(offset).div_ceil(chunk);
+                let mut guard = 0;
+                while offset + (r + 1) * chunk <= start + len && guard < 64 {
+                    let t = feats.at(a, offset + (r + 1) * chunk - SECTOR as u64);
+                    let h = feats.at(b, offset + r * chunk);
+                    if let (Some(t), Some(h)) = (t, h) {
+                        if let Some(s) = similarity(t, h) {
+                            c.sum += s;
+                            c.count += 1;
+                        }
+                    }
+                    r += 1;
+                    guard += 1;
+                }
+            }
+            *cell = c.strength();
+        }
+    }
+    adj
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raid::map::ParityAlgo;
+    use proptest::prelude::*;
+
+    #[test]
+    fn permutations_count() {
+        assert_eq!(permutations(4).len(), 24);
+        assert_eq!(permutations(0).len(), 1);
+    }
+
+    #[test]
+    fn beam_finds_the_chain() {
+        let mut adj = vec![vec![0.0; 5]; 5];
+        for (a, b) in [(3, 1), (1, 4), (4, 0), (0, 2)] {
+            adj[a][b] = 1.0;
+        }
+        assert_eq!(beam_orders(&adj, 4)[0], vec![3, 1, 4, 0, 2]);
+    }
+
+    proptest! {
+        #[test]
+        fn locate_stays_inside(n in 2usize..9, k in 0u64..1_000_000, algo in 0u32..6) {
+            for shape in [Shape::Raid0, Shape::Raid10("near=2"), Shape::Raid10("far=2"), Shape::Parity { level: 5, algo: ParityAlgo::from_md(algo).unwrap_or(ParityAlgo::LeftSymmetric) }] {
+                if let Some(m) = Mapper::new(shape, n, 1 << 20) {
+                    let (slot, _) = m.locate(k).unwrap();
+                    prop_assert!(slot < n);
+                }
+            }
+        }
+    }
+}
