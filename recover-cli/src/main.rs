@@ -55,6 +55,11 @@ pub struct SourceOpts {
     /// The image's own directory is searched first.
     #[arg(long, value_name = "DIR")]
     pub backing_dir: Vec<PathBuf>,
+    /// Infer the geometry of an array whose metadata is gone from the
+    /// sources' data (every source is taken as a member): it shows as
+    /// inferred0, with its confidence and the alternatives.
+    #[arg(long)]
+    pub infer: bool,
 }
 
 #[derive(Args, Debug)]

@@ -5,12 +5,14 @@ use std::io::{self, Write};
 
 use serde_json::{json, Map, Value};
 
+use recover_core::discover::inferred::InferredArray;
 use recover_core::discover::{Node, NodeInfo, NodeKind, SearchInfo};
 use recover_core::fs::Detail;
 use recover_core::io::SourceKind;
 use recover_core::lvm::{LvInfo, VolumeGroup};
 use recover_core::part::mbr::MbrRole;
 use recover_core::raid::group::{level_name, Array};
+use recover_core::raid::infer::Candidate;
 use recover_core::Problem;
 
 /// The source path of a disk node.
@@ -58,6 +60,88 @@ fn details_json(details: &[(&'static str, Detail)]) -> Value {
     }
     Value::Object(d)
 }
+
+/// A candidate geometry: slots in order (a member's path, or null for a
+/// missing one) with each slot's data offset.
+fn candidate_json(c: &Candidate, a: &InferredArray) -> Value {
+    json!({
+        "level": c.level.as_str(),
+        "layout": c.layout,
+        "chunk_size": (c.chunk > 0).then_some(c.chunk),
+        "order": c.slots.iter().map(|s| s.and_then(|i| a.members.get(i)).map(|m| m.path.clone())).collect::<Vec<_>>(),
+        "data_offset": c.data_offset,
+        "size": c.size,
+        "confidence": c.confidence,
+        "summary": c.summary(),
+    })
+}
+
+fn inferred_json(m: &mut Map<String, Value>, a: &InferredArray) {
+    let c = &a.best;
+    m.insert("level".into(), json!(c.level.as_str()));
+    m.insert(
+        "layout".into(),
+        json!({"native": null, "neutral": c.layout}),
+    );
+    m.insert("chunk_size".into(), json!((c.chunk > 0).then_some(c.chunk)));
+    m.insert("raid_disks".into(), json!(c.slots.len()));
+    m.insert("member_size".into(), json!(c.member_size));
+    m.insert("confidence".into(), json!(c.confidence));
+    m.insert(
+        "members".into(),
+        json!(c
+            .slots
+            .iter()
+            .enumerate()
+            .map(|(slot, s)| match s.and_then(|i| a.members.get(i)) {
+                Some(x) => json!({
+                    "slot": slot,
+                    "path": x.path,
+                    "source": x.source,
+                    "data_offset": c.data_offset.get(slot),
+                    "missing": false,
+                }),
+                None => json!({"slot": slot, "path": null, "source": null, "data_offset": null, "missing": true}),
+            })
+            .collect::<Vec<_>>()),
+    );
+    m.insert(
+        "missing".into(),
+        json!(c
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.is_none())
+            .map(|(i, _)| i)
+            .collect::<Vec<_>>()),
+    );
+    m.insert(
+        "alternatives".into(),
+        json!(a
+            .alternatives
+            .iter()
+            .map(|x| candidate_json(x, a))
+            .collect::<Vec<_>>()),
+    );
+    m.insert("evidence".into(), json!(c.evidence));
+    m.insert("notes".into(), json!(a.notes));
+    m.insert(
+        "bytes_read".into(),
+        json!(a
+            .members
+            .iter()
+            .zip(&a.bytes_read)
+            .map(|(x, b)| json!({"path": x.path, "bytes": b}))
+            .collect::<Vec<_>>()),
+    );
+    m.insert(
+        "mdadm".into(),
+        json!({"command": a.mdadm_command(), "warning": MDADM_WARNING}),
+    );
+}
+
+/// Said wherever the mdadm command is shown.
+pub const MDADM_WARNING: &str = "information only: mdadm --create writes superblocks over the members; run it only on copies or overlays, never on the originals (recover never runs it)";
 
 fn array_json(m: &mut Map<String, Value>, a: &Array) {
     let i = &a.info;
@@ -283,6 +367,7 @@ fn node_json(n: &Node) -> Value {
             m.insert("details".into(), details_json(&id.details));
         }
         NodeInfo::Array(a) => array_json(&mut m, a),
+        NodeInfo::Inferred(a) => inferred_json(&mut m, a),
         NodeInfo::VolumeGroup(g) => vg_json(&mut m, g),
         NodeInfo::LogicalVolume(l) => lv_json(&mut m, l),
         NodeInfo::VmImage(v) => {
@@ -633,6 +718,23 @@ fn describe(n: &Node) -> String {
             }
             s
         }
+        NodeInfo::Inferred(a) => {
+            let c = &a.best;
+            let mut s = format!("inferred {}", c.level.as_str());
+            if !c.layout.is_empty() {
+                s.push_str(&format!(" {}", c.layout));
+            }
+            if c.chunk > 0 {
+                s.push_str(&format!(", {} chunks", human(c.chunk)));
+            }
+            s.push_str(&format!(
+                ", {} disks  {}  confidence {:.2}",
+                c.slots.len(),
+                human(n.size),
+                c.confidence
+            ));
+            s
+        }
         NodeInfo::Search(sr) => {
             let mut s = format!(
                 "RECOVERED  searched {}..{}{}, {} structures found",
@@ -720,6 +822,32 @@ fn member_lines(n: &Node) -> Vec<String> {
                 stray.len() - MAX_STRAY_LINES
             ));
         }
+        return lines;
+    }
+    if let NodeInfo::Inferred(a) = &n.info {
+        let c = &a.best;
+        let mut lines: Vec<String> = c
+            .slots
+            .iter()
+            .enumerate()
+            .map(|(slot, s)| match s.and_then(|i| a.members.get(i)) {
+                Some(m) => format!(
+                    "slot {slot}: {} (data at {:#x})",
+                    m.path,
+                    c.data_offset.get(slot).copied().unwrap_or(0)
+                ),
+                None => format!("slot {slot}: missing"),
+            })
+            .collect();
+        for alt in &a.alternatives {
+            lines.push(format!(
+                "or: {} (confidence {:.2})",
+                alt.summary(),
+                alt.confidence
+            ));
+        }
+        lines.push(format!("mdadm ({MDADM_WARNING}):"));
+        lines.push(format!("  {}", a.mdadm_command()));
         return lines;
     }
     let NodeInfo::Array(a) = &n.info else {

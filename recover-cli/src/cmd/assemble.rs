@@ -12,6 +12,8 @@ use recover_core::raid::metadata::Level;
 use recover_core::raid::model::{ArrayModel, MemberData, Spec};
 use recover_core::raid::volume::ArrayVolume;
 
+use recover_core::raid::infer::Hints;
+
 use crate::args::parse_size;
 use crate::output::{Guard, Output};
 
@@ -109,6 +111,9 @@ fn list(s: &str) -> Vec<&str> {
 pub fn run(a: &AssembleArgs) -> io::Result<ExitCode> {
     let guard = Guard::new(&a.sources, a.force)?;
     guard.check(&a.output, "the assembled array")?;
+    if a.opts.infer {
+        return inferred(a, &guard);
+    }
     let found = super::discover_all(&a.sources, &a.opts)?;
     for (_, msg) in &found.failed {
         eprintln!("recover: {msg}");
@@ -175,6 +180,70 @@ pub fn run(a: &AssembleArgs) -> io::Result<ExitCode> {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    })
+}
+
+/// `assemble --infer`: the geometry from the data, narrowed by the
+/// --level, --chunk and --offset given; the best candidate is written.
+fn inferred(a: &AssembleArgs, guard: &Guard) -> io::Result<ExitCode> {
+    if a.order.is_some() || a.missing.is_some() || a.layout.is_some() || a.size.is_some() {
+        return Err(bad(
+            "--infer finds the order, missing members, layout and size itself: give only --level, --chunk or --offset with it",
+        ));
+    }
+    let offset = match a.offset.as_deref().map(list) {
+        None => None,
+        Some(v) if v.len() == 1 => Some(parse_size(v[0])?),
+        Some(_) => {
+            return Err(bad(
+                "--offset with --infer: one size, the same on every member",
+            ))
+        }
+    };
+    let hints = Hints {
+        level: a.level.as_deref().map(parse_level).transpose()?,
+        chunk: a.chunk.as_deref().map(parse_size).transpose()?,
+        members: None,
+        offset,
+    };
+    let found = super::discover_with_hints(&a.sources, &a.opts, &hints)?;
+    for (_, msg) in &found.failed {
+        eprintln!("recover: {msg}");
+    }
+    if !found.failed.is_empty() {
+        return Err(bad("every source must open to assemble an array"));
+    }
+    let Some(node) = found
+        .nodes
+        .iter()
+        .find(|n| matches!(n.info, NodeInfo::Inferred(_)))
+    else {
+        for p in &found.not_inferred {
+            eprintln!("recover: {p}");
+        }
+        return Ok(ExitCode::from(1));
+    };
+    if let NodeInfo::Inferred(inf) = &node.info {
+        eprintln!(
+            "recover: {}: {} (confidence {:.2})",
+            node.path,
+            inf.best.summary(),
+            inf.best.confidence
+        );
+        for p in &node.problems {
+            eprintln!("recover: {}: {p}", node.path);
+        }
+        eprintln!(
+            "recover: the same array with mdadm ({}):",
+            crate::report::MDADM_WARNING
+        );
+        eprintln!("recover:   {}", inf.mdadm_command());
+    }
+    let failed = crate::output::write_node(guard, node, &found.nodes, &a.output)?;
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     })
 }
 

@@ -11,9 +11,11 @@ pub mod scan;
 use std::io;
 use std::path::PathBuf;
 
+use recover_core::discover::inferred::{inferred_arrays, InferredMember};
 use recover_core::discover::resolve::{self, FileTarget};
 use recover_core::discover::{self, Node};
 use recover_core::io::{open_source, MapPolicy};
+use recover_core::raid::infer::Hints;
 
 /// Sources opened and discovered; open failures reported on stderr.
 pub struct Discovered {
@@ -23,12 +25,24 @@ pub struct Discovered {
     pub failed: Vec<(String, String)>,
     /// The settings they were discovered with (for files looked into later).
     pub opts: discover::Options,
+    /// With --infer: why no array was inferred, when none was.
+    pub not_inferred: Vec<recover_core::Problem>,
 }
 
 /// Opens every source (a failure does not stop the others) and builds the
 /// trees, then the arrays their members form. A source named twice (any
 /// spelling, a hard link) is refused first, as a command-line mistake.
 pub fn discover_all(paths: &[PathBuf], opts: &crate::SourceOpts) -> io::Result<Discovered> {
+    discover_with_hints(paths, opts, &Hints::default())
+}
+
+/// [`discover_all`], with what the user knows of an array to infer (the
+/// geometry options of `assemble --infer`).
+pub fn discover_with_hints(
+    paths: &[PathBuf],
+    opts: &crate::SourceOpts,
+    hints: &Hints,
+) -> io::Result<Discovered> {
     crate::output::guard::Sources::new(paths)?;
     let policy = if opts.no_mmap {
         MapPolicy::Never
@@ -53,11 +67,64 @@ pub fn discover_all(paths: &[PathBuf], opts: &crate::SourceOpts) -> io::Result<D
             Err(e) => failed.push((p.display().to_string(), e.to_string())),
         }
     }
+    let mut nodes = discover::discover(&sources, &dopts);
+    let mut not_inferred = Vec::new();
+    if opts.infer {
+        let (arrays, why) = infer(&nodes, hints, &dopts);
+        // A member of an inferred array holds no table or filesystem of
+        // its own: that is what a member is, not damage.
+        for a in &arrays {
+            if let discover::NodeInfo::Inferred(inf) = &a.info {
+                for slot in inf.best.slots.iter().flatten() {
+                    let Some(m) = inf.members.get(*slot) else {
+                        continue;
+                    };
+                    if let Some(n) = discover::find_mut(&mut nodes, &m.path) {
+                        n.problems.retain(|p| p.structure != "content");
+                    }
+                }
+            }
+        }
+        nodes.extend(arrays);
+        not_inferred = why;
+    }
     Ok(Discovered {
-        nodes: discover::discover(&sources, &dopts),
+        nodes,
         failed,
         opts: dopts,
+        not_inferred,
     })
+}
+
+/// The array the sources' data says they form, when their metadata is
+/// gone: every source that opened is taken as a member.
+fn infer(
+    nodes: &[Node],
+    hints: &Hints,
+    opts: &discover::Options,
+) -> (Vec<Node>, Vec<recover_core::Problem>) {
+    let members: Vec<(InferredMember, recover_core::io::VolumeRef)> = nodes
+        .iter()
+        .filter(|n| n.kind == discover::NodeKind::Disk)
+        .filter_map(|n| {
+            let v = n.volume.clone()?;
+            let m = InferredMember {
+                path: n.path.clone(),
+                source: crate::report::source_name(n),
+            };
+            Some((m, v))
+        })
+        .collect();
+    let bar: std::sync::Mutex<Option<crate::progress::Progress>> = std::sync::Mutex::new(None);
+    let found = inferred_arrays(&members, hints, opts, &|done, total| {
+        let mut b = bar.lock().unwrap_or_else(|e| e.into_inner());
+        b.get_or_insert_with(|| crate::progress::Progress::bytes(total, "inferring the geometry"))
+            .set(done);
+    });
+    if let Some(b) = bar.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        b.finish();
+    }
+    found
 }
 
 /// A library error about a path, as the CLI says it.

@@ -67,6 +67,11 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
     for (_, msg) in &found.failed {
         writeln!(err, "recover: {msg}")?;
     }
+    // --infer was asked for and found nothing: say why, and fail.
+    for p in &found.not_inferred {
+        failed = true;
+        writeln!(err, "recover: {p}")?;
+    }
     for root in &found.nodes {
         let source = report::source_name(root);
         for n in root.walk() {

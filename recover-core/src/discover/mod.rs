@@ -8,6 +8,7 @@
 
 mod arrays;
 mod explore;
+pub mod inferred;
 mod lvm;
 mod node;
 mod options;

@@ -73,6 +73,8 @@ pub enum NodeInfo {
     Filesystem(Box<Identified>),
     /// A RAID array and its members.
     Array(Box<crate::raid::group::Array>),
+    /// An array inferred from its members' data (no metadata).
+    Inferred(Box<super::inferred::InferredArray>),
     /// A partition the deep scan found, and what found it.
     Recovered(Box<Partition>, Box<crate::scan::Candidate>),
     /// The "recovered" table: what a deep scan searched and found.
