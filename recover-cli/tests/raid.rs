@@ -94,23 +94,39 @@ fn a_raid0_missing_a_member_has_failed() {
 }
 
 #[test]
-fn imsm_members_are_placed_by_serial() {
+fn imsm_members_are_placed_by_data_or_by_serial() {
     let Some(lab) = lab() else { return };
     let dir = lab.join("scenarios/imsm-raid5-3d");
     let man: Value =
         serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
     let imgs = images(&dir);
-    // Without serials: present, complete, order unknown.
+    // Without serials: placed by their data, in the slots mdadm gave them.
     let args: Vec<&std::ffi::OsStr> = imgs.iter().map(|p| p.as_os_str()).collect();
-    let (code, doc, _) = scan(&args);
-    assert_eq!(code, 0);
+    let (code, doc, err) = scan(&args);
+    assert_eq!(code, 0, "{err}");
     let a = node(&doc, "imsm0");
-    assert_eq!(a["state"]["order_known"], false);
-    assert!(a["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|m| m["standing"] == "unidentified"));
+    assert_eq!(a["state"]["order_known"], true);
+    assert_eq!(a["state"]["status"], "complete");
+    for w in man["arrays"][0]["members"].as_array().unwrap() {
+        let m = a["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["slot"] == w["slot"])
+            .unwrap_or_else(|| panic!("nobody in slot {}: {a}", w["slot"]));
+        assert!(
+            m["source"]
+                .as_str()
+                .unwrap()
+                .ends_with(w["image"].as_str().unwrap()),
+            "{m}"
+        );
+        assert_eq!(m["standing"], "current", "{m}");
+        assert!(
+            m["identified_by"].as_str().unwrap().starts_with("its data"),
+            "{m}"
+        );
+    }
     // With the serials mdadm wrote (the guest's device names here).
     let mut args: Vec<std::ffi::OsString> = imgs.iter().map(|p| p.as_os_str().to_owned()).collect();
     for m in man["members"].as_array().unwrap() {

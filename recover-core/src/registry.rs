@@ -115,3 +115,42 @@ pub fn identify(vol: &dyn Volume) -> Vec<Result<Identified>> {
         .map(|r| r.map_err(|e| e.within(&layer, 0)))
         .collect()
 }
+
+/// The partition type that suits a content, for partitions the deep scan
+/// recovers (their MBR type byte, and the sfdisk script's types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartitionHint {
+    /// The MBR type byte.
+    pub mbr: u8,
+    /// The GPT partition type GUID, upper case as sfdisk writes it.
+    pub gpt: &'static str,
+}
+
+const LINUX: PartitionHint = PartitionHint {
+    mbr: 0x83,
+    gpt: "0FC63DAF-8483-4772-8E79-3D69D8477DE4",
+};
+const BASIC_DATA: &str = "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7";
+
+/// The partition type for a content by its JSON format name (fat12, fat16
+/// and fat32 differ in MBR type; everything not named is a Linux
+/// filesystem).
+#[rustfmt::skip]
+const PARTITION_HINTS: &[(&str, PartitionHint)] = &[
+    ("ntfs", PartitionHint { mbr: 0x07, gpt: BASIC_DATA }),
+    ("exfat", PartitionHint { mbr: 0x07, gpt: BASIC_DATA }),
+    ("fat12", PartitionHint { mbr: 0x01, gpt: BASIC_DATA }),
+    ("fat16", PartitionHint { mbr: 0x06, gpt: BASIC_DATA }),
+    ("fat32", PartitionHint { mbr: 0x0c, gpt: BASIC_DATA }),
+    ("swap", PartitionHint { mbr: 0x82, gpt: "0657FD6D-A4AB-43C4-84E5-0933C84B4F4F" }),
+    ("lvm2", PartitionHint { mbr: 0x8e, gpt: "E6D6D379-F507-44C2-A23C-238F2A3DF928" }),
+    ("md", PartitionHint { mbr: 0xfd, gpt: "A19D880F-05FC-4D3B-A006-743F0F84911E" }),
+];
+
+/// The partition type that suits content of `format`.
+pub fn partition_hint(format: &str) -> PartitionHint {
+    PARTITION_HINTS
+        .iter()
+        .find(|(f, _)| *f == format)
+        .map_or(LINUX, |(_, h)| *h)
+}

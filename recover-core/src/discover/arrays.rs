@@ -39,12 +39,22 @@ pub(super) fn arrays(nodes: &[Node], sources: &[(usize, Source)], opts: &Options
         crate::raid::group::gather(&cands)
     };
     let mut counters: BTreeMap<&'static str, usize> = BTreeMap::new();
-    for a in arrays {
+    for mut a in arrays {
         let prefix = a.info.format.as_str();
         let n = counters.entry(prefix).or_default();
         let path = format!("{prefix}{n}");
         *n += 1;
         let mut problems = a.problems.clone();
+        if !a.order_known {
+            let placed = place_by_data(&mut a);
+            if a.order_known {
+                // Placed: what said they could not be is moot.
+                problems.retain(|p| !p.detail.contains("could not be placed"));
+                a.problems
+                    .retain(|p| !p.detail.contains("could not be placed"));
+            }
+            problems.extend(placed);
+        }
         if a.state == crate::raid::group::ArrayState::Failed && a.order_known {
             problems.push(Problem::error(
                 "array",
@@ -101,4 +111,106 @@ pub(super) fn arrays(nodes: &[Node], sources: &[(usize, Source)], opts: &Options
         });
     }
     out
+}
+
+/// The least confidence of a placement by data, and how far ahead of the
+/// next order it must be.
+const PLACE_MIN: f64 = 0.2;
+const PLACE_MARGIN: f64 = 3.0;
+
+/// Members whose slots the metadata cannot tell (IMSM names its disks by
+/// serial number only, which an image does not carry) placed by their
+/// data: the geometry inference, held to the level, chunk, member count
+/// and data offset the metadata gives, finds the order. Nothing changes
+/// when the data does not settle it; what was done is said as a problem.
+fn place_by_data(a: &mut crate::raid::group::Array) -> Vec<Problem> {
+    use crate::raid::group::{survivability, Standing};
+    use crate::raid::infer::{self, Hints};
+    let i = &a.info;
+    let idx: Vec<usize> = (0..a.members.len())
+        .filter(|&k| {
+            matches!(
+                a.members[k].standing, // ok: k < len
+                Standing::Current | Standing::Unidentified
+            )
+        })
+        .collect();
+    let offsets: Vec<u64> = idx.iter().map(|&k| a.members[k].role.data_offset).collect(); // ok: k < len
+    let offset = offsets
+        .first()
+        .copied()
+        .filter(|o| offsets.iter().all(|x| x == o));
+    let vols: Vec<VolumeRef> = idx.iter().map(|&k| a.members[k].volume.clone()).collect(); // ok: k < len
+    let hints = Hints {
+        level: Some(i.level),
+        chunk: i.chunk_size,
+        members: Some(i.raid_disks as usize),
+        offset,
+    };
+    let found = match infer::infer(&vols, &hints, &|_, _| {}) {
+        Ok(f) => f,
+        Err(e) => {
+            return vec![Problem::from_error(
+                crate::Severity::Warning,
+                "member order",
+                &e,
+            )]
+        }
+    };
+    // Members whose slot is known (a serial given) keep it.
+    let known: Vec<(usize, u32)> = idx
+        .iter()
+        .enumerate()
+        .filter_map(|(j, &k)| {
+            let m = a.members.get(k)?;
+            (m.standing == Standing::Current).then_some((j, m.role.slot?))
+        })
+        .collect();
+    let fits = |c: &&infer::Candidate| {
+        c.level == i.level
+            && (i.chunk_size.is_none() || Some(c.chunk) == i.chunk_size)
+            && c.slots.len() == i.raid_disks as usize
+            && (i.layout.neutral.is_empty() || c.layout == i.layout.neutral)
+            && known
+                .iter()
+                .all(|&(j, s)| c.slots.get(s as usize) == Some(&Some(j)))
+    };
+    // A guess is worse than no answer here: a wrong order reads as an
+    // array, silently wrong. Among the geometries the metadata allows, the
+    // best must stand well clear of the next order (the engine's
+    // confidence weighs layouts the metadata already rules out, so it is
+    // compared within the allowed ones).
+    let mut allowed = found.candidates.iter().filter(fits);
+    let best = allowed.next();
+    let next = allowed.find(|c| best.is_some_and(|b| b.slots != c.slots));
+    let Some(best) = best.filter(|b| {
+        b.confidence >= PLACE_MIN
+            && next.is_none_or(|n| b.confidence >= PLACE_MARGIN * n.confidence)
+    }) else {
+        return vec![Problem::warning(
+            "member order",
+            None,
+            "the members' data does not settle their order in the geometry the metadata gives; give --serial IMAGE=SERIAL",
+        )];
+    };
+    let how = format!("its data (inferred, confidence {:.2})", best.confidence);
+    for (slot, m) in best.slots.iter().enumerate() {
+        if let Some(k) = m.and_then(|j| idx.get(j)) {
+            if let Some(member) = a.members.get_mut(*k) {
+                member.role.slot = Some(slot as u32);
+                member.standing = Standing::Current;
+                member.identified_by = Some(how.clone());
+            }
+        }
+    }
+    a.missing = (0..a.info.raid_disks)
+        .filter(|s| best.slots.get(*s as usize).is_none_or(Option::is_none))
+        .collect();
+    a.state = survivability(&a.info, &a.missing);
+    a.order_known = true;
+    vec![Problem::warning(
+        "member order",
+        None,
+        format!("the metadata names its members by serial number only; they were placed by {how}"),
+    )]
 }

@@ -10,16 +10,7 @@ use crate::problem::Problem;
 
 /// The MBR type byte that suits a recovered partition's content.
 pub fn mbr_type_for(format: &str) -> u8 {
-    match format {
-        "ntfs" | "exfat" => 0x07,
-        "fat12" => 0x01,
-        "fat16" => 0x06,
-        "fat32" => 0x0c,
-        "swap" => 0x82,
-        "lvm2" => 0x8e,
-        "md" => 0xfd,
-        _ => 0x83,
-    }
+    crate::registry::partition_hint(format).mbr
 }
 
 /// The "recovered" table of a volume the deep scan searched (`search`)

@@ -192,18 +192,11 @@ pub fn sfdisk_script(cands: &[Candidate], disk_len: u64, ss: u64) -> String {
             ));
         }
         let sectors = (end(c) - c.start).div_ceil(ss);
+        let hint = crate::registry::partition_hint(c.format);
         let ty = if dos {
-            format!("{:x}", super::mbr_type_for(c.format))
+            format!("{:x}", hint.mbr)
         } else {
-            match c.format {
-                "ntfs" | "exfat" | "fat12" | "fat16" | "fat32" => {
-                    "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7".to_string()
-                }
-                "swap" => "0657FD6D-A4AB-43C4-84E5-0933C84B4F4F".to_string(),
-                "lvm2" => "E6D6D379-F507-44C2-A23C-238F2A3DF928".to_string(),
-                "md" => "A19D880F-05FC-4D3B-A006-743F0F84911E".to_string(),
-                _ => "0FC63DAF-8483-4772-8E79-3D69D8477DE4".to_string(),
-            }
+            hint.gpt.to_string()
         };
         s.push_str(&format!(
             "# {} {} (confidence {}%)\n",

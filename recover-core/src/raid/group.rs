@@ -506,21 +506,10 @@ fn raid10_copy_sets(info: &ArrayInfo) -> Vec<Vec<u32>> {
         .collect()
 }
 
+/// (near, far) copies of a RAID10 layout; a layout that does not parse
+/// counts as one copy (no redundancy is assumed that is not there).
 fn parse_r10(neutral: &str) -> (u32, u32) {
-    let mut near = 1;
-    let mut far = 1;
-    for part in neutral.split(',') {
-        let part = part.trim();
-        if let Some(v) = part.strip_prefix("near=") {
-            near = v.parse().unwrap_or(1);
-        } else if let Some(v) = part
-            .strip_prefix("far=")
-            .or_else(|| part.strip_prefix("offset="))
-        {
-            far = v.parse().unwrap_or(1);
-        }
-    }
-    (near.max(1), far.max(1))
+    super::map::Raid10Layout::parse(neutral).map_or((1, 1), |l| (l.near, l.far))
 }
 
 /// The neutral level name of an array, counting DDF spans: raid10, raid50, raid60.

@@ -307,6 +307,56 @@ impl ParityGeometry {
     }
 }
 
+/// md RAID10's placement of copies, in md's words parsed once: `near=N`
+/// copies on consecutive members, `far=N` copies in later parts of every
+/// member, `offset=N` copies in the following chunk rows; `near=2, far=2`
+/// combines them. The words come from md's layout (mdadm names them), DDF
+/// RAID1E, IMSM RAID10 and LVM raid10.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Raid10Layout {
+    /// Copies on consecutive members.
+    pub near: u32,
+    /// Copies further on (far) or in the next rows (offset).
+    pub far: u32,
+    /// The far copies are in the next chunk rows.
+    pub offset: bool,
+}
+
+impl Raid10Layout {
+    /// Parses md's words; `None` for anything else (a word md has not, a
+    /// count of 0). Empty words are one copy of everything. Counts past
+    /// what md's word holds parse (so damaged metadata is still bounded by
+    /// the member count where it is used) but have no [`Self::word`].
+    pub fn parse(neutral: &str) -> Option<Raid10Layout> {
+        let mut l = Raid10Layout {
+            near: 1,
+            far: 1,
+            offset: false,
+        };
+        for part in neutral.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (k, v) = part.split_once('=')?;
+            let v: u32 = v.trim().parse().ok().filter(|&v| v >= 1)?;
+            match k.trim() {
+                "near" => l.near = v,
+                "far" => l.far = v,
+                "offset" => {
+                    l.far = v;
+                    l.offset = true;
+                }
+                _ => return None,
+            }
+        }
+        Some(l)
+    }
+
+    /// md's layout word (md.h: near copies in bits 0-7, far in 8-15,
+    /// bit 16 for offset); `None` when a count does not fit its 8 bits.
+    pub fn word(self) -> Option<u32> {
+        (self.near <= 255 && self.far <= 255)
+            .then(|| self.near | self.far << 8 | if self.offset { 0x1_0000 } else { 0 })
+    }
+}
+
 /// md RAID10 geometry: `near` copies on adjacent members, `far` copies in
 /// later parts of every member (shifted by `near` members), or, with
 /// `offset`, in the next chunk row.
@@ -527,6 +577,36 @@ mod tests {
         let g = ParityGeometry::new(6, 5, ParityAlgo::RotatingNContinue).unwrap();
         let s = g.stripe(0);
         assert_eq!(s.q_slot, s.data);
+    }
+
+    #[test]
+    fn raid10_words() {
+        let p = |s| Raid10Layout::parse(s).and_then(Raid10Layout::word);
+        assert_eq!(p("near=2"), Some(0x102));
+        assert_eq!(p("far=2"), Some(0x201));
+        assert_eq!(p("offset=2"), Some(0x1_0201));
+        assert_eq!(p("near=2, far=2"), Some(0x202));
+        assert_eq!(p(""), Some(0x101));
+        for bad in ["near=0", "wide=2", "near", "near=x"] {
+            assert_eq!(Raid10Layout::parse(bad), None, "{bad}");
+        }
+        assert_eq!(p("near=256"), None);
+    }
+
+    proptest! {
+        #[test]
+        fn raid10_words_round_trip(near in 1u32..=255, far in 1u32..=255, offset: bool) {
+            let words = if offset {
+                format!("near={near}, offset={far}")
+            } else {
+                format!("near={near}, far={far}")
+            };
+            let l = Raid10Layout::parse(&words).unwrap();
+            prop_assert_eq!(l, Raid10Layout { near, far, offset });
+            let w = l.word().unwrap();
+            prop_assert_eq!(w & 0xff, near);
+            prop_assert_eq!((w >> 8) & 0xff, far);
+        }
     }
 
     proptest! {

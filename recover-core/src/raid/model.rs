@@ -3,7 +3,7 @@
 //! what the user says.
 
 use super::group::{Array, Standing};
-use super::map::{raid0_zones, ParityAlgo, ParityGeometry, Raid10Geometry, Zone};
+use super::map::{raid0_zones, ParityAlgo, ParityGeometry, Raid10Geometry, Raid10Layout, Zone};
 use super::metadata::{Level, RaidFormat};
 use crate::error::{Error, Result};
 use crate::io::VolumeRef;
@@ -75,21 +75,7 @@ fn err<T>(s: impl Into<String>) -> Result<T> {
 /// The RAID10 layout word for a neutral layout name ("near=2", "far=2",
 /// "offset=2", "near=2, far=2").
 pub fn raid10_word(neutral: &str) -> Option<u32> {
-    let (mut near, mut far, mut offset) = (1u32, 1u32, false);
-    for part in neutral.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (k, v) = part.split_once('=')?;
-        let v: u32 = v.parse().ok().filter(|v| (1..=255).contains(v))?;
-        match k {
-            "near" => near = v,
-            "far" => far = v,
-            "offset" => {
-                far = v;
-                offset = true;
-            }
-            _ => return None,
-        }
-    }
-    Some(near | far << 8 | if offset { 0x1_0000 } else { 0 })
+    Raid10Layout::parse(neutral).and_then(Raid10Layout::word)
 }
 
 /// What the user (or the metadata) says the array is.
