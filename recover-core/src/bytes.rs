@@ -3,6 +3,8 @@
 //! Every accessor returns `None` instead of indexing out of bounds, so a
 //! parser that forgets a length check yields a clean error, never a panic.
 
+#![deny(clippy::indexing_slicing)]
+
 /// A borrowed run of untrusted bytes.
 #[derive(Clone, Copy, Debug)]
 pub struct Bytes<'a>(pub &'a [u8]);
@@ -63,8 +65,10 @@ impl<'a> Bytes<'a> {
 /// Text from a fixed-size, NUL- or space-padded byte field: trailing NULs
 /// and spaces dropped, invalid UTF-8 replaced. `None` when nothing is left.
 pub fn padded_str(field: &[u8]) -> Option<String> {
-    let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
-    let s = String::from_utf8_lossy(&field[..end]); // ok: end <= len
+    // `split` yields at least one (possibly empty) piece: the text before
+    // the first NUL, or the whole field.
+    let text = field.split(|&b| b == 0).next().unwrap_or_default();
+    let s = String::from_utf8_lossy(text);
     let s = s.trim_end_matches([' ', '\0']);
     (!s.is_empty()).then(|| s.to_string())
 }
@@ -73,7 +77,8 @@ pub fn padded_str(field: &[u8]) -> Option<String> {
 pub fn utf16le_str(field: &[u8]) -> String {
     let units = field
         .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]])) // ok: chunks_exact(2)
+        .flat_map(<[u8; 2]>::try_from) // every chunk is 2 bytes
+        .map(u16::from_le_bytes)
         .take_while(|&u| u != 0);
     char::decode_utf16(units)
         .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
