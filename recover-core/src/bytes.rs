@@ -73,16 +73,36 @@ pub fn padded_str(field: &[u8]) -> Option<String> {
     (!s.is_empty()).then(|| s.to_string())
 }
 
-/// Text from a UTF-16LE field, up to the first NUL; unpaired surrogates replaced.
-pub fn utf16le_str(field: &[u8]) -> String {
-    let units = field
+/// The UTF-16LE code units of `field`; an odd last byte is dropped.
+pub fn utf16le_units(field: &[u8]) -> impl Iterator<Item = u16> + '_ {
+    field
         .chunks_exact(2)
         .flat_map(<[u8; 2]>::try_from) // every chunk is 2 bytes
         .map(u16::from_le_bytes)
-        .take_while(|&u| u != 0);
+}
+
+/// Text from a UTF-16LE field, up to the first NUL; unpaired surrogates replaced.
+pub fn utf16le_str(field: &[u8]) -> String {
+    let units = utf16le_units(field).take_while(|&u| u != 0);
     char::decode_utf16(units)
         .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
         .collect()
+}
+
+/// Zeroes the `len` bytes at `at` in `buf` (a checksum field, before the
+/// checksum is computed over the structure holding it); `None`, and
+/// nothing changed, when the field is not all inside `buf`.
+pub fn zero_field(buf: &mut [u8], at: usize, len: usize) -> Option<()> {
+    buf.get_mut(at..at.checked_add(len)?)?.fill(0);
+    Some(())
+}
+
+/// A copy of `bytes` with the `len` bytes at `at` zeroed, as
+/// [`zero_field`]; `None` when the field is not all inside `bytes`.
+pub fn zeroed(bytes: &[u8], at: usize, len: usize) -> Option<Vec<u8>> {
+    let mut copy = bytes.to_vec();
+    zero_field(&mut copy, at, len)?;
+    Some(copy)
 }
 
 /// Lower-case hex of `bytes` with no separators.
@@ -121,6 +141,13 @@ mod tests {
         assert_eq!(b.le_u32(2), None);
         assert_eq!(b.get(usize::MAX, 2), None);
         assert_eq!(b.u8(5), None);
+    }
+
+    #[test]
+    fn zeroed_fields() {
+        assert_eq!(zeroed(&[1, 2, 3, 4], 1, 2), Some(vec![1, 0, 0, 4]));
+        assert_eq!(zeroed(&[1, 2, 3, 4], 3, 2), None);
+        assert_eq!(zeroed(&[1, 2, 3, 4], usize::MAX, 2), None);
     }
 
     #[test]

@@ -154,7 +154,7 @@ impl Volume for FileVolume {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
         check_range(self, offset, buf.len() as u64)?;
         let mut pos = offset;
-        let mut out = &mut buf[..];
+        let mut out = buf;
         // The first run that ends after `pos`.
         let mut i = self
             .extents
@@ -164,24 +164,23 @@ impl Volume for FileVolume {
             let n = match next {
                 Some(e) if e.logical <= pos => {
                     let within = pos - e.logical;
-                    let n = (e.len - within).min(out.len() as u64) as usize;
+                    let part = take_front(&mut out, e.len - within);
                     match e.physical {
-                        Some(p) => self.base.read_at(p + within, &mut out[..n])?,
-                        None => out[..n].fill(0),
+                        Some(p) => self.base.read_at(p + within, part)?,
+                        None => part.fill(0),
                     }
                     i += 1;
-                    n
+                    part.len()
                 }
                 // A hole up to the next run, or to the end.
                 _ => {
                     let gap = next.map_or(u64::MAX, |e| e.logical - pos);
-                    let n = gap.min(out.len() as u64) as usize;
-                    out[..n].fill(0);
-                    n
+                    let part = take_front(&mut out, gap);
+                    part.fill(0);
+                    part.len()
                 }
             };
             pos += n as u64;
-            out = &mut out[n..];
         }
         Ok(())
     }
@@ -214,7 +213,18 @@ impl Volume for FileVolume {
     }
 }
 
+/// Splits the first `n` bytes (all of them when there are fewer) off the
+/// front of `out`, leaving the rest there.
+fn take_front<'b>(out: &mut &'b mut [u8], n: u64) -> &'b mut [u8] {
+    let at = usize::try_from(n).map_or(out.len(), |n| n.min(out.len()));
+    let (front, rest) = std::mem::take(out).split_at_mut(at); // at <= len
+
+    *out = rest;
+    front
+}
+
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::io::MemVolume;
