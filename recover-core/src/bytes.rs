@@ -73,12 +73,15 @@ pub fn padded_str(field: &[u8]) -> Option<String> {
     (!s.is_empty()).then(|| s.to_string())
 }
 
+/// The bytes of `b` as consecutive `N`-byte arrays (`N` > 0), for tables
+/// of fixed-size fields; a shorter tail is dropped.
+pub fn arrays<const N: usize>(b: &[u8]) -> impl Iterator<Item = [u8; N]> + '_ {
+    b.chunks_exact(N).flat_map(<[u8; N]>::try_from) // every chunk is N bytes
+}
+
 /// The UTF-16LE code units of `field`; an odd last byte is dropped.
 pub fn utf16le_units(field: &[u8]) -> impl Iterator<Item = u16> + '_ {
-    field
-        .chunks_exact(2)
-        .flat_map(<[u8; 2]>::try_from) // every chunk is 2 bytes
-        .map(u16::from_le_bytes)
+    arrays(field).map(u16::from_le_bytes)
 }
 
 /// Text from a UTF-16LE field, up to the first NUL; unpaired surrogates replaced.
@@ -141,6 +144,15 @@ mod tests {
         assert_eq!(b.le_u32(2), None);
         assert_eq!(b.get(usize::MAX, 2), None);
         assert_eq!(b.u8(5), None);
+    }
+
+    #[test]
+    fn fixed_size_tables() {
+        let words: Vec<u32> = arrays(&[1, 0, 0, 0, 2, 0, 0, 0, 3])
+            .map(u32::from_le_bytes)
+            .collect();
+        assert_eq!(words, [1, 2]);
+        assert_eq!(utf16le_units(b"a\0b").collect::<Vec<_>>(), [0x61]);
     }
 
     #[test]
