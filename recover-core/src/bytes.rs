@@ -108,6 +108,16 @@ pub fn zeroed(bytes: &[u8], at: usize, len: usize) -> Option<Vec<u8>> {
     Some(copy)
 }
 
+/// Splits the first `n` bytes (all of them when there are fewer) off the
+/// front of `out`, leaving the rest there: for filling a read buffer piece
+/// by piece.
+pub fn take_front<'b>(out: &mut &'b mut [u8], n: u64) -> &'b mut [u8] {
+    let at = usize::try_from(n).map_or(out.len(), |n| n.min(out.len()));
+    let (front, rest) = std::mem::take(out).split_at_mut(at); // at <= len: cannot panic
+    *out = rest;
+    front
+}
+
 /// Lower-case hex of `bytes` with no separators.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::bytes::take_front;
 use crate::error::{Error, Result};
 use crate::io::{check_range, Volume, VolumeRef};
 
@@ -211,16 +212,6 @@ impl Volume for FileVolume {
     fn describe(&self) -> String {
         self.name.clone()
     }
-}
-
-/// Splits the first `n` bytes (all of them when there are fewer) off the
-/// front of `out`, leaving the rest there.
-fn take_front<'b>(out: &mut &'b mut [u8], n: u64) -> &'b mut [u8] {
-    let at = usize::try_from(n).map_or(out.len(), |n| n.min(out.len()));
-    let (front, rest) = std::mem::take(out).split_at_mut(at); // at <= len
-
-    *out = rest;
-    front
 }
 
 #[cfg(test)]
