@@ -3,6 +3,8 @@
 //! Every accessor returns `None` instead of indexing out of bounds, so a
 //! parser that forgets a length check yields a clean error, never a panic.
 
+#![deny(clippy::indexing_slicing)]
+
 /// A borrowed run of untrusted bytes.
 #[derive(Clone, Copy, Debug)]
 pub struct Bytes<'a>(pub &'a [u8]);
@@ -63,21 +65,57 @@ impl<'a> Bytes<'a> {
 /// Text from a fixed-size, NUL- or space-padded byte field: trailing NULs
 /// and spaces dropped, invalid UTF-8 replaced. `None` when nothing is left.
 pub fn padded_str(field: &[u8]) -> Option<String> {
-    let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
-    let s = String::from_utf8_lossy(&field[..end]); // ok: end <= len
+    // `split` yields at least one (possibly empty) piece: the text before
+    // the first NUL, or the whole field.
+    let text = field.split(|&b| b == 0).next().unwrap_or_default();
+    let s = String::from_utf8_lossy(text);
     let s = s.trim_end_matches([' ', '\0']);
     (!s.is_empty()).then(|| s.to_string())
 }
 
+/// The bytes of `b` as consecutive `N`-byte arrays (`N` > 0), for tables
+/// of fixed-size fields; a shorter tail is dropped.
+pub fn arrays<const N: usize>(b: &[u8]) -> impl Iterator<Item = [u8; N]> + '_ {
+    b.chunks_exact(N).flat_map(<[u8; N]>::try_from) // every chunk is N bytes
+}
+
+/// The UTF-16LE code units of `field`; an odd last byte is dropped.
+pub fn utf16le_units(field: &[u8]) -> impl Iterator<Item = u16> + '_ {
+    arrays(field).map(u16::from_le_bytes)
+}
+
 /// Text from a UTF-16LE field, up to the first NUL; unpaired surrogates replaced.
 pub fn utf16le_str(field: &[u8]) -> String {
-    let units = field
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]])) // ok: chunks_exact(2)
-        .take_while(|&u| u != 0);
+    let units = utf16le_units(field).take_while(|&u| u != 0);
     char::decode_utf16(units)
         .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
         .collect()
+}
+
+/// Zeroes the `len` bytes at `at` in `buf` (a checksum field, before the
+/// checksum is computed over the structure holding it); `None`, and
+/// nothing changed, when the field is not all inside `buf`.
+pub fn zero_field(buf: &mut [u8], at: usize, len: usize) -> Option<()> {
+    buf.get_mut(at..at.checked_add(len)?)?.fill(0);
+    Some(())
+}
+
+/// A copy of `bytes` with the `len` bytes at `at` zeroed, as
+/// [`zero_field`]; `None` when the field is not all inside `bytes`.
+pub fn zeroed(bytes: &[u8], at: usize, len: usize) -> Option<Vec<u8>> {
+    let mut copy = bytes.to_vec();
+    zero_field(&mut copy, at, len)?;
+    Some(copy)
+}
+
+/// Splits the first `n` bytes (all of them when there are fewer) off the
+/// front of `out`, leaving the rest there: for filling a read buffer piece
+/// by piece.
+pub fn take_front<'b>(out: &mut &'b mut [u8], n: u64) -> &'b mut [u8] {
+    let at = usize::try_from(n).map_or(out.len(), |n| n.min(out.len()));
+    let (front, rest) = std::mem::take(out).split_at_mut(at); // at <= len: cannot panic
+    *out = rest;
+    front
 }
 
 /// Lower-case hex of `bytes` with no separators.
@@ -116,6 +154,22 @@ mod tests {
         assert_eq!(b.le_u32(2), None);
         assert_eq!(b.get(usize::MAX, 2), None);
         assert_eq!(b.u8(5), None);
+    }
+
+    #[test]
+    fn fixed_size_tables() {
+        let words: Vec<u32> = arrays(&[1, 0, 0, 0, 2, 0, 0, 0, 3])
+            .map(u32::from_le_bytes)
+            .collect();
+        assert_eq!(words, [1, 2]);
+        assert_eq!(utf16le_units(b"a\0b").collect::<Vec<_>>(), [0x61]);
+    }
+
+    #[test]
+    fn zeroed_fields() {
+        assert_eq!(zeroed(&[1, 2, 3, 4], 1, 2), Some(vec![1, 0, 0, 4]));
+        assert_eq!(zeroed(&[1, 2, 3, 4], 3, 2), None);
+        assert_eq!(zeroed(&[1, 2, 3, 4], usize::MAX, 2), None);
     }
 
     #[test]

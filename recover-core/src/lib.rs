@@ -43,6 +43,17 @@
 //!
 //! The library never prints and never configures the global rayon pool; the
 //! CLI owns output, progress and exit codes.
+//!
+//! Parsers of on-disk bytes must not panic on what they read, so the
+//! modules that parse bytes from disks and images ([`part`], [`fs`],
+//! [`lvm`], [`image`], the RAID metadata readers [`raid::md`],
+//! [`raid::ddf`], [`raid::imsm`], [`raid::ataraid`] and the BIOS formats
+//! beside it, [`scan::validators`], [`ident`] and [`bytes`]) deny
+//! `clippy::indexing_slicing`: an out-of-range read is an error or a `None`
+//! (through `get`, [`bytes::Bytes`] or fixed-size arrays), checked by the
+//! machine rather than by review. The arithmetic modules (RAID parity,
+//! mapping and assembly), `io`, `discover` and `scan::scanner`, which index
+//! buffers they sized themselves, are not covered; test modules allow it.
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::bytes::take_front;
 use crate::error::{Error, Result};
 use crate::io::{check_range, Volume, VolumeRef};
 
@@ -154,7 +155,7 @@ impl Volume for FileVolume {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
         check_range(self, offset, buf.len() as u64)?;
         let mut pos = offset;
-        let mut out = &mut buf[..];
+        let mut out = buf;
         // The first run that ends after `pos`.
         let mut i = self
             .extents
@@ -164,24 +165,23 @@ impl Volume for FileVolume {
             let n = match next {
                 Some(e) if e.logical <= pos => {
                     let within = pos - e.logical;
-                    let n = (e.len - within).min(out.len() as u64) as usize;
+                    let part = take_front(&mut out, e.len - within);
                     match e.physical {
-                        Some(p) => self.base.read_at(p + within, &mut out[..n])?,
-                        None => out[..n].fill(0),
+                        Some(p) => self.base.read_at(p + within, part)?,
+                        None => part.fill(0),
                     }
                     i += 1;
-                    n
+                    part.len()
                 }
                 // A hole up to the next run, or to the end.
                 _ => {
                     let gap = next.map_or(u64::MAX, |e| e.logical - pos);
-                    let n = gap.min(out.len() as u64) as usize;
-                    out[..n].fill(0);
-                    n
+                    let part = take_front(&mut out, gap);
+                    part.fill(0);
+                    part.len()
                 }
             };
             pos += n as u64;
-            out = &mut out[n..];
         }
         Ok(())
     }
@@ -215,6 +215,7 @@ impl Volume for FileVolume {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::io::MemVolume;

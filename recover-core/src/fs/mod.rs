@@ -1,6 +1,8 @@
 //! Filesystems and the other things a partition can hold (swap, LVM PV,
 //! LUKS, md member), identified by their superblocks.
 
+#![deny(clippy::indexing_slicing)]
+
 pub mod btrfs;
 pub mod exfat;
 pub mod ext4;

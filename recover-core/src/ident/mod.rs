@@ -3,6 +3,8 @@
 //! format module depends on this one, and this one on none of them, so the
 //! top-level modules import one way: formats -> ident, never back.
 
+#![deny(clippy::indexing_slicing)]
+
 pub mod raid;
 
 use crate::error::{Error, Result};

@@ -1,6 +1,8 @@
 //! VM disk images, each opened as the virtual disk it holds, found by
 //! content (magic), never by file name.
 
+#![deny(clippy::indexing_slicing)]
+
 pub mod qcow2;
 pub mod siblings;
 pub mod vdi;

@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use crate::bytes::Bytes;
+use crate::bytes::{arrays, Bytes};
 use crate::error::{Error, Result};
 use crate::io::{bytes_at, check_range, for_each_block, Volume, VolumeRef};
 
@@ -73,10 +73,7 @@ impl Vdi {
         let map_at = field(0x154);
         let raw = bytes_at(file.as_ref(), map_at, (blocks * 4) as usize)
             .map_err(|_| bad(0x154, format!("block map at {map_at:#x} lies past the end")))?; // ok: <= 64 MiB
-        let map = raw
-            .chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])) // ok: chunks_exact(4)
-            .collect();
+        let map = arrays(&raw).map(u32::from_le_bytes).collect();
         Ok(Arc::new(Vdi {
             size,
             block,

@@ -13,7 +13,7 @@
 
 use std::sync::Arc;
 
-use crate::bytes::Bytes;
+use crate::bytes::{arrays, Bytes};
 use crate::error::{Error, Result};
 use crate::io::read_padded;
 use crate::io::{bytes_at, check_range, for_each_block, Slice, Volume, VolumeRef};
@@ -169,16 +169,10 @@ impl Vhd {
                 format!("block table at {table:#x} lies past the end"),
             )
         })?; // ok: <= 64 MiB
-        let bat = raw
-            .chunks_exact(4)
-            .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
-            .collect(); // ok: chunks_exact(4)
+        let bat = arrays(&raw).map(u32::from_be_bytes).collect();
         let parent_name = (footer.disk_type == DiskType::Differencing).then(|| {
-            let units: Vec<u16> = d
-                .get(0x40, 512)
-                .unwrap_or(&[])
-                .chunks_exact(2)
-                .map(|c| u16::from_be_bytes([c[0], c[1]])) // ok: chunks_exact(2)
+            let units: Vec<u16> = arrays(d.get(0x40, 512).unwrap_or(&[]))
+                .map(u16::from_be_bytes)
                 .take_while(|&u| u != 0)
                 .collect();
             String::from_utf16_lossy(&units)

@@ -108,9 +108,9 @@ struct Parser<'a> {
 
 /// Parses a whole metadata text (a NUL ends it early, as on disk).
 pub fn parse(text: &[u8]) -> Result<Section, ParseError> {
-    let end = text.iter().position(|&b| b == 0).unwrap_or(text.len());
+    // `split` yields at least one piece: the text before the first NUL.
     let mut p = Parser {
-        s: &text[..end], // ok: end <= len
+        s: text.split(|&b| b == 0).next().unwrap_or_default(),
         at: 0,
         items: 0,
     };
@@ -139,6 +139,15 @@ impl Parser<'_> {
 
     fn err<T>(&self, why: impl Into<String>) -> Result<T, ParseError> {
         Err((self.at, why.into()))
+    }
+
+    /// The text from `start` to the current position (which only moves
+    /// forward, by bytes `peek` saw), lossily decoded.
+    fn since(&self, start: usize) -> Result<String, ParseError> {
+        match self.s.get(start..self.at) {
+            Some(t) => Ok(String::from_utf8_lossy(t).into_owned()),
+            None => self.err("token outside the text"),
+        }
     }
 
     fn count(&mut self) -> Result<(), ParseError> {
@@ -197,7 +206,7 @@ impl Parser<'_> {
         if self.at == start {
             return self.err("expected a name");
         }
-        Ok(String::from_utf8_lossy(&self.s[start..self.at]).into_owned()) // ok: start <= at <= len
+        self.since(start)
     }
 
     fn value(&mut self, depth: usize) -> Result<Value, ParseError> {
@@ -232,7 +241,7 @@ impl Parser<'_> {
                 {
                     self.at += 1;
                 }
-                let t = String::from_utf8_lossy(&self.s[start..self.at]).into_owned(); // ok: in range
+                let t = self.since(start)?;
                 Ok(match t.parse::<i64>() {
                     Ok(i) => Value::Int(i),
                     // Floats (and hex) are kept as they were written.

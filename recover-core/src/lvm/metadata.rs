@@ -362,6 +362,7 @@ fn segment(s: &Section) -> Option<Segment> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -2,6 +2,8 @@
 //! other sources), gathered into the volume groups their metadata names,
 //! and logical volumes read from them.
 
+#![deny(clippy::indexing_slicing)]
+
 pub mod config;
 pub mod label;
 pub mod metadata;

@@ -54,13 +54,13 @@ pub struct PvHeader {
 pub fn read_header(vol: &dyn Volume) -> Result<Option<PvHeader>> {
     let name = vol.describe();
     let head = bytes_up_to(vol, 0, 2048)?;
-    let Some(base) = (0..4usize).find(|i| {
+    let Some((base, sector)) = (0..4usize).find_map(|i| {
         head.get(i * 512..i * 512 + 512)
-            .is_some_and(|s| s.starts_with(b"LABELONE"))
+            .filter(|s| s.starts_with(b"LABELONE"))
+            .map(|s| (i, Bytes(s)))
     }) else {
         return Ok(None);
     };
-    let sector = Bytes(&head[base * 512..base * 512 + 512]); // ok: found above
     let off = (base * 512) as u64;
     let bad = |at: usize, why: &str| {
         Error::corrupt("LVM2 PV header", off + at as u64, why).within(&name, 0)
@@ -209,17 +209,18 @@ pub fn read_area(vol: &dyn Volume, offset: u64, size: u64) -> Result<AreaRead> {
     }
     // Older texts: each starts a 512-byte-aligned block with "NAME {\nid = ".
     let mut rel = 0usize;
-    while rel < ring.len() {
-        let here = &ring[rel..]; // ok: rel < len
+    while let Some(here) = ring.get(rel..).filter(|h| !h.is_empty()) {
         if looks_like_text_start(here) && committed_span != Some(rel as u64 + MDA_HEADER) {
-            let end = here.iter().position(|&b| b == 0).unwrap_or(here.len());
+            // `split` yields at least one piece: the text before the first NUL.
+            let text = here.split(|&b| b == 0).next().unwrap_or_default();
+            let end = text.len();
             out.texts.push(MetadataText {
                 area: offset,
                 offset: ring_at(rel as u64 + MDA_HEADER),
                 size: end as u64,
                 committed: false,
                 checksum_ok: None,
-                text: here[..end].to_vec(), // ok: end <= len
+                text: text.to_vec(),
             });
             rel += end.div_ceil(512).max(1) * 512;
         } else {
@@ -237,9 +238,10 @@ fn ring_text(ring: &[u8], rel: u64, size: u64) -> Option<Vec<u8>> {
     if start >= ring.len() || size > ring.len() {
         return None;
     }
-    let first = size.min(ring.len() - start);
-    let mut text = ring[start..start + first].to_vec(); // ok: checked above
-    text.extend_from_slice(&ring[..size - first]); // ok: size <= len
+    let tail = ring.get(start..)?;
+    let first = size.min(tail.len());
+    let mut text = tail.get(..first)?.to_vec();
+    text.extend_from_slice(ring.get(..size - first)?);
     Some(text)
 }
 
@@ -254,6 +256,7 @@ fn looks_like_text_start(b: &[u8]) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

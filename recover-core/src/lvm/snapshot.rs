@@ -117,11 +117,11 @@ impl Volume for SnapshotVolume {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
         check_range(self, offset, buf.len() as u64)?;
         for_each_block(offset, buf, self.chunk, |c, within, out| {
-            match self.exceptions.binary_search_by_key(&c, |e| e.0) {
-                Ok(i) => self
-                    .cow
-                    .read_at(self.exceptions[i].1 * self.chunk + within, out), // ok: i from the search
-                Err(_) => self.origin.read_at(c * self.chunk + within, out),
+            let found = self.exceptions.binary_search_by_key(&c, |e| e.0).ok();
+            // `i` comes from the search of `exceptions` itself.
+            match found.and_then(|i| self.exceptions.get(i)) {
+                Some(&(_, cow_chunk)) => self.cow.read_at(cow_chunk * self.chunk + within, out),
+                None => self.origin.read_at(c * self.chunk + within, out),
             }
         })
     }
@@ -132,6 +132,7 @@ impl Volume for SnapshotVolume {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::io::MemVolume;

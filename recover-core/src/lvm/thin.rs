@@ -234,6 +234,7 @@ impl Volume for ThinVolume {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::io::MemVolume;

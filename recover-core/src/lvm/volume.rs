@@ -7,7 +7,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::error::Result;
+use crate::bytes::take_front;
+use crate::error::{Error, Result};
 use crate::io::{check_range, Concat, Slice, Volume, VolumeRef, Zeros};
 
 use super::metadata::{Area, LogicalVolume, SegmentKind, VgMetadata};
@@ -67,14 +68,16 @@ impl Volume for Striped {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
         check_range(self, offset, buf.len() as u64)?;
         let n = self.areas.len() as u64;
-        let mut done = 0usize;
-        while done < buf.len() {
-            let pos = offset + done as u64;
+        let mut pos = offset;
+        let mut rest = buf;
+        while !rest.is_empty() {
             let (i, at) = striped_map(pos, n, self.stripe);
-            let in_chunk = (self.stripe - pos % self.stripe) as usize;
-            let take = in_chunk.min(buf.len() - done);
-            self.areas[i as usize].read_at(at, &mut buf[done..done + take])?; // ok: i < n
-            done += take;
+            let area = self.areas.get(i as usize).ok_or_else(|| {
+                Error::geometry(format!("stripe {i} of a {n}-stripe segment")) // i < n
+            })?;
+            let out = take_front(&mut rest, self.stripe - pos % self.stripe);
+            area.read_at(at, out)?;
+            pos += out.len() as u64;
         }
         Ok(())
     }
@@ -477,6 +480,7 @@ impl<'a> Builder<'a> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::io::MemVolume;

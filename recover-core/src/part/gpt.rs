@@ -128,13 +128,13 @@ pub fn parse_header(sector: &[u8], lba: u64) -> Result<GptHeader> {
             Error::corrupt(S, 0, "sector shorter than a GPT header").with(Damage::Truncated)
         );
     }
-    if &sector[..8] != SIGNATURE {
+    if sector.get(..8) != Some(SIGNATURE.as_slice()) {
         return Err(Error::corrupt(S, 0, "no \"EFI PART\" signature"));
     }
     let raw = RawHeader::read(&mut Cursor::new(sector))
         .map_err(|e| Error::corrupt(S, 0, e.to_string()))?;
-    if raw.header_size < MIN_HEADER_SIZE || raw.header_size as usize > sector.len() {
-        return Err(Error::corrupt(
+    let size_error = || {
+        Error::corrupt(
             S,
             12,
             format!(
@@ -142,10 +142,16 @@ pub fn parse_header(sector: &[u8], lba: u64) -> Result<GptHeader> {
                 raw.header_size,
                 sector.len()
             ),
-        ));
-    }
-    let mut copy = sector[..raw.header_size as usize].to_vec();
-    copy[16..20].fill(0);
+        )
+    };
+    let header = sector
+        .get(..raw.header_size as usize)
+        .filter(|_| raw.header_size >= MIN_HEADER_SIZE)
+        .ok_or_else(size_error)?;
+    // The CRC covers the header with its own field (16..20) zeroed; a size of
+    // at least MIN_HEADER_SIZE holds that field.
+    let mut copy = header.to_vec();
+    copy.get_mut(16..20).ok_or_else(size_error)?.fill(0);
     let crc = crc32fast::hash(&copy);
     if crc != raw.header_crc32 {
         return Err(Error::corrupt(
@@ -290,7 +296,7 @@ pub fn read_copy(vol: &dyn Volume, ss: u64, lba: u64) -> CopyState {
         Ok(s) => s,
         Err(e) => return CopyState::Damaged(e),
     };
-    if &sector[..8] != SIGNATURE {
+    if sector.get(..8) != Some(SIGNATURE.as_slice()) {
         return CopyState::Absent;
     }
     let header = match parse_header(&sector, lba) {
@@ -427,6 +433,7 @@ pub fn scan(vol: &dyn Volume, ss: u64) -> GptScan {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 pub(crate) mod tests {
     use super::*;
     use crate::io::MemVolume;

@@ -23,9 +23,9 @@ impl Guid {
             return None;
         }
         let mut text = [0u8; 16];
-        for (i, pair) in hex.chunks_exact(2).enumerate() {
+        for (byte, pair) in text.iter_mut().zip(hex.chunks_exact(2)) {
             let pair = std::str::from_utf8(pair).ok()?;
-            text[i] = u8::from_str_radix(pair, 16).ok()?;
+            *byte = u8::from_str_radix(pair, 16).ok()?;
         }
         let mut b = text;
         b[0..4].reverse();

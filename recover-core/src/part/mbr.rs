@@ -91,13 +91,15 @@ impl Mbr {
 
 /// Parses an MBR or EBR from the first 512 bytes of `sector`.
 pub fn parse_mbr(sector: &[u8]) -> Result<Mbr> {
-    if sector.len() < 512 {
+    let Some(sector) = sector.first_chunk::<512>() else {
         return Err(Error::corrupt(
             "MBR",
             0,
             format!("only {} bytes, a sector holds 512", sector.len()),
         ));
-    }
+    };
+    // From here `sector` is a `&[u8; 512]`: constant indices below 512 are
+    // checked at compile time.
     if sector[510..512] != [0x55, 0xAA] {
         return Err(Error::corrupt(
             "MBR",
@@ -110,9 +112,10 @@ pub fn parse_mbr(sector: &[u8]) -> Result<Mbr> {
     }
     let disk_signature = u32::from_le_bytes([sector[440], sector[441], sector[442], sector[443]]);
     let mut entries = Vec::new();
-    for slot in 0..4u8 {
+    let table = sector[ENTRIES_OFFSET..510].chunks_exact(16);
+    for (slot, bytes) in (0..4u8).zip(table) {
         let off = ENTRIES_OFFSET + 16 * usize::from(slot);
-        let raw = RawEntry::read(&mut Cursor::new(&sector[off..off + 16]))
+        let raw = RawEntry::read(&mut Cursor::new(bytes))
             .map_err(|e| Error::corrupt("MBR partition entry", off as u64, e.to_string()))?;
         if raw.status != 0 && raw.status != 0x80 {
             return Err(Error::corrupt(
@@ -280,6 +283,7 @@ pub fn walk_ebr_chain(vol: &dyn Volume, ss: u64, ext_start: u64, ext_sectors: u6
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 pub(crate) mod tests {
     use super::*;
     use crate::io::MemVolume;

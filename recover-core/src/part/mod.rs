@@ -1,6 +1,8 @@
 //! Partition tables: MBR with its EBR chain, and GPT (primary and backup),
 //! on 512- and 4096-byte sectors, turned into one neutral model.
 
+#![deny(clippy::indexing_slicing)]
+
 pub mod gpt;
 pub mod guid;
 pub mod mbr;
@@ -537,10 +539,11 @@ fn check_bounds(parts: &mut [Partition], disk_sectors: u64) {
     order.sort_unstable();
     let mut reach: Option<(u64, usize)> = None;
     for (start, end, i) in order {
+        // `i` and `j` come from `enumerate` over `parts` itself.
         if let Some((far, j)) = reach {
-            if start < far {
-                let other = parts[j].number;
-                parts[i].problems.push(Problem::warning(
+            let other = parts.get(j).map(|p| p.number);
+            if let (true, Some(other), Some(p)) = (start < far, other, parts.get_mut(i)) {
+                p.problems.push(Problem::warning(
                     "partition",
                     None,
                     format!("overlaps partition {other}"),
@@ -554,6 +557,7 @@ fn check_bounds(parts: &mut [Partition], disk_sectors: u64) {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::io::MemVolume;

@@ -7,8 +7,11 @@
 //! `lsi`, `nvidia`, `promise`, `sil` and `via`; each has a `read(vol)`
 //! returning `None` when its signature is absent.
 
+#![deny(clippy::indexing_slicing)]
+
 use std::borrow::Cow;
 
+use crate::bytes::arrays;
 use crate::io::{bytes_at, Volume};
 use crate::raid::metadata::{
     ArrayInfo, Layout, Level, MemberRole, MemberState, RaidFormat, RaidMetadata,
@@ -39,16 +42,16 @@ pub fn sum_u8(b: &[u8]) -> u8 {
 
 /// Wrapping sum of the little-endian 16-bit words (a trailing odd byte is ignored).
 pub fn sum_le_u16(b: &[u8]) -> u16 {
-    b.chunks_exact(2).fold(0u16, |s, w| {
-        s.wrapping_add(u16::from_le_bytes([w[0], w[1]]))
-    }) // ok: chunks_exact(2)
+    arrays(b)
+        .map(u16::from_le_bytes)
+        .fold(0u16, u16::wrapping_add)
 }
 
 /// Wrapping sum of the little-endian 32-bit words (trailing bytes ignored).
 pub fn sum_le_u32(b: &[u8]) -> u32 {
-    b.chunks_exact(4).fold(0u32, |s, w| {
-        s.wrapping_add(u32::from_le_bytes([w[0], w[1], w[2], w[3]])) // ok: chunks_exact(4)
-    })
+    arrays(b)
+        .map(u32::from_le_bytes)
+        .fold(0u32, u32::wrapping_add)
 }
 
 /// dmraid names most sets after a number printed in decimal (or hex) with

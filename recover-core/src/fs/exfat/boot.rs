@@ -111,6 +111,7 @@ pub fn boot_checksum(region: &[u8]) -> u32 {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

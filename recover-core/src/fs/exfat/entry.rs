@@ -199,6 +199,7 @@ pub fn parse_set(set: &[u8]) -> Result<FileSet, (usize, String)> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -57,8 +57,10 @@ pub fn identify(head: &[u8], vol: &dyn Volume) -> ProbeResult {
     let region = (12 * bps) as usize;
     match b.get(0, region) {
         Some(r) => {
-            let sum = boot::boot_checksum(&r[..(11 * bps) as usize]);
-            let stored = Bytes(r).le_u32((11 * bps) as usize)?;
+            // `r` is 12 sectors: the 11 summed, then the checksum sector.
+            let (summed, tail) = r.split_at_checked((11 * bps) as usize)?;
+            let sum = boot::boot_checksum(summed);
+            let stored = Bytes(tail).le_u32(0)?;
             id.checksum("exFAT boot checksum", 11 * bps, stored, sum);
         }
         None => id
@@ -75,12 +77,18 @@ pub fn identify(head: &[u8], vol: &dyn Volume) -> ProbeResult {
     {
         let len = cluster.min(64 << 10).min(vol.len() - off);
         if let Ok(dir) = bytes_at(vol, off, len as usize) {
-            for e in dir.chunks_exact(32) {
+            // Each entry as a 32-byte array: the constant indices below are
+            // checked at compile time.
+            for e in dir.chunks_exact(32).flat_map(<&[u8; 32]>::try_from) {
                 match e[0] {
                     0x00 => break,
                     0x83 => {
+                        // At most 11 characters: bytes 2..24 of the entry.
                         let n = usize::from(e[1]).min(11);
-                        id.label = Some(utf16le_str(&e[2..2 + 2 * n])).filter(|l| !l.is_empty());
+                        id.label = e
+                            .get(2..2 + 2 * n)
+                            .map(utf16le_str)
+                            .filter(|l| !l.is_empty());
                         break;
                     }
                     _ => {}

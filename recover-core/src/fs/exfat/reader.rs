@@ -80,8 +80,13 @@ impl ExFatFs {
         // Boot checksum over the region's first 11 sectors.
         let ss = boot.sector_size;
         if let Ok(region) = bytes_at(vol.as_ref(), base, (12 * ss) as usize) {
-            let sum = boot_checksum(&region[..(11 * ss) as usize]);
-            let stored = crate::bytes::Bytes(&region).le_u32((11 * ss) as usize);
+            // 12 sectors: the 11 summed, then the checksum sector. Were the
+            // split to fail, `stored` is None and the mismatch is reported.
+            let (summed, tail) = region
+                .split_at_checked((11 * ss) as usize)
+                .unwrap_or((&region, &[]));
+            let sum = boot_checksum(summed);
+            let stored = crate::bytes::Bytes(tail).le_u32(0);
             if stored != Some(sum) {
                 problems.push(Problem::error(
                     "exFAT boot checksum",
@@ -136,10 +141,10 @@ impl ExFatFs {
             return Err(self.corrupt(st, id, "no directory entry starts here".into()));
         }
         let head = bytes_at(self.vol.as_ref(), id, ENTRY)?;
-        if head[0] != FILE {
+        let [FILE, secondaries, ..] = *head else {
             return Err(self.corrupt(st, id, "not a File directory entry".into()));
-        }
-        let n = (usize::from(head[1]) + 1) * ENTRY;
+        };
+        let n = (usize::from(secondaries) + 1) * ENTRY;
         let raw = bytes_at(self.vol.as_ref(), id, n)?;
         let set = parse_set(&raw).map_err(|(at, d)| self.corrupt(st, id + at as u64, d))?;
         if !set.checksum_ok() {
@@ -332,7 +337,10 @@ impl FileSystem for ExFatFs {
         while i < n {
             let at = i * ENTRY;
             let off = offset_of(&map, at);
-            let t = bytes[at];
+            // `at` is below n * ENTRY <= bytes.len().
+            let Some(&t) = bytes.get(at) else {
+                break;
+            };
             if t == 0 {
                 break;
             }
@@ -355,7 +363,10 @@ impl FileSystem for ExFatFs {
             }
             let count = usize::from(bytes.get(at + 1).copied().unwrap_or(0)) + 1;
             let end = (at + count * ENTRY).min(n * ENTRY);
-            match parse_set(&bytes[at..end]) {
+            let Some(set_bytes) = bytes.get(at..end) else {
+                break; // at < end <= bytes.len(): never taken
+            };
+            match parse_set(set_bytes) {
                 Ok(set) => {
                     if !set.checksum_ok() {
                         self.problems.push(Problem::error(

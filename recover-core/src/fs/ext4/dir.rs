@@ -73,11 +73,8 @@ pub fn parse_block(block: &[u8], filetype: bool, seed: Option<u32>) -> Parsed {
         && b.u8(n - 5) == Some(0xDE)
     {
         end = n - 12;
-        if let Some(seed) = seed {
-            out.checksum = Some((
-                b.le_u32(n - 4).unwrap_or(0),
-                crc32c_raw(seed, &block[..end]),
-            ));
+        if let (Some(seed), Some(covered)) = (seed, block.get(..end)) {
+            out.checksum = Some((b.le_u32(n - 4).unwrap_or(0), crc32c_raw(seed, covered)));
         }
     }
     let mut pos = 0usize;
@@ -121,6 +118,7 @@ pub fn parse_block(block: &[u8], filetype: bool, seed: Option<u32>) -> Parsed {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

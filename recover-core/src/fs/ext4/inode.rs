@@ -9,7 +9,7 @@
 //! i_atime_extra 0x8C, i_crtime 0x90, i_crtime_extra 0x94, then in-inode
 //! extended attributes (attributes.rst).
 
-use crate::bytes::Bytes;
+use crate::bytes::{zero_field, Bytes};
 use crate::checksum::crc32c_raw;
 use crate::fs::Timestamp;
 
@@ -97,22 +97,22 @@ pub fn parse(ino: u32, raw: &[u8], seed: Option<u32>) -> Option<Inode> {
     };
     let extra = |off: usize| if has(off, 4) { b.le_u32(off) } else { None };
     let generation = b.le_u32(0x64)?;
-    let checksum = seed.map(|seed| {
+    let checksum = seed.and_then(|seed| {
         let c = crc32c_raw(seed, &ino.to_le_bytes());
         let c = crc32c_raw(c, &generation.to_le_bytes());
         let hi = has(0x82, 2);
         let mut copy = raw.to_vec();
-        copy[0x7C..0x7E].fill(0); // ok: raw is at least 128 bytes
+        zero_field(&mut copy, 0x7C, 2)?; // raw is at least 128 bytes
         if hi {
-            copy[0x82..0x84].fill(0); // ok: has() checked the bounds
+            zero_field(&mut copy, 0x82, 2)?; // has() checked the bounds
         }
         let c = crc32c_raw(c, &copy);
         let lo = u32::from(b.le_u16(0x7C).unwrap_or(0));
-        if hi {
+        Some(if hi {
             (lo | u32::from(b.le_u16(0x82).unwrap_or(0)) << 16, c)
         } else {
             (lo, c & 0xFFFF)
-        }
+        })
     });
     let flags = b.le_u32(0x20)?;
     let blocks = u64::from(b.le_u32(0x1C)?) | u64::from(b.le_u16(0x74)?) << 32;
@@ -188,6 +188,7 @@ impl Inode {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -70,9 +70,11 @@ pub fn parse_superblock(sb: &[u8]) -> Option<crate::Result<Superblock>> {
     }
     let s = "ext superblock";
     let err = |off: u64, d: String| Some(Err(crate::Error::corrupt(s, off, d)));
-    if sb.len() < 1024 {
+    // From here `sb` is a `&[u8; 1024]`: constant ranges within it are
+    // checked at compile time.
+    let Some(sb) = sb.first_chunk::<1024>() else {
         return err(0, format!("only {} bytes", sb.len()));
-    }
+    };
     let log = b.le_u32(0x18)?;
     if log > 6 {
         return err(0x18, format!("block size 2^(10+{log}) is beyond 64 KiB"));

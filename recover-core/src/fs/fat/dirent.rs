@@ -158,9 +158,11 @@ impl ShortEntry {
     }
 }
 
-fn trim_spaces(b: &[u8]) -> &[u8] {
-    let end = b.iter().rposition(|&c| c != b' ').map_or(0, |p| p + 1);
-    &b[..end]
+fn trim_spaces(mut b: &[u8]) -> &[u8] {
+    while let [rest @ .., b' '] = b {
+        b = rest;
+    }
+    b
 }
 
 /// Code page 437, bytes 0x80..=0xFF.
@@ -351,6 +353,7 @@ impl LongName {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

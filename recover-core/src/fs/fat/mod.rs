@@ -167,7 +167,9 @@ fn label_text(raw: &[u8]) -> Option<String> {
 
 /// Finds the volume-label entry in directory bytes.
 fn dir_label(dir: &[u8]) -> Option<String> {
-    for e in dir.chunks_exact(32) {
+    // Each entry as a 32-byte array: the constant indices below are checked
+    // at compile time.
+    for e in dir.chunks_exact(32).flat_map(<&[u8; 32]>::try_from) {
         match e[0] {
             0x00 => break,
             0xE5 => continue,

@@ -356,9 +356,9 @@ impl FileSystem for FatFs {
         'all: for (base, data) in &segs {
             for (i, raw) in data.chunks_exact(ENTRY).enumerate() {
                 let off = base + (i * ENTRY) as u64;
-                match raw[0] {
-                    0x00 => break 'all,
-                    0xE5 => {
+                match raw.first() {
+                    None | Some(0x00) => break 'all,
+                    Some(0xE5) => {
                         self.note_lfn(lfn.reset("a deleted entry follows"), false);
                         continue;
                     }

@@ -53,7 +53,7 @@ impl Compressed {
         // The unit's clusters in order: Some(lcn) stored, None sparse.
         let mut clusters = Vec::with_capacity(self.unit as usize);
         let start = self.runs.partition_point(|r| r.vcn + r.len <= first);
-        for r in &self.runs[start..] {
+        for r in self.runs.iter().skip(start) {
             if r.vcn >= first + self.unit {
                 break;
             }
@@ -66,7 +66,12 @@ impl Compressed {
         clusters.resize(self.unit as usize, None);
         let stored = clusters.iter().take_while(|c| c.is_some()).count();
         let mut raw = vec![0u8; stored * self.cluster as usize];
-        for (i, c) in clusters.iter().take(stored).enumerate() {
+        // `raw` holds `stored` clusters (`max(1)`: chunks_exact_mut refuses
+        // 0, and a zero cluster size leaves `raw` empty anyway).
+        for (dst, c) in raw
+            .chunks_exact_mut(self.cluster.max(1) as usize)
+            .zip(clusters.iter().take(stored))
+        {
             let at = c.unwrap_or(0).checked_mul(self.cluster).ok_or_else(|| {
                 Error::corrupt(
                     "NTFS compressed run",
@@ -74,7 +79,6 @@ impl Compressed {
                     format!("{}: cluster overflows", self.name),
                 )
             })?;
-            let dst = &mut raw[i * self.cluster as usize..(i + 1) * self.cluster as usize];
             self.base.read_at(at, dst)?;
         }
         if stored == self.unit as usize {
@@ -85,7 +89,7 @@ impl Compressed {
             lznt1::decompress(&raw, &mut out).map_err(|(at, why)| {
                 Error::corrupt(
                     "NTFS compressed unit",
-                    clusters[0].unwrap_or(0) * self.cluster + at as u64,
+                    clusters.first().copied().flatten().unwrap_or(0) * self.cluster + at as u64,
                     format!("{}: unit {u}: {why}", self.name),
                 )
             })?;
@@ -105,11 +109,23 @@ impl Volume for Compressed {
         for_each_block(offset, buf, ubytes, |u, within, out| {
             let data = self.last.get(u, || self.unit_bytes(u))?;
             let w = within as usize;
-            out.copy_from_slice(&data[w..w + out.len()]);
+            let src = data.get(w..w + out.len()).ok_or_else(|| {
+                Error::corrupt(
+                    "NTFS compressed unit",
+                    0,
+                    format!(
+                        "{}: unit {u} is {} bytes, short of {}",
+                        self.name,
+                        data.len(),
+                        w + out.len()
+                    ),
+                )
+            })?;
+            out.copy_from_slice(src);
             // Past the initialized size: zeros, whatever the clusters hold.
             let pos = u * ubytes + within;
             let keep = self.initialized.saturating_sub(pos).min(out.len() as u64) as usize;
-            out[keep..].fill(0);
+            out.iter_mut().skip(keep).for_each(|b| *b = 0);
             Ok(())
         })
     }

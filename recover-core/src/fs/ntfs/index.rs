@@ -32,8 +32,8 @@ pub fn entries(b: &[u8], hdr: usize) -> (Vec<IndexEntry>, Option<(usize, String)
     };
     let mut pos = hdr.saturating_add(eo as usize);
     let end = hdr.saturating_add(il as usize).min(b.len());
-    while pos + 0x10 <= end {
-        let e = Bytes(&b[pos..end]);
+    // `end <= b.len()`, so the entry's bytes are there while the loop runs.
+    while let Some(e) = b.get(pos..end).filter(|e| e.len() >= 0x10).map(Bytes) {
         let len = usize::from(e.le_u16(8).unwrap_or(0));
         let key_len = usize::from(e.le_u16(0xA).unwrap_or(0));
         let flags = e.le_u16(0xC).unwrap_or(0);

@@ -7,6 +7,8 @@
 //! back-reference (flag bit 1) whose split between offset and length
 //! bits depends on how far into the chunk the output is.
 
+use crate::bytes::Bytes;
+
 /// Bytes of output per chunk.
 pub const CHUNK: usize = 4096;
 
@@ -15,12 +17,10 @@ pub const CHUNK: usize = 4096;
 pub fn decompress(input: &[u8], out: &mut [u8]) -> Result<(), (usize, String)> {
     out.fill(0);
     let mut ip = 0usize;
-    let mut chunk_out = 0usize;
-    while chunk_out < out.len() {
-        let Some(h) = input.get(ip..ip + 2) else {
+    for dst in out.chunks_mut(CHUNK) {
+        let Some(h) = Bytes(input).le_u16(ip) else {
             break;
         };
-        let h = u16::from_le_bytes([h[0], h[1]]);
         if h == 0 {
             break;
         }
@@ -28,16 +28,15 @@ pub fn decompress(input: &[u8], out: &mut [u8]) -> Result<(), (usize, String)> {
         let data = input
             .get(ip + 2..ip + 2 + size)
             .ok_or((ip, format!("chunk of {size} bytes runs past the unit")))?;
-        let dst_end = (chunk_out + CHUNK).min(out.len());
-        let dst = &mut out[chunk_out..dst_end];
         if h & 0x8000 == 0 {
-            let n = size.min(dst.len());
-            dst[..n].copy_from_slice(&data[..n]);
+            // Stored: as many bytes as both hold.
+            for (d, s) in dst.iter_mut().zip(data) {
+                *d = *s;
+            }
         } else {
             chunk(data, dst).map_err(|(p, why)| (ip + 2 + p, why))?;
         }
         ip += 2 + size;
-        chunk_out += CHUNK;
     }
     Ok(())
 }
@@ -45,23 +44,27 @@ pub fn decompress(input: &[u8], out: &mut [u8]) -> Result<(), (usize, String)> {
 /// One compressed chunk into `dst` (at most 4096 bytes).
 fn chunk(data: &[u8], dst: &mut [u8]) -> Result<(), (usize, String)> {
     let (mut ip, mut op) = (0usize, 0usize);
-    while ip < data.len() && op < dst.len() {
-        let flags = data[ip];
+    while op < dst.len() {
+        let Some(&flags) = data.get(ip) else {
+            break;
+        };
         ip += 1;
         for bit in 0..8 {
-            if ip >= data.len() || op >= dst.len() {
+            let (Some(&literal), true) = (data.get(ip), op < dst.len()) else {
                 break;
-            }
+            };
             if flags >> bit & 1 == 0 {
-                dst[op] = data[ip];
+                let Some(d) = dst.get_mut(op) else {
+                    break; // op < dst.len() just above
+                };
+                *d = literal;
                 op += 1;
                 ip += 1;
                 continue;
             }
-            let t = data
-                .get(ip..ip + 2)
+            let t = Bytes(data)
+                .le_u16(ip)
                 .ok_or((ip, "back-reference cut short".to_string()))?;
-            let t = u16::from_le_bytes([t[0], t[1]]);
             ip += 2;
             // Offset bits grow with the position: 4 bits up to 16 bytes in,
             // one more each time the position doubles.
@@ -80,10 +83,14 @@ fn chunk(data: &[u8], dst: &mut [u8]) -> Result<(), (usize, String)> {
                 ));
             }
             for _ in 0..len {
-                if op >= dst.len() {
+                // back <= op: the source is always written output.
+                let Some(&byte) = dst.get(op - back) else {
                     break;
-                }
-                dst[op] = dst[op - back];
+                };
+                let Some(d) = dst.get_mut(op) else {
+                    break;
+                };
+                *d = byte;
                 op += 1;
             }
         }
@@ -92,6 +99,7 @@ fn chunk(data: &[u8], dst: &mut [u8]) -> Result<(), (usize, String)> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -197,7 +197,10 @@ pub fn apply_fixups(rec: &mut [u8]) -> Result<(), (usize, String)> {
                 "update sequence number mismatch (torn write)".to_string(),
             ));
         }
-        rec[end..end + 2].copy_from_slice(&fix);
+        // Checked just above: the 2 bytes at `end` are inside the record.
+        rec.get_mut(end..end + 2)
+            .ok_or((end, "update sequence outside the record".to_string()))?
+            .copy_from_slice(&fix);
     }
     Ok(())
 }

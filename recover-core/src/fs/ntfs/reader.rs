@@ -15,7 +15,7 @@ use super::record::{
 };
 use super::runlist::{decode, Run};
 use super::{apply_fixups, parse_boot, Boot};
-use crate::bytes::Bytes;
+use crate::bytes::{utf16le_units, Bytes};
 use crate::error::{Error, Result};
 use crate::fs::filesystem::ProblemLog;
 use crate::fs::{DirEntry, Extent, ExtentList, FileId, FileKind, FileSystem, FileVolume, Stat};
@@ -708,9 +708,11 @@ impl FileSystem for Ntfs {
     fn read_link(&self, id: FileId) -> Result<Vec<u8>> {
         let attrs = self.attrs(id)?;
         if let Some((FileKind::Symlink, data)) = self.interix(id, &attrs) {
-            let units = data[8..] // ok: interix() checked at least 8 bytes
-                .chunks_exact(2)
-                .map(|c| u16::from_le_bytes([c[0], c[1]])); // ok: chunks_exact(2)
+            // interix() matched the 8-byte tag, so the target follows it.
+            let target = data.get(8..).ok_or_else(|| {
+                self.corrupt("NTFS Interix symlink", 0, "no target after the tag".into())
+            })?;
+            let units = utf16le_units(target);
             let s: String = char::decode_utf16(units)
                 .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
                 .collect();
@@ -755,11 +757,7 @@ fn link_target(tag: u32, v: &[u8]) -> Option<Vec<u8>> {
     let (so, sl) = (usize::from(b.le_u16(8)?), usize::from(b.le_u16(0xA)?));
     let (po, pl) = (usize::from(b.le_u16(0xC)?), usize::from(b.le_u16(0xE)?));
     let (o, l) = if pl > 0 { (po, pl) } else { (so, sl) };
-    let units: Vec<u16> = b
-        .get(buf + o, l)?
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]])) // ok: chunks_exact(2)
-        .collect();
+    let units: Vec<u16> = utf16le_units(b.get(buf + o, l)?).collect();
     let s: String = char::decode_utf16(units)
         .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
         .collect();

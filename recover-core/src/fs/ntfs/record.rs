@@ -12,7 +12,7 @@
 //! 0x28, data size 0x30, initialized size 0x38.
 
 use super::apply_fixups;
-use crate::bytes::{utf16le_str, Bytes};
+use crate::bytes::{utf16le_str, utf16le_units, Bytes};
 use crate::fs::Timestamp;
 
 pub(crate) const AT_STANDARD_INFORMATION: u32 = 0x10;
@@ -121,16 +121,19 @@ pub fn parse(raw: &[u8]) -> Result<(Header, Vec<Attr>), (usize, String)> {
             break;
         }
         let len = b.le_u32(off + 4).unwrap_or(0) as usize;
-        if len < 0x18 || len % 8 != 0 || off + len > used {
+        let attr = rec
+            .get(off..off + len)
+            .filter(|_| len >= 0x18 && len % 8 == 0 && off + len <= used);
+        let Some(attr) = attr else {
             return Err((
                 off + 4,
                 format!("attribute {kind:#x} length {len} is not valid"),
             ));
-        }
+        };
         if attrs.len() >= MAX_ATTRIBUTES {
             return Err((off, "too many attributes".into()));
         }
-        let a = Bytes(&rec[off..off + len]);
+        let a = Bytes(attr);
         let name_len = usize::from(a.u8(9).unwrap_or(0));
         let name_off = usize::from(a.le_u16(0x0A).unwrap_or(0));
         let name = match a.get(name_off, name_len * 2) {
@@ -249,15 +252,13 @@ pub fn file_name(v: &[u8]) -> Option<FileName> {
 
 /// UTF-16LE to text without stopping at NULs (NTFS names are counted).
 fn utf16le_str_exact(field: &[u8]) -> String {
-    let units = field
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]])); // ok: chunks_exact(2)
-    char::decode_utf16(units)
+    char::decode_utf16(utf16le_units(field))
         .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
         .collect()
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

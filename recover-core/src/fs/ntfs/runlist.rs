@@ -84,6 +84,7 @@ pub fn decode(bytes: &[u8], first_vcn: u64) -> Result<Vec<Run>, (usize, String)>
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

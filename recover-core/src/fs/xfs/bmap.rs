@@ -21,7 +21,7 @@
 
 use std::collections::HashSet;
 
-use crate::bytes::Bytes;
+use crate::bytes::{zeroed, Bytes};
 use crate::checksum::crc32c;
 use crate::error::{Error, Result};
 use crate::fs::file::MAX_EXTENTS;
@@ -222,8 +222,7 @@ impl Walk<'_> {
             ));
         }
         if self.g.v5 {
-            let mut copy = raw.to_vec();
-            copy[64..68].fill(0); // ok: bs >= 512
+            let copy = zeroed(&raw, 64, 4).ok_or_else(|| bad(64, "cut short".into()))?;
             if b.le_u32(64) != Some(crc32c(&copy)) {
                 self.problems.push(Problem::error(
                     "XFS bmap btree block",

@@ -234,6 +234,7 @@ pub fn parse_data_block(
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -24,7 +24,7 @@
 //! field, or, with the bigtime flag (di_flags2 bit 3), one 64-bit count of
 //! nanoseconds since 1901-12-13T20:45:52Z (the epoch minus 2^31 s).
 
-use crate::bytes::Bytes;
+use crate::bytes::{zeroed, Bytes};
 use crate::checksum::crc32c;
 use crate::error::{Error, Result};
 use crate::fs::Timestamp;
@@ -135,8 +135,11 @@ impl Inode {
         }
         let mut crc_ok = true;
         if version == 3 {
-            let mut copy = raw[..isize].to_vec(); // ok: len checked above
-            copy[CRC_OFFSET..CRC_OFFSET + 4].fill(0); // ok: isize > 176
+            // raw holds isize > 176 bytes (checked above): the field is there.
+            let copy = raw
+                .get(..isize)
+                .and_then(|r| zeroed(r, CRC_OFFSET, 4))
+                .ok_or_else(short)?;
             crc_ok = b.le_u32(CRC_OFFSET) == Some(crc32c(&copy));
             let self_ino = b.be_u64(152).ok_or_else(short)?;
             if self_ino != ino {

@@ -13,7 +13,7 @@ pub mod reader;
 pub mod sb;
 pub mod symlink;
 
-use crate::bytes::{padded_str, uuid_str, Bytes};
+use crate::bytes::{padded_str, uuid_str, zeroed, Bytes};
 use crate::checksum::crc32c;
 use crate::ident::{corrupt, Detail, Identified, ProbeResult, Usage};
 use crate::io::Volume;
@@ -58,9 +58,11 @@ pub fn identify(head: &[u8], _vol: &dyn Volume) -> ProbeResult {
         None => return corrupt(s, 8, "data blocks times block size overflows"),
     };
     if version == 5 {
-        if let Some(sector) = b.get(0, sect as usize) {
-            let mut copy = sector.to_vec();
-            copy[CRC_OFFSET..CRC_OFFSET + 4].fill(0);
+        // sect >= 512 (checked above) holds the CRC field.
+        if let Some(copy) = b
+            .get(0, sect as usize)
+            .and_then(|s| zeroed(s, CRC_OFFSET, 4))
+        {
             let stored = b.le_u32(CRC_OFFSET)?;
             id.checksum(s, CRC_OFFSET as u64, stored, crc32c(&copy));
         }

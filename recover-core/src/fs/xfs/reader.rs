@@ -10,6 +10,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use crate::bytes::{zeroed, Bytes};
 use crate::checksum::crc32c;
 use crate::error::{Error, Result};
 use crate::fs::filesystem::ProblemLog;
@@ -65,15 +66,16 @@ impl Xfs {
         if geo.v5 {
             // The superblock CRC covers sb_sectsize bytes (at offset 102).
             let sect = bytes_up_to(vol.as_ref(), 102, 2)?;
-            let sect = sect
-                .get(..2)
-                .map_or(512, |s| usize::from(u16::from_be_bytes([s[0], s[1]]))) // ok: 2 bytes
+            let sect = Bytes(&sect)
+                .be_u16(0)
+                .map_or(512, usize::from)
                 .clamp(512, 32768);
             let sb = bytes_up_to(vol.as_ref(), 0, sect)?;
-            if sb.len() == sect {
-                let mut copy = sb.to_vec();
-                copy[224..228].fill(0); // ok: sect >= 512
-                let stored = u32::from_le_bytes([sb[224], sb[225], sb[226], sb[227]]);
+            // A whole sector (sect >= 512) holds the CRC field at 224.
+            let stored = Bytes(&sb).le_u32(224);
+            if let (true, Some(stored), Some(copy)) =
+                (sb.len() == sect, stored, zeroed(&sb, 224, 4))
+            {
                 if stored != crc32c(&copy) {
                     problems.push(Problem::error("XFS superblock", Some(224), "CRC mismatch"));
                 }
@@ -252,9 +254,13 @@ impl Xfs {
                 continue;
             }
             // An offset within the directory block, as a volume offset.
+            // `phys` holds `per` >= 1 blocks (none was missing).
+            let Some(&first) = phys.first() else {
+                continue;
+            };
             let place = |o: u64| {
                 phys.get((o / bs as u64) as usize)
-                    .map_or(phys[0], |p| p + o % bs as u64) // ok: phys has per >= 1 entries
+                    .map_or(first, |p| p + o % bs as u64)
             };
             let before = out.len();
             match parse_data_block(g, i.ino, &buf, &mut out) {

@@ -71,8 +71,7 @@ pub fn read_remote(
                     ));
                 }
             }
-            let take = data.len().min(size - out.len());
-            out.extend_from_slice(&data[..take]); // ok: take <= len
+            out.extend(data.iter().take(size - out.len()));
         }
     }
     if out.len() < size {

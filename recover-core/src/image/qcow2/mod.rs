@@ -301,8 +301,8 @@ fn zstd_into(data: &[u8], out: &mut [u8]) -> std::result::Result<(), String> {
     let mut dec =
         ruzstd::decoding::StreamingDecoder::new(data).map_err(|e| format!("zstd: {e}"))?;
     let mut filled = 0;
-    while filled < out.len() {
-        match dec.read(&mut out[filled..]) {
+    while let Some(rest) = out.get_mut(filled..).filter(|r| !r.is_empty()) {
+        match dec.read(rest) {
             Ok(0) => break,
             Ok(n) => filled += n,
             Err(e) => return Err(format!("zstd: {e}")),
@@ -339,7 +339,14 @@ impl Volume for Qcow2 {
                         Ok(c)
                     })?;
                     let w = within as usize;
-                    out.copy_from_slice(&c[w..w + out.len()]);
+                    let src = c.get(w..w + out.len()).ok_or_else(|| {
+                        Error::corrupt(
+                            "qcow2 compressed cluster",
+                            host,
+                            format!("{} bytes inflated, short of {}", c.len(), w + out.len()),
+                        )
+                    })?;
+                    out.copy_from_slice(src);
                     Ok(())
                 }
                 // 32 subclusters per cluster.
@@ -392,6 +399,7 @@ impl Volume for Qcow2 {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::io::MemVolume;

@@ -266,12 +266,22 @@ impl Volume for Replayed {
             if s >= e {
                 continue;
             }
-            let out = &mut buf[(s - offset) as usize..(e - offset) as usize];
+            // offset <= s < e <= end: inside `buf`.
+            let out = buf
+                .get_mut((s - offset) as usize..(e - offset) as usize)
+                .ok_or_else(|| Error::corrupt("VHDX log update", s, "outside the read"))?;
             match u {
                 Update::Zero => out.fill(0),
                 Update::Data(d) => {
                     let from = (s - r.start) as usize;
-                    out.copy_from_slice(&d[from..from + out.len()]);
+                    let src = d.get(from..from + out.len()).ok_or_else(|| {
+                        Error::corrupt(
+                            "VHDX log update",
+                            r.start,
+                            format!("{} bytes of data for {} bytes", d.len(), r.end - r.start),
+                        )
+                    })?;
+                    out.copy_from_slice(src);
                 }
             }
         }

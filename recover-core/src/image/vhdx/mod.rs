@@ -63,15 +63,16 @@ impl Vhdx {
                 (0, "no \"vhdxfile\" signature".into()),
             ));
         }
-        let read_header = |i: usize| {
-            let at = header::HEADERS[i];
-            match bytes_at(file.as_ref(), at, header::HEADER_SIZE) {
-                Ok(b) => header::parse_header(&b, i, at),
-                Err(_) => Err((at, "lies past the end of the file".into())),
-            }
+        let read_header = |i: usize, at: u64| match bytes_at(file.as_ref(), at, header::HEADER_SIZE)
+        {
+            Ok(b) => header::parse_header(&b, i, at),
+            Err(_) => Err((at, "lies past the end of the file".into())),
         };
-        let (hdr, other) = header::current_header(read_header(0), read_header(1))
-            .map_err(|e| bad("VHDX header", e))?;
+        let (hdr, other) = header::current_header(
+            read_header(0, header::HEADERS[0]),
+            read_header(1, header::HEADERS[1]),
+        )
+        .map_err(|e| bad("VHDX header", e))?;
         if let Some((at, why)) = other {
             problems.push(Problem::warning(
                 "VHDX header",
@@ -110,14 +111,14 @@ impl Vhdx {
             file
         };
         let len = file.len();
-        let read_regions = |i: usize| {
-            let at = header::REGION_TABLES[i];
-            match bytes_at(file.as_ref(), at, header::TABLE_SIZE) {
-                Ok(b) => header::parse_region_table(&b, at, len),
-                Err(_) => Err((at, "lies past the end of the file".into())),
-            }
+        let read_regions = |at: u64| match bytes_at(file.as_ref(), at, header::TABLE_SIZE) {
+            Ok(b) => header::parse_region_table(&b, at, len),
+            Err(_) => Err((at, "lies past the end of the file".into())),
         };
-        let regions = match (read_regions(0), read_regions(1)) {
+        let regions = match (
+            read_regions(header::REGION_TABLES[0]),
+            read_regions(header::REGION_TABLES[1]),
+        ) {
             (Ok(r), _) => r,
             (Err((at, why)), Ok(r)) => {
                 problems.push(Problem::warning(

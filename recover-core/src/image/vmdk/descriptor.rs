@@ -201,9 +201,10 @@ impl Descriptor {
 /// The text of a descriptor from its bytes: up to the first NUL (an
 /// embedded descriptor is padded with them), invalid UTF-8 replaced.
 pub fn text(bytes: &[u8]) -> String {
-    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    let end = end.min(MAX_DESCRIPTOR);
-    String::from_utf8_lossy(&bytes[..end]).into_owned() // ok: end <= len
+    // `split` yields at least one piece: the bytes before the first NUL.
+    let text = bytes.split(|&b| b == 0).next().unwrap_or_default();
+    let text = text.get(..MAX_DESCRIPTOR).unwrap_or(text);
+    String::from_utf8_lossy(text).into_owned()
 }
 
 /// True when `head`, the start of a `len`-byte file, is a standalone
@@ -355,6 +356,7 @@ pub fn parse(text: &str) -> Result<Descriptor> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -26,7 +26,7 @@
 
 use std::collections::HashSet;
 
-use crate::bytes::Bytes;
+use crate::bytes::{arrays, Bytes};
 use crate::error::{Error, Result};
 use crate::io::read_padded;
 use crate::io::{bytes_at, check_range, for_each_block, LastBlock, Volume, VolumeRef};
@@ -335,8 +335,8 @@ impl SparseExtent {
             }
             let at = u64::from(gde) * 512;
             let gt = bytes_at(self.file.as_ref(), at, h.gtes_per_gt as usize * 4)?; // ok: checked at open, <= 32 KiB
-            for e in gt.chunks_exact(4) {
-                match self.classify(u32::from_le_bytes([e[0], e[1], e[2], e[3]])) {
+            for e in arrays(&gt) {
+                match self.classify(u32::from_le_bytes(e)) {
                     Grain::Data(_) => total = total.saturating_add(h.grain_bytes()),
                     Grain::Compressed(off) if h.markers() => {
                         let m = bytes_at(self.file.as_ref(), off, 12).ok();
@@ -536,10 +536,7 @@ fn read_gd(
         (56, format!("grain directory of {bytes} bytes at {at:#x} lies past the end of the file ({:#x} bytes)", file.len()))
     })?;
     let raw = bytes_at(file, at, bytes as usize).map_err(|e| (at, e.to_string()))?; // ok: <= 64 MiB and inside the file
-    let gd: Vec<u32> = raw
-        .chunks_exact(4)
-        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])) // ok: chunks_exact(4)
-        .collect();
+    let gd: Vec<u32> = arrays(&raw).map(u32::from_le_bytes).collect();
     let table = u64::from(h.gtes_per_gt) * 4;
     for (i, &e) in gd.iter().enumerate() {
         if e != 0 && (u64::from(e) * 512 + table) > file.len() {
@@ -586,7 +583,14 @@ impl Volume for SparseExtent {
                 Grain::Compressed(host) => {
                     let c = self.last.get(host, || self.inflate(g, host))?;
                     let w = within as usize;
-                    out.copy_from_slice(&c[w..w + out.len()]); // ok: within + len <= grain
+                    let src = c.get(w..w + out.len()).ok_or_else(|| {
+                        Error::corrupt(
+                            "VMDK compressed grain",
+                            host,
+                            format!("{} bytes inflated, short of {}", c.len(), w + out.len()),
+                        )
+                    })?;
+                    out.copy_from_slice(src);
                     Ok(())
                 }
             }

@@ -11,6 +11,8 @@
 //! the table normally fills the 16 sectors right before the reserved
 //! block, so it is looked for there next, and the move is reported.
 
+#![deny(clippy::indexing_slicing)]
+
 pub mod raw;
 
 use crate::error::{Error, Result};
@@ -164,9 +166,10 @@ fn read_at(vol: &dyn Volume, off: u64, rb: &ReservedBlock) -> Result<RaidMetadat
             n
         }
     };
-    let me = lines
-        .iter()
-        .rposition(|l| l.raidmagic == rb.drivemagic)
+    let me = lines.iter().rposition(|l| l.raidmagic == rb.drivemagic);
+    // This disk's line, and the lines above it.
+    let (before, this) = me
+        .and_then(|me| Some((lines.get(..me)?, lines.get(me)?)))
         .ok_or_else(|| {
             Error::corrupt(
                 S_BLOCK,
@@ -177,17 +180,21 @@ fn read_at(vol: &dyn Volume, off: u64, rb: &ReservedBlock) -> Result<RaidMetadat
                 ),
             )
         })?;
-    let this = &lines[me]; // ok: rposition found it
-    let logical_at = lines[..me].iter().rposition(|l| l.raidlevel == raw::FWL); // ok: me < len
+    // The logical line this disk belongs to: the last one above its own.
+    let logical_at = before
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(_, l)| l.raidlevel == raw::FWL);
     let top = lines.iter().find(|l| l.raidlevel == raw::FWL_2);
-    m.events = u64::from(logical_at.map_or(this.raidseq, |i| lines[i].raidseq)); // ok: i < me
+    m.events = u64::from(logical_at.map_or(this.raidseq, |(_, l)| l.raidseq));
     m.device_id = Some(format!("{:08x}", rb.drivemagic));
     let spare = this.raidtype == 0xFE || logical_at.is_none();
     let (logical, members) = match logical_at {
-        Some(i) => {
-            let l = &lines[i]; // ok: i < me
-            let mut members: Vec<&Line> = lines[i + 1..]
+        Some((i, l)) => {
+            let mut members: Vec<&Line> = lines
                 .iter()
+                .skip(i + 1)
                 .take_while(|x| x.raidlevel == raw::FWP)
                 .collect();
             members.sort_by_key(|x| x.position_key());
@@ -327,6 +334,7 @@ pub fn read(vol: &dyn Volume) -> Option<Result<RaidMetadata>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::io::MemVolume;

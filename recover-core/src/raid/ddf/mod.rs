@@ -6,6 +6,8 @@
 //! sectors from the end (and little-endian); on whole disks all three are
 //! looked for. 4Kn disks count every LBA in 4096-byte sectors.
 
+#![deny(clippy::indexing_slicing)]
+
 pub mod raw;
 
 use std::collections::BTreeMap;
@@ -153,15 +155,19 @@ fn search_magic(vol: &dyn Volume, start: u64, end: u64) -> Vec<u64> {
                 None => break,
             },
             None => {
-                if vol.read_at(pos, &mut chunk[..n]).is_err() {
+                // n <= chunk.len(): the get cannot fail.
+                let Some(buf) = chunk.get_mut(..n) else {
+                    break;
+                };
+                if vol.read_at(pos, buf).is_err() {
                     pos += n as u64;
                     continue;
                 }
-                std::borrow::Cow::Borrowed(&chunk[..n])
+                std::borrow::Cow::Borrowed(&*buf)
             }
         };
         for (i, s) in data.chunks_exact(512).enumerate() {
-            if s[..4] == BE || s[..4] == LE {
+            if s.starts_with(&BE) || s.starts_with(&LE) {
                 hits.push(pos + 512 * i as u64);
             }
         }
@@ -379,9 +385,12 @@ pub fn read(vol: &dyn Volume, anchor: &Anchor) -> Result<RaidMetadata> {
     }
     let le = h.le;
     let layer = vol.describe();
-    let sec = |i: usize| {
-        section(vol, base, ss, h.sections[i], raw::SECTION_NAMES[i])
-            .map_err(|e| e.within(&layer, base * ss))
+    // Called with the constants 0..=4 below; both tables have 8 entries.
+    let sec = |i: usize| match (h.sections.get(i), raw::SECTION_NAMES.get(i)) {
+        (Some(&place), Some(&name)) => {
+            section(vol, base, ss, place, name).map_err(|e| e.within(&layer, base * ss))
+        }
+        _ => Ok(None),
     };
     let mut crc_problems = Vec::new();
     // A section's CRC covers its whole length; a one-sector structure on a
@@ -467,17 +476,15 @@ pub fn read(vol: &dyn Volume, anchor: &Anchor) -> Result<RaidMetadata> {
     let this_pd = phys.iter().find(|p| p.refnum == this_ref);
     let mut arrays = Vec::new();
     for c in configs.values() {
-        let Some(pos) = c
-            .members
-            .iter()
-            .position(|m| m.is_some_and(|(r, _)| r == this_ref))
-        else {
+        let Some((pos, start)) = c.members.iter().enumerate().find_map(|(pos, m)| match m {
+            Some((r, lba)) if *r == this_ref => Some((pos, *lba)),
+            _ => None,
+        }) else {
             continue;
         };
-        let j = c.members[..pos].iter().filter(|m| m.is_some()).count() as u32;
+        let j = c.members.iter().take(pos).filter(|m| m.is_some()).count() as u32;
         let (level, layout, secondary) = level_of(c);
         let vd = virt.iter().find(|v| v.guid == c.guid);
-        let start = c.members[pos].map_or(0, |(_, lba)| lba);
         let state = match this_pd.map_or(0, |p| p.state) {
             s if s & 0x02 != 0 => MemberState::Faulty,
             s if s & 0x04 != 0 => MemberState::Rebuilding,
@@ -597,6 +604,7 @@ pub fn read(vol: &dyn Volume, anchor: &Anchor) -> Result<RaidMetadata> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::io::MemVolume;

@@ -17,7 +17,7 @@
 //! records, configuration records, physical disk data, BBM log, diagnostic
 //! space, vendor logs; offsets count sectors from the header's own LBA.
 
-use crate::bytes::Bytes;
+use crate::bytes::{arrays, Bytes};
 use crate::checksum::lvm_crc;
 
 /// DDF_HEADER_MAGIC.
@@ -325,13 +325,12 @@ pub fn parse_virt(data: &[u8], le: bool) -> Option<Vec<VirtDisk>> {
         let raw = e.b.get(48, 16)?;
         let name = if unicode {
             // Big-endian UTF-16 in a big-endian structure.
-            let units: Vec<u16> = raw
-                .chunks_exact(2)
+            let units: Vec<u16> = arrays(raw)
                 .map(|c| {
                     if le {
-                        u16::from_le_bytes([c[0], c[1]])
+                        u16::from_le_bytes(c)
                     } else {
-                        u16::from_be_bytes([c[0], c[1]])
+                        u16::from_be_bytes(c)
                     }
                 })
                 .take_while(|&u| u != 0)

@@ -4,6 +4,8 @@
 //! sector 0 on the first disk of a set and at sector 10 on the others
 //! (dmraid hpt37x.c: HPT37X_DATAOFFSET, applied when disk_number != 0).
 
+#![deny(clippy::indexing_slicing)]
+
 pub mod raw;
 
 use crate::error::Result;
@@ -144,6 +146,7 @@ pub fn read(vol: &dyn Volume) -> Option<Result<RaidMetadata>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::io::MemVolume;

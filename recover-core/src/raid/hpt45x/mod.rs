@@ -3,6 +3,8 @@
 //! magic_0; RAID 0+1 is two RAID0 sets (raid1_type 6) mirrored. Data starts
 //! at sector 0 (dmraid hpt45x.h: HPT45X_DATAOFFSET).
 
+#![deny(clippy::indexing_slicing)]
+
 pub mod raw;
 
 use crate::error::Result;
@@ -103,6 +105,7 @@ pub fn read(vol: &dyn Volume) -> Option<Result<RaidMetadata>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::io::MemVolume;

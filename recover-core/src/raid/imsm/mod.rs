@@ -25,9 +25,11 @@
 //! not by position, so which disk an image is must come from elsewhere.
 //! On 4Kn disks every size and LBA counts 4096-byte sectors.
 
+#![deny(clippy::indexing_slicing)]
+
 use sha1::{Digest, Sha1};
 
-use crate::bytes::{padded_str, Bytes};
+use crate::bytes::{arrays, padded_str, Bytes};
 use crate::error::{Error, Result};
 use crate::ident::Detail;
 use crate::io::{bytes_at, Volume};
@@ -66,7 +68,7 @@ pub fn find(vol: &dyn Volume) -> Option<(u64, u64)> {
 pub fn mdadm_uuid(mpb: &[u8], volume: Option<(u32, &[u8])>) -> String {
     let b = Bytes(mpb);
     let mut h = Sha1::new();
-    h.update(&mpb[..24.min(mpb.len())]);
+    h.update(mpb.get(..24).unwrap_or(mpb));
     let orig = b.le_u32(0x40).unwrap_or(0);
     let fam = if orig == 0 {
         b.get(0x28, 4)
@@ -79,9 +81,10 @@ pub fn mdadm_uuid(mpb: &[u8], volume: Option<(u32, &[u8])>) -> String {
         h.update(name);
     }
     let d = h.finalize();
-    d[..16]
-        .chunks(4)
-        .map(|w| format!("{:02x}{:02x}{:02x}{:02x}", w[3], w[2], w[1], w[0]))
+    // The first 16 of SHA-1's 20 bytes, as four little-endian words.
+    arrays(&d)
+        .take(4)
+        .map(|w| format!("{:08x}", u32::from_le_bytes(w)))
         .collect::<Vec<_>>()
         .join(":")
 }
@@ -132,9 +135,9 @@ fn read_mpb(vol: &dyn Volume, off: u64, ss: u64) -> Result<Vec<u8>> {
 /// The MPB checksum: the 32-bit sum of every word but check_sum.
 pub fn checksum(mpb: &[u8]) -> u32 {
     let stored = Bytes(mpb).le_u32(0x20).unwrap_or(0);
-    let sum = mpb.chunks_exact(4).fold(0u32, |s, w| {
-        s.wrapping_add(u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
-    });
+    let sum = arrays(mpb)
+        .map(u32::from_le_bytes)
+        .fold(0u32, u32::wrapping_add);
     sum.wrapping_sub(stored)
 }
 
@@ -237,8 +240,10 @@ pub fn read(vol: &dyn Volume, off: u64, ss: u64) -> Result<RaidMetadata> {
         let (level, layout) = level_of(raid_level, members);
         let mut slots = Vec::new();
         let mut rebuilding = Vec::new();
-        for (slot, w) in ord.chunks_exact(4).enumerate() {
-            let v = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+        for (slot, v) in crate::bytes::arrays(ord)
+            .map(u32::from_le_bytes)
+            .enumerate()
+        {
             slots.push(
                 disks
                     .get((v & 0x00FF_FFFF) as usize)

@@ -3,6 +3,8 @@
 //! up to eight member words (the member whose word matches `identity` is
 //! this disk). Data starts at segment.base.
 
+#![deny(clippy::indexing_slicing)]
+
 pub mod raw;
 
 use crate::bytes::padded_str;
@@ -127,6 +129,7 @@ pub fn read(vol: &dyn Volume) -> Option<Result<RaidMetadata>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::io::MemVolume;

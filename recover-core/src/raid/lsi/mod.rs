@@ -3,6 +3,8 @@
 //! record at set_number * 2 + disk_number of the disk table describes this
 //! disk. Data starts at sector 0 (dmraid lsi.h: LSI_DATAOFFSET).
 
+#![deny(clippy::indexing_slicing)]
+
 pub mod raw;
 
 use crate::error::{Error, Result};
@@ -115,6 +117,7 @@ pub fn read(vol: &dyn Volume) -> Option<Result<RaidMetadata>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::io::MemVolume;

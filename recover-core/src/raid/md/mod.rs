@@ -1,6 +1,8 @@
 //! Linux md superblocks: version 1.x (1.0 at the end, 1.1 at the start,
 //! 1.2 at 4 KiB) and 0.90 (at the end, in the writer's byte order).
 
+#![deny(clippy::indexing_slicing)]
+
 pub mod layout;
 pub mod v090;
 pub mod v1;

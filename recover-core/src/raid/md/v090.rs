@@ -194,12 +194,8 @@ pub fn parse(sb: &[u8], at: u64) -> Option<Result<RaidMetadata>> {
         checksum_ok: Some(stored == computed),
         blkid_uuid: Some(crate::bytes::uuid_str(&{
             let mut raw = [0u8; 16];
-            for (i, u) in uuid.iter().enumerate() {
-                raw[4 * i..4 * i + 4].copy_from_slice(&if le {
-                    u.to_le_bytes()
-                } else {
-                    u.to_be_bytes()
-                });
+            for (word, u) in raw.chunks_exact_mut(4).zip(&uuid) {
+                word.copy_from_slice(&if le { u.to_le_bytes() } else { u.to_be_bytes() });
             }
             raw
         })),

@@ -12,7 +12,7 @@
 //! 208, sb_csum 216, max_dev 220, pad3 224, dev_roles 256 (u16 each).
 
 use super::layout;
-use crate::bytes::{padded_str, Bytes};
+use crate::bytes::{arrays, padded_str, Bytes};
 use crate::error::{Error, Result};
 use crate::ident::Detail;
 use crate::problem::Problem;
@@ -70,9 +70,10 @@ pub fn checksum(sb: &[u8], max_dev: u32) -> Option<u32> {
     let bytes = sb.get(..256 + 2 * max_dev as usize)?;
     let mut sum: u64 = 0;
     let mut words = bytes.chunks_exact(4);
-    for (i, w) in words.by_ref().enumerate() {
+    // Every chunk is 4 bytes: the conversion cannot fail.
+    for (i, w) in words.by_ref().flat_map(<[u8; 4]>::try_from).enumerate() {
         if i != 216 / 4 {
-            sum += u64::from(u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
+            sum += u64::from(u32::from_le_bytes(w));
         }
     }
     if let [a, b] = words.remainder() {
@@ -269,8 +270,8 @@ fn role_text(role: u16) -> String {
 /// 'R' when two do (a replacement), '.' when none.
 fn array_state(roles: &[u8], raid_disks: u32) -> String {
     let mut count = vec![0u32; raid_disks.min(MAX_DEV) as usize];
-    for r in roles.chunks_exact(2) {
-        let r = u16::from_le_bytes([r[0], r[1]]) as usize;
+    for r in arrays(roles) {
+        let r = u16::from_le_bytes(r) as usize;
         if let Some(c) = count.get_mut(r) {
             *c += 1;
         }
@@ -287,6 +288,7 @@ fn array_state(roles: &[u8], raid_disks: u32) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -3,6 +3,8 @@
 //! signature words identify the array; unitNumber is this disk's place.
 //! Data starts at sector 0 (dmraid nv.h: NV_DATAOFFSET).
 
+#![deny(clippy::indexing_slicing)]
+
 pub mod raw;
 
 use crate::bytes::padded_str;
@@ -191,6 +193,7 @@ pub fn read(vol: &dyn Volume) -> Option<Result<RaidMetadata>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::io::MemVolume;

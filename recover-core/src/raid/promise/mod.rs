@@ -4,6 +4,8 @@
 //! place. Data of the first array starts at sector 0 (dmraid pdc.h:
 //! PDC_DATAOFFSET); dmraid places further arrays at raid.start.
 
+#![deny(clippy::indexing_slicing)]
+
 pub mod raw;
 
 use crate::error::{Error, Result};
@@ -173,6 +175,7 @@ pub fn read(vol: &dyn Volume) -> Option<Result<RaidMetadata>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::io::MemVolume;

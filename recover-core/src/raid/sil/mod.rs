@@ -4,6 +4,8 @@
 //! creation time; disk_number is this disk's place. Data starts at sector
 //! 0 (dmraid sil.h: SIL_DATAOFFSET).
 
+#![deny(clippy::indexing_slicing)]
+
 pub mod raw;
 
 use crate::bytes::padded_str;
@@ -242,6 +244,7 @@ pub fn read(vol: &dyn Volume) -> Option<Result<RaidMetadata>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::io::MemVolume;

@@ -3,6 +3,8 @@
 //! checksums of its members, which every member lists. Data starts at
 //! sector 0 (dmraid via.h: VIA_DATAOFFSET).
 
+#![deny(clippy::indexing_slicing)]
+
 pub mod raw;
 
 use crate::error::Result;
@@ -145,6 +147,7 @@ pub fn read(vol: &dyn Volume) -> Option<Result<RaidMetadata>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::io::MemVolume;

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::peek;
-use crate::bytes::{padded_str, uuid_str, Bytes};
+use crate::bytes::{padded_str, uuid_str, zeroed, Bytes};
 use crate::checksum::crc32c;
 use crate::fs;
 use crate::io::{Slice, Volume, VolumeRef};
@@ -133,8 +133,8 @@ pub fn xfs(c: &Context) -> Option<Finding> {
         None => f.despite("no AGF after it: taken as AG 0", 10),
     }
     if b.be_u16(100)? & 0xF == 5 {
-        let mut copy = b.get(0, sect as usize)?.to_vec();
-        copy[224..228].fill(0);
+        // sect >= 512 (checked above) holds the CRC field at 224.
+        let copy = zeroed(b.get(0, sect as usize)?, 224, 4)?;
         if b.le_u32(224)? == crc32c(&copy) {
             f.because("superblock CRC (v5) matches", 30);
         } else {
@@ -236,7 +236,7 @@ pub fn ntfs(c: &Context) -> Option<Finding> {
 /// Checks that a FAT (12/16/32) begins at `at`: its first entry holds the
 /// media byte, the second all ones (FAT32: 0x0FFFFFFF).
 fn fat_table_at(vol: &dyn Volume, at: u64, media: u8) -> bool {
-    peek(vol, at, 4).is_some_and(|t| t[0] == media && t[1] == 0xFF && t[2] == 0xFF)
+    peek(vol, at, 4).is_some_and(|t| t.starts_with(&[media, 0xFF, 0xFF]))
 }
 
 /// FAT12/16/32 boot sector; FAT32 keeps a backup (BPB_BkBootSec, 0x32,
@@ -309,7 +309,7 @@ pub fn exfat(c: &Context) -> Option<Finding> {
     let earlier_start = c.at.checked_sub(12 * bps);
     let earlier = earlier_start.and_then(|p| peek(c.vol.as_ref(), p, 512));
     let copy_before = earlier.is_some_and(|e| {
-        e[3..11] == *b"EXFAT   "
+        Bytes(&e).has(3, b"EXFAT   ")
             && Bytes(&e).le_u32(100) == Some(serial)
             && Bytes(&e).le_u64(72) == Some(len)
     });
@@ -330,7 +330,8 @@ pub fn exfat(c: &Context) -> Option<Finding> {
     f.because("EXFAT   with MustBeZero clear", 15);
     let region = peek(c.vol.as_ref(), c.at, (12 * bps) as usize)?;
     let mut sum = 0u32;
-    for (i, &x) in region[..(11 * bps) as usize].iter().enumerate() {
+    // The first 11 of the region's 12 sectors.
+    for (i, &x) in region.iter().take((11 * bps) as usize).enumerate() {
         if !matches!(i, 106 | 107 | 112) {
             sum = sum.rotate_right(1).wrapping_add(u32::from(x));
         }

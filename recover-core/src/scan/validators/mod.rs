@@ -2,6 +2,8 @@
 //! structure around a magic and says where the thing it belongs to starts,
 //! how large it is, and how sure the checks make it.
 
+#![deny(clippy::indexing_slicing)]
+
 pub mod containers;
 pub mod filesystems;
 pub mod images;
@@ -16,6 +18,7 @@ pub(crate) fn peek(vol: &dyn Volume, at: u64, len: usize) -> Option<Vec<u8>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use std::sync::Arc;
 
