@@ -353,7 +353,7 @@ impl Raid10Layout {
     /// bit 16 for offset); `None` when a count does not fit its 8 bits.
     pub fn word(self) -> Option<u32> {
         (self.near <= 255 && self.far <= 255)
-            .then(|| self.near | self.far << 8 | if self.offset { 0x1_0000 } else { 0 })
+            .then_some(self.near | self.far << 8 | if self.offset { 0x1_0000 } else { 0 })
     }
 }
 
