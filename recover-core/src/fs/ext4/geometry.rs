@@ -9,19 +9,11 @@
 //! (group_descr.rst): bg_inode_table_lo 0x08, bg_flags 0x12, bg_checksum
 //! 0x1E, bg_inode_table_hi 0x28 (64-byte descriptors).
 
+use super::features::*;
 use super::Superblock;
 use crate::bytes::Bytes;
 use crate::checksum::crc32c_raw;
 use crate::error::{Error, Result};
-
-pub(crate) const INCOMPAT_FILETYPE: u32 = 0x2;
-pub(crate) const INCOMPAT_RECOVER: u32 = 0x4;
-pub(crate) const INCOMPAT_META_BG: u32 = 0x10;
-pub(crate) const INCOMPAT_64BIT: u32 = 0x80;
-pub(crate) const INCOMPAT_CSUM_SEED: u32 = 0x2000;
-pub(crate) const RO_COMPAT_SPARSE_SUPER: u32 = 0x1;
-pub(crate) const RO_COMPAT_GDT_CSUM: u32 = 0x10;
-pub(crate) const RO_COMPAT_METADATA_CSUM: u32 = 0x400;
 
 /// bg_flags: the group's inode table was never initialized (its inodes
 /// are all free).

@@ -8,12 +8,15 @@
 //! s_uuid 0x68, s_volume_name 0x78, s_blocks_count_hi 0x150, s_checksum 0x3FC.
 
 pub mod dir;
+pub(crate) mod features;
 pub mod geometry;
 pub mod inode;
 mod map;
 pub mod reader;
 
 pub use reader::Ext4;
+
+use features::*;
 
 use crate::bytes::{padded_str, uuid_str, Bytes};
 use crate::checksum::crc32c_raw;
@@ -23,17 +26,6 @@ use crate::io::Volume;
 /// Byte offset of the superblock in the filesystem.
 pub const SUPERBLOCK_OFFSET: usize = 1024;
 const MAGIC: u16 = 0xEF53;
-
-const COMPAT_HAS_JOURNAL: u32 = 0x4;
-const INCOMPAT_FILETYPE: u32 = 0x2;
-const INCOMPAT_RECOVER: u32 = 0x4;
-const INCOMPAT_JOURNAL_DEV: u32 = 0x8;
-const INCOMPAT_META_BG: u32 = 0x10;
-const INCOMPAT_64BIT: u32 = 0x80;
-const RO_COMPAT_SPARSE_SUPER: u32 = 0x1;
-const RO_COMPAT_LARGE_FILE: u32 = 0x2;
-const RO_COMPAT_BTREE_DIR: u32 = 0x4;
-const RO_COMPAT_METADATA_CSUM: u32 = 0x400;
 
 /// The superblock fields identification needs.
 #[derive(Debug, Clone)]

@@ -6,10 +6,8 @@
 use std::sync::Arc;
 
 use super::dir::parse_block;
-use super::geometry::{
-    parse_desc, Geometry, BG_INODE_UNINIT, INCOMPAT_FILETYPE, INCOMPAT_RECOVER, RO_COMPAT_GDT_CSUM,
-    RO_COMPAT_METADATA_CSUM,
-};
+use super::features::*;
+use super::geometry::{parse_desc, Geometry, BG_INODE_UNINIT};
 use super::inode::{
     self, Inode, FL_APPEND, FL_COMPR, FL_ENCRYPT, FL_EXTENTS, FL_IMMUTABLE, FL_INDEX,
     FL_INLINE_DATA, I_BLOCK_LEN,
@@ -26,9 +24,9 @@ use crate::problem::Problem;
 /// Incompatible features that change how files are found, which this
 /// reader does not follow: compression (never merged into Linux) and
 /// dirdata (Lustre's extra directory entry data).
-const INCOMPAT_UNREADABLE: u32 = 0x1 | 0x1000;
-const INCOMPAT_JOURNAL_DEV: u32 = 0x8;
 /// The root directory's inode.
+/// Features whose files this reader cannot read.
+const INCOMPAT_UNREADABLE: u32 = INCOMPAT_COMPRESSION | INCOMPAT_DIRDATA;
 const ROOT_INO: u32 = 2;
 
 /// An ext2/3/4 filesystem opened for reading.

@@ -13,21 +13,15 @@ pub mod reader;
 pub mod sb;
 pub mod symlink;
 
-use crate::bytes::{padded_str, uuid_str, zeroed, Bytes};
-use crate::checksum::crc32c;
+use crate::bytes::{padded_str, uuid_str};
 use crate::ident::{corrupt, Detail, Identified, ProbeResult, Usage};
 use crate::io::Volume;
 
-const CRC_OFFSET: usize = 224;
-
 /// Identifies an XFS superblock at offset 0.
 pub fn identify(head: &[u8], _vol: &dyn Volume) -> ProbeResult {
-    let b = Bytes(head);
-    if !b.has(0, b"XFSB") {
-        return None;
-    }
+    let raw = sb::RawSuperblock::read(head)?;
     let s = "XFS superblock";
-    let bs = b.be_u32(4)?;
+    let bs = raw.block_size;
     if !(512..=65536).contains(&bs) || !bs.is_power_of_two() {
         return corrupt(
             s,
@@ -35,7 +29,7 @@ pub fn identify(head: &[u8], _vol: &dyn Volume) -> ProbeResult {
             format!("block size {bs} is not a power of two in 512..=65536"),
         );
     }
-    let sect = u32::from(b.be_u16(102)?);
+    let sect = u32::from(raw.sect_size);
     if !(512..=32768).contains(&sect) || !sect.is_power_of_two() {
         return corrupt(
             s,
@@ -43,33 +37,24 @@ pub fn identify(head: &[u8], _vol: &dyn Volume) -> ProbeResult {
             format!("sector size {sect} is not a power of two in 512..=32768"),
         );
     }
-    let dblocks = b.be_u64(8)?;
-    if dblocks == 0 {
+    if raw.dblocks == 0 {
         return corrupt(s, 8, "data block count is zero");
     }
-    let version = b.be_u16(100)? & 0xF;
     let mut id = Identified::new("xfs", Usage::Filesystem, 0);
     id.block_size = Some(bs);
-    id.version = Some(version.to_string());
-    id.uuid = Some(uuid_str(&b.array(32)?));
-    id.label = padded_str(b.get(108, 12)?);
-    id.size = match dblocks.checked_mul(u64::from(bs)) {
+    id.version = Some(raw.version().to_string());
+    id.uuid = Some(uuid_str(&raw.uuid));
+    id.label = padded_str(&raw.fname);
+    id.size = match raw.dblocks.checked_mul(u64::from(bs)) {
         Some(n) => Some(n),
         None => return corrupt(s, 8, "data blocks times block size overflows"),
     };
-    if version == 5 {
-        // sect >= 512 (checked above) holds the CRC field.
-        if let Some(copy) = b
-            .get(0, sect as usize)
-            .and_then(|s| zeroed(s, CRC_OFFSET, 4))
-        {
-            let stored = b.le_u32(CRC_OFFSET)?;
-            id.checksum(s, CRC_OFFSET as u64, stored, crc32c(&copy));
-        }
+    if let Some((stored, computed)) = raw.crc {
+        id.checksum(s, sb::CRC_OFFSET as u64, stored, computed);
     }
-    id.detail("agcount", Detail::Number(u64::from(b.be_u32(88)?)));
-    id.detail("agblocks", Detail::Number(u64::from(b.be_u32(84)?)));
+    id.detail("agcount", Detail::Number(u64::from(raw.ag_count)));
+    id.detail("agblocks", Detail::Number(u64::from(raw.ag_blocks)));
     id.detail("sector_size", Detail::Number(u64::from(sect)));
-    id.detail("inode_size", Detail::Number(u64::from(b.be_u16(104)?)));
+    id.detail("inode_size", Detail::Number(u64::from(raw.inode_size)));
     Some(Ok(id))
 }

@@ -69,6 +69,96 @@ pub struct Geometry {
     pub nrext64: bool,
 }
 
+/// The superblock's fields as stored, read once from its bytes: the one
+/// parse that identification, the deep scan's validator and the reader
+/// ([`Geometry::parse`]) each check as far as they need. `None` when the
+/// bytes are shorter than the fields or the magic is not there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawSuperblock {
+    /// sb_blocksize (4).
+    pub block_size: u32,
+    /// sb_dblocks (8).
+    pub dblocks: u64,
+    /// sb_uuid (32).
+    pub uuid: [u8; 16],
+    /// sb_rootino (56).
+    pub root_ino: u64,
+    /// sb_agblocks (84).
+    pub ag_blocks: u32,
+    /// sb_agcount (88).
+    pub ag_count: u32,
+    /// sb_versionnum (100).
+    pub versionnum: u16,
+    /// sb_sectsize (102).
+    pub sect_size: u16,
+    /// sb_inodesize (104).
+    pub inode_size: u16,
+    /// sb_fname (108), 12 bytes.
+    pub fname: [u8; 12],
+    /// sb_blocklog (120).
+    pub block_log: u8,
+    /// sb_inopblog (123).
+    pub inopb_log: u8,
+    /// sb_agblklog (124).
+    pub agblk_log: u8,
+    /// sb_dirblklog (192).
+    pub dir_block_log: u8,
+    /// sb_features2 (200).
+    pub features2: u32,
+    /// sb_features_incompat (216).
+    pub incompat: u32,
+    /// sb_crc (224), little-endian, and the CRC-32C of the sector with it
+    /// zeroed, for a v5 superblock whose sector is in `b`.
+    pub crc: Option<(u32, u32)>,
+}
+
+/// Where sb_crc sits.
+pub const CRC_OFFSET: usize = 224;
+
+impl RawSuperblock {
+    /// Reads the fields from `b` (the superblock's sector, or at least its
+    /// first 228 bytes).
+    pub fn read(b: &[u8]) -> Option<RawSuperblock> {
+        let r = Bytes(b);
+        if !r.has(0, b"XFSB") {
+            return None;
+        }
+        let versionnum = r.be_u16(100)?;
+        let sect_size = r.be_u16(102)?;
+        let crc = if versionnum & 0xF == VERSION_5 {
+            r.get(0, usize::from(sect_size).max(CRC_OFFSET + 4))
+                .and_then(|s| crate::bytes::zeroed(s, CRC_OFFSET, 4))
+                .and_then(|copy| Some((r.le_u32(CRC_OFFSET)?, crate::checksum::crc32c(&copy))))
+        } else {
+            None
+        };
+        Some(RawSuperblock {
+            block_size: r.be_u32(4)?,
+            dblocks: r.be_u64(8)?,
+            uuid: r.array(32)?,
+            root_ino: r.be_u64(56)?,
+            ag_blocks: r.be_u32(84)?,
+            ag_count: r.be_u32(88)?,
+            versionnum,
+            sect_size,
+            inode_size: r.be_u16(104)?,
+            fname: r.array(108)?,
+            block_log: r.u8(120)?,
+            inopb_log: r.u8(123)?,
+            agblk_log: r.u8(124)?,
+            dir_block_log: r.u8(192)?,
+            features2: r.be_u32(200)?,
+            incompat: r.be_u32(216)?,
+            crc,
+        })
+    }
+
+    /// The version nibble of sb_versionnum (4 or 5 for any XFS in use).
+    pub fn version(&self) -> u16 {
+        self.versionnum & 0xF
+    }
+}
+
 fn bad(offset: u64, detail: String) -> Error {
     Error::corrupt("XFS superblock", offset, detail)
 }
@@ -80,12 +170,17 @@ fn log2_exact(v: u64) -> Option<u8> {
 impl Geometry {
     /// Parses and cross-checks the superblock in `b` (at least 512 bytes).
     pub fn parse(b: &[u8]) -> Result<Geometry> {
-        let b = Bytes(b);
-        let short = || bad(0, "superblock is shorter than 512 bytes".into());
-        if !b.has(0, b"XFSB") {
+        if !Bytes(b).has(0, b"XFSB") {
             return Err(bad(0, "magic is not XFSB".into()));
         }
-        let block_size = b.be_u32(4).ok_or_else(short)?;
+        let raw = RawSuperblock::read(b)
+            .ok_or_else(|| bad(0, "superblock is shorter than 512 bytes".into()))?;
+        Geometry::from_raw(&raw)
+    }
+
+    /// Cross-checks the fields the reader relies on.
+    pub fn from_raw(raw: &RawSuperblock) -> Result<Geometry> {
+        let block_size = raw.block_size;
         let block_log = match log2_exact(u64::from(block_size)) {
             Some(l) if (9..=16).contains(&l) => l,
             _ => {
@@ -95,22 +190,22 @@ impl Geometry {
                 ))
             }
         };
-        if b.u8(120) != Some(block_log) {
+        if raw.block_log != block_log {
             return Err(bad(
                 120,
                 format!(
-                    "sb_blocklog {:?} does not match block size {block_size}",
-                    b.u8(120)
+                    "sb_blocklog {} does not match block size {block_size}",
+                    raw.block_log
                 ),
             ));
         }
-        let version = b.be_u16(100).ok_or_else(short)?;
+        let version = raw.versionnum;
         let v5 = match version & 0xF {
             VERSION_5 => true,
             VERSION_4 => false,
             v => return Err(bad(100, format!("superblock version {v} is not 4 or 5"))),
         };
-        let inode_size = b.be_u16(104).ok_or_else(short)?;
+        let inode_size = raw.inode_size;
         let inode_log = match log2_exact(u64::from(inode_size)) {
             Some(l) if (8..=11).contains(&l) && l <= block_log => l,
             _ => {
@@ -123,7 +218,7 @@ impl Geometry {
                 ))
             }
         };
-        let inopb_log = b.u8(123).ok_or_else(short)?;
+        let inopb_log = raw.inopb_log;
         if inopb_log != block_log - inode_log {
             return Err(bad(
                 123,
@@ -133,13 +228,12 @@ impl Geometry {
                 ),
             ));
         }
-        let ag_blocks = b.be_u32(84).ok_or_else(short)?;
-        let ag_count = b.be_u32(88).ok_or_else(short)?;
+        let (ag_blocks, ag_count) = (raw.ag_blocks, raw.ag_count);
         if ag_blocks == 0 || ag_count == 0 {
             return Err(bad(84, "no allocation groups, or empty ones".into()));
         }
         // sb_agblklog is the bits needed for agblocks - 1, rounded up.
-        let agblk_log = b.u8(124).ok_or_else(short)?;
+        let agblk_log = raw.agblk_log;
         let need = 32 - (ag_blocks - 1).leading_zeros();
         if u32::from(agblk_log) < need || agblk_log > 31 {
             return Err(bad(
@@ -153,11 +247,11 @@ impl Geometry {
                 "inode numbers would need more than 56 bits".into(),
             ));
         }
-        let dblocks = b.be_u64(8).ok_or_else(short)?;
+        let dblocks = raw.dblocks;
         if dblocks == 0 || dblocks.checked_mul(u64::from(block_size)).is_none() {
             return Err(bad(8, format!("data block count {dblocks} is not usable")));
         }
-        let dir_block_log = b.u8(192).ok_or_else(short)?;
+        let dir_block_log = raw.dir_block_log;
         if u32::from(block_log) + u32::from(dir_block_log) > 16 {
             return Err(bad(
                 192,
@@ -165,15 +259,11 @@ impl Geometry {
             ));
         }
         let features2 = if version & VERSION_MOREBITS != 0 {
-            b.be_u32(200).ok_or_else(short)?
+            raw.features2
         } else {
             0
         };
-        let incompat = if v5 {
-            b.be_u32(216).ok_or_else(short)?
-        } else {
-            0
-        };
+        let incompat = if v5 { raw.incompat } else { 0 };
         let g = Geometry {
             block_size,
             block_log,
@@ -184,7 +274,7 @@ impl Geometry {
             ag_count,
             agblk_log,
             dir_block_log,
-            root_ino: b.be_u64(56).ok_or_else(short)?,
+            root_ino: raw.root_ino,
             v5,
             ftype: features2 & FEATURES2_FTYPE != 0 || incompat & INCOMPAT_FTYPE != 0,
             bigtime: incompat & INCOMPAT_BIGTIME != 0,

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::peek;
-use crate::bytes::{padded_str, uuid_str, zeroed, Bytes};
+use crate::bytes::{padded_str, uuid_str, Bytes};
 use crate::checksum::crc32c;
 use crate::fs;
 use crate::io::{Slice, Volume, VolumeRef};
@@ -77,7 +77,7 @@ pub fn ext(c: &Context) -> Option<Finding> {
         Some(_) => f.despite("superblock checksum mismatch", 30),
         None => {}
     }
-    if group > 0 && s.ro_compat & 1 != 0 {
+    if group > 0 && s.ro_compat & crate::fs::ext4::features::RO_COMPAT_SPARSE_SUPER != 0 {
         if sparse_backup_group(group) {
             f.because("group number is one sparse_super keeps backups in", 5);
         } else {
@@ -90,12 +90,12 @@ pub fn ext(c: &Context) -> Option<Finding> {
 /// XFS superblock (AG 0's, or another AG's copy). The AG header sector
 /// after it (AGF, "XAGF", seqno at 8) names the AG, and so the start.
 pub fn xfs(c: &Context) -> Option<Finding> {
-    let b = Bytes(c.bytes);
-    let bs = u64::from(b.be_u32(4)?);
-    let sect = u64::from(b.be_u16(102)?);
-    let dblocks = b.be_u64(8)?;
-    let agblocks = u64::from(b.be_u32(84)?);
-    let agcount = u64::from(b.be_u32(88)?);
+    let raw = crate::fs::xfs::sb::RawSuperblock::read(c.bytes)?;
+    let bs = u64::from(raw.block_size);
+    let sect = u64::from(raw.sect_size);
+    let dblocks = raw.dblocks;
+    let agblocks = u64::from(raw.ag_blocks);
+    let agcount = u64::from(raw.ag_count);
     if !(512..=65536).contains(&bs)
         || !bs.is_power_of_two()
         || !(512..=32768).contains(&sect)
@@ -124,22 +124,20 @@ pub fn xfs(c: &Context) -> Option<Finding> {
     f.start =
         c.at.checked_sub(ag.unwrap_or(0).checked_mul(agblocks)?.checked_mul(bs)?);
     f.size = dblocks.checked_mul(bs);
-    f.uuid = Some(uuid_str(&b.array(32)?));
-    f.label = padded_str(b.get(108, 12)?);
+    f.uuid = Some(uuid_str(&raw.uuid));
+    f.label = padded_str(&raw.fname);
     f.because("XFSB with sane block, sector and AG geometry", 15);
     match ag {
         Some(n) if n < agcount => f.because(format!("AGF follows, naming AG {n}"), 15),
         Some(_) => return None,
         None => f.despite("no AGF after it: taken as AG 0", 10),
     }
-    if b.be_u16(100)? & 0xF == 5 {
-        // sect >= 512 (checked above) holds the CRC field at 224.
-        let copy = zeroed(b.get(0, sect as usize)?, 224, 4)?;
-        if b.le_u32(224)? == crc32c(&copy) {
-            f.because("superblock CRC (v5) matches", 30);
-        } else {
-            f.despite("superblock CRC (v5) mismatch", 30);
+    match raw.crc {
+        Some((stored, computed)) if stored == computed => {
+            f.because("superblock CRC (v5) matches", 30)
         }
+        Some(_) => f.despite("superblock CRC (v5) mismatch", 30),
+        None => {}
     }
     Some(f)
 }
