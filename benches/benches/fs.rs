@@ -5,12 +5,12 @@
 //! 2,500-entry directory (ext4 linear and htree, ext2, NTFS index blocks).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use recover_core::fs::{filesystem, lookup, FileSystemRef};
+use recover_core::fs::{lookup, FileSystemRef};
 use recover_core::io::{open_source, MapPolicy};
 
 fn open(img: &std::path::Path, format: &str) -> FileSystemRef {
     let src = open_source(img, MapPolicy::Auto).unwrap();
-    filesystem::open(format, src.volume.clone())
+    recover_core::registry::open_filesystem(format, src.volume.clone())
         .unwrap()
         .unwrap()
 }

@@ -136,9 +136,9 @@ pub fn deep_scan(data: &[u8]) {
 /// link target and stream. Errors are fine; panics, hangs and huge
 /// allocations are the bugs.
 pub fn filesystem(format: &str, data: &[u8]) {
-    use recover_core::fs::{filesystem, walk, FileKind};
+    use recover_core::fs::{walk, FileKind};
     let vol: VolumeRef = Arc::new(MemVolume::new("fuzz", data.to_vec()));
-    let Some(Ok(fs)) = filesystem::open(format, vol) else {
+    let Some(Ok(fs)) = recover_core::registry::open_filesystem(format, vol) else {
         return;
     };
     let mut files = Vec::new();

@@ -1,13 +1,17 @@
 //! The one list of the formats `recover` identifies by their superblocks:
-//! for each, the name the JSON and the CLI use, what family it belongs to,
-//! the structure its probe looks for, and the probe. Discovery identifies a
-//! volume by walking this list; a new format is its folder and one line
-//! here.
+//! for each, the names the JSON and the CLI use, what family it belongs to,
+//! the structure its probe looks for, the probe, and how its files are
+//! opened; and the partition types that suit each content. Discovery
+//! identifies a volume by walking this list and opens filesystems through
+//! it; a new format is its folder and one line here.
+
+use std::sync::Arc;
 
 use crate::error::Result;
+use crate::fs::FileSystemRef;
 use crate::ident::raid::RaidMetadata;
 use crate::ident::{Identified, ProbeFn, HEAD_BYTES};
-use crate::io::{bytes_up_to, Volume};
+use crate::io::{bytes_up_to, Volume, VolumeRef};
 
 /// What kind of thing a format is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,36 +40,52 @@ pub enum Probe {
     Member(fn(&dyn Volume) -> Option<Result<RaidMetadata>>),
 }
 
+/// Opens the files of a filesystem on a volume.
+pub type OpenFn = fn(VolumeRef) -> Result<FileSystemRef>;
+
 /// One format in the registry.
 #[derive(Debug, Clone, Copy)]
 pub struct Format {
-    /// The JSON `format` string (for formats whose probe names several,
-    /// such as ext2/3/4 or fat12/16/32, the family's first).
-    pub name: &'static str,
+    /// The JSON `format` strings its probe may give (ext2, ext3, ext4 and
+    /// jbd from one superblock; fat12, fat16 and fat32 from one boot
+    /// sector); the first names the entry.
+    pub names: &'static [&'static str],
     /// Its family.
     pub family: Family,
     /// The structure the probe looks for, for messages.
     pub structure: &'static str,
     /// How it is found.
     pub probe: Probe,
+    /// How its files are read, for a filesystem whose reader exists.
+    pub open: Option<OpenFn>,
 }
 
 const fn format(
-    name: &'static str,
+    names: &'static [&'static str],
     family: Family,
     structure: &'static str,
     probe: Probe,
+    open: Option<OpenFn>,
 ) -> Format {
     Format {
-        name,
+        names,
         family,
         structure,
         probe,
+        open,
     }
 }
 
 use Family::{Crypto, Filesystem, RaidMetadata as Raid, Swap, VolumeManager};
 use Probe::{Head, Member};
+
+fn ext4(v: VolumeRef) -> Result<FileSystemRef> {
+    crate::fs::ext4::Ext4::open(v).map(|f| Arc::new(f) as FileSystemRef)
+}
+
+fn ntfs(v: VolumeRef) -> Result<FileSystemRef> {
+    crate::fs::ntfs::Ntfs::open(v).map(|f| Arc::new(f) as FileSystemRef)
+}
 
 /// Every format, in priority order: RAID and container metadata first (an
 /// md 1.0 or 0.90 member of a RAID1 also shows its filesystem at the
@@ -74,28 +94,43 @@ use Probe::{Head, Member};
 /// first sectors hold the array's own start. One line a format.
 #[rustfmt::skip]
 pub const FORMATS: &[Format] = &[
-    format("md", Raid, "md superblock", Head(crate::raid::md::identify)),
-    format("ddf", Raid, "DDF anchor", Head(crate::raid::ddf::identify)),
-    format("imsm", Raid, "IMSM MPB", Head(crate::raid::imsm::identify)),
-    format("luks", Crypto, "LUKS header", Head(crate::fs::luks::identify)),
-    format("lvm2", VolumeManager, "LVM2 label", Head(crate::lvm::label::identify)),
-    format("ext4", Filesystem, "ext superblock", Head(crate::fs::ext4::identify)),
-    format("xfs", Filesystem, "XFS superblock", Head(crate::fs::xfs::identify)),
-    format("btrfs", Filesystem, "Btrfs superblock", Head(crate::fs::btrfs::identify)),
-    format("ntfs", Filesystem, "NTFS boot sector", Head(crate::fs::ntfs::identify)),
-    format("exfat", Filesystem, "exFAT boot sector", Head(crate::fs::exfat::identify)),
-    format("fat32", Filesystem, "FAT boot sector", Head(crate::fs::fat::identify)),
-    format("swap", Swap, "swap header", Head(crate::fs::swap::identify)),
-    format("asr", Raid, "Adaptec HostRAID metadata", Member(crate::raid::asr::read)),
-    format("hpt37x", Raid, "HighPoint 37x metadata", Member(crate::raid::hpt37x::read)),
-    format("hpt45x", Raid, "HighPoint 45x metadata", Member(crate::raid::hpt45x::read)),
-    format("jmicron", Raid, "JMicron metadata", Member(crate::raid::jmicron::read)),
-    format("lsi", Raid, "LSI MegaRAID metadata", Member(crate::raid::lsi::read)),
-    format("nvidia", Raid, "NVIDIA MediaShield metadata", Member(crate::raid::nvidia::read)),
-    format("promise", Raid, "Promise FastTrak metadata", Member(crate::raid::promise::read)),
-    format("sil", Raid, "Silicon Image Medley metadata", Member(crate::raid::sil::read)),
-    format("via", Raid, "VIA V-RAID metadata", Member(crate::raid::via::read)),
+    format(&["md"], Raid, "md superblock", Head(crate::raid::md::identify), None),
+    format(&["ddf"], Raid, "DDF anchor", Head(crate::raid::ddf::identify), None),
+    format(&["imsm"], Raid, "IMSM MPB", Head(crate::raid::imsm::identify), None),
+    format(&["luks"], Crypto, "LUKS header", Head(crate::fs::luks::identify), None),
+    format(&["lvm2"], VolumeManager, "LVM2 label", Head(crate::lvm::label::identify), None),
+    format(&["ext4", "ext3", "ext2", "jbd"], Filesystem, "ext superblock", Head(crate::fs::ext4::identify), Some(ext4)),
+    format(&["xfs"], Filesystem, "XFS superblock", Head(crate::fs::xfs::identify), Some(crate::fs::xfs::reader::open)),
+    format(&["btrfs"], Filesystem, "Btrfs superblock", Head(crate::fs::btrfs::identify), None),
+    format(&["ntfs"], Filesystem, "NTFS boot sector", Head(crate::fs::ntfs::identify), Some(ntfs)),
+    format(&["exfat"], Filesystem, "exFAT boot sector", Head(crate::fs::exfat::identify), Some(crate::fs::exfat::reader::open)),
+    format(&["fat32", "fat16", "fat12"], Filesystem, "FAT boot sector", Head(crate::fs::fat::identify), Some(crate::fs::fat::reader::open)),
+    format(&["swap"], Swap, "swap header", Head(crate::fs::swap::identify), None),
+    format(&["asr"], Raid, "Adaptec HostRAID metadata", Member(crate::raid::asr::read), None),
+    format(&["hpt37x"], Raid, "HighPoint 37x metadata", Member(crate::raid::hpt37x::read), None),
+    format(&["hpt45x"], Raid, "HighPoint 45x metadata", Member(crate::raid::hpt45x::read), None),
+    format(&["jmicron"], Raid, "JMicron metadata", Member(crate::raid::jmicron::read), None),
+    format(&["lsi"], Raid, "LSI MegaRAID metadata", Member(crate::raid::lsi::read), None),
+    format(&["nvidia"], Raid, "NVIDIA MediaShield metadata", Member(crate::raid::nvidia::read), None),
+    format(&["promise"], Raid, "Promise FastTrak metadata", Member(crate::raid::promise::read), None),
+    format(&["sil"], Raid, "Silicon Image Medley metadata", Member(crate::raid::sil::read), None),
+    format(&["via"], Raid, "VIA V-RAID metadata", Member(crate::raid::via::read), None),
 ];
+
+/// The registry entry whose probe gives the JSON format `name`.
+pub fn find(name: &str) -> Option<&'static Format> {
+    FORMATS.iter().find(|f| f.names.contains(&name))
+}
+
+/// Opens the files of the filesystem `format` (as identification names it)
+/// on `vol`; `None` when no reader handles the format (the ext journal
+/// device `jbd` holds no files; Btrfs is identified but not read yet).
+pub fn open_filesystem(format: &str, vol: VolumeRef) -> Option<Result<FileSystemRef>> {
+    if format == "jbd" {
+        return None;
+    }
+    find(format).and_then(|f| f.open).map(|open| open(vol))
+}
 
 /// Every superblock the volume carries, best first. A magic found with a
 /// damaged structure around it comes back as an `Err` naming the structure

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use fixtures::fat_image::{exfat_image, fat_image, fat_manifest};
 use fixtures::tree::{sha256, MANY};
-use recover_core::fs::{filesystem, lookup, walk, FileKind, FileSystem, FileSystemRef, Stat};
+use recover_core::fs::{lookup, walk, FileKind, FileSystem, FileSystemRef, Stat};
 use recover_core::io::{open_source, MapPolicy, MemVolume, VolumeRef};
 use recover_core::Severity;
 use sha2::{Digest, Sha256};
@@ -30,7 +30,7 @@ fn mem(bytes: Vec<u8>) -> VolumeRef {
 }
 
 fn open_fs(format: &str, vol: VolumeRef) -> FileSystemRef {
-    filesystem::open(format, vol)
+    recover_core::registry::open_filesystem(format, vol)
         .expect("a reader for the format")
         .expect("the filesystem opens")
 }

@@ -16,7 +16,7 @@ use fixtures::xfs_image::{
     xfs_proto, xfs_small, XfsVersion,
 };
 use recover_core::error::{Error, Result};
-use recover_core::fs::filesystem::{self, FileSystem};
+use recover_core::fs::filesystem::FileSystem;
 use recover_core::fs::xfs::dir::DirFormat;
 use recover_core::fs::xfs::reader::Xfs;
 use recover_core::fs::{lookup, walk, FileKind, Stat};
@@ -154,7 +154,7 @@ fn proto_matches(version: XfsVersion, test: &str) {
         return;
     }
     let img = xfs_proto(version);
-    let fs = filesystem::open("xfs", volume(&img))
+    let fs = recover_core::registry::open_filesystem("xfs", volume(&img))
         .expect("xfs has a reader")
         .expect("open xfs");
     let got = listing(fs.as_ref());

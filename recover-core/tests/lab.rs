@@ -1098,7 +1098,7 @@ fn files_inside_arrays_read_back_as_the_kernel_wrote_them() {
                         .flat_map(|n| n.children.iter())
                         .find(|c| c.kind == NodeKind::Filesystem)
                         .unwrap_or_else(|| panic!("{what}: no filesystem at {start}"));
-                    let fs = recover_core::fs::filesystem::open(
+                    let fs = recover_core::registry::open_filesystem(
                         &fsnode.format,
                         fsnode.volume.clone().unwrap(),
                     )

@@ -157,7 +157,9 @@ fn every_lv_reads_as_device_mapper_served_it() {
             let Some(want) = lv["filesystem"]["files"].as_object() else {
                 continue;
             };
-            let fs = filesystem::open("ext4", vol.clone()).unwrap().unwrap();
+            let fs = recover_core::registry::open_filesystem("ext4", vol.clone())
+                .unwrap()
+                .unwrap();
             for (p, digest) in want {
                 let id = filesystem::lookup(fs.as_ref(), p).unwrap();
                 let f = fs.open(id).unwrap();

@@ -310,7 +310,7 @@ pub(super) fn fs_node(vol: &VolumeRef, parent: &str, mut id: Identified) -> Node
     // reader itself opens it and lists its root, as `ls` would, so what
     // `ls` rejects or reports the scan reports (one validation, the
     // reader's), damage it noticed on the way included.
-    let opened = fs::filesystem::open(id.format, vol.clone()).map(|r| {
+    let opened = crate::registry::open_filesystem(id.format, vol.clone()).map(|r| {
         r.and_then(|f| {
             let listed = f.read_dir(f.root()).map(|_| ());
             for p in f.problems() {

@@ -102,7 +102,7 @@ pub fn filesystem_of(node: &Node, at: &str) -> Result<(FileSystemRef, String)> {
         .volume
         .clone()
         .ok_or_else(|| not_found(at, format!("the bytes of {} cannot be read", fsnode.path)))?;
-    match filesystem::open(&fsnode.format, vol) {
+    match crate::registry::open_filesystem(&fsnode.format, vol) {
         None => Err(not_found(
             at,
             format!(

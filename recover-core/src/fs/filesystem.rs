@@ -239,20 +239,6 @@ pub trait FileSystem: Send + Sync {
 /// A shared handle on a filesystem.
 pub type FileSystemRef = Arc<dyn FileSystem>;
 
-/// Opens the filesystem `format` (as identification names it) on `vol`;
-/// `None` when no reader handles the format.
-pub fn open(format: &str, vol: VolumeRef) -> Option<Result<FileSystemRef>> {
-    let fs: Result<FileSystemRef> = match format {
-        "ext2" | "ext3" | "ext4" => super::ext4::Ext4::open(vol).map(|f| Arc::new(f) as _),
-        "xfs" => super::xfs::reader::open(vol),
-        "fat12" | "fat16" | "fat32" => super::fat::reader::open(vol),
-        "exfat" => super::exfat::reader::open(vol),
-        "ntfs" => super::ntfs::Ntfs::open(vol).map(|f| Arc::new(f) as _),
-        _ => return None,
-    };
-    Some(fs)
-}
-
 /// Damage a reader noticed without failing: collected in order, each
 /// distinct one once.
 #[derive(Debug, Default)]

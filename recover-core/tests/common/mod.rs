@@ -8,14 +8,14 @@ use std::path::Path;
 
 use fixtures::tree::{sha256, Entry};
 use recover_core::fs::filesystem::Walked;
-use recover_core::fs::{filesystem, walk, FileKind, FileSystemRef};
+use recover_core::fs::{walk, FileKind, FileSystemRef};
 use recover_core::io::{open_source, MapPolicy, VolumeRef};
 
 /// Opens `image` as a filesystem of `format`.
 pub fn open_fs(image: &Path, format: &str) -> FileSystemRef {
     let src = open_source(image, MapPolicy::Auto).expect("open image");
     let vol: VolumeRef = src.volume.clone();
-    filesystem::open(format, vol)
+    recover_core::registry::open_filesystem(format, vol)
         .expect("a reader for the format")
         .expect("the filesystem opens")
 }
