@@ -52,7 +52,7 @@ pub enum Error {
         source: io::Error,
     },
     /// A read that does not fit inside the volume: a structure points past the end.
-    #[error("{layer}: read of {len} bytes at {offset:#x} runs past the end ({size:#x})")]
+    #[error("{layer}: {}", out_of_range(*offset, *len, *size))]
     OutOfRange {
         /// The volume the read was made on.
         layer: String,
@@ -110,6 +110,16 @@ pub enum Error {
         /// What is unsupported.
         what: String,
     },
+}
+
+/// What an out-of-range read asked for, in words: a position past the end
+/// is said as such (a read of nothing there is a reference to nowhere).
+fn out_of_range(offset: u64, len: u64, size: u64) -> String {
+    if len == 0 || offset >= size {
+        format!("position {offset:#x} lies past the end of the volume ({size:#x} bytes)")
+    } else {
+        format!("{len} bytes at {offset:#x} run past the end of the volume ({size:#x} bytes)")
+    }
 }
 
 fn layer_prefix(layer: &str) -> String {
