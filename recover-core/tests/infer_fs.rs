@@ -3,7 +3,8 @@
 //! partitions; mke2fs -d: ext4 with 4 KiB blocks on p1 and 1 KiB blocks on
 //! p2, holding random files, text and a mostly empty disk image), striped
 //! into members by a small striper written here (md's placements as
-//! raid5.c documents them, independent of `raid::map` and of the engine).
+//! raid5.c documents them, Q's exponents counted physically from the disk
+//! after Q as raid6_idx_to_slot does, independent of `raid::map` and of the engine).
 //! Each case is inferred with no hints, the best candidate assembled, and
 //! its bytes compared with the disk image.
 //!
@@ -116,6 +117,25 @@ fn r5(algo: u32, n: usize, s: usize) -> (usize, Vec<usize>) {
     (p, data)
 }
 
+/// md RAID6 stripe `s` over `n` (raid5.c, algorithms 0..=4): (P, Q, data
+/// disks in order).
+fn r6(algo: u32, n: usize, s: usize) -> (usize, usize, Vec<usize>) {
+    let p = match algo {
+        0 | 2 => n - 1 - s % n,
+        1 | 3 => s % n,
+        _ => 0,
+    };
+    let q = if algo == 4 { 1 } else { (p + 1) % n };
+    let data = match algo {
+        // Asymmetric: data from disk 0 up, skipping P and Q.
+        0 | 1 => (0..n).filter(|&d| d != p && d != q).collect(),
+        // Symmetric: data from the disk after Q.
+        2 | 3 => (2..n).map(|i| (p + i) % n).collect(),
+        _ => (2..n).collect(),
+    };
+    (p, q, data)
+}
+
 /// Members of RAID `level` over `array`: level 0, 1, 5 (`algo` 0..=4), 6
 /// (left-symmetric: P, then Q on the next disk, data after it).
 fn stripe(array: &[u8], level: u32, algo: u32, n: usize, chunk: usize, off: usize) -> Vec<Vec<u8>> {
@@ -144,16 +164,20 @@ fn stripe(array: &[u8], level: u32, algo: u32, n: usize, chunk: usize, off: usiz
                 m[p][at..at + chunk].copy_from_slice(&par);
             }
             _ => {
-                let p = n - 1 - row % n;
-                let q = (p + 1) % n;
+                let (p, q, data) = r6(algo, n, row);
                 let (mut par, mut qs) = (vec![0u8; chunk], vec![0u8; chunk]);
-                for i in 0..n - 2 {
-                    let d = (p + 2 + i) % n;
+                for (i, &d) in data.iter().enumerate() {
                     let src = data_chunk(i);
                     m[d][at..at + chunk].copy_from_slice(src);
+                    // Q weighs data by physical place, counted from the disk after Q.
+                    let e = (1..n)
+                        .map(|j| (q + j) % n)
+                        .filter(|&x| x != p)
+                        .position(|x| x == d)
+                        .unwrap() as u32;
                     for j in 0..chunk {
                         par[j] ^= src[j];
-                        qs[j] ^= gf_mul(gf_exp(i as u32), src[j]);
+                        qs[j] ^= gf_mul(gf_exp(e), src[j]);
                     }
                 }
                 m[p][at..at + chunk].copy_from_slice(&par);
@@ -234,6 +258,11 @@ fn cases() -> Vec<Case> {
     add(1, 0, 3, 4 << 10, 0, Some(1));
     add(6, 2, 4, 64 << 10, 1 << 20, None);
     add(6, 2, 5, 4 << 10, 1 << 20, None);
+    add(6, 0, 5, 512 << 10, 1 << 20, None);
+    add(6, 1, 5, 4 << 10, 1 << 20, None);
+    add(6, 3, 4, 64 << 10, 0, None);
+    add(6, 4, 4, 64 << 10, 1 << 20, None);
+    add(6, 2, 5, 64 << 10, 1 << 20, Some(1));
     add(5, 2, 4, 4 << 10, 1 << 20, None);
     add(10, 0, 4, 64 << 10, 1 << 20, None);
     add(10, 0, 3, 512 << 10, 1 << 20, None);
@@ -301,6 +330,19 @@ fn arrays_of_real_filesystems_are_inferred() {
             secs,
             best.map_or("none".into(), |b| b.summary())
         );
+        if std::env::var_os("INFER_DEBUG")
+            .is_some_and(|v| c.name.contains(v.to_str().unwrap_or("")))
+        {
+            for b in inf.candidates.iter().take(6) {
+                eprintln!(
+                    "      * {:.3} {:.2} {} {:?}",
+                    b.confidence,
+                    b.score,
+                    b.summary(),
+                    b.evidence
+                );
+            }
+        }
         if ok {
             right += 1;
         } else if honest {

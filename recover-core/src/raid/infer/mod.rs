@@ -92,6 +92,8 @@ pub const CHUNKS: [u64; 9] = [
 
 /// Candidates kept from the quick ranking for the full check.
 const SHORTLIST: usize = 24;
+/// Candidates of one level hypothesis kept for the full check.
+const PER_HYPOTHESIS: usize = 40;
 /// Members up to which every order is tried (beyond, a beam search).
 const FULL_ORDERS: usize = 6;
 
@@ -103,6 +105,9 @@ struct Hypothesis {
     slots: usize,
     /// The sample has an extra member rebuilt as the XOR of the others.
     xor_member: bool,
+    /// One slot more than members, the extra one (sample member index
+    /// `members`) missing and not rebuilt.
+    missing: bool,
     /// 0..=1 from the row evidence.
     level_conf: f64,
     why: String,
@@ -199,11 +204,16 @@ pub fn infer_with_budget(
             &s
         };
         let mut found = rank(hs, h, &offsets, &starts, hints, &stats);
+        // The best few of every hypothesis go on to the full check.
+        found.sort_by(|a, b| b.score.total_cmp(&a.score));
+        let mut seen = HashSet::new();
+        found.retain(|c| seen.insert(c.key()));
+        found.truncate(PER_HYPOTHESIS);
         for c in &mut found {
             c.confidence = h.level_conf;
             c.evidence.insert(0, h.why.clone());
-            if h.xor_member {
-                // The rebuilt member is the missing slot.
+            if h.xor_member || h.missing {
+                // The rebuilt (or absent) member is the missing slot.
                 for slot in c.slots.iter_mut() {
                     if *slot == Some(n) {
                         *slot = None;
@@ -215,9 +225,6 @@ pub fn infer_with_budget(
     }
     // Full check of the shortlist, through the assembled array.
     all.sort_by(|a, b| b.score.total_cmp(&a.score));
-    let mut seen = HashSet::new();
-    all.retain(|c| seen.insert(c.key()));
-    all.truncate(SHORTLIST);
     let prints: Vec<Option<u64>> = all.iter_mut().map(|c| check(c, &vols, &s)).collect();
     let mut all = merge_equivalent(all, prints);
     calibrate(&mut all, &dup, &mut inf.notes);
@@ -261,6 +268,7 @@ fn hypotheses(
             shapes: vec![Shape::Raid1],
             slots: n,
             xor_member: false,
+            missing: false,
             level_conf: mirror * enough,
             why: format!(
                 "every member holds the same bytes ({:.1}% of rows with data)",
@@ -284,6 +292,7 @@ fn hypotheses(
             shapes: vec![Shape::Raid10("near=2")],
             slots: n,
             xor_member: false,
+            missing: false,
             level_conf: mirror.max(0.9) * enough,
             why: "the members are equal in pairs: RAID10 near=2".into(),
         });
@@ -304,6 +313,7 @@ fn hypotheses(
             shapes,
             slots: n,
             xor_member: false,
+            missing: false,
             level_conf: parity * enough,
             why: format!(
                 "the members XOR to zero in {:.1}% of rows with data: RAID4/5",
@@ -322,6 +332,7 @@ fn hypotheses(
             shapes,
             slots: n,
             xor_member: false,
+            missing: false,
             level_conf: six * enough,
             why: format!(
                 "the members XOR to zero without one of them (Q) in {:.1}% of rows with data: RAID6",
@@ -340,6 +351,7 @@ fn hypotheses(
             ],
             slots: n,
             xor_member: false,
+            missing: false,
             level_conf: twin * enough,
             why: format!(
                 "{:.1}% of the blocks with data are found on another member too: RAID10",
@@ -355,6 +367,7 @@ fn hypotheses(
             shapes: vec![Shape::Raid0],
             slots: n,
             xor_member: false,
+            missing: false,
             level_conf: 0.8 * enough,
             why: "no parity or mirror relation between the members: striping (RAID0)".into(),
         });
@@ -371,9 +384,28 @@ fn hypotheses(
             shapes,
             slots: n + 1,
             xor_member: true,
+            missing: false,
             level_conf: 0.6 * enough,
             why: format!(
                 "no redundancy among the {n} members: RAID5 over {} with one missing (its chunks rebuilt as the XOR of the others) is possible",
+                n + 1
+            ),
+        });
+    }
+    if n >= 3 && (slots == n + 1 || hints.members.is_none()) && want(Level::Raid6) {
+        let shapes = [0u32, 1, 2, 3, 4, 8, 9, 10]
+            .iter()
+            .filter_map(|&c| ParityAlgo::from_md(c))
+            .map(|algo| Shape::Parity { level: 6, algo })
+            .collect();
+        out.push(Hypothesis {
+            shapes,
+            slots: n + 1,
+            xor_member: false,
+            missing: true,
+            level_conf: 0.6 * enough,
+            why: format!(
+                "no redundancy among the {n} members: RAID6 over {} with one missing is possible",
                 n + 1
             ),
         });
@@ -433,7 +465,7 @@ fn rank(
     hints: &Hints,
     st: &RowStats,
 ) -> Vec<Candidate> {
-    let n = h.slots.min(s.members());
+    let n = h.slots;
     let least = s_len(s);
     let mut out: Vec<Candidate> = Vec::new();
     let mk = |shape: Shape, chunk: u64, order: Vec<usize>, off: u64, score: f64, ev: String| {
@@ -503,7 +535,11 @@ fn rank(
                 for order in orders {
                     let c = search::continuity(&feats, &map, chunk, &order, off, 1536);
                     let first = map.locate(0).and_then(|(slot, _)| order.get(slot).copied());
-                    let start = first.is_some_and(|m| start_at(m, off));
+                    // Chunk 0 on the missing slot: the start cannot be seen
+                    // there, but a parity block that copies it can.
+                    let absent = first.is_some_and(|m| m >= s.members());
+                    let start = first.is_some_and(|m| start_at(m, off))
+                        || (absent && (0..s.members()).any(|m| start_at(m, off)));
                     let mut score = c.weight() + if start { 3.0 } else { 0.0 };
                     let mut ev = format!(
                         "continuity at {} chunk boundaries: {:+.2}{}",
@@ -516,8 +552,19 @@ fn rank(
                         }
                     );
                     if matches!(shape, Shape::Parity { level: 6, .. }) {
-                        let (ok, tested) =
-                            search::q_agreement(&st.q_trace, &map, chunk, &order, off, 1024);
+                        let (ok, tested) = if h.missing {
+                            search::missing_q_agreement(
+                                &st.row_trace,
+                                &map,
+                                chunk,
+                                &order,
+                                off,
+                                s.members(),
+                                1024,
+                            )
+                        } else {
+                            search::q_agreement(&st.q_trace, &map, chunk, &order, off, 1024)
+                        };
                         let f = RowStats::frac(u64::from(ok), u64::from(tested));
                         score += 4.0 * (f - 0.5) * f64::from(tested).sqrt();
                         ev.push_str(&format!(
@@ -639,7 +686,9 @@ fn check(c: &mut Candidate, vols: &[VolumeRef], s: &Sample) -> Option<u64> {
                 512,
             );
             let f = RowStats::frac(u64::from(ok), u64::from(tested));
-            c.score += (8.0 * f - 2.0) * f64::from(tested.min(64)).sqrt() / 2.0;
+            // Decisive either way: a syndrome that holds in this order proves
+            // it, one that fails in most rows disproves it.
+            c.score += (12.0 * f - 6.0) * f64::from(tested.min(64)).sqrt() / 2.0;
             c.evidence.push(format!(
                 "Q syndrome matches in {ok} of {tested} rows with data in this order"
             ));

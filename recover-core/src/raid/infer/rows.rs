@@ -35,6 +35,10 @@ pub struct RowStats {
     /// (member offset, member holding Q) of drop-one rows, in offset order
     /// (bounded), for locating RAID6 chunk boundaries.
     pub q_trace: Vec<(u64, usize)>,
+    /// (member offset, XORs to zero) of nonzero rows, in offset order
+    /// (bounded): with a RAID6 member missing, the rows whose Q is the
+    /// missing one are those that XOR to zero.
+    pub row_trace: Vec<(u64, bool)>,
 }
 
 /// Most entries kept in `q_trace`.
@@ -94,7 +98,11 @@ pub fn row_stats(s: &Sample) -> RowStats {
                 for r in &rows {
                     crate::raid::parity::xor_into(&mut x, r);
                 }
-                if is_zero(&x) {
+                let xz = is_zero(&x);
+                if st.row_trace.len() < MAX_TRACE {
+                    st.row_trace.push((start + off as u64, xz));
+                }
+                if xz {
                     st.xor_zero += 1;
                 } else if let Some(q) = rows.iter().position(|r| *r == x.as_slice()) {
                     st.drop_one += 1;

@@ -314,6 +314,40 @@ pub fn q_agreement(
     (ok, n)
 }
 
+/// (rows agreeing, rows compared) for a RAID6 candidate whose slot holding
+/// sample member `missing` has no member: the rows where it puts Q on the
+/// missing member must be those whose present members XOR to zero
+/// (`trace`: member offset, XORs to zero). Agreeing: predicted there and
+/// zero; compared: those, plus predicted there and not zero, plus zero
+/// elsewhere.
+pub fn missing_q_agreement(
+    trace: &[(u64, bool)],
+    map: &Mapper,
+    chunk: u64,
+    order: &[usize],
+    offset: u64,
+    missing: usize,
+    max: usize,
+) -> (u32, u32) {
+    let Some(g) = &map.geom else { return (0, 0) };
+    let (mut a, mut n) = (0u32, 0u32);
+    let step = (trace.len() / max.max(1)).max(1);
+    for &(off, zero) in trace.iter().step_by(step) {
+        if off < offset || chunk == 0 {
+            continue;
+        }
+        let st = g.stripe((off - offset) / chunk);
+        let there = st.q.and_then(|q| order.get(q as usize)) == Some(&missing);
+        if there && zero {
+            a += 1;
+        }
+        if there || zero {
+            n += 1;
+        }
+    }
+    (a, n)
+}
+
 /// Every order of `n` items (n! of them; callers keep n small).
 pub fn permutations(n: usize) -> Vec<Vec<usize>> {
     let mut out = Vec::new();
