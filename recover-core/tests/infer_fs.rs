@@ -323,11 +323,12 @@ fn arrays_of_real_filesystems_are_inferred() {
             && best.is_some_and(|b| b.confidence < 0.6)
             && inf.candidates.iter().take(3).any(is_right);
         eprintln!(
-            "{:<32} {:>5} {:>6.3} {:>5.2}s  {}",
+            "{:<32} {:>5} {:>6.3} {:>5.2}s {:>4} MiB  {}",
             c.name,
             ok,
             best.map_or(0.0, |b| b.confidence),
             secs,
+            inf.bytes_read.iter().max().copied().unwrap_or(0) >> 20,
             best.map_or("none".into(), |b| b.summary())
         );
         if std::env::var_os("INFER_DEBUG")

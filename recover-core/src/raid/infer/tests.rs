@@ -397,3 +397,61 @@ fn raid10_near_far_offset() {
         assert_eq!(best.layout, words);
     }
 }
+
+#[test]
+fn huge_members_are_sampled_within_the_budget() {
+    use crate::io::{Concat, Zeros};
+    let array = content(24 << 20, 61);
+    let members = stripe(&array, 5, 2, 3, 65536, 1 << 20);
+    let v: Vec<VolumeRef> = members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            Arc::new(Concat::new(
+                vec![
+                    Arc::new(MemVolume::new(format!("m{i}"), m.clone())) as VolumeRef,
+                    Arc::new(Zeros::new(1 << 40, format!("z{i}"))) as VolumeRef,
+                ],
+                format!("big{i}"),
+            )) as VolumeRef
+        })
+        .collect();
+    let t = std::time::Instant::now();
+    let inf = infer(&v, &Hints::default(), &|_, _| {}).unwrap();
+    assert!(t.elapsed().as_secs() < 60);
+    for r in &inf.bytes_read {
+        assert!(*r <= DEFAULT_BUDGET + (32 << 20), "read {r}");
+    }
+    let best = inf.candidates.first().expect("a candidate");
+    assert!(same_as(&v, best, &array), "{}", describe(&inf));
+}
+
+#[test]
+fn hints_narrow_the_search() {
+    let array = content(24 << 20, 71);
+    let members = stripe(&array, 5, 0, 4, 128 << 10, 1 << 20);
+    let v = vols(&members, &[2, 0, 3, 1]);
+    let hints = Hints {
+        level: Some(Level::Raid5),
+        chunk: Some(128 << 10),
+        members: Some(4),
+        offset: Some(1 << 20),
+    };
+    let inf = infer(&v, &hints, &|_, _| {}).unwrap();
+    assert!(inf
+        .candidates
+        .iter()
+        .all(|c| c.chunk == 128 << 10 && c.level == Level::Raid5));
+    assert!(
+        same_as(&v, &inf.candidates[0], &array),
+        "{}",
+        describe(&inf)
+    );
+    // A hint the data contradicts gives no confident answer.
+    let wrong = Hints {
+        level: Some(Level::Raid1),
+        ..Hints::default()
+    };
+    let inf = infer(&v, &wrong, &|_, _| {}).unwrap();
+    assert!(inf.best(0.3).is_none(), "{}", describe(&inf));
+}
