@@ -65,6 +65,10 @@ pub struct Inference {
     pub bytes_read: Vec<u64>,
     /// Observations for the report (why confidence is low, what was odd).
     pub notes: Vec<String>,
+    /// Further arrays found on the same members after the first (as
+    /// containers place volumes one after another): the candidates of
+    /// each, best first; offsets are on the whole members.
+    pub further: Vec<Vec<Candidate>>,
 }
 
 impl Inference {
@@ -131,6 +135,18 @@ pub fn infer_with_budget(
     budget: u64,
     progress: &dyn Fn(u64, u64),
 ) -> Result<Inference> {
+    infer_at(members, hints, budget, progress, 0)
+}
+
+/// [`infer_with_budget`] at a depth of splitting (members split into the
+/// stretches of several arrays are not split again).
+fn infer_at(
+    members: &[VolumeRef],
+    hints: &Hints,
+    budget: u64,
+    progress: &dyn Fn(u64, u64),
+    depth: u32,
+) -> Result<Inference> {
     let n = members.len();
     if n == 0 || n > 32 {
         return Err(Error::Unsupported {
@@ -163,7 +179,7 @@ pub fn infer_with_budget(
     if !blank.is_empty() && blank.len() < n {
         let keep: Vec<usize> = (0..n).filter(|m| !blank.contains(m)).collect();
         let sub: Vec<VolumeRef> = keep.iter().map(|&m| members[m].clone()).collect();
-        let mut inner = infer_with_budget(&sub, hints, budget, progress)?;
+        let mut inner = infer_at(&sub, hints, budget, progress, depth)?;
         for c in &mut inner.candidates {
             for slot in c.slots.iter_mut() {
                 *slot = slot.and_then(|i| keep.get(i).copied());
@@ -181,6 +197,11 @@ pub fn infer_with_budget(
         }
         inner.bytes_read = read;
         return Ok(inner);
+    }
+    if depth == 0 && hints.offset.is_none() {
+        if let Some(cut) = split_point(&s) {
+            return split(members, hints, budget, progress, cut, &counted);
+        }
     }
     let starts = anchors::find_starts(&s, 256);
     let twins = rows::twins(&s);
@@ -232,6 +253,84 @@ pub fn infer_with_budget(
     inf.candidates = all;
     inf.bytes_read = counted.iter().map(|c| c.bytes_read()).collect();
     Ok(inf)
+}
+
+/// Where a second array starts, when the sampled windows hold two kinds of
+/// rows one after the other (a mirror, then stripes, say): the start of the
+/// first window after the last of the first kind.
+fn split_point(s: &Sample) -> Option<u64> {
+    use rows::WindowClass::*;
+    let classes = rows::window_classes(s);
+    let data: Vec<(usize, rows::WindowClass)> = classes
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|(_, c)| *c != Empty)
+        .collect();
+    let (_, first) = *data.first()?;
+    if !matches!(first, Mirror | Parity | Six) {
+        return None;
+    }
+    let change = data.iter().position(|(_, c)| *c != first)?;
+    // The rest must be one kind too, and at least two windows of each.
+    let (_, second) = *data.get(change)?;
+    if change < 2 || data.len() - change < 2 || data[change..].iter().any(|(_, c)| *c != second) {
+        return None;
+    }
+    let last_first = data.get(change - 1)?.0;
+    s.starts.get(last_first + 1).copied()
+}
+
+/// Infers the array after `cut` on slices of the members, then the array
+/// before it, clipped where the second starts.
+fn split(
+    members: &[VolumeRef],
+    hints: &Hints,
+    budget: u64,
+    progress: &dyn Fn(u64, u64),
+    cut: u64,
+    counted: &[Arc<Counted>],
+) -> Result<Inference> {
+    use crate::io::Slice;
+    let slice = |lo: u64, len: u64| -> Vec<VolumeRef> {
+        members
+            .iter()
+            .map(|m| Arc::new(Slice::new(m.clone(), lo, len, m.describe())) as VolumeRef)
+            .collect()
+    };
+    let mut second = infer_at(
+        &slice(cut, u64::MAX),
+        &Hints::default(),
+        budget,
+        progress,
+        1,
+    )?;
+    for c in &mut second.candidates {
+        for o in c.data_offset.iter_mut() {
+            *o += cut;
+        }
+    }
+    let end = second
+        .candidates
+        .first()
+        .and_then(|c| c.data_offset.first().copied())
+        .unwrap_or(cut);
+    let mut first = infer_at(&slice(0, end), hints, budget, progress, 1)?;
+    first.notes.insert(
+        0,
+        format!(
+            "two arrays on the same members: the rows change kind at member offset {cut:#x}; the second starts at {end:#x}"
+        ),
+    );
+    first
+        .notes
+        .extend(second.notes.iter().map(|n| format!("second array: {n}")));
+    first.further.push(second.candidates);
+    let own: Vec<u64> = counted.iter().map(|c| c.bytes_read()).collect();
+    for (i, r) in first.bytes_read.iter_mut().enumerate() {
+        *r += own.get(i).copied().unwrap_or(0) + second.bytes_read.get(i).copied().unwrap_or(0);
+    }
+    Ok(first)
 }
 
 /// The level hypotheses the row evidence (and the hints) allow.

@@ -455,3 +455,33 @@ fn hints_narrow_the_search() {
     let inf = infer(&v, &wrong, &|_, _| {}).unwrap();
     assert!(inf.best(0.3).is_none(), "{}", describe(&inf));
 }
+
+#[test]
+fn two_arrays_one_after_the_other() {
+    // IMSM "matrix RAID": a RAID1 volume, then a RAID0 volume, on the same two disks.
+    let vol0 = content(24 << 20, 81);
+    let vol1 = content(16 << 20, 82);
+    let r1 = stripe(&vol0, 1, 0, 2, 4096, 0);
+    let r0 = stripe(&vol1, 0, 0, 2, 128 << 10, 0);
+    let start1 = 25usize << 20;
+    let members: Vec<Vec<u8>> = (0..2)
+        .map(|i| {
+            let mut m = vec![0u8; start1 + r0[i].len()];
+            m[..vol0.len()].copy_from_slice(&r1[i][..vol0.len()]);
+            m[start1..].copy_from_slice(&r0[i]);
+            m
+        })
+        .collect();
+    let v = vols(&members, &[1, 0]);
+    let inf = infer(&v, &Hints::default(), &|_, _| {}).unwrap();
+    let best = inf.candidates.first().expect("a candidate");
+    assert!(same_as(&v, best, &vol0), "first: {}", describe(&inf));
+    let second = inf.further.first().and_then(|f| f.first());
+    let second = second.unwrap_or_else(|| panic!("no second array: {}", describe(&inf)));
+    assert!(
+        same_as(&v, second, &vol1),
+        "second: {} {:?}",
+        second.summary(),
+        second.evidence
+    );
+}
