@@ -108,6 +108,7 @@ fn r5(algo: u32, n: usize, s: usize) -> (usize, Vec<usize>) {
     let p = match algo {
         0 | 2 => n - 1 - s % n,
         1 | 3 => s % n,
+        5 => n - 1, // parity-last: RAID4
         _ => 0,
     };
     let data = match algo {
@@ -117,23 +118,42 @@ fn r5(algo: u32, n: usize, s: usize) -> (usize, Vec<usize>) {
     (p, data)
 }
 
-/// md RAID6 stripe `s` over `n` (raid5.c, algorithms 0..=4): (P, Q, data
-/// disks in order).
+/// md RAID6 stripe `s` over `n` (raid5.c raid5_compute_sector, algorithms
+/// 0..=4 and the DDF ones 8, 9, 10): (P, Q, data disks in order).
 fn r6(algo: u32, n: usize, s: usize) -> (usize, usize, Vec<usize>) {
     let p = match algo {
-        0 | 2 => n - 1 - s % n,
-        1 | 3 => s % n,
+        0 | 2 | 10 => n - 1 - s % n,
+        1 | 3 | 8 => s % n,
+        9 => n - 1 - (s + 1) % n,
         _ => 0,
     };
-    let q = if algo == 4 { 1 } else { (p + 1) % n };
+    let q = match algo {
+        4 => 1,
+        10 => (p + n - 1) % n, // Q before P
+        _ => (p + 1) % n,
+    };
     let data = match algo {
-        // Asymmetric: data from disk 0 up, skipping P and Q.
-        0 | 1 => (0..n).filter(|&d| d != p && d != q).collect(),
-        // Symmetric: data from the disk after Q.
+        // Restart: data from disk 0 up, skipping P and Q.
+        0 | 1 | 8 | 9 => (0..n).filter(|&d| d != p && d != q).collect(),
+        // Continue: data from the disk after Q (after P for N-continue).
         2 | 3 => (2..n).map(|i| (p + i) % n).collect(),
+        10 => (1..n - 1).map(|i| (p + i) % n).collect(),
         _ => (2..n).collect(),
     };
     (p, q, data)
+}
+
+/// The Q exponent of data disk `d`: md numbers data physically from the
+/// disk after Q, skipping P; DDF layouts number every disk from disk 0.
+fn q_exponent(algo: u32, n: usize, p: usize, q: usize, d: usize) -> u32 {
+    if algo >= 8 {
+        return d as u32;
+    }
+    (1..n)
+        .map(|j| (q + j) % n)
+        .filter(|&x| x != p)
+        .position(|x| x == d)
+        .unwrap() as u32
 }
 
 /// Members of RAID `level` over `array`: level 0, 1, 5 (`algo` 0..=4), 6
@@ -142,7 +162,7 @@ fn stripe(array: &[u8], level: u32, algo: u32, n: usize, chunk: usize, off: usiz
     let dd = match level {
         0 => n,
         1 => 1,
-        5 => n - 1,
+        4 | 5 => n - 1,
         _ => n - 2,
     };
     let rows = array.len() / (chunk * dd);
@@ -154,8 +174,8 @@ fn stripe(array: &[u8], level: u32, algo: u32, n: usize, chunk: usize, off: usiz
         match level {
             0 => (0..n).for_each(|i| m[i][at..at + chunk].copy_from_slice(data_chunk(i))),
             1 => (0..n).for_each(|i| m[i][at..at + chunk].copy_from_slice(data_chunk(0))),
-            5 => {
-                let (p, data) = r5(algo, n, row);
+            4 | 5 => {
+                let (p, data) = r5(if level == 4 { 5 } else { algo }, n, row);
                 let mut par = vec![0u8; chunk];
                 for (i, &d) in data.iter().enumerate() {
                     m[d][at..at + chunk].copy_from_slice(data_chunk(i));
@@ -169,12 +189,7 @@ fn stripe(array: &[u8], level: u32, algo: u32, n: usize, chunk: usize, off: usiz
                 for (i, &d) in data.iter().enumerate() {
                     let src = data_chunk(i);
                     m[d][at..at + chunk].copy_from_slice(src);
-                    // Q weighs data by physical place, counted from the disk after Q.
-                    let e = (1..n)
-                        .map(|j| (q + j) % n)
-                        .filter(|&x| x != p)
-                        .position(|x| x == d)
-                        .unwrap() as u32;
+                    let e = q_exponent(algo, n, p, q, d);
                     for j in 0..chunk {
                         par[j] ^= src[j];
                         qs[j] ^= gf_mul(gf_exp(e), src[j]);
@@ -263,7 +278,12 @@ fn cases() -> Vec<Case> {
     add(6, 3, 4, 64 << 10, 0, None);
     add(6, 4, 4, 64 << 10, 1 << 20, None);
     add(6, 2, 5, 64 << 10, 1 << 20, Some(1));
+    add(6, 8, 4, 64 << 10, 1 << 20, None);
+    add(6, 9, 5, 64 << 10, 0, None);
+    add(6, 10, 4, 64 << 10, 1 << 20, None);
     add(5, 2, 4, 4 << 10, 1 << 20, None);
+    add(4, 0, 3, 64 << 10, 1 << 20, None);
+    add(4, 0, 4, 128 << 10, 0, Some(3));
     add(10, 0, 4, 64 << 10, 1 << 20, None);
     add(10, 0, 3, 512 << 10, 1 << 20, None);
     add(10, 1, 3, 64 << 10, 0, None);

@@ -367,7 +367,9 @@ fn check_ext_groups(
             }
         }
     }
-    let mut points = (0.5 * f64::from(t.ok) - 1.5 * f64::from(t.bad)).clamp(-8.0, 8.0);
+    // A checksum that fails through a geometry all but rules it out (on a
+    // sound filesystem every one matches through the right one).
+    let mut points = (0.5 * f64::from(t.ok) - 4.0 * f64::from(t.bad)).clamp(-16.0, 8.0);
     // Free blocks read as data: in the right geometry a filesystem's free
     // blocks hold what was there before (zeros on a new array), in a
     // wrong one they hold pieces of files and parity.
