@@ -362,6 +362,19 @@ fn hypotheses(
         .filter_map(|&c| ParityAlgo::from_md(c))
         .map(|algo| Shape::Parity { level: 5, algo })
         .collect();
+    if n == 1 && want(Level::Raid1) {
+        // One member alone: a half of a mirror (or a single disk) is all
+        // it can be shown to be; the array start places the offset.
+        out.push(Hypothesis {
+            shapes: vec![Shape::Raid1],
+            slots: 1,
+            xor_member: false,
+            missing: false,
+            level_conf: 0.5 * enough,
+            why: "one member: read as one half of a mirror".into(),
+        });
+        return out;
+    }
     if n >= 2 && mirror >= 0.98 && slots == n && want(Level::Raid1) {
         out.push(Hypothesis {
             shapes: vec![Shape::Raid1],
