@@ -9,8 +9,8 @@
 //! its bytes compared with the disk image.
 //!
 //! Prints a table (case, got, confidence, right) and top-1 accuracy; asserts
-//! RAID0, RAID1, RAID5 (every md layout), RAID6 and RAID10 (near, far,
-//! offset) cases are right, or
+//! linear, RAID0, RAID1, RAID4, RAID5 (every md layout), RAID6 (md and DDF
+//! layouts) and RAID10 (near, far, offset) cases are right, or
 //! else unsure (below 0.6) with the right geometry in the top 3: some
 //! layouts differ only in rows that no checked structure falls in.
 
@@ -245,7 +245,12 @@ fn cases() -> Vec<Case> {
         |level: u32, algo: u32, n: usize, chunk: usize, off: usize, drop: Option<usize>| {
             v.push(Case {
                 name: format!(
-                    "raid{level} algo{algo} {n}d {}K @{}K{}",
+                    "{} algo{algo} {n}d {}K @{}K{}",
+                    if level == 99 {
+                        "linear".to_string()
+                    } else {
+                        format!("raid{level}")
+                    },
                     chunk >> 10,
                     off >> 10,
                     drop.map_or(String::new(), |d| format!(" -slot{d}"))
@@ -284,6 +289,7 @@ fn cases() -> Vec<Case> {
     add(5, 2, 4, 4 << 10, 1 << 20, None);
     add(4, 0, 3, 64 << 10, 1 << 20, None);
     add(4, 0, 4, 128 << 10, 0, Some(3));
+    add(99, 0, 3, 0, 1 << 20, None);
     add(10, 0, 4, 64 << 10, 1 << 20, None);
     add(10, 0, 3, 512 << 10, 1 << 20, None);
     add(10, 1, 3, 64 << 10, 0, None);
@@ -293,7 +299,7 @@ fn cases() -> Vec<Case> {
 }
 
 fn asserted(c: &Case) -> bool {
-    c.chunk > 4 << 10 || c.level == 1 || c.level == 6 || c.level == 10
+    c.chunk > 4 << 10 || matches!(c.level, 1 | 6 | 10 | 99)
 }
 
 #[test]
@@ -303,7 +309,17 @@ fn arrays_of_real_filesystems_are_inferred() {
     let (mut right, mut ambiguous) = (0, 0);
     let all = cases();
     for c in &all {
-        let members = if c.level == 10 {
+        let members = if c.level == 99 {
+            // Linear: the disk cut in n parts, each after `off` bytes.
+            let part = array.len() / c.n;
+            (0..c.n)
+                .map(|i| {
+                    let mut m = vec![0u8; c.off];
+                    m.extend_from_slice(&array[i * part..(i + 1) * part]);
+                    m
+                })
+                .collect()
+        } else if c.level == 10 {
             stripe10(&array, c.algo, c.n, c.chunk, c.off)
         } else {
             stripe(&array, c.level, c.algo, c.n, c.chunk, c.off)

@@ -484,6 +484,16 @@ fn hypotheses(
             why: "no parity or mirror relation between the members: striping (RAID0)".into(),
         });
     }
+    if n >= 2 && slots == n && want(Level::Linear) {
+        out.push(Hypothesis {
+            shapes: vec![Shape::Linear],
+            slots: n,
+            xor_member: false,
+            missing: false,
+            level_conf: 0.7 * enough,
+            why: "no parity or mirror relation between the members: concatenation (linear)".into(),
+        });
+    }
     if n >= 2
         && (slots == n + 1 || hints.members.is_none())
         && (want(Level::Raid5) || want(Level::Raid4))
@@ -609,6 +619,29 @@ fn rank(
         }
     };
     let start_at = |m: usize, off: u64| starts.iter().any(|&(sm, so, _)| sm == m && so == off);
+    if h.shapes.contains(&Shape::Linear) {
+        // Members end to end: content cannot be compared across member
+        // ends in the sample, so every order goes to the full check, the
+        // member holding the array's start first.
+        let orders = if n <= FULL_ORDERS {
+            search::permutations(n)
+        } else {
+            vec![(0..n).collect()]
+        };
+        for &off in offsets {
+            for order in &orders {
+                let start = order.first().is_some_and(|&m| start_at(m, off));
+                if !start {
+                    continue;
+                }
+                let mut c = mk(Shape::Linear, 0, order.clone(), off, 3.0, String::new());
+                c.evidence =
+                    vec!["the array's start lies on the first member at the offset".into()];
+                out.push(c);
+            }
+        }
+        return out;
+    }
     if h.shapes.contains(&Shape::Raid1) {
         for &off in offsets {
             let bonus = if (0..n).any(|m| start_at(m, off)) {
