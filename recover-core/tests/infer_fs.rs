@@ -404,3 +404,42 @@ fn arrays_of_real_filesystems_are_inferred() {
     );
     assert!(wrong.is_empty(), "wrong: {wrong:?}");
 }
+
+/// Members that are no array: two of one RAID5 and one of another over the
+/// same disk; a member given twice; members of a RAID0 and of a RAID1 of
+/// the same disk. Whatever comes out must not be confident.
+#[test]
+fn mixtures_are_not_confident() {
+    let Some(array) = disk() else { return };
+    let a = stripe(&array, 5, 2, 4, 64 << 10, 1 << 20);
+    let b = stripe(&array, 5, 1, 4, 64 << 10, 1 << 20);
+    let c = stripe(&array, 0, 0, 3, 64 << 10, 1 << 20);
+    let d = stripe(&array, 1, 0, 2, 4096, 1 << 20);
+    let mem =
+        |v: &Vec<u8>, i: usize| Arc::new(MemVolume::new(format!("x{i}"), v.clone())) as VolumeRef;
+    let sets: Vec<(&str, Vec<VolumeRef>)> = vec![
+        (
+            "two arrays' members",
+            vec![mem(&a[0], 0), mem(&a[1], 1), mem(&b[2], 2), mem(&a[3], 3)],
+        ),
+        (
+            "a member twice",
+            vec![mem(&a[0], 0), mem(&a[1], 1), mem(&a[1], 2), mem(&a[3], 3)],
+        ),
+        (
+            "raid0 and raid1 members",
+            vec![mem(&c[0], 0), mem(&c[1], 1), mem(&d[0], 2)],
+        ),
+    ];
+    for (what, v) in sets {
+        let inf = infer(&v, &Hints::default(), &|_, _| {}).unwrap();
+        let best = inf.candidates.first();
+        eprintln!(
+            "{what}: {:.3} {}  {:?}",
+            best.map_or(0.0, |b| b.confidence),
+            best.map_or("none".into(), |b| b.summary()),
+            best.map(|b| &b.evidence)
+        );
+        assert!(best.is_none_or(|b| b.confidence < 0.5), "{what}: confident");
+    }
+}

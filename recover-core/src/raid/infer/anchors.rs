@@ -81,6 +81,9 @@ pub struct Verified {
     pub evidence: Vec<String>,
     /// The array size a GPT says (its backup header's LBA + 1 sectors).
     pub size_hint: Option<u64>,
+    /// Bytes the partition table covers (the end of its last partition, or
+    /// the GPT's backup header).
+    pub needed: Option<u64>,
 }
 
 /// Checks the structures at the start of `vol` (an assembled candidate).
@@ -114,6 +117,7 @@ pub fn verify(vol: &dyn Volume) -> Verified {
                     .alternate_lba
                     .checked_add(1)
                     .and_then(|s| s.checked_mul(512));
+                v.needed = v.size_hint;
                 parts = c
                     .entries
                     .iter()
@@ -154,6 +158,7 @@ pub fn verify(vol: &dyn Volume) -> Verified {
                     .take(4)
                     .map(|e| (u64::from(e.first_lba) * 512, u64::from(e.sectors) * 512))
                     .collect();
+                v.needed = parts.iter().map(|(s, l)| s.saturating_add(*l)).max();
             }
         }
         Some(k) => {

@@ -615,6 +615,8 @@ fn rank(
             confidence: 0.0,
             evidence: vec![ev],
             score,
+            checks: 0.0,
+            contradictions: 0,
             shape,
         }
     };
@@ -811,8 +813,31 @@ fn check(c: &mut Candidate, vols: &[VolumeRef], s: &Sample) -> Option<u64> {
         return None;
     };
     let v = anchors::verify(&vol);
+    let before = c.score;
     c.score += v.points;
     c.evidence.extend(v.evidence);
+    if let (Level::Linear, Some(needed)) = (c.level, v.needed) {
+        // Members after the partition table's end hold nothing of the
+        // array: a concatenation that does not need its last member is
+        // more likely a disk (or a mirror half) among strangers.
+        let last = c
+            .slots
+            .last()
+            .copied()
+            .flatten()
+            .and_then(|m| vols.get(m))
+            .map_or(0, |v| {
+                v.len()
+                    .saturating_sub(c.data_offset.last().copied().unwrap_or(0))
+            });
+        if needed <= c.size.saturating_sub(last) {
+            c.score -= 8.0;
+            c.contradictions += 1;
+            c.evidence.push(format!(
+                "the partition table ends at {needed:#x}, before the last member: it is not needed"
+            ));
+        }
+    }
     if let Some(hint) = v.size_hint.filter(|&h| h <= c.size && h > 0) {
         c.size = hint;
         c.evidence.push(format!(
@@ -839,6 +864,7 @@ fn check(c: &mut Candidate, vols: &[VolumeRef], s: &Sample) -> Option<u64> {
             ));
         }
     }
+    c.checks += c.score - before;
     fingerprint(&vol, s.len.saturating_mul(2))
 }
 
@@ -862,6 +888,10 @@ fn calibrate(all: &mut [Candidate], dup: &[(usize, usize)], notes: &mut Vec<Stri
         let mut conf = c.confidence * share;
         if !started {
             conf *= 0.5;
+        }
+        if c.checks < 0.0 || c.contradictions > 0 {
+            // What was read through it contradicts it, whatever the others.
+            conf *= 0.3;
         }
         if c.slots.iter().any(Option::is_none) {
             conf *= 0.8;
