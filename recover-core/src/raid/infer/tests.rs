@@ -7,7 +7,9 @@
 
 use super::*;
 use crate::io::MemVolume;
+use crate::raid::model::ArrayModel;
 use crate::raid::parity::{gf_exp, gf_mul};
+use crate::raid::volume::ArrayVolume;
 
 /// xorshift64*: deterministic bytes.
 struct Rng(u64);
@@ -484,4 +486,51 @@ fn two_arrays_one_after_the_other() {
         second.summary(),
         second.evidence
     );
+}
+
+mod any_input {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+        /// Any members (sizes from empty to a few windows' worth of
+        /// sectors, bytes of any kind, the same member repeated) and any
+        /// hints: an answer or an error, never a panic, and in bounded time.
+        #[test]
+        fn never_panics(
+            sizes in proptest::collection::vec(0usize..40_000, 1..6),
+            seed in any::<u64>(),
+            fill in 0u8..3,
+            level in proptest::option::of(0usize..6),
+            chunk in proptest::option::of(0u64..(1 << 21)),
+            offset in proptest::option::of(0u64..(1 << 16)),
+            slots in proptest::option::of(0usize..9),
+        ) {
+            let mut r = Rng(seed | 1);
+            let members: Vec<Vec<u8>> = sizes
+                .iter()
+                .map(|&n| match fill {
+                    0 => (0..n).map(|_| r.next() as u8).collect(),
+                    1 => (0..n).map(|i| if i % 4096 < 512 { r.next() as u8 } else { 0 }).collect(),
+                    _ => content(n.max(1 << 20) & !4095, seed)[..n].to_vec(),
+                })
+                .collect();
+            let order: Vec<usize> = (0..members.len()).collect();
+            let levels = [Level::Raid0, Level::Raid1, Level::Raid5, Level::Raid6, Level::Raid10, Level::Linear];
+            let hints = Hints {
+                level: level.map(|l| levels[l]),
+                chunk,
+                members: slots,
+                offset,
+            };
+            let t = std::time::Instant::now();
+            if let Ok(inf) = infer(&vols(&members, &order), &hints, &|_, _| {}) {
+                for c in &inf.candidates {
+                    prop_assert!((0.0..=1.0).contains(&c.confidence));
+                }
+            }
+            prop_assert!(t.elapsed().as_secs() < 30);
+        }
+    }
 }
