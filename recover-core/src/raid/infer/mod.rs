@@ -2,23 +2,38 @@
 //! order, chunk size, parity layout, data offset and missing members, from
 //! the members' data alone, ranked with a confidence.
 //!
-//! The evidence, each kind from its own module:
-//! - [`rows`]: rows (the same member offset on every member) that XOR to
-//!   zero (RAID4/5), to zero without one member (RAID6, and where Q is),
-//!   or are equal (RAID1) or equal in pairs (RAID10 near=2);
+//! How, one job per module:
+//! - [`sample`]: a bounded sample of every member (the first 8 MiB whole,
+//!   128 MiB, windows spread to the end), read in parallel, every read
+//!   counted and capped;
+//! - [`rows`]: rows (one member offset on every member) that are equal
+//!   (RAID1), equal in pairs (RAID10 near=2), XOR to zero (RAID4/5), XOR to
+//!   zero without one member (RAID6, and which member holds Q), and blocks
+//!   found again on another member (RAID10 far/offset); all-zero rows prove
+//!   nothing and are not counted;
+//! - `levels`: the level hypotheses that evidence (and the [`Hints`])
+//!   allows, with a confidence each, including a RAID5 or RAID6 with a
+//!   member missing, one member alone (half a mirror), and two arrays one
+//!   after the other on the same members;
 //! - [`anchors`]: what starts an array (a partition table, a filesystem,
-//!   an LVM label) found on a member proposes the data offset and slot 0;
-//! - [`search`]: content continuity across chunk boundaries ranks chunk
-//!   size, order and layout, computed on the sample without assembling;
-//! - the best few are then assembled virtually ([`ArrayVolume`]) and their
-//!   structures checked ([`anchors::verify`]: GPT CRCs across chunks, the
-//!   backup GPT at the array's end, ext superblock and group descriptor
-//!   checksums at partition starts), and for RAID6 the Q syndrome is
-//!   checked in each candidate's order ([`syndrome`]).
+//!   an LVM label), found on the members, gives data offsets and slot 0;
+//! - [`features`] and [`search`]: content continuity across chunk
+//!   boundaries, RAID6 Q positions and RAID10 copies rank chunk size, order
+//!   and layout on the sample, without assembling (`rank`);
+//! - `check`: the best of every hypothesis are assembled
+//!   ([`crate::raid::volume::ArrayVolume`]) and checked: GPT CRCs (the
+//!   entry array spans chunks), the backup GPT at the array's end, ext
+//!   superblock, group descriptor, bitmap, inode and directory checksums,
+//!   free blocks that should not hold data, the RAID6 Q syndrome in the
+//!   candidate's order ([`syndrome`]); candidates serving the same bytes
+//!   are merged, and scores become confidences: the level's confidence
+//!   times the candidate's share among the alternatives, cut when what was
+//!   read contradicts it.
 //!
-//! Work is bounded: a fixed sample per member ([`sample::plan`]), every read
-//! counted and capped at [`sample::HARD_CAP`] per member, a bounded number
-//! of candidates, no loop without a bound.
+//! Not covered: members whose data offsets differ (DDF virtual disks that
+//! start at different places per disk), RAID50/60 spans, layouts that
+//! differ only in rows no checked structure falls in (reported as ties,
+//! with the alternatives listed).
 
 pub mod anchors;
 pub mod candidate;
@@ -88,7 +103,29 @@ const PER_HYPOTHESIS: usize = 40;
 
 /// Infers the geometry of the array `members` belong to. `progress(done,
 /// total)` is called as work proceeds. Never panics on any input; reads at
-/// most [`sample::HARD_CAP`] bytes of each member.
+/// most [`sample::HARD_CAP`] bytes of each member (in the common case the
+/// sample budget, [`DEFAULT_BUDGET`], and a few MiB of checks).
+///
+/// The best candidate becomes an array the way a geometry given by hand
+/// does:
+///
+/// ```no_run
+/// use recover_core::io::VolumeRef;
+/// use recover_core::raid::infer::{infer, Hints};
+/// use recover_core::raid::model::ArrayModel;
+/// use recover_core::raid::volume::ArrayVolume;
+///
+/// fn assemble(members: &[VolumeRef]) -> Option<ArrayVolume> {
+///     let found = infer(members, &Hints::default(), &|_, _| {}).ok()?;
+///     for note in &found.notes {
+///         eprintln!("{note}");
+///     }
+///     // Only a geometry the evidence singles out.
+///     let best = found.best(0.5)?;
+///     let model = ArrayModel::new(best.spec(members)).ok()?;
+///     ArrayVolume::new("inferred".into(), model, false).ok()
+/// }
+/// ```
 pub fn infer(
     members: &[VolumeRef],
     hints: &Hints,
