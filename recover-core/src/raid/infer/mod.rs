@@ -167,14 +167,16 @@ fn infer_at(
     let mut inf = Inference::default();
     let least = counted.iter().map(|m| m.len()).min().unwrap_or(0);
     let plan = sample::plan(least, budget.min(sample::HARD_CAP / 2));
-    progress(0, 4);
+    // Stages: the sample, each hypothesis ranked, the full check.
+    progress(0, 3);
     let s = Sample::read(&counted, &plan);
-    progress(1, 4);
+    progress(1, 3);
     let stats = rows::row_stats(&s);
     if stats.nonzero == 0 {
         inf.notes
             .push("every sampled row is zero on every member: nothing to infer from".into());
         inf.bytes_read = counted.iter().map(|c| c.bytes_read()).collect();
+        progress(3, 3);
         return Ok(inf);
     }
     // A member blank wherever sampled (a spare, a wiped disk) says nothing:
@@ -221,8 +223,7 @@ fn infer_at(
     let offsets = offsets(&starts, hints);
     let vols: Vec<VolumeRef> = counted.iter().map(|c| c.clone() as VolumeRef).collect();
     let mut all: Vec<Candidate> = Vec::new();
-    for (hi, h) in hyps.iter().enumerate() {
-        progress(1 + hi as u64, 2 + hyps.len() as u64);
+    for h in &hyps {
         let xs;
         let hs = if h.xor_member {
             xs = s.with_xor_member();
@@ -250,12 +251,13 @@ fn infer_at(
         }
         all.extend(found);
     }
+    progress(2, 3);
     // Full check of the shortlist, through the assembled array.
     all.sort_by(|a, b| b.score.total_cmp(&a.score));
     let prints: Vec<Option<u64>> = all.iter_mut().map(|c| check(c, &vols, &s)).collect();
     let mut all = merge_equivalent(all, prints);
     calibrate(&mut all, &dup, &mut inf.notes);
-    progress(4, 4);
+    progress(3, 3);
     inf.candidates = all;
     inf.bytes_read = counted.iter().map(|c| c.bytes_read()).collect();
     Ok(inf)

@@ -534,3 +534,16 @@ mod any_input {
         }
     }
 }
+
+#[test]
+fn progress_goes_forward_to_the_end() {
+    let array = content(12 << 20, 91);
+    let members = stripe(&array, 0, 0, 2, 65536, 0);
+    let seen = std::sync::Mutex::new(Vec::new());
+    let _ = infer(&vols(&members, &[0, 1]), &Hints::default(), &|d, t| {
+        seen.lock().unwrap().push((d, t));
+    });
+    let seen = seen.into_inner().unwrap();
+    assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0), "{seen:?}");
+    assert_eq!(seen.last(), Some(&(3, 3)));
+}
