@@ -443,3 +443,41 @@ fn mixtures_are_not_confident() {
         assert!(best.is_none_or(|b| b.confidence < 0.5), "{what}: confident");
     }
 }
+
+/// A chunk hint the data contradicts leaves only wrong geometries, some
+/// nearly right (most structures read the same): none may be confident.
+#[test]
+fn a_wrong_chunk_hint_is_not_confident() {
+    let Some(array) = disk() else { return };
+    for (level, algo, n, chunk, hint) in [
+        (6, 4, 4, 64 << 10, 8 << 10),
+        (5, 2, 4, 64 << 10, 32 << 10),
+        (5, 2, 4, 64 << 10, 128 << 10),
+        (0, 0, 3, 64 << 10, 16 << 10),
+    ] {
+        let members = stripe(&array, level, algo, n, chunk, 1 << 20);
+        let vols: Vec<VolumeRef> = members
+            .iter()
+            .enumerate()
+            .map(|(i, m)| Arc::new(MemVolume::new(format!("m{i}"), m.clone())) as VolumeRef)
+            .collect();
+        let hints = Hints {
+            chunk: Some(hint),
+            ..Hints::default()
+        };
+        let inf = infer(&vols, &hints, &|_, _| {}).unwrap();
+        let best = inf.candidates.first();
+        eprintln!(
+            "raid{level} {}K hinted {}K: {:.3} {} {:?}",
+            chunk >> 10,
+            hint >> 10,
+            best.map_or(0.0, |b| b.confidence),
+            best.map_or("none".into(), |b| b.summary()),
+            best.map(|b| b.evidence.get(1))
+        );
+        assert!(
+            best.is_none_or(|b| b.confidence < 0.5),
+            "confident with a wrong chunk"
+        );
+    }
+}

@@ -155,6 +155,15 @@ pub(super) fn calibrate(all: &mut [Candidate], dup: &[(usize, usize)], notes: &m
         if !started {
             conf *= 0.5;
         }
+        // Chunk boundaries the content runs straight across: the chunk
+        // (or order) is wrong, whatever else reads right through it.
+        if c.continuity < -2.0 {
+            c.contradictions += 1;
+            c.evidence.push(format!(
+                "content runs across its chunk boundaries ({:.1} standard errors)",
+                c.continuity
+            ));
+        }
         if c.checks < 0.0 || c.contradictions > 0 {
             // What was read through it contradicts it, whatever the others.
             conf *= 0.3;

@@ -86,6 +86,7 @@ pub(super) fn rank(
             score,
             checks: 0.0,
             contradictions: 0,
+            continuity: 0.0,
             shape,
         }
     };
@@ -193,7 +194,9 @@ pub(super) fn rank(
                         score += 4.0 * (f - 0.5) * f64::from(tested).sqrt();
                         ev.push_str(&format!("; copies agree in {ok} of {tested} chunks"));
                     }
-                    out.push(mk(shape, chunk, order, off, score, ev));
+                    let mut cand = mk(shape, chunk, order, off, score, ev);
+                    cand.continuity = c.z();
+                    out.push(cand);
                 }
             }
         }

@@ -194,6 +194,8 @@ pub struct Continuity {
     pub sum: f64,
     /// Informative boundaries.
     pub count: u32,
+    /// Sum of squared similarities (for the spread).
+    pub sq: f64,
 }
 
 impl Continuity {
@@ -211,6 +213,18 @@ impl Continuity {
     /// boundaries is surer).
     pub fn weight(self) -> f64 {
         self.sum / (f64::from(self.count) + 8.0).sqrt()
+    }
+
+    /// How many standard errors the mean lies from zero (0 with fewer
+    /// than 8 boundaries): well below zero, the boundaries are not real.
+    pub fn z(self) -> f64 {
+        if self.count < 8 {
+            return 0.0;
+        }
+        let n = f64::from(self.count);
+        let mean = self.sum / n;
+        let var = (self.sq / n - mean * mean).max(1e-6);
+        mean / (var / n).sqrt()
     }
 }
 
@@ -273,6 +287,7 @@ pub fn continuity(
                         seen += 1;
                         if let Some(d) = contrast(t, h, a) {
                             c.sum += d;
+                            c.sq += d * d;
                             c.count += 1;
                         }
                     }
