@@ -481,3 +481,70 @@ fn a_wrong_chunk_hint_is_not_confident() {
         );
     }
 }
+
+/// Level, offset and member-count hints the data contradicts: nothing
+/// confident comes out.
+#[test]
+fn other_wrong_hints_are_not_confident() {
+    use recover_core::raid::metadata::Level;
+    let Some(array) = disk() else { return };
+    let members = stripe(&array, 5, 2, 4, 64 << 10, 1 << 20);
+    let vols: Vec<VolumeRef> = members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| Arc::new(MemVolume::new(format!("m{i}"), m.clone())) as VolumeRef)
+        .collect();
+    for (what, hints) in [
+        (
+            "level raid0",
+            Hints {
+                level: Some(Level::Raid0),
+                ..Hints::default()
+            },
+        ),
+        (
+            "level raid6",
+            Hints {
+                level: Some(Level::Raid6),
+                ..Hints::default()
+            },
+        ),
+        (
+            "level raid10",
+            Hints {
+                level: Some(Level::Raid10),
+                ..Hints::default()
+            },
+        ),
+        (
+            "offset 0",
+            Hints {
+                offset: Some(0),
+                ..Hints::default()
+            },
+        ),
+        (
+            "offset 2 MiB",
+            Hints {
+                offset: Some(2 << 20),
+                ..Hints::default()
+            },
+        ),
+        (
+            "5 members",
+            Hints {
+                members: Some(5),
+                ..Hints::default()
+            },
+        ),
+    ] {
+        let inf = infer(&vols, &hints, &|_, _| {}).unwrap();
+        let best = inf.candidates.first();
+        eprintln!(
+            "{what}: {:.3} {}",
+            best.map_or(0.0, |b| b.confidence),
+            best.map_or("none".into(), |b| b.summary()),
+        );
+        assert!(best.is_none_or(|b| b.confidence < 0.5), "{what}: confident");
+    }
+}
