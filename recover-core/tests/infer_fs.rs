@@ -3,13 +3,14 @@
 //! partitions; mke2fs -d: ext4 with 4 KiB blocks on p1 and 1 KiB blocks on
 //! p2, holding random files, text and a mostly empty disk image), striped
 //! into members by a small striper written here (md's placements as
-//! raid5.c documents them, independent of `raid::map` and of the engine).
+//! raid5.c documents them, Q's exponents counted physically from the disk
+//! after Q as raid6_idx_to_slot does, independent of `raid::map` and of the engine).
 //! Each case is inferred with no hints, the best candidate assembled, and
 //! its bytes compared with the disk image.
 //!
 //! Prints a table (case, got, confidence, right) and top-1 accuracy; asserts
-//! RAID0, RAID1, RAID5 (every md layout), RAID6 and RAID10 (near, far,
-//! offset) cases are right, or
+//! linear, RAID0, RAID1, RAID4, RAID5 (every md layout), RAID6 (md and DDF
+//! layouts) and RAID10 (near, far, offset) cases are right, or
 //! else unsure (below 0.6) with the right geometry in the top 3: some
 //! layouts differ only in rows that no checked structure falls in.
 
@@ -107,6 +108,7 @@ fn r5(algo: u32, n: usize, s: usize) -> (usize, Vec<usize>) {
     let p = match algo {
         0 | 2 => n - 1 - s % n,
         1 | 3 => s % n,
+        5 => n - 1, // parity-last: RAID4
         _ => 0,
     };
     let data = match algo {
@@ -116,13 +118,51 @@ fn r5(algo: u32, n: usize, s: usize) -> (usize, Vec<usize>) {
     (p, data)
 }
 
+/// md RAID6 stripe `s` over `n` (raid5.c raid5_compute_sector, algorithms
+/// 0..=4 and the DDF ones 8, 9, 10): (P, Q, data disks in order).
+fn r6(algo: u32, n: usize, s: usize) -> (usize, usize, Vec<usize>) {
+    let p = match algo {
+        0 | 2 | 10 => n - 1 - s % n,
+        1 | 3 | 8 => s % n,
+        9 => n - 1 - (s + 1) % n,
+        _ => 0,
+    };
+    let q = match algo {
+        4 => 1,
+        10 => (p + n - 1) % n, // Q before P
+        _ => (p + 1) % n,
+    };
+    let data = match algo {
+        // Restart: data from disk 0 up, skipping P and Q.
+        0 | 1 | 8 | 9 => (0..n).filter(|&d| d != p && d != q).collect(),
+        // Continue: data from the disk after Q (after P for N-continue).
+        2 | 3 => (2..n).map(|i| (p + i) % n).collect(),
+        10 => (1..n - 1).map(|i| (p + i) % n).collect(),
+        _ => (2..n).collect(),
+    };
+    (p, q, data)
+}
+
+/// The Q exponent of data disk `d`: md numbers data physically from the
+/// disk after Q, skipping P; DDF layouts number every disk from disk 0.
+fn q_exponent(algo: u32, n: usize, p: usize, q: usize, d: usize) -> u32 {
+    if algo >= 8 {
+        return d as u32;
+    }
+    (1..n)
+        .map(|j| (q + j) % n)
+        .filter(|&x| x != p)
+        .position(|x| x == d)
+        .unwrap() as u32
+}
+
 /// Members of RAID `level` over `array`: level 0, 1, 5 (`algo` 0..=4), 6
 /// (left-symmetric: P, then Q on the next disk, data after it).
 fn stripe(array: &[u8], level: u32, algo: u32, n: usize, chunk: usize, off: usize) -> Vec<Vec<u8>> {
     let dd = match level {
         0 => n,
         1 => 1,
-        5 => n - 1,
+        4 | 5 => n - 1,
         _ => n - 2,
     };
     let rows = array.len() / (chunk * dd);
@@ -134,8 +174,8 @@ fn stripe(array: &[u8], level: u32, algo: u32, n: usize, chunk: usize, off: usiz
         match level {
             0 => (0..n).for_each(|i| m[i][at..at + chunk].copy_from_slice(data_chunk(i))),
             1 => (0..n).for_each(|i| m[i][at..at + chunk].copy_from_slice(data_chunk(0))),
-            5 => {
-                let (p, data) = r5(algo, n, row);
+            4 | 5 => {
+                let (p, data) = r5(if level == 4 { 5 } else { algo }, n, row);
                 let mut par = vec![0u8; chunk];
                 for (i, &d) in data.iter().enumerate() {
                     m[d][at..at + chunk].copy_from_slice(data_chunk(i));
@@ -144,16 +184,15 @@ fn stripe(array: &[u8], level: u32, algo: u32, n: usize, chunk: usize, off: usiz
                 m[p][at..at + chunk].copy_from_slice(&par);
             }
             _ => {
-                let p = n - 1 - row % n;
-                let q = (p + 1) % n;
+                let (p, q, data) = r6(algo, n, row);
                 let (mut par, mut qs) = (vec![0u8; chunk], vec![0u8; chunk]);
-                for i in 0..n - 2 {
-                    let d = (p + 2 + i) % n;
+                for (i, &d) in data.iter().enumerate() {
                     let src = data_chunk(i);
                     m[d][at..at + chunk].copy_from_slice(src);
+                    let e = q_exponent(algo, n, p, q, d);
                     for j in 0..chunk {
                         par[j] ^= src[j];
-                        qs[j] ^= gf_mul(gf_exp(i as u32), src[j]);
+                        qs[j] ^= gf_mul(gf_exp(e), src[j]);
                     }
                 }
                 m[p][at..at + chunk].copy_from_slice(&par);
@@ -206,7 +245,12 @@ fn cases() -> Vec<Case> {
         |level: u32, algo: u32, n: usize, chunk: usize, off: usize, drop: Option<usize>| {
             v.push(Case {
                 name: format!(
-                    "raid{level} algo{algo} {n}d {}K @{}K{}",
+                    "{} algo{algo} {n}d {}K @{}K{}",
+                    if level == 99 {
+                        "linear".to_string()
+                    } else {
+                        format!("raid{level}")
+                    },
                     chunk >> 10,
                     off >> 10,
                     drop.map_or(String::new(), |d| format!(" -slot{d}"))
@@ -234,7 +278,18 @@ fn cases() -> Vec<Case> {
     add(1, 0, 3, 4 << 10, 0, Some(1));
     add(6, 2, 4, 64 << 10, 1 << 20, None);
     add(6, 2, 5, 4 << 10, 1 << 20, None);
+    add(6, 0, 5, 512 << 10, 1 << 20, None);
+    add(6, 1, 5, 4 << 10, 1 << 20, None);
+    add(6, 3, 4, 64 << 10, 0, None);
+    add(6, 4, 4, 64 << 10, 1 << 20, None);
+    add(6, 2, 5, 64 << 10, 1 << 20, Some(1));
+    add(6, 8, 4, 64 << 10, 1 << 20, None);
+    add(6, 9, 5, 64 << 10, 0, None);
+    add(6, 10, 4, 64 << 10, 1 << 20, None);
     add(5, 2, 4, 4 << 10, 1 << 20, None);
+    add(4, 0, 3, 64 << 10, 1 << 20, None);
+    add(4, 0, 4, 128 << 10, 0, Some(3));
+    add(99, 0, 3, 0, 1 << 20, None);
     add(10, 0, 4, 64 << 10, 1 << 20, None);
     add(10, 0, 3, 512 << 10, 1 << 20, None);
     add(10, 1, 3, 64 << 10, 0, None);
@@ -244,7 +299,7 @@ fn cases() -> Vec<Case> {
 }
 
 fn asserted(c: &Case) -> bool {
-    c.chunk > 4 << 10 || c.level == 1 || c.level == 6 || c.level == 10
+    c.chunk > 4 << 10 || matches!(c.level, 1 | 6 | 10 | 99)
 }
 
 #[test]
@@ -254,7 +309,17 @@ fn arrays_of_real_filesystems_are_inferred() {
     let (mut right, mut ambiguous) = (0, 0);
     let all = cases();
     for c in &all {
-        let members = if c.level == 10 {
+        let members = if c.level == 99 {
+            // Linear: the disk cut in n parts, each after `off` bytes.
+            let part = array.len() / c.n;
+            (0..c.n)
+                .map(|i| {
+                    let mut m = vec![0u8; c.off];
+                    m.extend_from_slice(&array[i * part..(i + 1) * part]);
+                    m
+                })
+                .collect()
+        } else if c.level == 10 {
             stripe10(&array, c.algo, c.n, c.chunk, c.off)
         } else {
             stripe(&array, c.level, c.algo, c.n, c.chunk, c.off)
@@ -294,13 +359,27 @@ fn arrays_of_real_filesystems_are_inferred() {
             && best.is_some_and(|b| b.confidence < 0.6)
             && inf.candidates.iter().take(3).any(is_right);
         eprintln!(
-            "{:<32} {:>5} {:>6.3} {:>5.2}s  {}",
+            "{:<32} {:>5} {:>6.3} {:>5.2}s {:>4} MiB  {}",
             c.name,
             ok,
             best.map_or(0.0, |b| b.confidence),
             secs,
+            inf.bytes_read.iter().max().copied().unwrap_or(0) >> 20,
             best.map_or("none".into(), |b| b.summary())
         );
+        if std::env::var_os("INFER_DEBUG")
+            .is_some_and(|v| c.name.contains(v.to_str().unwrap_or("")))
+        {
+            for b in inf.candidates.iter().take(6) {
+                eprintln!(
+                    "      * {:.3} {:.2} {} {:?}",
+                    b.confidence,
+                    b.score,
+                    b.summary(),
+                    b.evidence
+                );
+            }
+        }
         if ok {
             right += 1;
         } else if honest {
@@ -324,4 +403,148 @@ fn arrays_of_real_filesystems_are_inferred() {
         all.len()
     );
     assert!(wrong.is_empty(), "wrong: {wrong:?}");
+}
+
+/// Members that are no array: two of one RAID5 and one of another over the
+/// same disk; a member given twice; members of a RAID0 and of a RAID1 of
+/// the same disk. Whatever comes out must not be confident.
+#[test]
+fn mixtures_are_not_confident() {
+    let Some(array) = disk() else { return };
+    let a = stripe(&array, 5, 2, 4, 64 << 10, 1 << 20);
+    let b = stripe(&array, 5, 1, 4, 64 << 10, 1 << 20);
+    let c = stripe(&array, 0, 0, 3, 64 << 10, 1 << 20);
+    let d = stripe(&array, 1, 0, 2, 4096, 1 << 20);
+    let mem =
+        |v: &Vec<u8>, i: usize| Arc::new(MemVolume::new(format!("x{i}"), v.clone())) as VolumeRef;
+    let sets: Vec<(&str, Vec<VolumeRef>)> = vec![
+        (
+            "two arrays' members",
+            vec![mem(&a[0], 0), mem(&a[1], 1), mem(&b[2], 2), mem(&a[3], 3)],
+        ),
+        (
+            "a member twice",
+            vec![mem(&a[0], 0), mem(&a[1], 1), mem(&a[1], 2), mem(&a[3], 3)],
+        ),
+        (
+            "raid0 and raid1 members",
+            vec![mem(&c[0], 0), mem(&c[1], 1), mem(&d[0], 2)],
+        ),
+    ];
+    for (what, v) in sets {
+        let inf = infer(&v, &Hints::default(), &|_, _| {}).unwrap();
+        let best = inf.candidates.first();
+        eprintln!(
+            "{what}: {:.3} {}  {:?}",
+            best.map_or(0.0, |b| b.confidence),
+            best.map_or("none".into(), |b| b.summary()),
+            best.map(|b| &b.evidence)
+        );
+        assert!(best.is_none_or(|b| b.confidence < 0.5), "{what}: confident");
+    }
+}
+
+/// A chunk hint the data contradicts leaves only wrong geometries, some
+/// nearly right (most structures read the same): none may be confident.
+#[test]
+fn a_wrong_chunk_hint_is_not_confident() {
+    let Some(array) = disk() else { return };
+    for (level, algo, n, chunk, hint) in [
+        (6, 4, 4, 64 << 10, 8 << 10),
+        (5, 2, 4, 64 << 10, 32 << 10),
+        (5, 2, 4, 64 << 10, 128 << 10),
+        (0, 0, 3, 64 << 10, 16 << 10),
+    ] {
+        let members = stripe(&array, level, algo, n, chunk, 1 << 20);
+        let vols: Vec<VolumeRef> = members
+            .iter()
+            .enumerate()
+            .map(|(i, m)| Arc::new(MemVolume::new(format!("m{i}"), m.clone())) as VolumeRef)
+            .collect();
+        let hints = Hints {
+            chunk: Some(hint),
+            ..Hints::default()
+        };
+        let inf = infer(&vols, &hints, &|_, _| {}).unwrap();
+        let best = inf.candidates.first();
+        eprintln!(
+            "raid{level} {}K hinted {}K: {:.3} {} {:?}",
+            chunk >> 10,
+            hint >> 10,
+            best.map_or(0.0, |b| b.confidence),
+            best.map_or("none".into(), |b| b.summary()),
+            best.map(|b| b.evidence.get(1))
+        );
+        assert!(
+            best.is_none_or(|b| b.confidence < 0.5),
+            "confident with a wrong chunk"
+        );
+    }
+}
+
+/// Level, offset and member-count hints the data contradicts: nothing
+/// confident comes out.
+#[test]
+fn other_wrong_hints_are_not_confident() {
+    use recover_core::raid::metadata::Level;
+    let Some(array) = disk() else { return };
+    let members = stripe(&array, 5, 2, 4, 64 << 10, 1 << 20);
+    let vols: Vec<VolumeRef> = members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| Arc::new(MemVolume::new(format!("m{i}"), m.clone())) as VolumeRef)
+        .collect();
+    for (what, hints) in [
+        (
+            "level raid0",
+            Hints {
+                level: Some(Level::Raid0),
+                ..Hints::default()
+            },
+        ),
+        (
+            "level raid6",
+            Hints {
+                level: Some(Level::Raid6),
+                ..Hints::default()
+            },
+        ),
+        (
+            "level raid10",
+            Hints {
+                level: Some(Level::Raid10),
+                ..Hints::default()
+            },
+        ),
+        (
+            "offset 0",
+            Hints {
+                offset: Some(0),
+                ..Hints::default()
+            },
+        ),
+        (
+            "offset 2 MiB",
+            Hints {
+                offset: Some(2 << 20),
+                ..Hints::default()
+            },
+        ),
+        (
+            "5 members",
+            Hints {
+                members: Some(5),
+                ..Hints::default()
+            },
+        ),
+    ] {
+        let inf = infer(&vols, &hints, &|_, _| {}).unwrap();
+        let best = inf.candidates.first();
+        eprintln!(
+            "{what}: {:.3} {}",
+            best.map_or(0.0, |b| b.confidence),
+            best.map_or("none".into(), |b| b.summary()),
+        );
+        assert!(best.is_none_or(|b| b.confidence < 0.5), "{what}: confident");
+    }
 }

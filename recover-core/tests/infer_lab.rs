@@ -94,6 +94,18 @@ fn run_one(dir: &Path, images: &[String], truth: &Value, label: &str) -> Option<
     let inf = infer(&vols, &Hints::default(), &|_, _| {}).ok()?;
     let secs = t.elapsed().as_secs_f64();
     let read_mib = inf.bytes_read.iter().copied().max().unwrap_or(0) as f64 / 1048576.0;
+    // A second volume on the same members (containers): its own candidate.
+    let second_ok = inf.further.first().and_then(|f| f.first()).map(|c| {
+        ArrayModel::new(c.spec(&vols))
+            .ok()
+            .and_then(|m| ArrayVolume::new("inferred".into(), m, false).ok())
+            .is_some_and(|v| {
+                arrays.iter().skip(1).any(|a| {
+                    let len = a["array_size_bytes"].as_u64().unwrap_or(u64::MAX);
+                    sha256_prefix(&v, len).as_deref() == a["sha256"].as_str()
+                })
+            })
+    });
     let (got, confidence, ok) = match inf.candidates.first() {
         None => ("none".to_string(), 0.0, false),
         Some(c) => {
@@ -128,6 +140,11 @@ fn run_one(dir: &Path, images: &[String], truth: &Value, label: &str) -> Option<
                 ok,
             )
         }
+    };
+    let label = match second_ok {
+        Some(true) => format!("{label} (+2nd array right)"),
+        Some(false) => format!("{label} (+2nd array wrong)"),
+        None => label.to_string(),
     };
     Some(Row {
         scenario: format!("{}{label}", dir.file_name()?.to_string_lossy()),

@@ -81,6 +81,9 @@ pub struct Verified {
     pub evidence: Vec<String>,
     /// The array size a GPT says (its backup header's LBA + 1 sectors).
     pub size_hint: Option<u64>,
+    /// Bytes the partition table covers (the end of its last partition, or
+    /// the GPT's backup header).
+    pub needed: Option<u64>,
 }
 
 /// Checks the structures at the start of `vol` (an assembled candidate).
@@ -114,6 +117,7 @@ pub fn verify(vol: &dyn Volume) -> Verified {
                     .alternate_lba
                     .checked_add(1)
                     .and_then(|s| s.checked_mul(512));
+                v.needed = v.size_hint;
                 parts = c
                     .entries
                     .iter()
@@ -154,6 +158,7 @@ pub fn verify(vol: &dyn Volume) -> Verified {
                     .take(4)
                     .map(|e| (u64::from(e.first_lba) * 512, u64::from(e.sectors) * 512))
                     .collect();
+                v.needed = parts.iter().map(|(s, l)| s.saturating_add(*l)).max();
             }
         }
         Some(k) => {
@@ -195,8 +200,8 @@ fn check_fs(vol: &dyn Volume, start: u64, len: u64, ev: &mut Vec<String>) -> f64
             if sb.blocks.saturating_mul(u64::from(sb.block_size)) <= len {
                 p += 0.5;
             }
-            p += check_ext_groups(vol, start, &sb);
             ev.push(what);
+            p += check_ext_groups(vol, start, &sb, ev);
             p
         }
         _ => 0.0,
@@ -226,7 +231,12 @@ impl Tally {
 /// of the first directories. They lie spread over the partition's first
 /// megabytes, so over many chunks and rows: a layout that swaps two rows
 /// breaks some of them.
-fn check_ext_groups(vol: &dyn Volume, start: u64, sb: &ext4::Superblock) -> f64 {
+fn check_ext_groups(
+    vol: &dyn Volume,
+    start: u64,
+    sb: &ext4::Superblock,
+    ev: &mut Vec<String>,
+) -> f64 {
     const RO_COMPAT_METADATA_CSUM: u32 = 0x400;
     const INCOMPAT_64BIT: u32 = 0x80;
     if sb.ro_compat & RO_COMPAT_METADATA_CSUM == 0 {
@@ -268,6 +278,7 @@ fn check_ext_groups(vol: &dyn Volume, start: u64, sb: &ext4::Superblock) -> f64 
     let _ = gdt;
     let groups = sb.blocks.div_ceil(blocks_per_group).min(16) as usize;
     let mut itable0 = None;
+    let mut free = (0u32, 0u32);
     for g in 0..groups {
         let Some(d) = gd.get(g * desc..(g + 1) * desc) else {
             break;
@@ -300,7 +311,12 @@ fn check_ext_groups(vol: &dyn Volume, start: u64, sb: &ext4::Superblock) -> f64 
         if flags & 2 == 0 {
             if let Some(b) = block(bbitmap, blocks_per_group / 8) {
                 let c = crc(&[&b]);
-                t.add((c & 0xFFFF) as u16 == db.le_u16(0x18).unwrap_or(0));
+                let good = (c & 0xFFFF) as u16 == db.le_u16(0x18).unwrap_or(0);
+                t.add(good);
+                if good {
+                    let first = first_data_block + g as u64 * blocks_per_group;
+                    free_blocks_with_data(&b, first, blocks_per_group, &block, &mut free);
+                }
             }
         }
         if flags & 1 == 0 {
@@ -356,7 +372,49 @@ fn check_ext_groups(vol: &dyn Volume, start: u64, sb: &ext4::Superblock) -> f64 
             }
         }
     }
-    (0.5 * f64::from(t.ok) - 1.5 * f64::from(t.bad)).clamp(-8.0, 8.0)
+    // A checksum that fails through a geometry all but rules it out (on a
+    // sound filesystem every one matches through the right one).
+    let mut points = (0.5 * f64::from(t.ok) - 4.0 * f64::from(t.bad)).clamp(-16.0, 8.0);
+    // Free blocks read as data: in the right geometry a filesystem's free
+    // blocks hold what was there before (zeros on a new array), in a
+    // wrong one they hold pieces of files and parity.
+    let (with_data, sampled) = free;
+    if sampled >= 32 {
+        points -= 12.0 * f64::from(with_data) / f64::from(sampled);
+    }
+    ev.push(format!(
+        "ext metadata checksums: {} match, {} do not; free blocks holding data: {with_data} of {sampled}",
+        t.ok, t.bad
+    ));
+    points
+}
+
+/// Samples the free blocks of one group (`bitmap`, the group's first
+/// block `first`, `count` blocks): adds (free blocks not zero, free blocks
+/// read) to `acc`, reading at most 256 blocks' first 512 bytes.
+fn free_blocks_with_data(
+    bitmap: &[u8],
+    first: u64,
+    count: u64,
+    block: &dyn Fn(u64, u64) -> Option<Vec<u8>>,
+    acc: &mut (u32, u32),
+) {
+    let step = (count / 256).max(1);
+    let mut i = 0u64;
+    while i < count {
+        let used = bitmap
+            .get((i / 8) as usize)
+            .is_none_or(|b| b >> (i % 8) & 1 == 1);
+        if !used {
+            if let Some(b) = block(first + i, 512) {
+                acc.1 += 1;
+                if b.iter().any(|&x| x != 0) {
+                    acc.0 += 1;
+                }
+            }
+        }
+        i += step;
+    }
 }
 
 #[cfg(test)]

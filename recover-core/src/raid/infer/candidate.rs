@@ -80,6 +80,15 @@ pub struct Candidate {
     pub evidence: Vec<String>,
     /// The internal score it was ranked by.
     pub score: f64,
+    /// The part of the score from checks through the assembled array
+    /// (structures, syndromes); below zero, what was read contradicts it.
+    pub checks: f64,
+    /// Things read that contradict it outright (a member it does not need,
+    /// chunk boundaries the content runs straight across).
+    pub contradictions: u32,
+    /// Content continuity at its chunk boundaries, in standard errors from
+    /// none (positive: the boundaries are real).
+    pub continuity: f64,
     /// The engine's shape.
     pub shape: Shape,
 }

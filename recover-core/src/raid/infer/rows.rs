@@ -35,6 +35,10 @@ pub struct RowStats {
     /// (member offset, member holding Q) of drop-one rows, in offset order
     /// (bounded), for locating RAID6 chunk boundaries.
     pub q_trace: Vec<(u64, usize)>,
+    /// (member offset, XORs to zero) of nonzero rows, in offset order
+    /// (bounded): with a RAID6 member missing, the rows whose Q is the
+    /// missing one are those that XOR to zero.
+    pub row_trace: Vec<(u64, bool)>,
 }
 
 /// Most entries kept in `q_trace`.
@@ -57,6 +61,47 @@ fn is_zero(b: &[u8]) -> bool {
 
 /// Tests every row of the sample.
 pub fn row_stats(s: &Sample) -> RowStats {
+    row_stats_in(s, 0..s.starts.len())
+}
+
+/// What one stretch of sampled windows holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowClass {
+    /// Too little data to tell.
+    Empty,
+    /// Equal on every member.
+    Mirror,
+    /// XORs to zero.
+    Parity,
+    /// XORs to zero without one member.
+    Six,
+    /// None of these.
+    Other,
+}
+
+/// The class of each sampled window, from its own rows.
+pub fn window_classes(s: &Sample) -> Vec<WindowClass> {
+    (0..s.starts.len())
+        .map(|w| {
+            let st = row_stats_in(s, w..w + 1);
+            let f = |x| RowStats::frac(x, st.nonzero);
+            if st.nonzero < 8 {
+                WindowClass::Empty
+            } else if f(st.all_equal) >= 0.98 {
+                WindowClass::Mirror
+            } else if f(st.xor_zero) >= 0.97 {
+                WindowClass::Parity
+            } else if f(st.drop_one) >= 0.9 {
+                WindowClass::Six
+            } else {
+                WindowClass::Other
+            }
+        })
+        .collect()
+}
+
+/// Tests the rows of the windows `range` of the sample.
+pub fn row_stats_in(s: &Sample, range: std::ops::Range<usize>) -> RowStats {
     let n = s.members();
     let mut st = RowStats {
         q_at: vec![0; n],
@@ -66,6 +111,9 @@ pub fn row_stats(s: &Sample) -> RowStats {
     };
     let mut x = vec![0u8; ROW];
     for (w, start) in s.starts.iter().enumerate() {
+        if !range.contains(&w) {
+            continue;
+        }
         let wins: Vec<&Vec<u8>> = s.data.iter().filter_map(|m| m.get(w)).collect();
         if wins.len() != n {
             continue;
@@ -94,7 +142,11 @@ pub fn row_stats(s: &Sample) -> RowStats {
                 for r in &rows {
                     crate::raid::parity::xor_into(&mut x, r);
                 }
-                if is_zero(&x) {
+                let xz = is_zero(&x);
+                if st.row_trace.len() < MAX_TRACE {
+                    st.row_trace.push((start + off as u64, xz));
+                }
+                if xz {
                     st.xor_zero += 1;
                 } else if let Some(q) = rows.iter().position(|r| *r == x.as_slice()) {
                     st.drop_one += 1;

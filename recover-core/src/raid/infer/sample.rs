@@ -92,12 +92,18 @@ pub fn plan(len: u64, budget: u64) -> Vec<u64> {
     if len > (128 << 20) && (out.len() as u64) < max_windows {
         out.push(128 << 20);
     }
-    let total = len / WINDOW;
+    // Windows (the last one partial), spread evenly, the last always in:
+    // a member's end holds a backup GPT, a linear array's last member.
+    let total = len.div_ceil(WINDOW);
     let left = max_windows.saturating_sub(out.len() as u64);
     if left > 0 && total > 0 {
         for i in 0..left {
-            let w = (i * total / left).min(total.saturating_sub(1));
-            out.push(w * WINDOW);
+            let w = if left == 1 {
+                total - 1
+            } else {
+                i * (total - 1) / (left - 1)
+            };
+            out.push(w.min(total - 1) * WINDOW);
         }
     }
     out.sort_unstable();
@@ -222,5 +228,9 @@ mod tests {
         let p = plan(1 << 40, 64 << 20);
         assert_eq!(&p[..4], &[0, WINDOW, 2 * WINDOW, 3 * WINDOW]);
         assert!(p.contains(&(128 << 20)));
+        assert_eq!(p.last(), Some(&(((1u64 << 40) - 1) / WINDOW * WINDOW)));
+        // The tail of a member whose length is not a multiple of a window.
+        let len = 17 << 20;
+        assert_eq!(plan(len, 64 << 20).last(), Some(&(16 << 20)));
     }
 }

@@ -194,6 +194,8 @@ pub struct Continuity {
     pub sum: f64,
     /// Informative boundaries.
     pub count: u32,
+    /// Sum of squared similarities (for the spread).
+    pub sq: f64,
 }
 
 impl Continuity {
@@ -211,6 +213,18 @@ impl Continuity {
     /// boundaries is surer).
     pub fn weight(self) -> f64 {
         self.sum / (f64::from(self.count) + 8.0).sqrt()
+    }
+
+    /// How many standard errors the mean lies from zero (0 with fewer
+    /// than 8 boundaries): well below zero, the boundaries are not real.
+    pub fn z(self) -> f64 {
+        if self.count < 8 {
+            return 0.0;
+        }
+        let n = f64::from(self.count);
+        let mean = self.sum / n;
+        let var = (self.sq / n - mean * mean).max(1e-6);
+        mean / (var / n).sqrt()
     }
 }
 
@@ -273,6 +287,7 @@ pub fn continuity(
                         seen += 1;
                         if let Some(d) = contrast(t, h, a) {
                             c.sum += d;
+                            c.sq += d * d;
                             c.count += 1;
                         }
                     }
@@ -312,6 +327,40 @@ pub fn q_agreement(
         }
     }
     (ok, n)
+}
+
+/// (rows agreeing, rows compared) for a RAID6 candidate whose slot holding
+/// sample member `missing` has no member: the rows where it puts Q on the
+/// missing member must be those whose present members XOR to zero
+/// (`trace`: member offset, XORs to zero). Agreeing: predicted there and
+/// zero; compared: those, plus predicted there and not zero, plus zero
+/// elsewhere.
+pub fn missing_q_agreement(
+    trace: &[(u64, bool)],
+    map: &Mapper,
+    chunk: u64,
+    order: &[usize],
+    offset: u64,
+    missing: usize,
+    max: usize,
+) -> (u32, u32) {
+    let Some(g) = &map.geom else { return (0, 0) };
+    let (mut a, mut n) = (0u32, 0u32);
+    let step = (trace.len() / max.max(1)).max(1);
+    for &(off, zero) in trace.iter().step_by(step) {
+        if off < offset || chunk == 0 {
+            continue;
+        }
+        let st = g.stripe((off - offset) / chunk);
+        let there = st.q.and_then(|q| order.get(q as usize)) == Some(&missing);
+        if there && zero {
+            a += 1;
+        }
+        if there || zero {
+            n += 1;
+        }
+    }
+    (a, n)
 }
 
 /// Every order of `n` items (n! of them; callers keep n small).

@@ -7,9 +7,12 @@ use super::sample::Sample;
 use crate::raid::map::ParityGeometry;
 use crate::raid::parity;
 
-/// (rows whose Q matched, rows tested) under the candidate: `geom` (level
-/// 6), `order` (slot to sample member), `chunk`, `offset`; at most `max`
-/// rows with some data.
+/// (rows whose syndromes matched, rows tested) under the candidate:
+/// `geom` (level 6), `order` (slot to sample member; a member not in the
+/// sample is missing), `chunk`, `offset`; at most `max` rows with some
+/// data. With one block of a row missing, the others still check: a
+/// missing data block is rebuilt from P and Q is checked; a missing P
+/// leaves Q to check; a missing Q leaves P. Rows missing more are skipped.
 pub fn q_matches(
     s: &Sample,
     geom: &ParityGeometry,
@@ -22,39 +25,62 @@ pub fn q_matches(
     if chunk < ROW as u64 {
         return (0, 0);
     }
+    let block = |slot: u32, off: u64| order.get(slot as usize).and_then(|&m| s.bytes(m, off, ROW));
     let mut q = vec![0u8; ROW];
+    let mut p = vec![0u8; ROW];
+    let mut rebuilt = vec![0u8; ROW];
     for start in &s.starts {
         let mut off = start.max(&offset).next_multiple_of(ROW as u64);
         let mut guard = 0;
         while tested < max && guard < 1024 {
             guard += 1;
+            if s.bytes(0, off, ROW).is_none() {
+                break;
+            }
             let stripe = geom.stripe((off - offset) / chunk);
-            let Some(qm) = stripe.q.and_then(|q| order.get(q as usize)) else {
-                break;
-            };
-            let Some(qb) = s.bytes(*qm, off, ROW) else {
-                break;
-            };
-            q.fill(0);
-            let mut any = false;
-            for (i, &slot) in stripe.data.iter().enumerate() {
-                let Some(d) = order.get(slot as usize).and_then(|&m| s.bytes(m, off, ROW)) else {
-                    any = false;
-                    break;
-                };
-                if d.iter().any(|&x| x != 0) {
-                    any = true;
-                }
-                let e = stripe.q_slot.get(i).copied().unwrap_or(0);
-                parity::mul_xor_into(&mut q, d, parity::gf_exp(e));
-            }
-            if any {
-                tested += 1;
-                if q == qb {
-                    ok += 1;
-                }
-            }
+            let Some(qs) = stripe.q else { break };
+            let (pb, qb) = (block(stripe.p, off), block(qs, off));
+            let data: Vec<Option<&[u8]>> = stripe.data.iter().map(|&d| block(d, off)).collect();
+            let lost = data.iter().filter(|d| d.is_none()).count()
+                + usize::from(pb.is_none())
+                + usize::from(qb.is_none());
             off += ROW as u64 * 7;
+            if lost > 1 {
+                continue;
+            }
+            // P from the present data; a missing data block is P's remainder.
+            p.fill(0);
+            for d in data.iter().flatten() {
+                parity::xor_into(&mut p, d);
+            }
+            let missing_data = data.iter().position(|d| d.is_none());
+            if let (Some(_), Some(pb)) = (missing_data, pb) {
+                rebuilt.copy_from_slice(&p);
+                parity::xor_into(&mut rebuilt, pb);
+            }
+            let any = data.iter().flatten().any(|d| d.iter().any(|&x| x != 0))
+                || (missing_data.is_some() && rebuilt.iter().any(|&x| x != 0));
+            if !any {
+                continue;
+            }
+            tested += 1;
+            match qb {
+                Some(qb) => {
+                    q.fill(0);
+                    for (i, d) in data.iter().enumerate() {
+                        let e = parity::gf_exp(stripe.q_slot.get(i).copied().unwrap_or(0));
+                        parity::mul_xor_into(&mut q, d.unwrap_or(&rebuilt), e);
+                    }
+                    if q == qb {
+                        ok += 1;
+                    }
+                }
+                None => {
+                    if pb == Some(p.as_slice()) {
+                        ok += 1;
+                    }
+                }
+            }
         }
     }
     (ok, tested)

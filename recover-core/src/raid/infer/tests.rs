@@ -7,7 +7,9 @@
 
 use super::*;
 use crate::io::MemVolume;
+use crate::raid::model::ArrayModel;
 use crate::raid::parity::{gf_exp, gf_mul};
+use crate::raid::volume::ArrayVolume;
 
 /// xorshift64*: deterministic bytes.
 struct Rng(u64);
@@ -396,4 +398,152 @@ fn raid10_near_far_offset() {
         );
         assert_eq!(best.layout, words);
     }
+}
+
+#[test]
+fn huge_members_are_sampled_within_the_budget() {
+    use crate::io::{Concat, Zeros};
+    let array = content(24 << 20, 61);
+    let members = stripe(&array, 5, 2, 3, 65536, 1 << 20);
+    let v: Vec<VolumeRef> = members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            Arc::new(Concat::new(
+                vec![
+                    Arc::new(MemVolume::new(format!("m{i}"), m.clone())) as VolumeRef,
+                    Arc::new(Zeros::new(1 << 40, format!("z{i}"))) as VolumeRef,
+                ],
+                format!("big{i}"),
+            )) as VolumeRef
+        })
+        .collect();
+    let t = std::time::Instant::now();
+    let inf = infer(&v, &Hints::default(), &|_, _| {}).unwrap();
+    assert!(t.elapsed().as_secs() < 60);
+    for r in &inf.bytes_read {
+        assert!(*r <= DEFAULT_BUDGET + (32 << 20), "read {r}");
+    }
+    let best = inf.candidates.first().expect("a candidate");
+    assert!(same_as(&v, best, &array), "{}", describe(&inf));
+}
+
+#[test]
+fn hints_narrow_the_search() {
+    let array = content(24 << 20, 71);
+    let members = stripe(&array, 5, 0, 4, 128 << 10, 1 << 20);
+    let v = vols(&members, &[2, 0, 3, 1]);
+    let hints = Hints {
+        level: Some(Level::Raid5),
+        chunk: Some(128 << 10),
+        members: Some(4),
+        offset: Some(1 << 20),
+    };
+    let inf = infer(&v, &hints, &|_, _| {}).unwrap();
+    assert!(inf
+        .candidates
+        .iter()
+        .all(|c| c.chunk == 128 << 10 && c.level == Level::Raid5));
+    assert!(
+        same_as(&v, &inf.candidates[0], &array),
+        "{}",
+        describe(&inf)
+    );
+    // A hint the data contradicts gives no confident answer.
+    let wrong = Hints {
+        level: Some(Level::Raid1),
+        ..Hints::default()
+    };
+    let inf = infer(&v, &wrong, &|_, _| {}).unwrap();
+    assert!(inf.best(0.3).is_none(), "{}", describe(&inf));
+}
+
+#[test]
+fn two_arrays_one_after_the_other() {
+    // IMSM "matrix RAID": a RAID1 volume, then a RAID0 volume, on the same two disks.
+    let vol0 = content(24 << 20, 81);
+    let vol1 = content(16 << 20, 82);
+    let r1 = stripe(&vol0, 1, 0, 2, 4096, 0);
+    let r0 = stripe(&vol1, 0, 0, 2, 128 << 10, 0);
+    let start1 = 25usize << 20;
+    let members: Vec<Vec<u8>> = (0..2)
+        .map(|i| {
+            let mut m = vec![0u8; start1 + r0[i].len()];
+            m[..vol0.len()].copy_from_slice(&r1[i][..vol0.len()]);
+            m[start1..].copy_from_slice(&r0[i]);
+            m
+        })
+        .collect();
+    let v = vols(&members, &[1, 0]);
+    let inf = infer(&v, &Hints::default(), &|_, _| {}).unwrap();
+    let best = inf.candidates.first().expect("a candidate");
+    assert!(same_as(&v, best, &vol0), "first: {}", describe(&inf));
+    let second = inf.further.first().and_then(|f| f.first());
+    let second = second.unwrap_or_else(|| panic!("no second array: {}", describe(&inf)));
+    assert!(
+        same_as(&v, second, &vol1),
+        "second: {} {:?}",
+        second.summary(),
+        second.evidence
+    );
+}
+
+mod any_input {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+        /// Any members (sizes from empty to a few windows' worth of
+        /// sectors, bytes of any kind, the same member repeated) and any
+        /// hints: an answer or an error, never a panic, and in bounded time.
+        #[test]
+        fn never_panics(
+            sizes in proptest::collection::vec(0usize..40_000, 1..6),
+            seed in any::<u64>(),
+            fill in 0u8..3,
+            level in proptest::option::of(0usize..6),
+            chunk in proptest::option::of(0u64..(1 << 21)),
+            offset in proptest::option::of(0u64..(1 << 16)),
+            slots in proptest::option::of(0usize..9),
+        ) {
+            let mut r = Rng(seed | 1);
+            let members: Vec<Vec<u8>> = sizes
+                .iter()
+                .map(|&n| match fill {
+                    0 => (0..n).map(|_| r.next() as u8).collect(),
+                    1 => (0..n).map(|i| if i % 4096 < 512 { r.next() as u8 } else { 0 }).collect(),
+                    _ => content(n.max(1 << 20) & !4095, seed)[..n].to_vec(),
+                })
+                .collect();
+            let order: Vec<usize> = (0..members.len()).collect();
+            let levels = [Level::Raid0, Level::Raid1, Level::Raid5, Level::Raid6, Level::Raid10, Level::Linear];
+            let hints = Hints {
+                level: level.map(|l| levels[l]),
+                chunk,
+                members: slots,
+                offset,
+            };
+            let t = std::time::Instant::now();
+            if let Ok(inf) = infer(&vols(&members, &order), &hints, &|_, _| {}) {
+                for c in &inf.candidates {
+                    prop_assert!((0.0..=1.0).contains(&c.confidence));
+                }
+            }
+            prop_assert!(t.elapsed().as_secs() < 30);
+        }
+    }
+}
+
+#[test]
+fn progress_goes_forward_to_the_end() {
+    let array = content(12 << 20, 91);
+    let members = stripe(&array, 0, 0, 2, 65536, 0);
+    let seen = std::sync::Mutex::new(Vec::new());
+    let _ = infer(&vols(&members, &[0, 1]), &Hints::default(), &|d, t| {
+        seen.lock().unwrap().push((d, t));
+    });
+    let seen = seen.into_inner().unwrap();
+    assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0), "{seen:?}");
+    assert_eq!(seen.last(), Some(&(3, 3)));
 }

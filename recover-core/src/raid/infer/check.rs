@@ -1,0 +1,182 @@
+//! The full check of shortlisted candidates through the assembled array
+//! (structures, RAID6 syndromes, members a concatenation does not need),
+//! the merging of candidates that serve the same bytes, and the turning of
+//! scores into confidences.
+
+use super::anchors;
+use super::candidate::{Candidate, Shape};
+use super::rows::RowStats;
+use super::sample::Sample;
+use super::syndrome;
+use crate::io::{Volume, VolumeRef};
+use crate::raid::map::ParityGeometry;
+use crate::raid::metadata::Level;
+use crate::raid::model::ArrayModel;
+use crate::raid::volume::ArrayVolume;
+
+/// Candidates that serve the same bytes (RAID0 and a RAID5 missing its
+/// parity-first disk, say) merged into one: the one with fewest missing
+/// members, scored as the best of them. Sorted best first.
+pub(super) fn merge_equivalent(all: Vec<Candidate>, prints: Vec<Option<u64>>) -> Vec<Candidate> {
+    let mut groups: Vec<(Option<u64>, Candidate)> = Vec::new();
+    for (c, p) in all.into_iter().zip(prints) {
+        match groups.iter_mut().find(|(q, _)| p.is_some() && *q == p) {
+            Some((_, g)) => {
+                let missing = |c: &Candidate| c.slots.iter().filter(|s| s.is_none()).count();
+                let best = g.score.max(c.score);
+                if (missing(&c), -c.score) < (missing(g), -g.score) {
+                    *g = c;
+                }
+                g.score = best;
+            }
+            None => groups.push((p, c)),
+        }
+    }
+    let mut out: Vec<Candidate> = groups.into_iter().map(|(_, c)| c).collect();
+    out.sort_by(|a, b| b.score.total_cmp(&a.score));
+    out
+}
+
+/// A fingerprint of an assembled array's bytes: the first 64 KiB and 64
+/// blocks of 4 KiB spread over its first `span` bytes.
+fn fingerprint(vol: &dyn Volume, span: u64) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    let mut buf = vec![0u8; 4096];
+    let span = span.min(vol.len());
+    for i in 0..16u64 {
+        vol.read_at(i * 4096, &mut buf).ok()?;
+        buf.hash(&mut h);
+    }
+    for i in 0..64u64 {
+        let off = (span / 64 * i) / 4096 * 4096;
+        if off + 4096 <= span {
+            vol.read_at(off, &mut buf).ok()?;
+            buf.hash(&mut h);
+        }
+    }
+    Some(h.finish())
+}
+
+/// The full check of one candidate: assembled over the members and its
+/// structures verified; RAID6 also by its Q syndrome. Returns a fingerprint
+/// of its bytes.
+pub(super) fn check(c: &mut Candidate, vols: &[VolumeRef], s: &Sample) -> Option<u64> {
+    let mut spec = c.spec(vols);
+    // The model knows the level's size; the candidate takes it from there.
+    spec.size = None;
+    let model = match ArrayModel::new(spec) {
+        Ok(m) => m,
+        Err(e) => {
+            c.score -= 10.0;
+            c.evidence.push(format!("cannot be assembled: {e}"));
+            return None;
+        }
+    };
+    c.size = model.size;
+    let Ok(vol) = ArrayVolume::new("inferred".into(), model, false) else {
+        c.score -= 10.0;
+        return None;
+    };
+    let v = anchors::verify(&vol);
+    let before = c.score;
+    c.score += v.points;
+    c.evidence.extend(v.evidence);
+    if let (Level::Linear, Some(needed)) = (c.level, v.needed) {
+        // Members after the partition table's end hold nothing of the
+        // array: a concatenation that does not need its last member is
+        // more likely a disk (or a mirror half) among strangers.
+        let last = c
+            .slots
+            .last()
+            .copied()
+            .flatten()
+            .and_then(|m| vols.get(m))
+            .map_or(0, |v| {
+                v.len()
+                    .saturating_sub(c.data_offset.last().copied().unwrap_or(0))
+            });
+        if needed <= c.size.saturating_sub(last) {
+            c.score -= 8.0;
+            c.contradictions += 1;
+            c.evidence.push(format!(
+                "the partition table ends at {needed:#x}, before the last member: it is not needed"
+            ));
+        }
+    }
+    if let Some(hint) = v.size_hint.filter(|&h| h <= c.size && h > 0) {
+        c.size = hint;
+        c.evidence.push(format!(
+            "array size {hint} from the GPT's backup header location"
+        ));
+    }
+    if let Shape::Parity { level: 6, algo } = c.shape {
+        if let Ok(g) = ParityGeometry::new(6, c.slots.len() as u32, algo) {
+            let order: Vec<usize> = c.slots.iter().map(|s| s.unwrap_or(usize::MAX)).collect();
+            let (ok, tested) = syndrome::q_matches(
+                s,
+                &g,
+                &order,
+                c.chunk,
+                c.data_offset.first().copied().unwrap_or(0),
+                512,
+            );
+            let f = RowStats::frac(u64::from(ok), u64::from(tested));
+            // Decisive either way: a syndrome that holds in this order proves
+            // it, one that fails in most rows disproves it.
+            c.score += (12.0 * f - 6.0) * f64::from(tested.min(64)).sqrt() / 2.0;
+            c.evidence.push(format!(
+                "Q syndrome matches in {ok} of {tested} rows with data in this order"
+            ));
+        }
+    }
+    c.checks += c.score - before;
+    fingerprint(&vol, s.len.saturating_mul(2))
+}
+
+/// Turns scores into confidences: the level's confidence times the share
+/// of the candidate in a softmax over the shortlist (so that candidates the
+/// evidence cannot tell apart split it), lowered without any structure
+/// checked and when members look duplicated.
+pub(super) fn calibrate(all: &mut [Candidate], dup: &[(usize, usize)], notes: &mut Vec<String>) {
+    let Some(top) = all.first().map(|c| c.score) else {
+        notes.push("no consistent geometry".into());
+        return;
+    };
+    let z: f64 = all.iter().map(|c| (c.score - top).exp()).sum();
+    for c in all.iter_mut() {
+        let share = (c.score - top).exp() / z.max(1e-9);
+        let started = c
+            .evidence
+            .iter()
+            .any(|e| e.contains("the array's start lies"))
+            || c.level == Level::Raid1;
+        let mut conf = c.confidence * share;
+        if !started {
+            conf *= 0.5;
+        }
+        // Chunk boundaries the content runs straight across: the chunk
+        // (or order) is wrong, whatever else reads right through it.
+        if c.continuity < -2.0 {
+            c.contradictions += 1;
+            c.evidence.push(format!(
+                "content runs across its chunk boundaries ({:.1} standard errors)",
+                c.continuity
+            ));
+        }
+        if c.checks < 0.0 || c.contradictions > 0 {
+            // What was read through it contradicts it, whatever the others.
+            conf *= 0.3;
+        }
+        if c.slots.iter().any(Option::is_none) {
+            conf *= 0.8;
+        }
+        if !dup.is_empty() {
+            conf *= 0.2;
+        }
+        c.confidence = conf.clamp(0.0, 1.0);
+    }
+    if all.first().is_some_and(|c| c.confidence < 0.3) {
+        notes.push("no geometry stands out: low confidence".into());
+    }
+}

@@ -1,0 +1,280 @@
+//! Level hypotheses from the rows: which levels the parity, mirror and
+//! twin evidence allows (with the hints), how sure each is, where the
+//! sampled windows change kind (two arrays one after the other), and
+//! members that look duplicated.
+
+use super::candidate::Shape;
+use super::rows::{self, RowStats};
+use super::sample::Sample;
+use super::Hints;
+use crate::raid::map::ParityAlgo;
+use crate::raid::metadata::Level;
+
+/// A level hypothesis and what supports it.
+#[derive(Debug, Clone)]
+pub(super) struct Hypothesis {
+    pub(super) shapes: Vec<Shape>,
+    /// Slots (more than members when some are missing).
+    pub(super) slots: usize,
+    /// The sample has an extra member rebuilt as the XOR of the others.
+    pub(super) xor_member: bool,
+    /// One slot more than members, the extra one (sample member index
+    /// `members`) missing and not rebuilt.
+    pub(super) missing: bool,
+    /// 0..=1 from the row evidence.
+    pub(super) level_conf: f64,
+    pub(super) why: String,
+}
+
+/// Where a second array starts, when the sampled windows hold two kinds of
+/// rows one after the other (a mirror, then stripes, say): the start of the
+/// first window after the last of the first kind.
+pub(super) fn split_point(s: &Sample) -> Option<u64> {
+    use rows::WindowClass::*;
+    let classes = rows::window_classes(s);
+    let data: Vec<(usize, rows::WindowClass)> = classes
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|(_, c)| *c != Empty)
+        .collect();
+    let (_, first) = *data.first()?;
+    if !matches!(first, Mirror | Parity | Six) {
+        return None;
+    }
+    let change = data.iter().position(|(_, c)| *c != first)?;
+    // The rest must be one kind too, and at least two windows of each.
+    let (_, second) = *data.get(change)?;
+    if change < 2 || data.len() - change < 2 || data[change..].iter().any(|(_, c)| *c != second) {
+        return None;
+    }
+    let last_first = data.get(change - 1)?.0;
+    s.starts.get(last_first + 1).copied()
+}
+
+/// The level hypotheses the row evidence (and the hints) allow.
+pub(super) fn hypotheses(
+    st: &RowStats,
+    twins: (u64, u64),
+    n: usize,
+    hints: &Hints,
+    notes: &mut Vec<String>,
+) -> Vec<Hypothesis> {
+    let f = |x| RowStats::frac(x, st.nonzero);
+    let enough = (st.nonzero as f64 / 64.0).min(1.0);
+    let mirror = f(st.all_equal);
+    let parity = f(st.xor_zero);
+    let six = f(st.drop_one);
+    notes.push(format!(
+        "{} of {} sampled rows hold data; equal on every member: {:.1}%, XOR to zero: {:.1}%, XOR to zero without one member: {:.1}%",
+        st.nonzero,
+        st.rows,
+        mirror * 100.0,
+        parity * 100.0,
+        six * 100.0
+    ));
+    let slots = hints.members.filter(|&m| m >= n && m <= n + 2).unwrap_or(n);
+    let want = |l: Level| hints.level.is_none_or(|h| h == l);
+    let mut out = Vec::new();
+    let r5: Vec<Shape> = [0u32, 1, 2, 3, 4]
+        .iter()
+        .filter_map(|&c| ParityAlgo::from_md(c))
+        .map(|algo| Shape::Parity { level: 5, algo })
+        .collect();
+    if n == 1 && want(Level::Raid1) {
+        // One member alone: a half of a mirror (or a single disk) is all
+        // it can be shown to be; the array start places the offset.
+        out.push(Hypothesis {
+            shapes: vec![Shape::Raid1],
+            slots: 1,
+            xor_member: false,
+            missing: false,
+            level_conf: 0.5 * enough,
+            why: "one member: read as one half of a mirror".into(),
+        });
+        return out;
+    }
+    if n >= 2 && mirror >= 0.98 && slots == n && want(Level::Raid1) {
+        out.push(Hypothesis {
+            shapes: vec![Shape::Raid1],
+            slots: n,
+            xor_member: false,
+            missing: false,
+            level_conf: mirror * enough,
+            why: format!(
+                "every member holds the same bytes ({:.1}% of rows with data)",
+                mirror * 100.0
+            ),
+        });
+        return out;
+    }
+    // Members equal in pairs at the same offsets: RAID10 near=2 over an
+    // even count (whose rows also XOR to zero, the pairs cancelling).
+    let paired = n >= 4
+        && n % 2 == 0
+        && (0..n).all(|a| {
+            (0..n).any(|b| {
+                let of = st.member_nonzero[a].max(st.member_nonzero[b]);
+                a != b && of >= 8 && RowStats::frac(st.pair_equal[a][b], of) >= 0.98
+            })
+        });
+    if paired && slots == n && want(Level::Raid10) {
+        out.push(Hypothesis {
+            shapes: vec![Shape::Raid10("near=2")],
+            slots: n,
+            xor_member: false,
+            missing: false,
+            level_conf: mirror.max(0.9) * enough,
+            why: "the members are equal in pairs: RAID10 near=2".into(),
+        });
+        return out;
+    }
+    if n >= 3 && parity >= 0.97 && slots == n {
+        let mut shapes = Vec::new();
+        if want(Level::Raid5) {
+            shapes.extend(r5.iter().copied());
+        }
+        if want(Level::Raid4) {
+            shapes.push(Shape::Parity {
+                level: 4,
+                algo: ParityAlgo::ParityLast,
+            });
+        }
+        out.push(Hypothesis {
+            shapes,
+            slots: n,
+            xor_member: false,
+            missing: false,
+            level_conf: parity * enough,
+            why: format!(
+                "the members XOR to zero in {:.1}% of rows with data: RAID4/5",
+                parity * 100.0
+            ),
+        });
+        return out;
+    }
+    if n >= 4 && six >= 0.9 && slots == n && want(Level::Raid6) {
+        let shapes = [0u32, 1, 2, 3, 4, 8, 9, 10]
+            .iter()
+            .filter_map(|&c| ParityAlgo::from_md(c))
+            .map(|algo| Shape::Parity { level: 6, algo })
+            .collect();
+        out.push(Hypothesis {
+            shapes,
+            slots: n,
+            xor_member: false,
+            missing: false,
+            level_conf: six * enough,
+            why: format!(
+                "the members XOR to zero without one of them (Q) in {:.1}% of rows with data: RAID6",
+                six * 100.0
+            ),
+        });
+        return out;
+    }
+    let twin = RowStats::frac(twins.1, twins.0);
+    if n >= 2 && twins.0 >= 16 && twin >= 0.9 && slots == n && want(Level::Raid10) {
+        out.push(Hypothesis {
+            shapes: vec![
+                Shape::Raid10("near=2"),
+                Shape::Raid10("far=2"),
+                Shape::Raid10("offset=2"),
+            ],
+            slots: n,
+            xor_member: false,
+            missing: false,
+            level_conf: twin * enough,
+            why: format!(
+                "{:.1}% of the blocks with data are found on another member too: RAID10",
+                twin * 100.0
+            ),
+        });
+        return out;
+    }
+    // No redundancy seen: striping, or a parity array with a member missing
+    // (its rows cannot be tested), or members of different arrays.
+    if n >= 2 && slots == n && want(Level::Raid0) {
+        out.push(Hypothesis {
+            shapes: vec![Shape::Raid0],
+            slots: n,
+            xor_member: false,
+            missing: false,
+            level_conf: 0.8 * enough,
+            why: "no parity or mirror relation between the members: striping (RAID0)".into(),
+        });
+    }
+    if n >= 2 && slots == n && want(Level::Linear) {
+        out.push(Hypothesis {
+            shapes: vec![Shape::Linear],
+            slots: n,
+            xor_member: false,
+            missing: false,
+            level_conf: 0.7 * enough,
+            why: "no parity or mirror relation between the members: concatenation (linear)".into(),
+        });
+    }
+    if n >= 2
+        && (slots == n + 1 || hints.members.is_none())
+        && (want(Level::Raid5) || want(Level::Raid4))
+    {
+        let mut shapes: Vec<Shape> = Vec::new();
+        if want(Level::Raid5) {
+            shapes.extend(r5.iter().copied());
+        }
+        out.push(Hypothesis {
+            shapes,
+            slots: n + 1,
+            xor_member: true,
+            missing: false,
+            level_conf: 0.6 * enough,
+            why: format!(
+                "no redundancy among the {n} members: RAID5 over {} with one missing (its chunks rebuilt as the XOR of the others) is possible",
+                n + 1
+            ),
+        });
+    }
+    if n >= 3 && (slots == n + 1 || hints.members.is_none()) && want(Level::Raid6) {
+        let shapes = [0u32, 1, 2, 3, 4, 8, 9, 10]
+            .iter()
+            .filter_map(|&c| ParityAlgo::from_md(c))
+            .map(|algo| Shape::Parity { level: 6, algo })
+            .collect();
+        out.push(Hypothesis {
+            shapes,
+            slots: n + 1,
+            xor_member: false,
+            missing: true,
+            level_conf: 0.6 * enough,
+            why: format!(
+                "no redundancy among the {n} members: RAID6 over {} with one missing is possible",
+                n + 1
+            ),
+        });
+    }
+    if out.is_empty() {
+        notes.push("no level fits both the hints and the rows".into());
+    }
+    out
+}
+
+/// Pairs of members equal wherever either holds data, when no mirror level
+/// explains it.
+pub(super) fn duplicates(st: &RowStats, n: usize, hyps: &[Hypothesis]) -> Vec<(usize, usize)> {
+    if hyps.iter().any(|h| {
+        h.shapes
+            .iter()
+            .any(|s| matches!(s, Shape::Raid1 | Shape::Raid10(_)))
+    }) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for a in 0..n {
+        for b in a + 1..n {
+            let of = st.member_nonzero[a].max(st.member_nonzero[b]);
+            if of >= 8 && RowStats::frac(st.pair_equal[a][b], of) >= 0.95 {
+                out.push((a, b));
+            }
+        }
+    }
+    out
+}

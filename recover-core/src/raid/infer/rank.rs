@@ -1,0 +1,221 @@
+//! Quick ranking of the geometries of one level hypothesis, from the
+//! sample alone: every chunk size, order and data offset scored by content
+//! continuity at chunk boundaries, the array start on slot 0's member,
+//! RAID6 Q positions and RAID10 copies; the best go on to the full check.
+
+use super::anchors;
+use super::candidate::{Candidate, Shape};
+use super::levels::Hypothesis;
+use super::rows::RowStats;
+use super::sample::Sample;
+use super::search::{self, Feats, Mapper};
+use super::Hints;
+
+/// Chunk sizes tried: 4 KiB to 1 MiB.
+pub const CHUNKS: [u64; 9] = [
+    4 << 10,
+    8 << 10,
+    16 << 10,
+    32 << 10,
+    64 << 10,
+    128 << 10,
+    256 << 10,
+    512 << 10,
+    1 << 20,
+];
+
+/// Members up to which every order is tried (beyond, a beam search).
+const FULL_ORDERS: usize = 6;
+/// Candidates of one shape kept from the quick ranking.
+const SHORTLIST: usize = 24;
+
+/// Data offsets to try: the hint alone, else 0 and where array starts were
+/// found (partition tables first), at most 6.
+pub(super) fn offsets(starts: &[(usize, u64, anchors::StartKind)], hints: &Hints) -> Vec<u64> {
+    if let Some(o) = hints.offset {
+        return vec![o];
+    }
+    let mut found: Vec<(anchors::StartKind, u64)> =
+        starts.iter().map(|&(_, o, k)| (k, o)).collect();
+    found.sort();
+    let mut out = vec![0u64];
+    for (_, o) in found {
+        if !out.contains(&o) && out.len() < 6 {
+            out.push(o);
+        }
+    }
+    out
+}
+
+/// Quick-ranks the geometries of one hypothesis from the sample.
+pub(super) fn rank(
+    s: &Sample,
+    h: &Hypothesis,
+    offsets: &[u64],
+    starts: &[(usize, u64, anchors::StartKind)],
+    hints: &Hints,
+    st: &RowStats,
+) -> Vec<Candidate> {
+    let n = h.slots;
+    let least = s_len(s);
+    let mut out: Vec<Candidate> = Vec::new();
+    let mk = |shape: Shape, chunk: u64, order: Vec<usize>, off: u64, score: f64, ev: String| {
+        let member_size = if shape.striped() && chunk > 0 {
+            least.saturating_sub(off) / chunk * chunk
+        } else {
+            least.saturating_sub(off)
+        };
+        let data = match shape {
+            Shape::Raid0 => n as u64,
+            Shape::Parity { level: 6, .. } => n.saturating_sub(2) as u64,
+            Shape::Parity { .. } => n.saturating_sub(1) as u64,
+            Shape::Raid10(_) => n as u64 / 2, // refined by the model in `check`
+            Shape::Linear => n as u64,
+            Shape::Raid1 => 1,
+        };
+        Candidate {
+            level: shape.level(),
+            layout: shape.layout(),
+            chunk,
+            slots: order.into_iter().map(Some).collect(),
+            data_offset: vec![off; n],
+            member_size,
+            size: member_size.saturating_mul(data),
+            confidence: 0.0,
+            evidence: vec![ev],
+            score,
+            checks: 0.0,
+            contradictions: 0,
+            continuity: 0.0,
+            shape,
+        }
+    };
+    let start_at = |m: usize, off: u64| starts.iter().any(|&(sm, so, _)| sm == m && so == off);
+    if h.shapes.contains(&Shape::Linear) {
+        // Members end to end: content cannot be compared across member
+        // ends in the sample, so every order goes to the full check, the
+        // member holding the array's start first.
+        let orders = if n <= FULL_ORDERS {
+            search::permutations(n)
+        } else {
+            vec![(0..n).collect()]
+        };
+        for &off in offsets {
+            for order in &orders {
+                let start = order.first().is_some_and(|&m| start_at(m, off));
+                if !start {
+                    continue;
+                }
+                let mut c = mk(Shape::Linear, 0, order.clone(), off, 3.0, String::new());
+                c.evidence =
+                    vec!["the array's start lies on the first member at the offset".into()];
+                out.push(c);
+            }
+        }
+        return out;
+    }
+    if h.shapes.contains(&Shape::Raid1) {
+        for &off in offsets {
+            let bonus = if (0..n).any(|m| start_at(m, off)) {
+                1.0
+            } else {
+                0.0
+            };
+            out.push(mk(
+                Shape::Raid1,
+                0,
+                (0..n).collect(),
+                off,
+                bonus,
+                "mirror".into(),
+            ));
+        }
+        return out;
+    }
+    let feats = Feats::new(s);
+    let chunks: Vec<u64> = match hints.chunk {
+        Some(c) => vec![c],
+        None => CHUNKS.to_vec(),
+    };
+    for &shape in &h.shapes {
+        for &chunk in &chunks {
+            for &off in offsets {
+                let Some(map) = Mapper::new(shape, n, least.saturating_sub(off) / chunk.max(1))
+                else {
+                    continue;
+                };
+                let orders = if n <= FULL_ORDERS {
+                    search::permutations(n)
+                } else {
+                    search::beam_orders(&search::adjacency(&feats, n, chunk, off), 64)
+                };
+                for order in orders {
+                    let c = search::continuity(&feats, &map, chunk, &order, off, 1536);
+                    let first = map.locate(0).and_then(|(slot, _)| order.get(slot).copied());
+                    // Chunk 0 on the missing slot: the start cannot be seen
+                    // there, but a parity block that copies it can.
+                    let absent = first.is_some_and(|m| m >= s.members());
+                    let start = first.is_some_and(|m| start_at(m, off))
+                        || (absent && (0..s.members()).any(|m| start_at(m, off)));
+                    let mut score = c.weight() + if start { 3.0 } else { 0.0 };
+                    let mut ev = format!(
+                        "continuity at {} chunk boundaries: {:+.2}{}",
+                        c.count,
+                        c.strength(),
+                        if start {
+                            "; the array's start lies on slot 0's member at the offset"
+                        } else {
+                            ""
+                        }
+                    );
+                    if matches!(shape, Shape::Parity { level: 6, .. }) {
+                        let (ok, tested) = if h.missing {
+                            search::missing_q_agreement(
+                                &st.row_trace,
+                                &map,
+                                chunk,
+                                &order,
+                                off,
+                                s.members(),
+                                1024,
+                            )
+                        } else {
+                            search::q_agreement(&st.q_trace, &map, chunk, &order, off, 1024)
+                        };
+                        let f = RowStats::frac(u64::from(ok), u64::from(tested));
+                        score += 4.0 * (f - 0.5) * f64::from(tested).sqrt();
+                        ev.push_str(&format!(
+                            "; Q where the rows put it in {ok} of {tested} rows"
+                        ));
+                    }
+                    if let Some(g) = &map.r10 {
+                        let (ok, tested) = search::copies_agree(s, g, &order, chunk, off, 64);
+                        let f = RowStats::frac(u64::from(ok), u64::from(tested));
+                        score += 4.0 * (f - 0.5) * f64::from(tested).sqrt();
+                        ev.push_str(&format!("; copies agree in {ok} of {tested} chunks"));
+                    }
+                    let mut cand = mk(shape, chunk, order, off, score, ev);
+                    cand.continuity = c.z();
+                    out.push(cand);
+                }
+            }
+        }
+        // Keep the hypothesis' best few per shape so that no shape floods the shortlist.
+        out.sort_by(|a, b| b.score.total_cmp(&a.score));
+        let keep_other: Vec<Candidate> = out.iter().filter(|c| c.shape != shape).cloned().collect();
+        let mine: Vec<Candidate> = out
+            .into_iter()
+            .filter(|c| c.shape == shape)
+            .take(SHORTLIST)
+            .collect();
+        out = keep_other;
+        out.extend(mine);
+    }
+    out
+}
+
+/// The least member length in the sample's terms (the members' lengths are
+/// not in the sample: the last window's end is a lower bound).
+fn s_len(s: &Sample) -> u64 {
+    s.len
+}
