@@ -237,6 +237,9 @@ mod tests {
             confidence: 0.9,
             evidence: Vec::new(),
             score: 0.0,
+            checks: 0.0,
+            contradictions: 0,
+            continuity: 0.0,
             shape: Shape::Parity {
                 level: 5,
                 algo: ParityAlgo::LeftSymmetric,
