@@ -180,7 +180,10 @@ fn check_fs(vol: &dyn Volume, start: u64, len: u64, ev: &mut Vec<String>) -> f64
     let Ok(b) = bytes_up_to(vol, start, 2048) else {
         return 0.0;
     };
-    if b.get(..4) == Some(b"XFSB") || b.get(3..11) == Some(b"NTFS    ") {
+    if b.get(..4) == Some(b"XFSB") {
+        return check_xfs(vol, start, &b, ev);
+    }
+    if b.get(3..11) == Some(b"NTFS    ") {
         ev.push(format!("filesystem signature at array offset {start:#x}"));
         return 1.0;
     }
@@ -206,6 +209,54 @@ fn check_fs(vol: &dyn Volume, start: u64, len: u64, ev: &mut Vec<String>) -> f64
         }
         _ => 0.0,
     }
+}
+
+/// Points for an XFS at `start` (its superblock `sb`): every allocation
+/// group starts with a copy of the superblock, then its AGF and AGI
+/// headers, at multiples of the AG size, so they lie spread over the whole
+/// filesystem and over every member.
+fn check_xfs(vol: &dyn Volume, start: u64, sb: &[u8], ev: &mut Vec<String>) -> f64 {
+    let b = Bytes(sb);
+    let block = u64::from(b.be_u32(4).unwrap_or(0));
+    let agblocks = u64::from(b.be_u32(84).unwrap_or(0));
+    let agcount = u64::from(b.be_u32(88).unwrap_or(0));
+    let sect = u64::from(b.be_u16(102).unwrap_or(0));
+    if !(512..=65536).contains(&block)
+        || agblocks == 0
+        || agcount == 0
+        || !(512..=32768).contains(&sect)
+    {
+        ev.push(format!(
+            "XFS superblock at array offset {start:#x}, its geometry is not sane"
+        ));
+        return 0.0;
+    }
+    let mut t = Tally::default();
+    for ag in 0..agcount.min(64) {
+        let Some(at) = ag
+            .checked_mul(agblocks)
+            .and_then(|x| x.checked_mul(block))
+            .and_then(|x| x.checked_add(start))
+        else {
+            break;
+        };
+        for (i, magic) in [(0u64, b"XFSB"), (1, b"XAGF"), (2, b"XAGI")] {
+            if ag == 0 && i == 0 {
+                continue;
+            }
+            if let Ok(h) = bytes_up_to(vol, at + i * sect, 4) {
+                if h.len() == 4 {
+                    t.add(&h[..] == magic);
+                }
+            }
+        }
+    }
+    ev.push(format!(
+        "XFS at array offset {start:#x}: allocation group headers where its geometry puts them: {} of {}",
+        t.ok,
+        t.ok + t.bad
+    ));
+    (1.0 + 0.5 * f64::from(t.ok) - 4.0 * f64::from(t.bad)).clamp(-16.0, 8.0)
 }
 
 /// Tally of checksummed ext structures read through a candidate.
