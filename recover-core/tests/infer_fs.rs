@@ -102,6 +102,84 @@ fn disk() -> Option<Vec<u8>> {
     std::fs::read(p).ok()
 }
 
+/// A 96 MiB disk with XFS on p1 (79 MiB, four allocation groups; made
+/// with mkfs.xfs's test override for a filesystem under 300 MiB) and ext4
+/// on p2, cached.
+fn xfs_disk() -> Option<Vec<u8>> {
+    if !have("mkfs.xfs") || !have("sgdisk") || !have("mke2fs") {
+        eprintln!("SKIPPED: mkfs.xfs, mke2fs or sgdisk is not installed");
+        return None;
+    }
+    let p = fixtures::cached("infer-gpt-xfs-v2.img", |p| {
+        let s = fixtures::cache::Scratch::new("infer-xfs");
+        std::fs::File::create(p)
+            .and_then(|f| f.set_len(96 << 20))
+            .unwrap();
+        run(Command::new("sgdisk")
+            .args(["-n1:2048:+79M", "-t1:8300", "-n2:0:0", "-t2:8300"])
+            .arg(p));
+        let img = s.join("part.img");
+        std::fs::File::create(&img)
+            .and_then(|f| f.set_len(79 << 20))
+            .unwrap();
+        run(Command::new("mkfs.xfs")
+            .env("TEST_DIR", "1")
+            .env("TEST_DEV", "1")
+            .env("QA_CHECK_FS", "1")
+            .args(["-q", "-f"])
+            .arg(&img));
+        run(Command::new("dd")
+            .arg(format!("if={}", img.display()))
+            .arg(format!("of={}", p.display()))
+            .args(["seek=1", "bs=1M", "conv=notrunc", "status=none"]));
+        let p2 = s.join("p2");
+        write(
+            &p2.join("notes.txt"),
+            &b"notes on the second partition\n".repeat(50),
+        );
+        write(&p2.join("extra-512KiB.bin"), &rnd(3, 512 << 10));
+        std::fs::File::create(&img)
+            .and_then(|f| f.set_len(16 << 20))
+            .unwrap();
+        run(Command::new("mke2fs")
+            .args(["-q", "-F", "-t", "ext4", "-b", "1024", "-d"])
+            .arg(&p2)
+            .arg(&img));
+        run(Command::new("dd")
+            .arg(format!("if={}", img.display()))
+            .arg(format!("of={}", p.display()))
+            .args(["seek=80", "bs=1M", "conv=notrunc", "status=none"]));
+    });
+    std::fs::read(p).ok()
+}
+
+/// A 48 MiB disk with NTFS on p1 (mkntfs, 30 MiB) and ext4 on p2, cached.
+fn ntfs_disk() -> Option<Vec<u8>> {
+    if !have("mkntfs") || !have("sgdisk") || !have("mke2fs") {
+        eprintln!("SKIPPED: mkntfs, mke2fs or sgdisk is not installed");
+        return None;
+    }
+    let p = fixtures::cached("infer-gpt-ntfs-v1.img", |p| {
+        let s = fixtures::cache::Scratch::new("infer-ntfs");
+        std::fs::File::create(p)
+            .and_then(|f| f.set_len(DISK))
+            .unwrap();
+        run(Command::new("sgdisk")
+            .args(["-n1:2048:+30M", "-t1:0700", "-n2:0:0", "-t2:8300"])
+            .arg(p));
+        let img = s.join("part.img");
+        std::fs::File::create(&img)
+            .and_then(|f| f.set_len(30 << 20))
+            .unwrap();
+        run(Command::new("mkntfs").args(["-Q", "-F", "-q"]).arg(&img));
+        run(Command::new("dd")
+            .arg(format!("if={}", img.display()))
+            .arg(format!("of={}", p.display()))
+            .args(["seek=1", "bs=1M", "conv=notrunc", "status=none"]));
+    });
+    std::fs::read(p).ok()
+}
+
 /// md RAID5 stripe `s` over `n`: (parity disk, data disks in order), for
 /// algorithms 0..=4 (raid5.c).
 fn r5(algo: u32, n: usize, s: usize) -> (usize, Vec<usize>) {
@@ -546,5 +624,63 @@ fn other_wrong_hints_are_not_confident() {
             best.map_or("none".into(), |b| b.summary()),
         );
         assert!(best.is_none_or(|b| b.confidence < 0.5), "{what}: confident");
+    }
+}
+
+/// Arrays of disks whose first partition is XFS (its allocation group
+/// headers, spread over the partition, place chunks and members) or NTFS
+/// (MFT records with their update sequences, $MFTMirr).
+#[test]
+fn arrays_of_xfs_and_ntfs_are_inferred() {
+    let cases = [
+        (5, 2, 4, 64 << 10),
+        (5, 1, 3, 128 << 10),
+        (0, 0, 3, 64 << 10),
+        (6, 3, 4, 64 << 10),
+        (5, 0, 3, 4 << 10),
+    ];
+    for (fs, disk) in [("xfs", xfs_disk()), ("ntfs", ntfs_disk())] {
+        let Some(array) = disk else { return };
+        for (level, algo, n, chunk) in cases {
+            let members = stripe(&array, level, algo, n, chunk, 1 << 20);
+            let vols: Vec<VolumeRef> = (0..n)
+                .rev()
+                .map(|i| Arc::new(MemVolume::new(format!("m{i}"), members[i].clone())) as VolumeRef)
+                .collect();
+            let inf = infer(&vols, &Hints::default(), &|_, _| {}).unwrap();
+            let best = inf.candidates.first().expect("a candidate");
+            let ok = ArrayModel::new(best.spec(&vols))
+                .ok()
+                .and_then(|m| ArrayVolume::new("t".into(), m, false).ok())
+                .is_some_and(|v| {
+                    let len = (v.len() as usize).min(array.len());
+                    let mut buf = vec![0u8; len];
+                    v.read_at(0, &mut buf).is_ok() && buf == array[..len]
+                });
+            eprintln!(
+                "{fs} raid{level} algo{algo} {n}d {}K: {ok} {:.3} {} {:?}",
+                chunk >> 10,
+                best.confidence,
+                best.summary(),
+                best.evidence
+                    .iter()
+                    .find(|e| e.contains("XFS") || e.contains("NTFS"))
+            );
+            if !ok {
+                for b in inf.candidates.iter().take(4) {
+                    eprintln!(
+                        "      * {:.3} {:.2} {} {:?}",
+                        b.confidence,
+                        b.score,
+                        b.summary(),
+                        b.evidence
+                    );
+                }
+            }
+            assert!(
+                ok || best.confidence < 0.5,
+                "{fs} raid{level} algo{algo} {n}d: confidently wrong"
+            );
+        }
     }
 }

@@ -180,9 +180,11 @@ fn check_fs(vol: &dyn Volume, start: u64, len: u64, ev: &mut Vec<String>) -> f64
     let Ok(b) = bytes_up_to(vol, start, 2048) else {
         return 0.0;
     };
-    if b.get(..4) == Some(b"XFSB") || b.get(3..11) == Some(b"NTFS    ") {
-        ev.push(format!("filesystem signature at array offset {start:#x}"));
-        return 1.0;
+    if b.get(..4) == Some(b"XFSB") {
+        return check_xfs(vol, start, &b, ev);
+    }
+    if b.get(3..11) == Some(b"NTFS    ") {
+        return check_ntfs(vol, start, &b, ev);
     }
     match b.get(1024..2048).and_then(ext4::parse_superblock) {
         Some(Ok(sb)) => {
@@ -206,6 +208,111 @@ fn check_fs(vol: &dyn Volume, start: u64, len: u64, ev: &mut Vec<String>) -> f64
         }
         _ => 0.0,
     }
+}
+
+/// Points for an XFS at `start` (its superblock `sb`): every allocation
+/// group starts with a copy of the superblock, then its AGF and AGI
+/// headers, at multiples of the AG size, so they lie spread over the whole
+/// filesystem and over every member.
+fn check_xfs(vol: &dyn Volume, start: u64, sb: &[u8], ev: &mut Vec<String>) -> f64 {
+    let b = Bytes(sb);
+    let block = u64::from(b.be_u32(4).unwrap_or(0));
+    let agblocks = u64::from(b.be_u32(84).unwrap_or(0));
+    let agcount = u64::from(b.be_u32(88).unwrap_or(0));
+    let sect = u64::from(b.be_u16(102).unwrap_or(0));
+    if !(512..=65536).contains(&block)
+        || agblocks == 0
+        || agcount == 0
+        || !(512..=32768).contains(&sect)
+    {
+        ev.push(format!(
+            "XFS superblock at array offset {start:#x}, its geometry is not sane"
+        ));
+        return 0.0;
+    }
+    let mut t = Tally::default();
+    for ag in 0..agcount.min(64) {
+        let Some(at) = ag
+            .checked_mul(agblocks)
+            .and_then(|x| x.checked_mul(block))
+            .and_then(|x| x.checked_add(start))
+        else {
+            break;
+        };
+        for (i, magic) in [(0u64, b"XFSB"), (1, b"XAGF"), (2, b"XAGI")] {
+            if ag == 0 && i == 0 {
+                continue;
+            }
+            if let Ok(h) = bytes_up_to(vol, at + i * sect, 4) {
+                if h.len() == 4 {
+                    t.add(&h[..] == magic);
+                }
+            }
+        }
+    }
+    ev.push(format!(
+        "XFS at array offset {start:#x}: allocation group headers where its geometry puts them: {} of {}",
+        t.ok,
+        t.ok + t.bad
+    ));
+    (1.0 + 0.5 * f64::from(t.ok) - 4.0 * f64::from(t.bad)).clamp(-16.0, 8.0)
+}
+
+/// Points for an NTFS at `start` (its boot sector `boot`): the first MFT
+/// records carry "FILE" and intact update sequences (the last two bytes of
+/// every sector of a record repeat its sequence number, so a record split
+/// over two wrongly placed chunks shows it), and $MFTMirr, elsewhere in the
+/// volume, repeats the first records.
+fn check_ntfs(vol: &dyn Volume, start: u64, boot: &[u8], ev: &mut Vec<String>) -> f64 {
+    let b = Bytes(boot);
+    let bps = u64::from(b.le_u16(0x0B).unwrap_or(0));
+    let spc = u64::from(*boot.get(0x0D).unwrap_or(&0));
+    let cluster = bps * spc;
+    let mft = b.le_u64(0x30).unwrap_or(0);
+    let mirr = b.le_u64(0x38).unwrap_or(0);
+    let rec = match boot.get(0x40).map(|&x| x as i8) {
+        Some(x) if x < 0 && x > -16 => 1u64 << (-x),
+        Some(x) if x > 0 => u64::from(x as u8) * cluster,
+        _ => 0,
+    };
+    if !(512..=4096).contains(&bps)
+        || cluster == 0
+        || cluster > 1 << 21
+        || !(512..=65536).contains(&rec)
+    {
+        ev.push(format!(
+            "NTFS boot sector at array offset {start:#x}, its geometry is not sane"
+        ));
+        return 0.0;
+    }
+    let at = |lcn: u64| lcn.checked_mul(cluster).and_then(|x| x.checked_add(start));
+    let mut t = Tally::default();
+    let records = 32u64;
+    let first = at(mft).and_then(|o| bytes_up_to(vol, o, (records * rec) as usize).ok());
+    if let Some(m) = &first {
+        for r in m.chunks_exact(rec as usize) {
+            if r.iter().all(|&x| x == 0) {
+                continue;
+            }
+            let rb = Bytes(r);
+            let ok = r.get(..4) == Some(b"FILE") && {
+                let usa = rb.le_u16(4).unwrap_or(0) as usize;
+                let usn = rb.le_u16(usa);
+                (1..=(r.len() / 512)).all(|s| rb.le_u16(s * 512 - 2) == usn)
+            };
+            t.add(ok);
+        }
+        let mirror = at(mirr).and_then(|o| bytes_up_to(vol, o, (4 * rec) as usize).ok());
+        if let Some(x) = mirror {
+            t.add(m.get(..x.len()) == Some(&x[..]));
+        }
+    }
+    ev.push(format!(
+        "NTFS at array offset {start:#x}: MFT records and $MFTMirr that check out: {} of {}",
+        t.ok,
+        t.ok + t.bad
+    ));
+    (1.0 + 0.25 * f64::from(t.ok) - 4.0 * f64::from(t.bad)).clamp(-16.0, 8.0)
 }
 
 /// Tally of checksummed ext structures read through a candidate.

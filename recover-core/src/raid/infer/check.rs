@@ -14,6 +14,24 @@ use crate::raid::metadata::Level;
 use crate::raid::model::ArrayModel;
 use crate::raid::volume::ArrayVolume;
 
+/// The first, cheap check of many candidates: assembled over the sampled
+/// members (`sampled`, by sample member), their structures verified where
+/// the sample holds them; the points are added to the score.
+pub(super) fn light_check(c: &mut Candidate, sampled: &[VolumeRef]) {
+    let mut spec = c.spec(sampled);
+    spec.size = None;
+    let Ok(model) = ArrayModel::new(spec) else {
+        return;
+    };
+    let Ok(vol) = ArrayVolume::new("sampled".into(), model, true) else {
+        return;
+    };
+    let p = anchors::verify(&vol).points;
+    c.score += p;
+    // Kept here until the full check replaces it.
+    c.checks = p;
+}
+
 /// Candidates that serve the same bytes (RAID0 and a RAID5 missing its
 /// parity-first disk, say) merged into one: the one with fewest missing
 /// members, scored as the best of them. Sorted best first.
@@ -78,6 +96,9 @@ pub(super) fn check(c: &mut Candidate, vols: &[VolumeRef], s: &Sample) -> Option
         c.score -= 10.0;
         return None;
     };
+    // The full check's points replace the light check's.
+    c.score -= c.checks;
+    c.checks = 0.0;
     let v = anchors::verify(&vol);
     let before = c.score;
     c.score += v.points;

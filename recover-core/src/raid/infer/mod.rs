@@ -98,6 +98,8 @@ impl Inference {
 /// The sample read of each member by default (the head plus windows).
 pub const DEFAULT_BUDGET: u64 = 48 << 20;
 
+/// Candidates of one level hypothesis given the light check (on the sample).
+const LIGHT_CHECKS: usize = 400;
 /// Candidates of one level hypothesis kept for the full check.
 const PER_HYPOTHESIS: usize = 40;
 
@@ -232,10 +234,31 @@ fn infer_at(
             &s
         };
         let mut found = rank::rank(hs, h, &offsets, &starts, hints, &stats);
-        // The best few of every hypothesis go on to the full check.
         found.sort_by(|a, b| b.score.total_cmp(&a.score));
         let mut seen = HashSet::new();
         found.retain(|c| seen.insert(c.key()));
+        // Where content says little (a nearly empty array), many rank
+        // alike: the structures the sample holds sort the best hundreds
+        // before the best few of every hypothesis go on to the full check.
+        found.truncate(LIGHT_CHECKS);
+        let sampled: Vec<VolumeRef> = (0..hs.members())
+            .map(|m| {
+                let len = members.get(m).map_or(hs.len, |v| v.len());
+                Arc::new(sample::SampledMember::new(hs, m, len)) as VolumeRef
+            })
+            .collect();
+        let light: Vec<Candidate> = {
+            use rayon::prelude::*;
+            found
+                .into_par_iter()
+                .map(|mut c| {
+                    check::light_check(&mut c, &sampled);
+                    c
+                })
+                .collect()
+        };
+        found = light;
+        found.sort_by(|a, b| b.score.total_cmp(&a.score));
         found.truncate(PER_HYPOTHESIS);
         for c in &mut found {
             c.confidence = h.level_conf;

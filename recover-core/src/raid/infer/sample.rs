@@ -208,6 +208,61 @@ impl Sample {
     }
 }
 
+/// One member as the sample holds it: reads inside a sampled window are
+/// served from memory, others fail. Candidates are assembled over these for
+/// a first structural check that costs no I/O.
+#[derive(Debug)]
+pub struct SampledMember {
+    starts: Vec<u64>,
+    windows: Vec<Vec<u8>>,
+    len: u64,
+    name: String,
+}
+
+impl SampledMember {
+    /// Member `m` of `s` (`len`: the member's length).
+    pub fn new(s: &Sample, m: usize, len: u64) -> SampledMember {
+        SampledMember {
+            starts: s.starts.clone(),
+            windows: s.data.get(m).cloned().unwrap_or_default(),
+            len,
+            name: format!("sampled member {m}"),
+        }
+    }
+}
+
+impl Volume for SampledMember {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        let not_sampled = || Error::OutOfRange {
+            layer: self.name.clone(),
+            offset,
+            len: buf.len() as u64,
+            size: self.len,
+        };
+        let i = self
+            .starts
+            .partition_point(|&s| s <= offset)
+            .checked_sub(1)
+            .ok_or_else(not_sampled)?;
+        let w = self.windows.get(i).ok_or_else(not_sampled)?;
+        let rel = usize::try_from(offset - self.starts[i]).map_err(|_| not_sampled())?;
+        let src = rel
+            .checked_add(buf.len())
+            .and_then(|end| w.get(rel..end))
+            .ok_or_else(not_sampled)?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        self.name.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
