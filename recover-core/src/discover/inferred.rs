@@ -50,8 +50,9 @@ impl InferredArray {
 }
 
 /// The inferred arrays of `members` (node paths and volumes of the
-/// sources to infer over, in command-line order): at most one today, as
-/// `inferred0`, explored inside. `progress(done, total)` follows the
+/// sources to infer over, in command-line order; one alone is taken as a
+/// half of a mirror whose data offset is to be found): at most one today,
+/// as `inferred0`, explored inside. `progress(done, total)` follows the
 /// inference. No node when no consistent geometry was found; the reason
 /// comes back as a problem instead.
 pub fn inferred_arrays(
@@ -60,13 +61,13 @@ pub fn inferred_arrays(
     opts: &Options,
     progress: &dyn Fn(u64, u64),
 ) -> (Vec<Node>, Vec<Problem>) {
-    if members.len() < 2 {
+    if members.is_empty() {
         return (
             Vec::new(),
             vec![Problem::warning(
                 "inference",
                 None,
-                "an array is inferred from two or more members",
+                "no member to infer an array from",
             )],
         );
     }
