@@ -192,14 +192,18 @@ pub(super) fn hypotheses(
         return out;
     }
     // No redundancy seen: striping, or a parity array with a member missing
-    // (its rows cannot be tested), or members of different arrays.
+    // (its rows cannot be tested), or members of different arrays. Blocks
+    // found again on another member speak against plain striping: on a
+    // sparse parity array with a member gone, a parity chunk is a copy of
+    // the one chunk of its row that holds data.
+    let striped_conf = 0.8 * (1.0 - twin).max(0.0);
     if n >= 2 && slots == n && want(Level::Raid0) {
         out.push(Hypothesis {
             shapes: vec![Shape::Raid0],
             slots: n,
             xor_member: false,
             missing: false,
-            level_conf: 0.8 * enough,
+            level_conf: striped_conf * enough,
             why: "no parity or mirror relation between the members: striping (RAID0)".into(),
         });
     }
@@ -209,7 +213,7 @@ pub(super) fn hypotheses(
             slots: n,
             xor_member: false,
             missing: false,
-            level_conf: 0.7 * enough,
+            level_conf: 0.7 * (1.0 - twin).max(0.0) * enough,
             why: "no parity or mirror relation between the members: concatenation (linear)".into(),
         });
     }
