@@ -71,20 +71,7 @@ pub fn discover_with_hints(
     let mut not_inferred = Vec::new();
     if opts.infer {
         let (arrays, why) = infer(&nodes, hints, &dopts);
-        // A member of an inferred array holds no table or filesystem of
-        // its own: that is what a member is, not damage.
-        for a in &arrays {
-            if let discover::NodeInfo::Inferred(inf) = &a.info {
-                for slot in inf.best.slots.iter().flatten() {
-                    let Some(m) = inf.members.get(*slot) else {
-                        continue;
-                    };
-                    if let Some(n) = discover::find_mut(&mut nodes, &m.path) {
-                        n.problems.retain(|p| p.structure != "content");
-                    }
-                }
-            }
-        }
+        discover::inferred::quiet_members(&mut nodes, &arrays);
         nodes.extend(arrays);
         not_inferred = why;
     }

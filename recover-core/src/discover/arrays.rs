@@ -49,9 +49,9 @@ pub(super) fn arrays(nodes: &[Node], sources: &[(usize, Source)], opts: &Options
             let placed = place_by_data(&mut a);
             if a.order_known {
                 // Placed: what said they could not be is moot.
-                problems.retain(|p| !p.detail.contains("could not be placed"));
+                problems.retain(|p| p.structure != crate::raid::group::UNPLACED);
                 a.problems
-                    .retain(|p| !p.detail.contains("could not be placed"));
+                    .retain(|p| p.structure != crate::raid::group::UNPLACED);
             }
             problems.extend(placed);
         }
@@ -152,7 +152,7 @@ fn place_by_data(a: &mut crate::raid::group::Array) -> Vec<Problem> {
         Err(e) => {
             return vec![Problem::from_error(
                 crate::Severity::Warning,
-                "member order",
+                crate::raid::group::UNPLACED,
                 &e,
             )]
         }
@@ -188,7 +188,7 @@ fn place_by_data(a: &mut crate::raid::group::Array) -> Vec<Problem> {
             && next.is_none_or(|n| b.confidence >= PLACE_MARGIN * n.confidence)
     }) else {
         return vec![Problem::warning(
-            "member order",
+            crate::raid::group::UNPLACED,
             None,
             "the members' data does not settle their order in the geometry the metadata gives; give --serial IMAGE=SERIAL",
         )];
@@ -209,7 +209,7 @@ fn place_by_data(a: &mut crate::raid::group::Array) -> Vec<Problem> {
     a.state = survivability(&a.info, &a.missing);
     a.order_known = true;
     vec![Problem::warning(
-        "member order",
+        crate::raid::group::UNPLACED,
         None,
         format!("the metadata names its members by serial number only; they were placed by {how}"),
     )]

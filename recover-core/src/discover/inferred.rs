@@ -147,6 +147,29 @@ pub fn inferred_arrays(
     (vec![node], Vec::new())
 }
 
+/// Members of the inferred arrays among `nodes` hold no table or
+/// filesystem of their own: that is what a member is, not damage, so the
+/// "nothing recognized" problem is taken off them.
+pub fn quiet_members(nodes: &mut [Node], arrays: &[Node]) {
+    for a in arrays {
+        let NodeInfo::Inferred(inf) = &a.info else {
+            continue;
+        };
+        for m in inf
+            .best
+            .slots
+            .iter()
+            .flatten()
+            .filter_map(|i| inf.members.get(*i))
+        {
+            if let Some(n) = super::find_mut(nodes, &m.path) {
+                n.problems
+                    .retain(|p| p.structure != super::source::NOTHING_RECOGNIZED);
+            }
+        }
+    }
+}
+
 /// mdadm's words for a candidate: `--build` where md can serve the array
 /// without superblocks (linear, RAID0, RAID1 and RAID10 with data from the
 /// start of each member), else `--create --assume-clean` with the data

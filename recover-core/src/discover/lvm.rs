@@ -84,6 +84,7 @@ fn vg_node(mut g: crate::lvm::VolumeGroup, path: String, opts: &Options) -> Node
         let before = builder.gaps.len();
         let warned = builder.warnings.len();
         let built = builder.build(&lv.name);
+        // ok: gaps and warnings only grow, so before and warned are <= len.
         let mut lproblems: Vec<Problem> = builder.gaps[before..]
             .iter()
             .map(|g| {

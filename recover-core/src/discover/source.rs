@@ -86,6 +86,10 @@ pub fn discover_in(src: &Source, path: String, opts: &Options, chain: &Chain) ->
 }
 
 /// The problem for a source where nothing at all was recognized, saying
+/// The structure named by the problem of a source where nothing was
+/// recognized (a member of an array whose metadata is gone shows it).
+pub(super) const NOTHING_RECOGNIZED: &str = "content";
+
 /// what was looked for and why sector 0 is not an MBR.
 pub(super) fn nothing_recognized(vol: &dyn crate::io::Volume) -> Problem {
     let why = match part::probe_tables(vol).mbr {
@@ -96,7 +100,7 @@ pub(super) fn nothing_recognized(vol: &dyn crate::io::Volume) -> Problem {
         Ok(_) => "the MBR has no partitions".to_string(),
     };
     Problem::error(
-        "content",
+        NOTHING_RECOGNIZED,
         Some(0),
         format!(
             "no partition table or filesystem recognized ({why}; no GPT header at LBA 1 or the last LBA with 512- or 4096-byte sectors; no known superblock)"

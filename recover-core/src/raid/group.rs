@@ -135,6 +135,10 @@ const EVENT_MARGIN: u64 = 1;
 /// role table, the largest of the formats; raid_disks is untrusted.
 const MAX_SLOTS: u32 = crate::raid::md::v1::MAX_DEV;
 
+/// The structure named by the problem of members whose slots the
+/// metadata cannot tell (discovery takes it off once their data places them).
+pub const UNPLACED: &str = "member order";
+
 /// Gathers candidates into arrays. Arrays come out ordered by format and by
 /// the path of their first member.
 pub fn gather(cands: &[Candidate]) -> Vec<Array> {
@@ -308,7 +312,7 @@ fn build(cands: &[Candidate], refs: &[(usize, usize)]) -> Array {
             .filter_map(|&s| info.slots.get(s as usize).cloned().flatten())
             .collect();
         problems.push(Problem::warning(
-            "array",
+            UNPLACED,
             None,
             format!(
                 "{unplaced} member(s) could not be placed: the metadata names its disks by serial number only ({}); give each image's serial with --serial IMAGE=SERIAL",

@@ -85,6 +85,7 @@ pub fn data_extents(
             let mut out = Vec::with_capacity(n as usize); // ok: <= fork / 16
             for i in 0..n as usize {
                 out.push(rec_at(fork, i * 16).expect("in the fork: checked above"));
+                // ok: n * 16 <= fork length, checked above
             }
             Ok(out)
         }
@@ -243,7 +244,7 @@ impl Walk<'_> {
                 if self.out.len() >= MAX_EXTENTS {
                     return Err(bad(0, format!("more than {MAX_EXTENTS} extents")));
                 }
-                let r = rec_at(b, hdr + 16 * i).expect("in the block: numrecs <= maxrecs");
+                let r = rec_at(b, hdr + 16 * i).expect("in the block: numrecs <= maxrecs"); // ok: numrecs <= maxrecs, which fits the block
                 self.out.push(r);
             }
             return Ok(());

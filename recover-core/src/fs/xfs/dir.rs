@@ -215,7 +215,7 @@ pub fn parse_data_block(
                 format!("entry of {size} bytes runs past the data"),
             ));
         }
-        let name = b.get(pos + 9, namelen).expect("inside: pos + size <= end");
+        let name = b.get(pos + 9, namelen).expect("inside: pos + size <= end"); // ok: the entry's size was checked against the block end
         let kind = if g.ftype {
             ftype_kind(b.u8(pos + 9 + namelen).unwrap_or(0))
         } else {
