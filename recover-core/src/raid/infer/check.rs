@@ -190,13 +190,16 @@ pub(super) fn calibrate(all: &mut [Candidate], dup: &[(usize, usize)], notes: &m
             conf *= 0.3;
         }
         if c.slots.iter().any(Option::is_none) {
-            conf *= 0.8;
+            conf *= 0.9;
         }
         if !dup.is_empty() {
             conf *= 0.2;
         }
         c.confidence = conf.clamp(0.0, 1.0);
     }
+    // Scores tie where the evidence cannot tell: the level's prior (a
+    // complete array over one with a member missing) then decides.
+    all.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
     if all.first().is_some_and(|c| c.confidence < 0.3) {
         notes.push("no geometry stands out: low confidence".into());
     }

@@ -173,7 +173,10 @@ pub(super) fn hypotheses(
         return out;
     }
     let twin = RowStats::frac(twins.1, twins.0);
-    if n >= 2 && twins.0 >= 16 && twin >= 0.9 && slots == n && want(Level::Raid10) {
+    // Blocks found again one stride on, on the next member: far copies
+    // (whose stride put them beyond most of the sample).
+    let far = st.far_shift.is_some();
+    if n >= 2 && (twins.0 >= 16 && twin >= 0.9 || far) && slots == n && want(Level::Raid10) {
         out.push(Hypothesis {
             shapes: vec![
                 Shape::Raid10("near=2"),
@@ -183,11 +186,16 @@ pub(super) fn hypotheses(
             slots: n,
             xor_member: false,
             missing: false,
-            level_conf: twin * enough,
-            why: format!(
-                "{:.1}% of the blocks with data are found on another member too: RAID10",
-                twin * 100.0
-            ),
+            level_conf: if far { twin.max(0.9) } else { twin } * enough,
+            why: match st.far_shift {
+                Some(shift) if twin < 0.9 => format!(
+                    "blocks are found again {shift:#x} bytes on, on another member: RAID10 far copies"
+                ),
+                _ => format!(
+                    "{:.1}% of the blocks with data are found on another member too: RAID10",
+                    twin * 100.0
+                ),
+            },
         });
         return out;
     }
@@ -230,7 +238,7 @@ pub(super) fn hypotheses(
             slots: n + 1,
             xor_member: true,
             missing: false,
-            level_conf: 0.6 * enough,
+            level_conf: 0.7 * enough,
             why: format!(
                 "no redundancy among the {n} members: RAID5 over {} with one missing (its chunks rebuilt as the XOR of the others) is possible",
                 n + 1
@@ -248,7 +256,7 @@ pub(super) fn hypotheses(
             slots: n + 1,
             xor_member: false,
             missing: true,
-            level_conf: 0.6 * enough,
+            level_conf: 0.7 * enough,
             why: format!(
                 "no redundancy among the {n} members: RAID6 over {} with one missing is possible",
                 n + 1

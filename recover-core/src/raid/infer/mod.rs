@@ -171,9 +171,21 @@ fn infer_at(
     let plan = sample::plan(least, budget.min(sample::HARD_CAP / 2));
     // Stages: the sample, each hypothesis ranked, the full check.
     progress(0, 3);
-    let s = Sample::read(&counted, &plan);
+    let mut s = Sample::read(&counted, &plan);
+    let mut stats = rows::row_stats(&s);
+    // No parity or mirror in the rows, and members larger than the sample:
+    // RAID10 far=2 keeps its second copies half a member on, where the
+    // sample does not reach. Read where they would be.
+    let f = |x| rows::RowStats::frac(x, stats.nonzero);
+    let related = f(stats.all_equal) >= 0.98 || f(stats.xor_zero) >= 0.97;
+    if !related && least > budget && hints.level.is_none_or(|l| l == Level::Raid10) {
+        let probes = sample::far_probes(least);
+        if !probes.is_empty() {
+            s = s.merged(&Sample::read(&counted, &probes));
+            stats = rows::row_stats(&s);
+        }
+    }
     progress(1, 3);
-    let stats = rows::row_stats(&s);
     if stats.nonzero == 0 {
         inf.notes
             .push("every sampled row is zero on every member: nothing to infer from".into());
@@ -215,6 +227,7 @@ fn infer_at(
     }
     let starts = anchors::find_starts(&s, 256);
     let twins = rows::twins(&s);
+    stats.far_shift = rows::far_shift(&s);
     let hyps = hypotheses(&stats, twins, n, hints, &mut inf.notes);
     let dup = duplicates(&stats, n, &hyps);
     for (a, b) in &dup {
@@ -233,7 +246,16 @@ fn infer_at(
         } else {
             &s
         };
-        let mut found = rank::rank(hs, h, &offsets, &starts, hints, &stats);
+        // The rebuilt member holds array starts too (chunk 0 on the
+        // missing member, a parity copy of it elsewhere).
+        let xstarts;
+        let hstarts = if h.xor_member {
+            xstarts = anchors::find_starts(hs, 256);
+            &xstarts
+        } else {
+            &starts
+        };
+        let mut found = rank::rank(hs, h, &offsets, hstarts, hints, &stats);
         found.sort_by(|a, b| b.score.total_cmp(&a.score));
         let mut seen = HashSet::new();
         found.retain(|c| seen.insert(c.key()));

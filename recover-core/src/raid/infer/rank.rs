@@ -28,6 +28,8 @@ pub const CHUNKS: [u64; 9] = [
 const FULL_ORDERS: usize = 6;
 /// Candidates of one shape kept from the quick ranking.
 const SHORTLIST: usize = 24;
+/// Candidates of one shape and data offset kept beyond the shortlist.
+const PER_OFFSET: usize = 6;
 
 /// Data offsets to try: the hint alone, else 0 and where array starts were
 /// found (partition tables first), at most 6.
@@ -140,8 +142,17 @@ pub(super) fn rank(
     for &shape in &h.shapes {
         for &chunk in &chunks {
             for &off in offsets {
-                let Some(map) = Mapper::new(shape, n, least.saturating_sub(off) / chunk.max(1))
-                else {
+                // Far copies measured on the members fix the member size
+                // md used (and rule out chunks the stride is no multiple of).
+                let mut member_chunks = least.saturating_sub(off) / chunk.max(1);
+                let far = far_copies(shape);
+                if let (Some(far), Some(shift)) = (far, st.far_shift) {
+                    if shift % chunk != 0 {
+                        continue;
+                    }
+                    member_chunks = far * (shift / chunk);
+                }
+                let Some(map) = Mapper::new(shape, n, member_chunks) else {
                     continue;
                 };
                 let orders = if n <= FULL_ORDERS {
@@ -195,6 +206,13 @@ pub(super) fn rank(
                         ev.push_str(&format!("; copies agree in {ok} of {tested} chunks"));
                     }
                     let mut cand = mk(shape, chunk, order, off, score, ev);
+                    if far.is_some() && st.far_shift.is_some() {
+                        cand.member_size = member_chunks * chunk;
+                        cand.evidence.push(format!(
+                            "far copies {:#x} bytes on, measured on the members",
+                            st.far_shift.unwrap_or(0)
+                        ));
+                    }
                     cand.continuity = c.z();
                     out.push(cand);
                 }
@@ -203,15 +221,40 @@ pub(super) fn rank(
         // Keep the hypothesis' best few per shape so that no shape floods the shortlist.
         out.sort_by(|a, b| b.score.total_cmp(&a.score));
         let keep_other: Vec<Candidate> = out.iter().filter(|c| c.shape != shape).cloned().collect();
-        let mine: Vec<Candidate> = out
-            .into_iter()
-            .filter(|c| c.shape == shape)
-            .take(SHORTLIST)
-            .collect();
+        let mut mine: Vec<Candidate> = Vec::new();
+        let mut per_offset: Vec<(u64, usize)> = Vec::new();
+        for c in out.into_iter().filter(|c| c.shape == shape) {
+            // The best few of every data offset too: a stray table deeper
+            // on a member must not push the real start out of the list.
+            let off = c.data_offset.first().copied().unwrap_or(0);
+            let k = match per_offset.iter_mut().find(|(o, _)| *o == off) {
+                Some((_, k)) => {
+                    *k += 1;
+                    *k
+                }
+                None => {
+                    per_offset.push((off, 1));
+                    1
+                }
+            };
+            if mine.len() < SHORTLIST || k <= PER_OFFSET {
+                mine.push(c);
+            }
+        }
         out = keep_other;
         out.extend(mine);
     }
     out
+}
+
+/// Copies of a RAID10 far layout (not offset), `None` for other shapes.
+fn far_copies(shape: Shape) -> Option<u64> {
+    let Shape::Raid10(words) = shape else {
+        return None;
+    };
+    let word = crate::raid::model::raid10_word(words)?;
+    let far = u64::from((word >> 8) & 0xff);
+    (far > 1 && word & 0x1_0000 == 0).then_some(far)
 }
 
 /// The least member length in the sample's terms (the members' lengths are

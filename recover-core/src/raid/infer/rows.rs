@@ -39,6 +39,10 @@ pub struct RowStats {
     /// (bounded): with a RAID6 member missing, the rows whose Q is the
     /// missing one are those that XOR to zero.
     pub row_trace: Vec<(u64, bool)>,
+    /// How far RAID10's far copies lie behind their first copies on the
+    /// next member (md's stride: half the used part of a member for
+    /// far=2), when blocks found again on another member say so.
+    pub far_shift: Option<u64>,
 }
 
 /// Most entries kept in `q_trace`.
@@ -81,6 +85,7 @@ pub enum WindowClass {
 
 /// The class of each sampled window, from its own rows.
 pub fn window_classes(s: &Sample) -> Vec<WindowClass> {
+    let n = s.members();
     (0..s.starts.len())
         .map(|w| {
             let st = row_stats_in(s, w..w + 1);
@@ -89,9 +94,11 @@ pub fn window_classes(s: &Sample) -> Vec<WindowClass> {
                 WindowClass::Empty
             } else if f(st.all_equal) >= 0.98 {
                 WindowClass::Mirror
-            } else if f(st.xor_zero) >= 0.97 {
+            } else if n >= 3 && f(st.xor_zero) >= 0.97 {
                 WindowClass::Parity
-            } else if f(st.drop_one) >= 0.9 {
+            } else if n >= 4 && f(st.drop_one) >= 0.9 {
+                // Over fewer members, a row "without one" is one member
+                // alone, or two equal ones: nothing RAID6 about it.
                 WindowClass::Six
             } else {
                 WindowClass::Other
@@ -150,9 +157,15 @@ pub fn row_stats_in(s: &Sample, range: std::ops::Range<usize>) -> RowStats {
                     st.xor_zero += 1;
                 } else if let Some(q) = rows.iter().position(|r| *r == x.as_slice()) {
                     st.drop_one += 1;
-                    st.q_at[q] += 1;
-                    if st.q_trace.len() < MAX_TRACE {
-                        st.q_trace.push((start + off as u64, q));
+                    // Where a row holds one data block alone, P, Q and
+                    // that block can be equal: which of them is Q is then
+                    // not said, and the row stays out of the trace.
+                    let alike = rows.iter().filter(|r| **r == x.as_slice()).count();
+                    if alike == 1 {
+                        st.q_at[q] += 1;
+                        if st.q_trace.len() < MAX_TRACE {
+                            st.q_trace.push((start + off as u64, q));
+                        }
                     }
                 }
                 for a in 0..n {
@@ -201,6 +214,51 @@ pub fn twins(s: &Sample) -> (u64, u64) {
         .count();
     (order.len() as u64, twinned as u64)
 }
+
+/// The stride of RAID10 far copies: among blocks found again on another
+/// member at a higher offset, the displacement most of them share, when it
+/// is larger than any chunk (near and offset copies lie at most a chunk
+/// apart) and at least 64 blocks, and most of those found again, agree on
+/// it.
+pub fn far_shift(s: &Sample) -> Option<u64> {
+    use std::collections::HashMap;
+    use std::hash::{Hash, Hasher};
+    let mut first: HashMap<u64, (usize, u64)> = HashMap::new();
+    let mut shifts: HashMap<u64, u32> = HashMap::new();
+    for (m, wins) in s.data.iter().enumerate() {
+        for (w, start) in wins.iter().zip(&s.starts) {
+            for (i, b) in w.chunks_exact(ROW).enumerate() {
+                if b.iter().all(|&x| x == b[0]) {
+                    continue;
+                }
+                let mut h = std::hash::DefaultHasher::new();
+                b.hash(&mut h);
+                let off = start + (i * ROW) as u64;
+                match first.entry(h.finish()) {
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert((m, off));
+                    }
+                    std::collections::hash_map::Entry::Occupied(e) => {
+                        let (fm, fo) = *e.get();
+                        if fm != m && off > fo {
+                            *shifts.entry(off - fo).or_insert(0) += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let pairs: u32 = shifts.values().sum();
+    let (&shift, &count) = shifts
+        .iter()
+        .max_by_key(|(&s, &c)| (c, std::cmp::Reverse(s)))?;
+    // Most blocks found again lie this far on: unrelated data repeats at
+    // scattered distances, not at one.
+    (shift > MAX_NEAR_SHIFT && count >= 64 && 2 * count >= pairs).then_some(shift)
+}
+
+/// Near and offset copies lie at most a chunk apart (4 MiB at most).
+const MAX_NEAR_SHIFT: u64 = 4 << 20;
 
 /// The largest power-of-two chunk (4 KiB to 1 MiB) that every change of
 /// the Q member along `trace` respects, relative to the data offset

@@ -112,6 +112,29 @@ pub fn plan(len: u64, budget: u64) -> Vec<u64> {
     out
 }
 
+/// Windows read around the middle of large members for RAID10 far copies.
+const FAR_PROBES: u64 = 12;
+
+/// Where RAID10 far=2 keeps the second copies of the head of members of
+/// `len` bytes: half a member on, less half the data offset (up to 128
+/// MiB) and the space kept at the end. Windows a little over a head apart
+/// going down from the middle hold copies of the head whatever these are;
+/// md 1.2's data offset on large members is 128 MiB, so the window there
+/// has its copies a quarter of that past the middle.
+pub fn far_probes(len: u64) -> Vec<u64> {
+    let mid = (len / 2).next_multiple_of(WINDOW);
+    let mut out: Vec<u64> = (0..FAR_PROBES)
+        .filter_map(|k| mid.checked_sub(k * (HEAD - WINDOW)))
+        .collect();
+    if len > (256 << 20) {
+        out.extend((0..3).map(|k| mid + (64 << 20) - k * WINDOW));
+    }
+    out.sort_unstable();
+    out.dedup();
+    out.retain(|&w| w >= HEAD && w < len);
+    out
+}
+
 /// The sampled bytes: the same windows of every member.
 #[derive(Debug)]
 pub struct Sample {
@@ -183,6 +206,42 @@ impl Sample {
         let win = self.data.get(m)?.get(i)?;
         let rel = usize::try_from(off - self.starts.get(i)?).ok()?;
         win.get(rel..rel.checked_add(len)?)
+    }
+
+    /// This sample's windows together with `more` (of the same members),
+    /// in offset order; windows of `more` already held are left out.
+    pub fn merged(&self, more: &Sample) -> Sample {
+        let mut idx: Vec<(u64, bool, usize)> = self
+            .starts
+            .iter()
+            .enumerate()
+            .map(|(i, &o)| (o, false, i))
+            .chain(
+                more.starts
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, o)| !self.starts.contains(o))
+                    .map(|(i, &o)| (o, true, i)),
+            )
+            .collect();
+        idx.sort_unstable();
+        let data = self
+            .data
+            .iter()
+            .zip(&more.data)
+            .map(|(mine, theirs)| {
+                idx.iter()
+                    .filter_map(|&(_, other, i)| {
+                        if other { theirs.get(i) } else { mine.get(i) }.cloned()
+                    })
+                    .collect()
+            })
+            .collect();
+        Sample {
+            starts: idx.iter().map(|&(o, _, _)| o).collect(),
+            data,
+            len: self.len,
+        }
     }
 
     /// Adds a member whose bytes are the XOR of all the others (a missing

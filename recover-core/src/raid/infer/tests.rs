@@ -547,3 +547,50 @@ fn progress_goes_forward_to_the_end() {
     assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0), "{seen:?}");
     assert_eq!(seen.last(), Some(&(3, 3)));
 }
+
+/// RAID10 far=2 over members of 4 GiB whose used part stops short of
+/// their end (as md 1.0 keeps its superblock there): the second copies lie
+/// half the used part on, beyond the sample, and are found by reading
+/// where they must be; the stride they give places every far copy.
+#[test]
+fn raid10_far_on_large_members() {
+    use crate::io::{Concat, Zeros};
+    let (n, chunk, off) = (3usize, 64usize << 10, 1usize << 20);
+    let array = content(24 << 20, 77);
+    let rows = array.len() / chunk / n;
+    let mc: usize = (4 << 30) / chunk - 32;
+    let half = mc / 2;
+    let len = (off + mc * chunk + (5 << 20)) as u64;
+    let mut first = vec![vec![0u8; off + rows * chunk]; n];
+    let mut second = vec![vec![0u8; rows * chunk]; n];
+    for k in 0..array.len() / chunk {
+        let src = &array[k * chunk..(k + 1) * chunk];
+        let (d, r) = (k % n, k / n);
+        first[d][off + r * chunk..off + (r + 1) * chunk].copy_from_slice(src);
+        second[(d + 1) % n][r * chunk..(r + 1) * chunk].copy_from_slice(src);
+    }
+    let v: Vec<VolumeRef> = (0..n)
+        .map(|d| {
+            let a = first[d].len() as u64;
+            let gap = (off + half * chunk) as u64 - a;
+            let b = second[d].len() as u64;
+            Arc::new(Concat::new(
+                vec![
+                    Arc::new(MemVolume::new(format!("a{d}"), first[d].clone())) as VolumeRef,
+                    Arc::new(Zeros::new(gap, format!("g{d}"))) as VolumeRef,
+                    Arc::new(MemVolume::new(format!("b{d}"), second[d].clone())) as VolumeRef,
+                    Arc::new(Zeros::new(len - a - gap - b, format!("z{d}"))) as VolumeRef,
+                ],
+                format!("m{d}"),
+            )) as VolumeRef
+        })
+        .collect();
+    let inf = infer(&v, &Hints::default(), &|_, _| {}).unwrap();
+    let best = inf.candidates.first().expect("a candidate");
+    assert_eq!(best.layout, "far=2", "{}", describe(&inf));
+    assert_eq!(best.member_size, (mc * chunk) as u64, "{}", describe(&inf));
+    assert!(same_as(&v, best, &array), "{}", describe(&inf));
+    for r in &inf.bytes_read {
+        assert!(*r <= DEFAULT_BUDGET + (48 << 20), "read {r}");
+    }
+}
