@@ -1051,10 +1051,12 @@ fn assembled_arrays_are_bit_exact_complete_and_degraded() {
     assert!(checked > 150, "only {checked} assemblies checked");
 }
 
-/// The files the kernel's ext4 wrote inside each array (the manifest's
-/// SHA-256 of every file) read back through the array, its partition table
-/// and the ext4 reader: with every member, and without each one the level
-/// can spare (the files then come through parity or the other copy).
+/// The files the kernel wrote inside each array (the manifest's SHA-256 of
+/// every file) read back through the array, its partition table (or none:
+/// the filesystem on the whole array), the LVM volume group on it where
+/// there is one, and the filesystem reader (ext4, XFS, NTFS): with every
+/// member, and without each one the level can spare (the files then come
+/// through parity or the other copy).
 #[test]
 fn files_inside_arrays_read_back_as_the_kernel_wrote_them() {
     let Some(lab) = lab_dir() else { return };
@@ -1091,13 +1093,44 @@ fn files_inside_arrays_read_back_as_the_kernel_wrote_them() {
                         continue;
                     };
                     let start = p["start_byte"].as_u64().unwrap();
-                    let fsnode = node
-                        .walk()
+                    // Without a partition table the filesystem (or PV) is the
+                    // array itself.
+                    let holder: Vec<&Node> = if p["whole_array"] == true {
+                        vec![node]
+                    } else {
+                        node.walk()
+                            .into_iter()
+                            .filter(|n| n.kind == NodeKind::Partition && n.offset == start)
+                            .collect()
+                    };
+                    let mut fsnode = holder
                         .into_iter()
-                        .filter(|n| n.kind == NodeKind::Partition && n.offset == start)
                         .flat_map(|n| n.children.iter())
                         .find(|c| c.kind == NodeKind::Filesystem)
                         .unwrap_or_else(|| panic!("{what}: no filesystem at {start}"));
+                    if let Some(lvm) = p["lvm"].as_object() {
+                        // An LVM PV: the files are on the filesystem of its LV,
+                        // which must read as device-mapper served it.
+                        assert_eq!(fsnode.format, "lvm2", "{what}: PV at {start}");
+                        let path = lvm["lv_path"].as_str().unwrap();
+                        let lv = discover::find(&nodes, path)
+                            .unwrap_or_else(|| panic!("{what}: no {path}"));
+                        assert_eq!(lv.kind, NodeKind::LogicalVolume, "{what}");
+                        assert_eq!(lv.size, lvm["lv_size_bytes"].as_u64().unwrap(), "{what}");
+                        assert_eq!(
+                            sha256_volume(lv.volume.as_ref().unwrap().as_ref()),
+                            lvm["lv_sha256"].as_str().unwrap(),
+                            "{what}: {path} bytes"
+                        );
+                        fsnode = lv
+                            .children
+                            .iter()
+                            .find(|c| c.kind == NodeKind::Filesystem)
+                            .unwrap_or_else(|| panic!("{what}: no filesystem on {path}"));
+                    }
+                    if let Some(want) = p["lvm"]["fs"].as_str().or(p["fs"].as_str()) {
+                        assert_eq!(fsnode.format, want, "{what}: filesystem at {start}");
+                    }
                     let fs = recover_core::registry::open_filesystem(
                         &fsnode.format,
                         fsnode.volume.clone().unwrap(),
