@@ -30,7 +30,9 @@ pub fn start_kind(head: &[u8]) -> Option<StartKind> {
     if b.get(512, 8)? == gpt::SIGNATURE {
         return Some(StartKind::Gpt);
     }
-    if (0..4).any(|s| b.get(s * 512, 8) == Some(b"LABELONE")) {
+    // pvcreate writes its label in sector 1 (LVM reads any of 0 to 3, but
+    // accepting those would put four starts around every label).
+    if b.get(512, 8) == Some(b"LABELONE") {
         return Some(StartKind::Lvm);
     }
     if b.get(0, 4) == Some(b"XFSB") || b.get(3, 8) == Some(b"NTFS    ") {
@@ -47,14 +49,18 @@ pub fn start_kind(head: &[u8]) -> Option<StartKind> {
 }
 
 /// Where an array could start: (member, member offset, kind), found at
-/// every sector of the sample's head windows (the first 8 MiB, and 128 MiB).
+/// every sector of the sample (the head and 128 MiB first: data offsets
+/// lie there; then the other windows, for offsets given by hand).
 pub fn find_starts(s: &Sample, limit: usize) -> Vec<(usize, u64, StartKind)> {
     let mut out = Vec::new();
+    let head = |o: u64| o < super::sample::HEAD || o == 128 << 20;
+    let mut order: Vec<usize> = (0..s.starts.len()).collect();
+    order.sort_by_key(|&w| s.starts.get(w).map(|&o| (!head(o), o)));
     for (m, wins) in s.data.iter().enumerate() {
-        for (w, start) in s.starts.iter().enumerate() {
-            if *start >= super::sample::HEAD && *start != 128 << 20 {
+        for &w in &order {
+            let Some(start) = s.starts.get(w) else {
                 continue;
-            }
+            };
             let Some(win) = wins.get(w) else { continue };
             let mut off = 0usize;
             while off + 512 <= win.len() && out.len() < limit {
@@ -168,10 +174,71 @@ pub fn verify(vol: &dyn Volume) -> Verified {
         }
         None => {}
     }
+    let table = !matches!(
+        start_kind(&head),
+        Some(StartKind::Fs | StartKind::Lvm) | None
+    );
     for (start, len) in parts {
-        v.points += check_fs(vol, start, len, &mut v.evidence);
+        let p = check_fs(vol, start, len, &mut v.evidence);
+        v.points += p;
+        // A table whose partition starts where a structure checks out
+        // explains more than that structure alone (a geometry shifted by
+        // the partition's start reads the structure at its offset 0).
+        if table && start > 0 && p > 2.0 {
+            v.points += 1.0;
+        }
     }
     v
+}
+
+/// Points for an LVM physical volume at `start` (`len` bytes, its first
+/// sectors `head`): pvcreate records the size of the device it labelled,
+/// which only the right geometry gives the array (or partition); the
+/// first logical volume usually starts its data area, so the filesystem
+/// there is checked too.
+fn check_pv(vol: &dyn Volume, start: u64, len: u64, head: &[u8], ev: &mut Vec<String>) -> f64 {
+    let mut p = 1.0;
+    ev.push(format!("LVM label at array offset {:#x}", start + 512));
+    if let Some(size) = pv_size(head).filter(|&s| s > 0) {
+        if size == len {
+            p += 2.0;
+            ev.push(format!("the PV's recorded size ({size}) is what it is on"));
+        } else if size > len {
+            p -= 2.0;
+            ev.push(format!(
+                "the PV's recorded size ({size}) is larger than the {len} bytes it is on"
+            ));
+        }
+    }
+    if let Some(pe) = pe_start(head).filter(|&p| p < len) {
+        // A PV inside a PV would recurse: the chain stops here.
+        if bytes_up_to(vol, start + pe + 512, 8).is_ok_and(|b| *b == b"LABELONE"[..]) {
+            return p;
+        }
+        p += check_fs(vol, start + pe, len - pe, ev);
+    }
+    p
+}
+
+/// The start of a PV's first data area (pe_start), from its label in
+/// sector 1 of `head`: lvm2's label_header (offset_xl, u32 at 20) points
+/// to the pv_header, whose data area list (disk_locn {offset u64, size
+/// u64}) follows the 32-byte UUID and the 8-byte device size (see
+/// `lvm::pv` for the whole header).
+fn pe_start(head: &[u8]) -> Option<u64> {
+    pv_field(head, 40).filter(|&o| o > 0)
+}
+
+/// The device size a PV's header records (device_size_xl, after the UUID).
+fn pv_size(head: &[u8]) -> Option<u64> {
+    pv_field(head, 32)
+}
+
+/// The u64 at `at` in the pv_header the label in sector 1 of `head` points to.
+fn pv_field(head: &[u8], at: usize) -> Option<u64> {
+    let label = Bytes(head.get(512..1024)?);
+    let pv = usize::try_from(label.le_u32(20)?).ok()?;
+    label.le_u64(pv.checked_add(at)?)
 }
 
 /// Points for a filesystem at `start` of `vol`: a superblock whose checksum
@@ -180,6 +247,9 @@ fn check_fs(vol: &dyn Volume, start: u64, len: u64, ev: &mut Vec<String>) -> f64
     let Ok(b) = bytes_up_to(vol, start, 2048) else {
         return 0.0;
     };
+    if b.get(512..520) == Some(b"LABELONE") {
+        return check_pv(vol, start, len, &b, ev);
+    }
     if b.get(..4) == Some(b"XFSB") {
         return check_xfs(vol, start, &b, ev);
     }
@@ -199,8 +269,15 @@ fn check_fs(vol: &dyn Volume, start: u64, len: u64, ev: &mut Vec<String>) -> f64
                     what.push_str(", checksum does not match");
                 }
             }
-            if sb.blocks.saturating_mul(u64::from(sb.block_size)) <= len {
+            let size = sb.blocks.saturating_mul(u64::from(sb.block_size));
+            if size <= len {
                 p += 0.5;
+            } else {
+                // mke2fs sized it to its device: this one is too small.
+                p -= 3.0;
+                what.push_str(&format!(
+                    ", but the filesystem ({size} bytes) is larger than the {len} bytes it is on"
+                ));
             }
             ev.push(what);
             p += check_ext_groups(vol, start, &sb, ev);

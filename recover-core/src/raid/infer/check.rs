@@ -128,7 +128,7 @@ pub(super) fn check(c: &mut Candidate, vols: &[VolumeRef], s: &Sample) -> Option
     if let Some(hint) = v.size_hint.filter(|&h| h <= c.size && h > 0) {
         c.size = hint;
         c.evidence.push(format!(
-            "array size {hint} from the GPT's backup header location"
+            "array size {hint} from the GPT's backup header or the PV's recorded size"
         ));
     }
     if let Shape::Parity { level: 6, algo } = c.shape {

@@ -143,17 +143,19 @@ pub fn infer_with_budget(
     budget: u64,
     progress: &dyn Fn(u64, u64),
 ) -> Result<Inference> {
-    infer_at(members, hints, budget, progress, 0)
+    infer_at(members, hints, budget, progress, 0, false)
 }
 
 /// [`infer_with_budget`] at a depth of splitting (members split into the
-/// stretches of several arrays are not split again).
+/// stretches of several arrays are not split again); `keep_blank`: blank
+/// members stay in (they may be members nothing was written to yet).
 fn infer_at(
     members: &[VolumeRef],
     hints: &Hints,
     budget: u64,
     progress: &dyn Fn(u64, u64),
     depth: u32,
+    keep_blank: bool,
 ) -> Result<Inference> {
     let n = members.len();
     if n == 0 || n > 32 {
@@ -198,10 +200,23 @@ fn infer_at(
     let blank: Vec<usize> = (0..n)
         .filter(|&m| stats.member_nonzero.get(m) == Some(&0))
         .collect();
-    if !blank.is_empty() && blank.len() < n {
+    if !blank.is_empty() && blank.len() < n && !keep_blank {
         let keep: Vec<usize> = (0..n).filter(|m| !blank.contains(m)).collect();
         let sub: Vec<VolumeRef> = keep.iter().map(|&m| members[m].clone()).collect();
-        let mut inner = infer_at(&sub, hints, budget, progress, depth)?;
+        let mut inner = infer_at(&sub, hints, budget, progress, depth, false)?;
+        // A nearly empty striped array can leave members untouched: with
+        // them in, the structures read may fit better (a filesystem the
+        // array without them is too small for).
+        let with = infer_at(members, hints, budget, progress, depth, true)?;
+        let checks = |i: &Inference| i.candidates.first().map_or(f64::MIN, |c| c.checks);
+        if checks(&with) > checks(&inner) + 1.0 {
+            let mut with = with;
+            with.notes.insert(
+                0,
+                format!("members {blank:?} are blank in every sampled row, yet the array's structures need them"),
+            );
+            return Ok(with);
+        }
         for c in &mut inner.candidates {
             for slot in c.slots.iter_mut() {
                 *slot = slot.and_then(|i| keep.get(i).copied());
@@ -331,6 +346,7 @@ fn split(
         budget,
         progress,
         1,
+        false,
     )?;
     for c in &mut second.candidates {
         for o in c.data_offset.iter_mut() {
@@ -342,7 +358,7 @@ fn split(
         .first()
         .and_then(|c| c.data_offset.first().copied())
         .unwrap_or(cut);
-    let mut first = infer_at(&slice(0, end), hints, budget, progress, 1)?;
+    let mut first = infer_at(&slice(0, end), hints, budget, progress, 1, false)?;
     first.notes.insert(
         0,
         format!(

@@ -155,7 +155,13 @@ pub fn row_stats_in(s: &Sample, range: std::ops::Range<usize>) -> RowStats {
                 }
                 if xz {
                     st.xor_zero += 1;
-                } else if let Some(q) = rows.iter().position(|r| *r == x.as_slice()) {
+                } else if let Some(q) = rows
+                    .iter()
+                    .position(|r| *r == x.as_slice())
+                    // One member alone holding data "XORs to zero without
+                    // it" trivially; a RAID6 row with data has P and Q too.
+                    .filter(|_| nz >= 3)
+                {
                     st.drop_one += 1;
                     // Where a row holds one data block alone, P, Q and
                     // that block can be equal: which of them is Q is then
