@@ -268,6 +268,7 @@ mod tests {
                 level: 5,
                 algo: ParityAlgo::LeftSymmetric,
             },
+            searched_order: false,
         }
     }
 

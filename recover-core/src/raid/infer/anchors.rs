@@ -90,6 +90,9 @@ pub struct Verified {
     /// Bytes the partition table covers (the end of its last partition, or
     /// the GPT's backup header).
     pub needed: Option<u64>,
+    /// The stripe a filesystem was made for: (unit, width) in bytes, 0
+    /// where not recorded (see [`fs_stripe`]).
+    pub stripe: Option<(u64, u64)>,
 }
 
 /// Checks the structures at the start of `vol` (an assembled candidate).
@@ -179,6 +182,9 @@ pub fn verify(vol: &dyn Volume) -> Verified {
         Some(StartKind::Fs | StartKind::Lvm) | None
     );
     for (start, len) in parts {
+        if v.stripe.is_none() {
+            v.stripe = fs_stripe(vol, start);
+        }
         let p = check_fs(vol, start, len, &mut v.evidence);
         v.points += p;
         // A table whose partition starts where a structure checks out
@@ -189,6 +195,40 @@ pub fn verify(vol: &dyn Volume) -> Verified {
         }
     }
     v
+}
+
+/// The stripe the filesystem at `start` (or in the PV there) was made
+/// for, as mke2fs and mkfs.xfs read it from an md device: ext4's
+/// s_raid_stride (u16 at 0x164 of the superblock) and
+/// s_raid_stripe_width (u32 at 0x168), in blocks; XFS's sb_unit and
+/// sb_width (big-endian u32 at 184 and 188), in blocks. `None` when none
+/// is recorded.
+pub fn fs_stripe(vol: &dyn Volume, start: u64) -> Option<(u64, u64)> {
+    let b = bytes_up_to(vol, start, 2048).ok()?;
+    if b.get(512..520) == Some(b"LABELONE") {
+        let pe = pe_start(&b)?;
+        if bytes_up_to(vol, start + pe + 512, 8).is_ok_and(|l| *l == b"LABELONE"[..]) {
+            return None;
+        }
+        return fs_stripe(vol, start.checked_add(pe)?);
+    }
+    let x = Bytes(&b);
+    let (unit, width) = if x.get(0, 4) == Some(b"XFSB") {
+        let bs = u64::from(x.be_u32(4)?);
+        (
+            u64::from(x.be_u32(184)?) * bs,
+            u64::from(x.be_u32(188)?) * bs,
+        )
+    } else {
+        let sb = ext4::parse_superblock(b.get(1024..2048)?)?.ok()?;
+        let raw = Bytes(b.get(1024..2048)?);
+        let bs = u64::from(sb.block_size);
+        (
+            u64::from(raw.le_u16(0x164)?) * bs,
+            u64::from(raw.le_u32(0x168)?) * bs,
+        )
+    };
+    (unit > 0 || width > 0).then_some((unit, width))
 }
 
 /// Points for an LVM physical volume at `start` (`len` bytes, its first

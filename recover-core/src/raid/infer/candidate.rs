@@ -91,6 +91,10 @@ pub struct Candidate {
     pub continuity: f64,
     /// The engine's shape.
     pub shape: Shape,
+    /// The member order came from a heuristic search (more members than
+    /// every order is tried for) rather than from every order, or from
+    /// where RAID6's rows put Q.
+    pub searched_order: bool,
 }
 
 impl Candidate {

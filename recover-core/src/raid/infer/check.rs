@@ -26,7 +26,8 @@ pub(super) fn light_check(c: &mut Candidate, sampled: &[VolumeRef]) {
     let Ok(vol) = ArrayVolume::new("sampled".into(), model, true) else {
         return;
     };
-    let p = anchors::verify(&vol).points;
+    let v = anchors::verify(&vol);
+    let p = v.points + stripe_points(c, v.stripe, &mut Vec::new());
     c.score += p;
     // Kept here until the full check replaces it.
     c.checks = p;
@@ -103,6 +104,9 @@ pub(super) fn check(c: &mut Candidate, vols: &[VolumeRef], s: &Sample) -> Option
     let before = c.score;
     c.score += v.points;
     c.evidence.extend(v.evidence);
+    let mut ev = Vec::new();
+    c.score += stripe_points(c, v.stripe, &mut ev);
+    c.evidence.extend(ev);
     if let (Level::Linear, Some(needed)) = (c.level, v.needed) {
         // Members after the partition table's end hold nothing of the
         // array: a concatenation that does not need its last member is
@@ -155,6 +159,50 @@ pub(super) fn check(c: &mut Candidate, vols: &[VolumeRef], s: &Sample) -> Option
     fingerprint(&vol, s.len.saturating_mul(2))
 }
 
+/// Points for the candidate from the stripe its filesystem was made for
+/// (mke2fs and mkfs.xfs take it from the md device): a unit that is the
+/// chunk and a width that is the data members' chunks speak for it, others
+/// against it (less: it can be set by hand).
+fn stripe_points(c: &Candidate, stripe: Option<(u64, u64)>, ev: &mut Vec<String>) -> f64 {
+    let Some((unit, width)) = stripe else {
+        return 0.0;
+    };
+    if c.chunk == 0 {
+        return 0.0;
+    }
+    let data = match c.shape {
+        Shape::Raid0 => c.slots.len() as u64,
+        Shape::Parity { level: 6, .. } => c.slots.len().saturating_sub(2) as u64,
+        Shape::Parity { .. } => c.slots.len().saturating_sub(1) as u64,
+        _ => 0,
+    };
+    let mut p = 0.0;
+    if unit > 0 {
+        if unit == c.chunk {
+            p += 2.0;
+            ev.push(format!(
+                "the filesystem was made for a {unit}-byte stripe unit: the chunk"
+            ));
+        } else {
+            p -= 1.0;
+            ev.push(format!(
+                "the filesystem was made for a {unit}-byte stripe unit, not this chunk"
+            ));
+        }
+    }
+    if width > 0 && data > 0 {
+        if width == c.chunk * data {
+            p += 2.0;
+            ev.push(format!(
+                "and a {width}-byte stripe width: the data members' chunks"
+            ));
+        } else {
+            p -= 1.0;
+        }
+    }
+    p
+}
+
 /// Turns scores into confidences: the level's confidence times the share
 /// of the candidate in a softmax over the shortlist (so that candidates the
 /// evidence cannot tell apart split it), lowered without any structure
@@ -191,6 +239,16 @@ pub(super) fn calibrate(all: &mut [Candidate], dup: &[(usize, usize)], notes: &m
         }
         if c.slots.iter().any(Option::is_none) {
             conf *= 0.9;
+        }
+        // An order from the heuristic search is only as sure as the
+        // content continuity that led it: orders it never tried may fit
+        // as well.
+        if c.searched_order && c.continuity < 4.0 {
+            conf *= 0.5;
+            c.evidence.push(format!(
+                "the member order comes from a search over {} members that weak content continuity guided: orders it did not try may fit as well",
+                c.slots.len()
+            ));
         }
         if !dup.is_empty() {
             conf *= 0.2;

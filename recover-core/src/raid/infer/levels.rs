@@ -204,6 +204,15 @@ pub(super) fn hypotheses(
     // found again on another member speak against plain striping: on a
     // sparse parity array with a member gone, a parity chunk is a copy of
     // the one chunk of its row that holds data.
+    // Rows of several distinct blocks that XOR to zero (with or without
+    // one of them) are rare by chance: a parity array with a member missing
+    // (the rows where the missing member holds Q, or a zero chunk) gains.
+    let xor_some = RowStats::frac(st.parity_like, st.multi);
+    let degraded_conf = if n >= 3 && st.multi >= 32 && xor_some >= 0.1 {
+        0.9
+    } else {
+        0.7
+    };
     let striped_conf = 0.8 * (1.0 - twin).max(0.0);
     if n >= 2 && slots == n && want(Level::Raid0) {
         out.push(Hypothesis {
@@ -238,7 +247,7 @@ pub(super) fn hypotheses(
             slots: n + 1,
             xor_member: true,
             missing: false,
-            level_conf: 0.7 * enough,
+            level_conf: degraded_conf * enough,
             why: format!(
                 "no redundancy among the {n} members: RAID5 over {} with one missing (its chunks rebuilt as the XOR of the others) is possible",
                 n + 1
@@ -256,7 +265,7 @@ pub(super) fn hypotheses(
             slots: n + 1,
             xor_member: false,
             missing: true,
-            level_conf: 0.7 * enough,
+            level_conf: degraded_conf * enough,
             why: format!(
                 "no redundancy among the {n} members: RAID6 over {} with one missing is possible",
                 n + 1

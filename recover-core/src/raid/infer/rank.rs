@@ -90,6 +90,7 @@ pub(super) fn rank(
             contradictions: 0,
             continuity: 0.0,
             shape,
+            searched_order: false,
         }
     };
     let start_at = |m: usize, off: u64| starts.iter().any(|&(sm, so, _)| sm == m && so == off);
@@ -155,10 +156,22 @@ pub(super) fn rank(
                 let Some(map) = Mapper::new(shape, n, member_chunks) else {
                     continue;
                 };
+                let mut pinned: Vec<Vec<usize>> = Vec::new();
                 let orders = if n <= FULL_ORDERS {
                     search::permutations(n)
                 } else {
-                    search::beam_orders(&search::adjacency(&feats, n, chunk, off), 64)
+                    let mut o = search::beam_orders(&search::adjacency(&feats, n, chunk, off), 64);
+                    // RAID6 rows name the member holding Q, and the layout
+                    // names the slot: the order follows, whatever the content.
+                    if matches!(shape, Shape::Parity { level: 6, .. }) && !h.missing {
+                        for q in search::orders_from_q(&st.q_trace, &map, chunk, off, n) {
+                            if !o.contains(&q) {
+                                o.insert(0, q.clone());
+                            }
+                            pinned.push(q);
+                        }
+                    }
+                    o
                 };
                 for order in orders {
                     let c = search::continuity(&feats, &map, chunk, &order, off, 1536);
@@ -180,8 +193,12 @@ pub(super) fn rank(
                         }
                     );
                     if matches!(shape, Shape::Parity { level: 6, .. }) {
-                        let (ok, tested) = if h.missing {
-                            search::missing_q_agreement(
+                        let (mut ok, mut tested) =
+                            search::q_agreement(&st.q_trace, &map, chunk, &order, off, 1024);
+                        if h.missing {
+                            // Rows whose Q is present name it as above;
+                            // those whose Q is the missing member XOR to zero.
+                            let (a, b) = search::missing_q_agreement(
                                 &st.row_trace,
                                 &map,
                                 chunk,
@@ -189,10 +206,10 @@ pub(super) fn rank(
                                 off,
                                 s.members(),
                                 1024,
-                            )
-                        } else {
-                            search::q_agreement(&st.q_trace, &map, chunk, &order, off, 1024)
-                        };
+                            );
+                            ok += a;
+                            tested += b;
+                        }
                         let f = RowStats::frac(u64::from(ok), u64::from(tested));
                         score += 4.0 * (f - 0.5) * f64::from(tested).sqrt();
                         ev.push_str(&format!(
@@ -205,7 +222,9 @@ pub(super) fn rank(
                         score += 4.0 * (f - 0.5) * f64::from(tested).sqrt();
                         ev.push_str(&format!("; copies agree in {ok} of {tested} chunks"));
                     }
+                    let searched = n > FULL_ORDERS && !pinned.contains(&order);
                     let mut cand = mk(shape, chunk, order, off, score, ev);
+                    cand.searched_order = searched;
                     if far.is_some() && st.far_shift.is_some() {
                         cand.member_size = member_chunks * chunk;
                         cand.evidence.push(format!(

@@ -22,6 +22,10 @@ pub struct RowStats {
     pub all_equal: u64,
     /// Nonzero rows whose XOR over every member is zero.
     pub xor_zero: u64,
+    /// Rows that XOR to zero, with or without one member, where at least
+    /// three members hold data and no two hold the same block (equal
+    /// blocks in pairs XOR to zero too: copies, not parity).
+    pub parity_like: u64,
     /// Nonzero rows that XOR to zero over all members but one (and not over
     /// all): `q_at[m]` counts the rows where that one is member `m`.
     pub drop_one: u64,
@@ -142,7 +146,8 @@ pub fn row_stats_in(s: &Sample, range: std::ops::Range<usize>) -> RowStats {
                         st.member_nonzero[m] += 1;
                     }
                 }
-                if rows.iter().all(|r| *r == rows[0]) {
+                let equal = rows.iter().all(|r| *r == rows[0]);
+                if equal {
                     st.all_equal += 1;
                 }
                 x.fill(0);
@@ -174,13 +179,19 @@ pub fn row_stats_in(s: &Sample, range: std::ops::Range<usize>) -> RowStats {
                         }
                     }
                 }
+                let mut paired = false;
                 for a in 0..n {
                     for b in a + 1..n {
                         if !zero[a] && rows[a] == rows[b] {
                             st.pair_equal[a][b] += 1;
                             st.pair_equal[b][a] += 1;
+                            paired = true;
                         }
                     }
+                }
+                let dropped = !xz && rows.iter().any(|r| *r == x.as_slice());
+                if nz >= 3 && !paired && !equal && (xz || dropped) {
+                    st.parity_like += 1;
                 }
             }
             off += ROW;

@@ -329,6 +329,63 @@ pub fn q_agreement(
     (ok, n)
 }
 
+/// The orders of `n` members a RAID6 shape (`map`, `chunk`, `offset`)
+/// gives where `trace` (member offset, member holding Q) says which member
+/// holds Q row by row: the layout names Q's slot in each row, so each row
+/// votes that member into that slot. Slots left without a clear member are
+/// filled every way with the members left (when at most 4 are).
+pub fn orders_from_q(
+    trace: &[(u64, usize)],
+    map: &Mapper,
+    chunk: u64,
+    offset: u64,
+    n: usize,
+) -> Vec<Vec<usize>> {
+    let Some(g) = &map.geom else {
+        return Vec::new();
+    };
+    let mut votes = vec![vec![0u32; n]; n];
+    for &(off, m) in trace {
+        if off < offset || chunk == 0 || m >= n {
+            continue;
+        }
+        let st = g.stripe((off - offset) / chunk);
+        if let Some(v) =
+            st.q.and_then(|q| votes.get_mut(q as usize))
+                .and_then(|row| row.get_mut(m))
+        {
+            *v += 1;
+        }
+    }
+    // A slot's member: the one most of its rows name, by a clear margin.
+    let mut slot_of: Vec<Option<usize>> = vec![None; n];
+    let mut used = vec![false; n];
+    for (slot, row) in votes.iter().enumerate() {
+        let total: u32 = row.iter().sum();
+        let Some((m, &best)) = row.iter().enumerate().max_by_key(|(_, &c)| c) else {
+            continue;
+        };
+        if best >= 2 && best * 10 >= total * 9 && !used[m] {
+            slot_of[slot] = Some(m);
+            used[m] = true;
+        }
+    }
+    let free: Vec<usize> = (0..n).filter(|&m| !used[m]).collect();
+    if free.len() > 4 {
+        return Vec::new();
+    }
+    permutations(free.len())
+        .into_iter()
+        .map(|p| {
+            let mut rest = p.into_iter().map(|i| free[i]);
+            slot_of
+                .iter()
+                .map(|s| s.or_else(|| rest.next()).unwrap_or(0))
+                .collect()
+        })
+        .collect()
+}
+
 /// (rows agreeing, rows compared) for a RAID6 candidate whose slot holding
 /// sample member `missing` has no member: the rows where it puts Q on the
 /// missing member must be those whose present members XOR to zero
