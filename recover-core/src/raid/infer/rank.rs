@@ -3,6 +3,8 @@
 //! continuity at chunk boundaries, the array start on slot 0's member,
 //! RAID6 Q positions and RAID10 copies; the best go on to the full check.
 
+use std::collections::HashMap;
+
 use super::anchors;
 use super::candidate::{Candidate, Shape};
 use super::levels::Hypothesis;
@@ -10,6 +12,7 @@ use super::rows::RowStats;
 use super::sample::Sample;
 use super::search::{self, Feats, Mapper};
 use super::Hints;
+use crate::raid::map::ParityLayout;
 
 /// Chunk sizes tried: 4 KiB to 1 MiB.
 pub const CHUNKS: [u64; 9] = [
@@ -28,6 +31,26 @@ pub const CHUNKS: [u64; 9] = [
 const FULL_ORDERS: usize = 6;
 /// Candidates of one shape kept from the quick ranking.
 const SHORTLIST: usize = 24;
+
+/// What a delayed-parity shape (HP's) starts behind the rotating ones
+/// with: a rarer layout must be read better than md's, not as well, to be
+/// chosen. On a nearly empty array many layouts read alike; without this
+/// the delays win such ties and split the confidence of the right answer
+/// (measured on the lab corpus: ties up to 0.4 apart, and a RAID0 whose
+/// confidence fell below 0.5 with less than 2). A delayed array read
+/// through md's placement keeps most chunks in place, so its own margin is
+/// modest (4.5 on the synthetic fixture of 4 members): 2 keeps both.
+const DELAYED_PRIOR: f64 = 2.0;
+
+/// The least strip HP's Smart Arrays configure (HP's technology brief
+/// "HP Smart Array Controllers and basic RAID performance factors": 16 KiB
+/// to 1024 KiB): delayed-parity shapes are not tried below it unless the
+/// chunk is given.
+const HP_MIN_STRIP: u64 = 16 << 10;
+
+/// Orders tried for a delayed-parity shape: the best of its base
+/// placement's at the same chunk and offset.
+const DELAYED_ORDERS: usize = 6;
 
 /// Data offsets to try: the hint alone, else 0 and where array starts were
 /// found (partition tables first), at most 6.
@@ -137,17 +160,37 @@ pub(super) fn rank(
         Some(c) => vec![c],
         None => CHUNKS.to_vec(),
     };
+    // The best orders of HP's base placement without delay, by (chunk,
+    // offset): the delayed shapes place row 0 and most chunks of every row
+    // as it does, so their order is among these.
+    let mut base_orders: HashMap<(u64, u64), Vec<(f64, Vec<usize>)>> = HashMap::new();
     for &shape in &h.shapes {
+        let delayed = matches!(shape, Shape::Parity { delay: 2.., .. });
+        let hp_base = shape
+            == Shape::Parity {
+                level: 5,
+                algo: ParityLayout::HP,
+                delay: 1,
+            };
         for &chunk in &chunks {
+            if delayed && chunk < HP_MIN_STRIP && hints.chunk.is_none() {
+                continue;
+            }
             for &off in offsets {
                 let Some(map) = Mapper::new(shape, n, least.saturating_sub(off) / chunk.max(1))
                 else {
                     continue;
                 };
-                let orders = if n <= FULL_ORDERS {
-                    search::permutations(n)
-                } else {
-                    search::beam_orders(&search::adjacency(&feats, n, chunk, off), 64)
+                let orders = match base_orders.get_mut(&(chunk, off)) {
+                    Some(best) if delayed => {
+                        best.sort_by(|a, b| b.0.total_cmp(&a.0));
+                        best.iter()
+                            .take(DELAYED_ORDERS)
+                            .map(|(_, o)| o.clone())
+                            .collect()
+                    }
+                    _ if n <= FULL_ORDERS => search::permutations(n),
+                    _ => search::beam_orders(&search::adjacency(&feats, n, chunk, off), 64),
                 };
                 for order in orders {
                     let c = search::continuity(&feats, &map, chunk, &order, off, 1536);
@@ -168,6 +211,16 @@ pub(super) fn rank(
                             ""
                         }
                     );
+                    if hp_base {
+                        base_orders
+                            .entry((chunk, off))
+                            .or_default()
+                            .push((score, order.clone()));
+                    }
+                    if delayed {
+                        score -= DELAYED_PRIOR;
+                        ev.push_str("; delayed parity, rarer than rotation: scored down");
+                    }
                     if matches!(shape, Shape::Parity { level: 6, .. }) {
                         let (ok, tested) = if h.missing {
                             search::missing_q_agreement(
