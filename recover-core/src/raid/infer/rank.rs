@@ -52,6 +52,9 @@ const HP_MIN_STRIP: u64 = 16 << 10;
 /// placement's at the same chunk and offset.
 const DELAYED_ORDERS: usize = 6;
 
+/// An order and the quick score it ranked with.
+type ScoredOrder = (f64, Vec<usize>);
+
 /// Data offsets to try: the hint alone, else 0 and where array starts were
 /// found (partition tables first), at most 6.
 pub(super) fn offsets(starts: &[(usize, u64, anchors::StartKind)], hints: &Hints) -> Vec<u64> {
@@ -163,7 +166,7 @@ pub(super) fn rank(
     // The best orders of HP's base placement without delay, by (chunk,
     // offset): the delayed shapes place row 0 and most chunks of every row
     // as it does, so their order is among these.
-    let mut base_orders: HashMap<(u64, u64), Vec<(f64, Vec<usize>)>> = HashMap::new();
+    let mut base_orders: HashMap<(u64, u64), Vec<ScoredOrder>> = HashMap::new();
     for &shape in &h.shapes {
         let delayed = matches!(shape, Shape::Parity { delay: 2.., .. });
         let hp_base = shape
