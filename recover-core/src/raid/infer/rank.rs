@@ -52,6 +52,11 @@ const HP_MIN_STRIP: u64 = 16 << 10;
 /// placement's at the same chunk and offset.
 const DELAYED_ORDERS: usize = 6;
 
+/// Candidates of one delayed-parity shape kept from the quick ranking:
+/// each is a near copy of a rotating candidate, and many of them would
+/// crowd the full check and split the confidence of the right answer.
+const DELAYED_SHORTLIST: usize = 4;
+
 /// An order and the quick score it ranked with.
 type ScoredOrder = (f64, Vec<usize>);
 
@@ -262,7 +267,11 @@ pub(super) fn rank(
         let mine: Vec<Candidate> = out
             .into_iter()
             .filter(|c| c.shape == shape)
-            .take(SHORTLIST)
+            .take(if delayed {
+                DELAYED_SHORTLIST
+            } else {
+                SHORTLIST
+            })
             .collect();
         out = keep_other;
         out.extend(mine);
