@@ -134,14 +134,20 @@ fn inferred_json(m: &mut Map<String, Value>, a: &InferredArray) {
             .map(|(x, b)| json!({"path": x.path, "bytes": b}))
             .collect::<Vec<_>>()),
     );
-    m.insert(
-        "mdadm".into(),
-        json!({"command": a.mdadm_command(), "warning": MDADM_WARNING}),
-    );
+    let cmd = a.mdadm_command();
+    let warning = if cmd.is_some() {
+        MDADM_WARNING
+    } else {
+        NO_MDADM
+    };
+    m.insert("mdadm".into(), json!({"command": cmd, "warning": warning}));
 }
 
 /// Said wherever the mdadm command is shown.
 pub const MDADM_WARNING: &str = "information only: mdadm --create writes superblocks over the members; run it only on copies or overlays, never on the originals (recover never runs it)";
+
+/// Said where md has no layout like the inferred one.
+pub const NO_MDADM: &str = "md has no such layout (HP's delayed parity): no mdadm command serves this array; recover assemble writes it";
 
 fn array_json(m: &mut Map<String, Value>, a: &Array) {
     let i = &a.info;
@@ -846,8 +852,13 @@ fn member_lines(n: &Node) -> Vec<String> {
                 alt.confidence
             ));
         }
-        lines.push(format!("mdadm ({MDADM_WARNING}):"));
-        lines.push(format!("  {}", a.mdadm_command()));
+        match a.mdadm_command() {
+            Some(cmd) => {
+                lines.push(format!("mdadm ({MDADM_WARNING}):"));
+                lines.push(format!("  {cmd}"));
+            }
+            None => lines.push(format!("mdadm: {NO_MDADM}")),
+        }
         return lines;
     }
     let NodeInfo::Array(a) = &n.info else {

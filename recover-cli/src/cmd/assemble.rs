@@ -36,7 +36,8 @@ pub struct AssembleArgs {
     #[arg(long)]
     pub chunk: Option<String>,
     /// Layout in md's words: left-symmetric, right-asymmetric, parity-first,
-    /// ddf-N-continue, near=2, far=2, offset=2, ...
+    /// ddf-N-continue, near=2, far=2, offset=2, ...; HP's delayed parity as
+    /// left-asymmetric+delay=16 (the parity held 16 rows before it moves).
     #[arg(long)]
     pub layout: Option<String>,
     /// For each slot, the source (0-based, in command-line order) that fills
@@ -233,11 +234,16 @@ fn inferred(a: &AssembleArgs, guard: &Guard) -> io::Result<ExitCode> {
         for p in &node.problems {
             eprintln!("recover: {}: {p}", node.path);
         }
-        eprintln!(
-            "recover: the same array with mdadm ({}):",
-            crate::report::MDADM_WARNING
-        );
-        eprintln!("recover:   {}", inf.mdadm_command());
+        match inf.mdadm_command() {
+            Some(cmd) => {
+                eprintln!(
+                    "recover: the same array with mdadm ({}):",
+                    crate::report::MDADM_WARNING
+                );
+                eprintln!("recover:   {cmd}");
+            }
+            None => eprintln!("recover: mdadm: {}", crate::report::NO_MDADM),
+        }
     }
     let failed = crate::output::write_node(guard, node, &found.nodes, &a.output)?;
     Ok(if failed {

@@ -43,8 +43,9 @@ pub struct InferredArray {
 
 impl InferredArray {
     /// The mdadm command that would serve the same array, for information
-    /// (it writes superblocks: run it only on copies or overlays).
-    pub fn mdadm_command(&self) -> String {
+    /// (it writes superblocks: run it only on copies or overlays); `None`
+    /// where md has no such layout (HP's delayed parity).
+    pub fn mdadm_command(&self) -> Option<String> {
         mdadm_command(&self.best, &self.members)
     }
 }
@@ -173,8 +174,16 @@ pub fn quiet_members(nodes: &mut [Node], arrays: &[Node]) {
 /// mdadm's words for a candidate: `--build` where md can serve the array
 /// without superblocks (linear, RAID0, RAID1 and RAID10 with data from the
 /// start of each member), else `--create --assume-clean` with the data
-/// offset given, which writes a superblock in front of the data.
-pub fn mdadm_command(c: &Candidate, members: &[InferredMember]) -> String {
+/// offset given, which writes a superblock in front of the data. `None`
+/// where md has no such layout: a parity layout md does not name (HP's
+/// delayed parity).
+pub fn mdadm_command(c: &Candidate, members: &[InferredMember]) -> Option<String> {
+    if matches!(c.level, Level::Raid5 | Level::Raid6)
+        && !c.layout.is_empty()
+        && crate::raid::map::ParityAlgo::from_name(&c.layout).is_none()
+    {
+        return None;
+    }
     let level = match c.level {
         Level::Linear => "linear".to_string(),
         Level::Raid0 => "0".into(),
@@ -225,7 +234,7 @@ pub fn mdadm_command(c: &Candidate, members: &[InferredMember]) -> String {
     }
     cmd.push(' ');
     cmd.push_str(&devices.join(" "));
-    cmd
+    Some(cmd)
 }
 
 /// md's RAID10 layout words as mdadm's `--layout` takes them (n2, f2, o2).
@@ -267,6 +276,7 @@ mod tests {
             shape: Shape::Parity {
                 level: 5,
                 algo: ParityAlgo::LeftSymmetric,
+                delay: 1,
             },
             searched_order: false,
         }
@@ -290,17 +300,25 @@ mod tests {
             1 << 20,
         );
         assert_eq!(
-            mdadm_command(&c, &members()),
+            mdadm_command(&c, &members()).unwrap(),
             "mdadm --create /dev/md/recovered --assume-clean --metadata=1.2 --level=5 --raid-devices=3 --chunk=64K --layout=left-symmetric --data-offset=1024K m2.img missing m0.img"
         );
         let c = cand(Level::Raid0, "", vec![Some(1), Some(0)], 0);
         assert_eq!(
-            mdadm_command(&c, &members()),
+            mdadm_command(&c, &members()).unwrap(),
             "mdadm --build /dev/md/recovered --level=0 --raid-devices=2 --chunk=64K m1.img m0.img"
         );
         let c = cand(Level::Raid10, "far=2", vec![Some(0), Some(1), Some(2)], 0);
-        assert!(mdadm_command(&c, &members()).contains(
+        assert!(mdadm_command(&c, &members()).unwrap().contains(
             "--build /dev/md/recovered --level=10 --raid-devices=3 --chunk=64K --layout=f2"
         ));
+        // md has no delayed parity: no command.
+        let c = cand(
+            Level::Raid5,
+            "left-asymmetric+delay=16",
+            vec![Some(0), Some(1), Some(2)],
+            0,
+        );
+        assert_eq!(mdadm_command(&c, &members()), None);
     }
 }

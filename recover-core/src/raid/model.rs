@@ -3,7 +3,9 @@
 //! what the user says.
 
 use super::group::{Array, Standing};
-use super::map::{raid0_zones, ParityAlgo, ParityGeometry, Raid10Geometry, Raid10Layout, Zone};
+use super::map::{
+    raid0_zones, ParityAlgo, ParityGeometry, ParityLayout, Raid10Geometry, Raid10Layout, Zone,
+};
 use super::metadata::{Level, RaidFormat};
 use crate::error::{Error, Result};
 use crate::io::VolumeRef;
@@ -129,17 +131,17 @@ impl ArrayModel {
                 ));
             }
         }
-        let parity_algo = |level: u8| -> Result<ParityAlgo> {
+        let parity_layout = |level: u8| -> Result<ParityLayout> {
             if level == 4 || spec.layout.is_empty() {
-                return Ok(if level == 4 {
+                return Ok(ParityLayout::plain(if level == 4 {
                     ParityAlgo::ParityLast
                 } else {
                     ParityAlgo::LeftSymmetric
-                });
+                }));
             }
-            ParityAlgo::from_name(&spec.layout).ok_or_else(|| {
+            ParityLayout::parse(&spec.layout).ok_or_else(|| {
                 Error::geometry(format!(
-                    "layout {:?} is not a RAID{level} layout",
+                    "layout {:?} is not a RAID{level} layout (md's words, with +delay=N for delayed parity)",
                     spec.layout
                 ))
             })
@@ -155,11 +157,11 @@ impl ArrayModel {
                         .map_err(|e| Error::geometry(e.0))?,
                 ),
                 Level::Raid5 => Placement::Parity(
-                    ParityGeometry::new(5, disks, parity_algo(5)?)
+                    ParityGeometry::with_layout(5, disks, parity_layout(5)?)
                         .map_err(|e| Error::geometry(e.0))?,
                 ),
                 Level::Raid6 => Placement::Parity(
-                    ParityGeometry::new(6, disks, parity_algo(6)?)
+                    ParityGeometry::with_layout(6, disks, parity_layout(6)?)
                         .map_err(|e| Error::geometry(e.0))?,
                 ),
                 Level::Raid1 => Placement::Mirror,

@@ -2,7 +2,7 @@
 //! `ArrayModel::new` builds an array from.
 
 use crate::io::VolumeRef;
-use crate::raid::map::ParityAlgo;
+use crate::raid::map::{ParityAlgo, ParityLayout};
 use crate::raid::metadata::Level;
 use crate::raid::model::{MemberData, Spec};
 
@@ -21,6 +21,9 @@ pub enum Shape {
         level: u8,
         /// md's algorithm.
         algo: ParityAlgo,
+        /// Rows the algorithm's placement is held for (1; more for HP's
+        /// delayed parity).
+        delay: u32,
     },
     /// md RAID10 with a layout in md's words: "near=2", "far=2", "offset=2".
     Raid10(&'static str),
@@ -44,7 +47,7 @@ impl Shape {
     pub fn layout(self) -> String {
         match self {
             Shape::Parity { level: 4, .. } => String::new(),
-            Shape::Parity { algo, .. } => algo.name().to_string(),
+            Shape::Parity { algo, delay, .. } => ParityLayout { algo, delay }.name(),
             Shape::Raid10(words) => words.to_string(),
             _ => String::new(),
         }

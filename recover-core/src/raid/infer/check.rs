@@ -135,8 +135,15 @@ pub(super) fn check(c: &mut Candidate, vols: &[VolumeRef], s: &Sample) -> Option
             "array size {hint} from the GPT's backup header or the PV's recorded size"
         ));
     }
-    if let Shape::Parity { level: 6, algo } = c.shape {
-        if let Ok(g) = ParityGeometry::new(6, c.slots.len() as u32, algo) {
+    if let Shape::Parity {
+        level: 6,
+        algo,
+        delay,
+    } = c.shape
+    {
+        if let Ok(g) =
+            ParityGeometry::new(6, c.slots.len() as u32, algo).and_then(|g| g.delayed(delay))
+        {
             let order: Vec<usize> = c.slots.iter().map(|s| s.unwrap_or(usize::MAX)).collect();
             let (ok, tested) = syndrome::q_matches(
                 s,

@@ -7,7 +7,7 @@ use super::candidate::Shape;
 use super::rows::{self, RowStats};
 use super::sample::Sample;
 use super::Hints;
-use crate::raid::map::ParityAlgo;
+use crate::raid::map::{ParityAlgo, ParityLayout};
 use crate::raid::metadata::Level;
 
 /// A level hypothesis and what supports it.
@@ -52,6 +52,30 @@ pub(super) fn split_point(s: &Sample) -> Option<u64> {
     s.starts.get(last_first + 1).copied()
 }
 
+/// Delays tried for HP Smart Array's delayed parity (rows its base placement
+/// is held for; see [`ParityLayout`]): the recovery tools know 2 to 32,
+/// and 64 costs little more.
+const HP_DELAYS: [u32; 6] = [2, 4, 8, 16, 32, 64];
+
+/// The RAID5 shapes tried: md's algorithms 0 to 4, then HP's delayed
+/// parity over its base placement.
+fn raid5_shapes() -> Vec<Shape> {
+    let md = [0u32, 1, 2, 3, 4]
+        .iter()
+        .filter_map(|&c| ParityAlgo::from_md(c))
+        .map(|algo| Shape::Parity {
+            level: 5,
+            algo,
+            delay: 1,
+        });
+    let hp = HP_DELAYS.iter().map(|&delay| Shape::Parity {
+        level: 5,
+        algo: ParityLayout::HP,
+        delay,
+    });
+    md.chain(hp).collect()
+}
+
 /// The level hypotheses the row evidence (and the hints) allow.
 pub(super) fn hypotheses(
     st: &RowStats,
@@ -76,11 +100,7 @@ pub(super) fn hypotheses(
     let slots = hints.members.filter(|&m| m >= n && m <= n + 2).unwrap_or(n);
     let want = |l: Level| hints.level.is_none_or(|h| h == l);
     let mut out = Vec::new();
-    let r5: Vec<Shape> = [0u32, 1, 2, 3, 4]
-        .iter()
-        .filter_map(|&c| ParityAlgo::from_md(c))
-        .map(|algo| Shape::Parity { level: 5, algo })
-        .collect();
+    let r5 = raid5_shapes();
     if n == 1 && want(Level::Raid1) {
         // One member alone: a half of a mirror (or a single disk) is all
         // it can be shown to be; the array start places the offset.
@@ -138,6 +158,7 @@ pub(super) fn hypotheses(
             shapes.push(Shape::Parity {
                 level: 4,
                 algo: ParityAlgo::ParityLast,
+                delay: 1,
             });
         }
         out.push(Hypothesis {
@@ -157,7 +178,11 @@ pub(super) fn hypotheses(
         let shapes = [0u32, 1, 2, 3, 4, 8, 9, 10]
             .iter()
             .filter_map(|&c| ParityAlgo::from_md(c))
-            .map(|algo| Shape::Parity { level: 6, algo })
+            .map(|algo| Shape::Parity {
+                level: 6,
+                algo,
+                delay: 1,
+            })
             .collect();
         out.push(Hypothesis {
             shapes,
@@ -258,7 +283,11 @@ pub(super) fn hypotheses(
         let shapes = [0u32, 1, 2, 3, 4, 8, 9, 10]
             .iter()
             .filter_map(|&c| ParityAlgo::from_md(c))
-            .map(|algo| Shape::Parity { level: 6, algo })
+            .map(|algo| Shape::Parity {
+                level: 6,
+                algo,
+                delay: 1,
+            })
             .collect();
         out.push(Hypothesis {
             shapes,

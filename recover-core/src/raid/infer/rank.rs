@@ -3,6 +3,8 @@
 //! continuity at chunk boundaries, the array start on slot 0's member,
 //! RAID6 Q positions and RAID10 copies; the best go on to the full check.
 
+use std::collections::HashMap;
+
 use super::anchors;
 use super::candidate::{Candidate, Shape};
 use super::levels::Hypothesis;
@@ -10,6 +12,7 @@ use super::rows::RowStats;
 use super::sample::Sample;
 use super::search::{self, Feats, Mapper};
 use super::Hints;
+use crate::raid::map::ParityLayout;
 
 /// Chunk sizes tried: 4 KiB to 1 MiB.
 pub const CHUNKS: [u64; 9] = [
@@ -30,6 +33,34 @@ const FULL_ORDERS: usize = 6;
 const SHORTLIST: usize = 24;
 /// Candidates of one shape and data offset kept beyond the shortlist.
 const PER_OFFSET: usize = 6;
+
+/// What a delayed-parity shape (HP's) starts behind the rotating ones
+/// with: a rarer layout must be read better than md's, not as well, to be
+/// chosen. On a nearly empty array many layouts read alike; without this
+/// the delays win such ties and split the confidence of the right answer
+/// (measured on the lab corpus: ties up to 0.4 apart, and a RAID0 whose
+/// confidence fell below 0.5 with less than 2). A delayed array read
+/// through md's placement keeps most chunks in place, so its own margin is
+/// modest (4.5 on the synthetic fixture of 4 members): 2 keeps both.
+const DELAYED_PRIOR: f64 = 2.0;
+
+/// The least strip HP's Smart Arrays configure (HP's technology brief
+/// "HP Smart Array Controllers and basic RAID performance factors": 16 KiB
+/// to 1024 KiB): delayed-parity shapes are not tried below it unless the
+/// chunk is given.
+const HP_MIN_STRIP: u64 = 16 << 10;
+
+/// Orders tried for a delayed-parity shape: the best of its base
+/// placement's at the same chunk and offset.
+const DELAYED_ORDERS: usize = 6;
+
+/// Candidates of one delayed-parity shape kept from the quick ranking:
+/// each is a near copy of a rotating candidate, and many of them would
+/// crowd the full check and split the confidence of the right answer.
+const DELAYED_SHORTLIST: usize = 4;
+
+/// An order and the quick score it ranked with.
+type ScoredOrder = (f64, Vec<usize>);
 
 /// Data offsets to try: the hint alone, else 0 and where array starts were
 /// found (partition tables first), at most 6.
@@ -140,8 +171,22 @@ pub(super) fn rank(
         Some(c) => vec![c],
         None => CHUNKS.to_vec(),
     };
+    // The best orders of HP's base placement without delay, by (chunk,
+    // offset): the delayed shapes place row 0 and most chunks of every row
+    // as it does, so their order is among these.
+    let mut base_orders: HashMap<(u64, u64), Vec<ScoredOrder>> = HashMap::new();
     for &shape in &h.shapes {
+        let delayed = matches!(shape, Shape::Parity { delay: 2.., .. });
+        let hp_base = shape
+            == Shape::Parity {
+                level: 5,
+                algo: ParityLayout::HP,
+                delay: 1,
+            };
         for &chunk in &chunks {
+            if delayed && chunk < HP_MIN_STRIP && hints.chunk.is_none() {
+                continue;
+            }
             for &off in offsets {
                 // Far copies measured on the members fix the member size
                 // md used (and rule out chunks the stride is no multiple of).
@@ -157,21 +202,31 @@ pub(super) fn rank(
                     continue;
                 };
                 let mut pinned: Vec<Vec<usize>> = Vec::new();
-                let orders = if n <= FULL_ORDERS {
-                    search::permutations(n)
-                } else {
-                    let mut o = search::beam_orders(&search::adjacency(&feats, n, chunk, off), 64);
-                    // RAID6 rows name the member holding Q, and the layout
-                    // names the slot: the order follows, whatever the content.
-                    if matches!(shape, Shape::Parity { level: 6, .. }) && !h.missing {
-                        for q in search::orders_from_q(&st.q_trace, &map, chunk, off, n) {
-                            if !o.contains(&q) {
-                                o.insert(0, q.clone());
-                            }
-                            pinned.push(q);
-                        }
+                let orders = match base_orders.get_mut(&(chunk, off)) {
+                    Some(best) if delayed => {
+                        best.sort_by(|a, b| b.0.total_cmp(&a.0));
+                        best.iter()
+                            .take(DELAYED_ORDERS)
+                            .map(|(_, o)| o.clone())
+                            .collect()
                     }
-                    o
+                    _ if n <= FULL_ORDERS => search::permutations(n),
+                    _ => {
+                        let mut o =
+                            search::beam_orders(&search::adjacency(&feats, n, chunk, off), 64);
+                        // RAID6 rows name the member holding Q, and the
+                        // layout names the slot: the order follows,
+                        // whatever the content.
+                        if matches!(shape, Shape::Parity { level: 6, .. }) && !h.missing {
+                            for q in search::orders_from_q(&st.q_trace, &map, chunk, off, n) {
+                                if !o.contains(&q) {
+                                    o.insert(0, q.clone());
+                                }
+                                pinned.push(q);
+                            }
+                        }
+                        o
+                    }
                 };
                 for order in orders {
                     let c = search::continuity(&feats, &map, chunk, &order, off, 1536);
@@ -192,6 +247,16 @@ pub(super) fn rank(
                             ""
                         }
                     );
+                    if hp_base {
+                        base_orders
+                            .entry((chunk, off))
+                            .or_default()
+                            .push((score, order.clone()));
+                    }
+                    if delayed {
+                        score -= DELAYED_PRIOR;
+                        ev.push_str("; delayed parity, rarer than rotation: scored down");
+                    }
                     if matches!(shape, Shape::Parity { level: 6, .. }) {
                         let (mut ok, mut tested) =
                             search::q_agreement(&st.q_trace, &map, chunk, &order, off, 1024);
@@ -240,6 +305,11 @@ pub(super) fn rank(
         // Keep the hypothesis' best few per shape so that no shape floods the shortlist.
         out.sort_by(|a, b| b.score.total_cmp(&a.score));
         let keep_other: Vec<Candidate> = out.iter().filter(|c| c.shape != shape).cloned().collect();
+        let (short, per) = if delayed {
+            (DELAYED_SHORTLIST, 0)
+        } else {
+            (SHORTLIST, PER_OFFSET)
+        };
         let mut mine: Vec<Candidate> = Vec::new();
         let mut per_offset: Vec<(u64, usize)> = Vec::new();
         for c in out.into_iter().filter(|c| c.shape == shape) {
@@ -256,7 +326,7 @@ pub(super) fn rank(
                     1
                 }
             };
-            if mine.len() < SHORTLIST || k <= PER_OFFSET {
+            if mine.len() < short || k <= per {
                 mine.push(c);
             }
         }

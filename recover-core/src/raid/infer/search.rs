@@ -82,8 +82,12 @@ impl Mapper {
     pub fn new(shape: Shape, n: usize, member_chunks: u64) -> Option<Mapper> {
         let (mut geom, mut r10) = (None, None);
         match shape {
-            Shape::Parity { level, algo } => {
-                geom = Some(ParityGeometry::new(level, n as u32, algo).ok()?)
+            Shape::Parity { level, algo, delay } => {
+                geom = Some(
+                    ParityGeometry::new(level, n as u32, algo)
+                        .and_then(|g| g.delayed(delay))
+                        .ok()?,
+                )
             }
             Shape::Raid0 if n >= 2 => {}
             Shape::Raid10(words) if n >= 2 => {
@@ -526,7 +530,7 @@ mod tests {
     proptest! {
         #[test]
         fn locate_stays_inside(n in 2usize..9, k in 0u64..1_000_000, algo in 0u32..6) {
-            for shape in [Shape::Raid0, Shape::Raid10("near=2"), Shape::Raid10("far=2"), Shape::Parity { level: 5, algo: ParityAlgo::from_md(algo).unwrap_or(ParityAlgo::LeftSymmetric) }] {
+            for shape in [Shape::Raid0, Shape::Raid10("near=2"), Shape::Raid10("far=2"), Shape::Parity { level: 5, algo: ParityAlgo::from_md(algo).unwrap_or(ParityAlgo::LeftSymmetric), delay: 1 }, Shape::Parity { level: 5, algo: ParityAlgo::LeftAsymmetric, delay: 16 }] {
                 if let Some(m) = Mapper::new(shape, n, 1 << 20) {
                     let (slot, _) = m.locate(k).unwrap();
                     prop_assert!(slot < n);
