@@ -54,5 +54,10 @@ fn main() {
             println!("    {e}");
         }
     }
+    for (i, f) in inf.further.iter().enumerate() {
+        for c in f.iter().take(3) {
+            println!("further {i}: {:.3} {}", c.confidence, c.summary());
+        }
+    }
     println!("read: {:?}", inf.bytes_read);
 }

@@ -68,7 +68,14 @@ pub(super) fn arrays(nodes: &[Node], sources: &[(usize, Source)], opts: &Options
         // Assemble what can be read, and look inside.
         let mut children = Vec::new();
         let mut size = a.info.array_size.unwrap_or(0);
-        let volume = match crate::raid::model::ArrayModel::from_array(&a)
+        let model = crate::raid::model::ArrayModel::from_array(&a);
+        if let Ok(m) = &model {
+            // What the metadata says, checked against the data.
+            if let Some(why) = crate::raid::infer::crosscheck::disagreement(m) {
+                problems.push(Problem::warning("array", None, why));
+            }
+        }
+        let volume = match model
             .and_then(|m| crate::raid::volume::ArrayVolume::new(path.clone(), m, false))
         {
             Ok(v) => {

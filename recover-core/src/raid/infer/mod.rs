@@ -30,6 +30,9 @@
 //!   times the candidate's share among the alternatives, cut when what was
 //!   read contradicts it.
 //!
+//! - [`crosscheck`]: an array read from its metadata checked against its
+//!   data (the level's redundancy in sampled rows).
+//!
 //! Not covered: members whose data offsets differ (DDF virtual disks that
 //! start at different places per disk), RAID50/60 spans, layouts that
 //! differ only in rows no checked structure falls in (reported as ties,
@@ -38,6 +41,7 @@
 pub mod anchors;
 pub mod candidate;
 mod check;
+pub mod crosscheck;
 pub mod features;
 mod levels;
 mod rank;
@@ -239,6 +243,11 @@ fn infer_at(
         if let Some(cut) = split_point(&s) {
             return split(members, hints, budget, progress, cut, &counted);
         }
+        if let Some((a, b, last, first_ne)) = rows::partial_mirror(&s) {
+            if let Some(inf) = split_mirror(members, budget, progress, (a, b), last, first_ne)? {
+                return Ok(inf);
+            }
+        }
     }
     let starts = anchors::find_starts(&s, 256);
     let twins = rows::twins(&s);
@@ -321,6 +330,100 @@ fn infer_at(
     inf.candidates = all;
     inf.bytes_read = counted.iter().map(|c| c.bytes_read()).collect();
     Ok(inf)
+}
+
+/// A RAID1 on members `pair` up to somewhere in (`last`, `first_ne`],
+/// then an array over all the members starting there on the pair and at 0
+/// on the others (as a container places a volume on two of its disks
+/// before one on all of them). Each end on a MiB boundary in that range is
+/// tried (else on a 64 KiB one, at most four), the one whose second array
+/// checks out best kept. `None` when the second array does not check out.
+fn split_mirror(
+    members: &[VolumeRef],
+    budget: u64,
+    progress: &dyn Fn(u64, u64),
+    pair: (usize, usize),
+    last: u64,
+    first_ne: u64,
+) -> Result<Option<Inference>> {
+    use crate::io::Slice;
+    let ends = |step: u64| -> Vec<u64> {
+        let mut e: Vec<u64> = (last.div_ceil(step)..=first_ne / step)
+            .map(|k| k * step)
+            .filter(|&e| e > 0)
+            .collect();
+        e.reverse();
+        e.truncate(4);
+        e
+    };
+    let mut tries = ends(1 << 20);
+    if tries.is_empty() {
+        tries = ends(64 << 10);
+    }
+    let on_pair = |m: usize| m == pair.0 || m == pair.1;
+    let mut best: Option<(f64, u64, Inference)> = None;
+    for end in tries {
+        let sliced: Vec<VolumeRef> = members
+            .iter()
+            .enumerate()
+            .map(|(m, v)| {
+                let lo = if on_pair(m) { end } else { 0 };
+                Arc::new(Slice::new(v.clone(), lo, u64::MAX, v.describe())) as VolumeRef
+            })
+            .collect();
+        let mut second = infer_at(&sliced, &Hints::default(), budget, progress, 1, false)?;
+        let Some(top) = second.candidates.first() else {
+            continue;
+        };
+        let checks = top.checks;
+        if checks <= 2.0 || best.as_ref().is_some_and(|b| b.0 >= checks) {
+            continue;
+        }
+        for c in &mut second.candidates {
+            for (slot, o) in c.data_offset.iter_mut().enumerate() {
+                if c.slots.get(slot).copied().flatten().is_some_and(on_pair) {
+                    *o += end;
+                }
+            }
+        }
+        best = Some((checks, end, second));
+    }
+    let Some((_, end, second)) = best else {
+        return Ok(None);
+    };
+    let halves: Vec<VolumeRef> = [pair.0, pair.1]
+        .iter()
+        .filter_map(|&m| members.get(m))
+        .map(|v| Arc::new(Slice::new(v.clone(), 0, end, v.describe())) as VolumeRef)
+        .collect();
+    let mut first = infer_at(&halves, &Hints::default(), budget, progress, 1, false)?;
+    for c in &mut first.candidates {
+        for s in c.slots.iter_mut() {
+            *s = s.map(|i| if i == 0 { pair.0 } else { pair.1 });
+        }
+    }
+    first.notes.insert(
+        0,
+        format!(
+            "members {} and {} mirror each other up to {end:#x}, where an array over all the members starts on them (at 0 on the others)",
+            pair.0, pair.1
+        ),
+    );
+    first
+        .notes
+        .extend(second.notes.iter().map(|n| format!("second array: {n}")));
+    first.further.push(second.candidates);
+    let mut read = vec![0u64; members.len()];
+    for (i, r) in read.iter_mut().enumerate() {
+        *r = second.bytes_read.get(i).copied().unwrap_or(0);
+    }
+    for (k, &m) in [pair.0, pair.1].iter().enumerate() {
+        if let Some(r) = read.get_mut(m) {
+            *r += first.bytes_read.get(k).copied().unwrap_or(0);
+        }
+    }
+    first.bytes_read = read;
+    Ok(Some(first))
 }
 
 /// Infers the array after `cut` on slices of the members, then the array

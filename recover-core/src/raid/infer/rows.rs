@@ -274,6 +274,61 @@ pub fn far_shift(s: &Sample) -> Option<u64> {
     (shift > MAX_NEAR_SHIFT && count >= 64 && 2 * count >= pairs).then_some(shift)
 }
 
+/// A mirror on two of the members at the start, the others holding
+/// something else there (a container's RAID1 on two of its disks before a
+/// volume on all of them): (a, b, end of the last row they hold equal,
+/// start of the first row where they differ).
+pub fn partial_mirror(s: &Sample) -> Option<(usize, usize, u64, u64)> {
+    let n = s.members();
+    if n < 3 {
+        return None;
+    }
+    let mut best: Option<(usize, usize, u64, u64, u32)> = None;
+    for a in 0..n {
+        for b in a + 1..n {
+            let (mut eq, mut last_eq, mut first_ne) = (0u32, 0u64, None);
+            let mut others_differ = 0u32;
+            'rows: for (w, start) in s.starts.iter().enumerate() {
+                let (Some(x), Some(y)) = (
+                    s.data.get(a).and_then(|m| m.get(w)),
+                    s.data.get(b).and_then(|m| m.get(w)),
+                ) else {
+                    continue;
+                };
+                for (i, (p, q)) in x.chunks_exact(ROW).zip(y.chunks_exact(ROW)).enumerate() {
+                    let off = start + (i * ROW) as u64;
+                    let (pz, qz) = (is_zero(p), is_zero(q));
+                    if pz && qz {
+                        continue;
+                    }
+                    if p == q {
+                        eq += 1;
+                        last_eq = off + ROW as u64;
+                        let other = (0..n).filter(|&m| m != a && m != b).any(|m| {
+                            s.data
+                                .get(m)
+                                .and_then(|d| d.get(w))
+                                .and_then(|d| d.get(i * ROW..(i + 1) * ROW))
+                                .is_some_and(|r| r != p)
+                        });
+                        if other {
+                            others_differ += 1;
+                        }
+                    } else {
+                        first_ne = Some(off);
+                        break 'rows;
+                    }
+                }
+            }
+            let Some(ne) = first_ne else { continue };
+            if eq >= 32 && others_differ * 2 >= eq && best.is_none_or(|x| eq > x.4) {
+                best = Some((a, b, last_eq, ne, eq));
+            }
+        }
+    }
+    best.map(|(a, b, e, ne, _)| (a, b, e, ne))
+}
+
 /// Near and offset copies lie at most a chunk apart (4 MiB at most).
 const MAX_NEAR_SHIFT: u64 = 4 << 20;
 
