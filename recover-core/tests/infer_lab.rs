@@ -175,10 +175,6 @@ const NOT_YET: &[&str] = &[
     // layout and order (no Q to pin the order, too little content to
     // guide the search).
     "raid5-8d-8k-la-1.2-sparse",
-    // A RAID1 on two of three disks, then a RAID5 on all three starting
-    // where the RAID1 ends on its disks and at 0 on the third: data
-    // offsets that differ per member are not inferred.
-    "ddf-2vd-raid1-raid5",
 ];
 
 fn not_yet(scenario: &str) -> bool {

@@ -189,7 +189,7 @@ pub fn row_stats_in(s: &Sample, range: std::ops::Range<usize>) -> RowStats {
                         }
                     }
                 }
-                let dropped = !xz && rows.iter().any(|r| *r == x.as_slice());
+                let dropped = !xz && rows.contains(&x.as_slice());
                 if nz >= 3 && !paired && !equal && (xz || dropped) {
                     st.parity_like += 1;
                 }
