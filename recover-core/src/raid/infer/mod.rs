@@ -243,10 +243,15 @@ fn infer_at(
         if let Some(cut) = split_point(&s) {
             return split(members, hints, budget, progress, cut, &counted);
         }
+    }
+    // A mirror on two members before an array over all: kept only where
+    // the two arrays explain more than one array over all does (a sparse
+    // parity array holds pairs of equal chunks too: a data chunk alone in
+    // its row and the parity that copies it).
+    let mut mirror_split = None;
+    if depth == 0 && hints.offset.is_none() {
         if let Some((a, b, last, first_ne)) = rows::partial_mirror(&s) {
-            if let Some(inf) = split_mirror(members, budget, progress, (a, b), last, first_ne)? {
-                return Ok(inf);
-            }
+            mirror_split = split_mirror(members, budget, progress, (a, b), last, first_ne)?;
         }
     }
     let starts = anchors::find_starts(&s, 256);
@@ -327,6 +332,16 @@ fn infer_at(
     let mut all = merge_equivalent(all, prints);
     calibrate(&mut all, &dup, &mut inf.notes);
     progress(3, 3);
+    if let Some(split) = mirror_split {
+        let top = |v: &[Candidate]| v.first().map_or(0.0, |c| c.checks);
+        let (one, two) = (
+            top(&split.candidates),
+            split.further.first().map_or(0.0, |f| top(f)),
+        );
+        if one > 2.0 && two > 2.0 && one + two > top(&all) + 2.0 {
+            return Ok(split);
+        }
+    }
     inf.candidates = all;
     inf.bytes_read = counted.iter().map(|c| c.bytes_read()).collect();
     Ok(inf)
