@@ -99,7 +99,8 @@ pub fn inferred_arrays(
         notes: found.notes,
     };
     let mut problems = Vec::new();
-    if info.best.confidence < LOW_CONFIDENCE {
+    // Two geometries that tie share 0.5 each: confident is more than half.
+    if info.best.confidence <= LOW_CONFIDENCE {
         problems.push(Problem::warning(
             "inference",
             None,

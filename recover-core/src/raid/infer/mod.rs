@@ -93,9 +93,10 @@ pub struct Inference {
 }
 
 impl Inference {
-    /// The best candidate when it is at least `min` confident.
+    /// The best candidate when it is more than `min` confident (two
+    /// geometries the evidence cannot tell apart share 0.5 each).
     pub fn best(&self, min: f64) -> Option<&Candidate> {
-        self.candidates.first().filter(|c| c.confidence >= min)
+        self.candidates.first().filter(|c| c.confidence > min)
     }
 }
 
