@@ -224,11 +224,6 @@ pub(super) fn hypotheses(
         });
         return out;
     }
-    // No redundancy seen: striping, or a parity array with a member missing
-    // (its rows cannot be tested), or members of different arrays. Blocks
-    // found again on another member speak against plain striping: on a
-    // sparse parity array with a member gone, a parity chunk is a copy of
-    // the one chunk of its row that holds data.
     // Rows of several distinct blocks that XOR to zero (with or without
     // one of them) are rare by chance: a parity array with a member missing
     // (the rows where the missing member holds Q, or a zero chunk) gains.
@@ -238,6 +233,11 @@ pub(super) fn hypotheses(
     } else {
         0.7
     };
+    // No redundancy seen: striping, or a parity array with a member missing
+    // (its rows cannot be tested), or members of different arrays. Blocks
+    // found again on another member speak against plain striping: on a
+    // sparse parity array with a member gone, a parity chunk is a copy of
+    // the one chunk of its row that holds data.
     let striped_conf = 0.8 * (1.0 - twin).max(0.0);
     if n >= 2 && slots == n && want(Level::Raid0) {
         out.push(Hypothesis {
