@@ -120,10 +120,14 @@ pub(super) fn arrays(nodes: &[Node], sources: &[(usize, Source)], opts: &Options
     out
 }
 
-/// The least confidence of a placement by data, and how far ahead of the
-/// next order it must be.
-const PLACE_MIN: f64 = 0.2;
+/// A placement by data: its least share of the confidence of the
+/// geometries the metadata allows, how far ahead of the next order it
+/// must be, and the least confidence at all (the engine's confidence is
+/// spread over layouts the metadata rules out, so it is weighed within
+/// the allowed ones).
+const PLACE_MIN: f64 = 0.6;
 const PLACE_MARGIN: f64 = 3.0;
+const PLACE_FLOOR: f64 = 0.05;
 
 /// Members whose slots the metadata cannot tell (IMSM names its disks by
 /// serial number only, which an image does not carry) placed by their
@@ -187,11 +191,15 @@ fn place_by_data(a: &mut crate::raid::group::Array) -> Vec<Problem> {
     // best must stand well clear of the next order (the engine's
     // confidence weighs layouts the metadata already rules out, so it is
     // compared within the allowed ones).
-    let mut allowed = found.candidates.iter().filter(fits);
-    let best = allowed.next();
-    let next = allowed.find(|c| best.is_some_and(|b| b.slots != c.slots));
+    let allowed: Vec<&infer::Candidate> = found.candidates.iter().filter(fits).collect();
+    let best = allowed.first().copied();
+    let next = allowed
+        .iter()
+        .find(|c| best.is_some_and(|b| b.slots != c.slots));
+    let within: f64 = allowed.iter().map(|c| c.confidence).sum();
     let Some(best) = best.filter(|b| {
-        b.confidence >= PLACE_MIN
+        b.confidence >= PLACE_FLOOR
+            && b.confidence >= PLACE_MIN * within
             && next.is_none_or(|n| b.confidence >= PLACE_MARGIN * n.confidence)
     }) else {
         return vec![Problem::warning(
