@@ -280,7 +280,8 @@ pub fn far_shift(s: &Sample) -> Option<u64> {
 /// start of the first row where they differ).
 pub fn partial_mirror(s: &Sample) -> Option<(usize, usize, u64, u64)> {
     let n = s.members();
-    if n < 3 {
+    // Containers hold a handful of disks; the rows looked at are bounded.
+    if !(3..=MAX_MIRROR_SET).contains(&n) {
         return None;
     }
     let mut best: Option<(usize, usize, u64, u64, u32)> = None;
@@ -297,6 +298,9 @@ pub fn partial_mirror(s: &Sample) -> Option<(usize, usize, u64, u64)> {
                 };
                 for (i, (p, q)) in x.chunks_exact(ROW).zip(y.chunks_exact(ROW)).enumerate() {
                     let off = start + (i * ROW) as u64;
+                    if eq >= MAX_MIRROR_ROWS {
+                        break 'rows;
+                    }
                     let (pz, qz) = (is_zero(p), is_zero(q));
                     if pz && qz {
                         continue;
@@ -328,6 +332,12 @@ pub fn partial_mirror(s: &Sample) -> Option<(usize, usize, u64, u64)> {
     }
     best.map(|(a, b, e, ne, _)| (a, b, e, ne))
 }
+
+/// Members up to which a mirror on two of them is looked for.
+const MAX_MIRROR_SET: usize = 8;
+/// Equal rows after which a pair is not followed further (the mirror
+/// then runs past what is looked at, and no split is proposed).
+const MAX_MIRROR_ROWS: u32 = 1 << 14;
 
 /// Near and offset copies lie at most a chunk apart (4 MiB at most).
 const MAX_NEAR_SHIFT: u64 = 4 << 20;
