@@ -36,6 +36,15 @@ impl Progress {
         }
     }
 
+    /// Sets the position and the total (for work whose total changes as
+    /// it goes: a second array found on the same members).
+    pub fn set_of(&self, pos: u64, total: u64) {
+        if let Some(b) = &self.bar {
+            b.set_length(total);
+            b.set_position(pos);
+        }
+    }
+
     /// Clears the bar.
     pub fn finish(&self) {
         if let Some(b) = &self.bar {

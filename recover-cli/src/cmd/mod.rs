@@ -106,7 +106,7 @@ fn infer(
     let found = inferred_arrays(&members, hints, opts, &|done, total| {
         let mut b = bar.lock().unwrap_or_else(|e| e.into_inner());
         b.get_or_insert_with(|| crate::progress::Progress::bytes(total, "inferring the geometry"))
-            .set(done);
+            .set_of(done, total);
     });
     if let Some(b) = bar.lock().unwrap_or_else(|e| e.into_inner()).take() {
         b.finish();

@@ -109,7 +109,9 @@ const LIGHT_CHECKS: usize = 400;
 const PER_HYPOTHESIS: usize = 40;
 
 /// Infers the geometry of the array `members` belong to. `progress(done,
-/// total)` is called as work proceeds. Never panics on any input; reads at
+/// total)` is called as work proceeds, in bytes of the sample (and a
+/// quarter more for the ranking and checks); further arrays on the same
+/// members start again with a total of their own. Never panics on any input; reads at
 /// most [`sample::HARD_CAP`] bytes of each member (in the common case the
 /// sample budget, [`DEFAULT_BUDGET`], and a few MiB of checks).
 ///
@@ -176,9 +178,31 @@ fn infer_at(
     let mut inf = Inference::default();
     let least = counted.iter().map(|m| m.len()).min().unwrap_or(0);
     let plan = sample::plan(least, budget.min(sample::HARD_CAP / 2));
-    // Stages: the sample, each hypothesis ranked, the full check.
-    progress(0, 3);
-    let mut s = Sample::read(&counted, &plan);
+    // Progress in bytes: the sample as it is read (most of the time on a
+    // real disk), then the ranking and the checks as a quarter more.
+    let sampled = (plan.len() as u64)
+        .saturating_mul(sample::WINDOW)
+        .saturating_mul(n as u64);
+    let total = sampled + sampled / 4;
+    let read_so_far = || {
+        counted
+            .iter()
+            .map(|c| c.bytes_read())
+            .sum::<u64>()
+            .min(sampled)
+    };
+    progress(0, total);
+    let mut s = std::thread::scope(|sc| {
+        let reader = sc.spawn(|| Sample::read(&counted, &plan));
+        while !reader.is_finished() {
+            progress(read_so_far(), total);
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        match reader.join() {
+            Ok(s) => s,
+            Err(p) => std::panic::resume_unwind(p),
+        }
+    });
     let mut stats = rows::row_stats(&s);
     // No parity or mirror in the rows, and members larger than the sample:
     // RAID10 far=2 keeps its second copies half a member on, where the
@@ -192,12 +216,12 @@ fn infer_at(
             stats = rows::row_stats(&s);
         }
     }
-    progress(1, 3);
+    progress(sampled, total);
     if stats.nonzero == 0 {
         inf.notes
             .push("every sampled row is zero on every member: nothing to infer from".into());
         inf.bytes_read = counted.iter().map(|c| c.bytes_read()).collect();
-        progress(3, 3);
+        progress(total, total);
         return Ok(inf);
     }
     // A member blank wherever sampled (a spare, a wiped disk) says nothing:
@@ -326,13 +350,13 @@ fn infer_at(
         }
         all.extend(found);
     }
-    progress(2, 3);
+    progress(sampled + sampled / 8, total);
     // Full check of the shortlist, through the assembled array.
     all.sort_by(|a, b| b.score.total_cmp(&a.score));
     let prints: Vec<Option<u64>> = all.iter_mut().map(|c| check(c, &vols, &s)).collect();
     let mut all = merge_equivalent(all, prints);
     calibrate(&mut all, &dup, &mut inf.notes);
-    progress(3, 3);
+    progress(total, total);
     if let Some(split) = mirror_split {
         let top = |v: &[Candidate]| v.first().map_or(0.0, |c| c.checks);
         let (one, two) = (

@@ -545,7 +545,8 @@ fn progress_goes_forward_to_the_end() {
     });
     let seen = seen.into_inner().unwrap();
     assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0), "{seen:?}");
-    assert_eq!(seen.last(), Some(&(3, 3)));
+    let last = seen.last().copied().unwrap_or_default();
+    assert!(last.0 == last.1 && last.1 > 0, "{seen:?}");
 }
 
 /// RAID10 far=2 over members of 4 GiB whose used part stops short of
