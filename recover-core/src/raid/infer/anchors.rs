@@ -206,26 +206,26 @@ pub fn verify(vol: &dyn Volume) -> Verified {
 pub fn fs_stripe(vol: &dyn Volume, start: u64) -> Option<(u64, u64)> {
     let b = bytes_up_to(vol, start, 2048).ok()?;
     if b.get(512..520) == Some(b"LABELONE") {
-        let pe = pe_start(&b)?;
-        if bytes_up_to(vol, start + pe + 512, 8).is_ok_and(|l| *l == b"LABELONE"[..]) {
+        let at = start.checked_add(pe_start(&b)?)?;
+        if bytes_up_to(vol, at.saturating_add(512), 8).is_ok_and(|l| *l == b"LABELONE"[..]) {
             return None;
         }
-        return fs_stripe(vol, start.checked_add(pe)?);
+        return fs_stripe(vol, at);
     }
     let x = Bytes(&b);
     let (unit, width) = if x.get(0, 4) == Some(b"XFSB") {
         let bs = u64::from(x.be_u32(4)?);
         (
-            u64::from(x.be_u32(184)?) * bs,
-            u64::from(x.be_u32(188)?) * bs,
+            u64::from(x.be_u32(184)?).saturating_mul(bs),
+            u64::from(x.be_u32(188)?).saturating_mul(bs),
         )
     } else {
         let sb = ext4::parse_superblock(b.get(1024..2048)?)?.ok()?;
         let raw = Bytes(b.get(1024..2048)?);
         let bs = u64::from(sb.block_size);
         (
-            u64::from(raw.le_u16(0x164)?) * bs,
-            u64::from(raw.le_u32(0x168)?) * bs,
+            u64::from(raw.le_u16(0x164)?).saturating_mul(bs),
+            u64::from(raw.le_u32(0x168)?).saturating_mul(bs),
         )
     };
     (unit > 0 || width > 0).then_some((unit, width))
@@ -238,7 +238,10 @@ pub fn fs_stripe(vol: &dyn Volume, start: u64) -> Option<(u64, u64)> {
 /// there is checked too.
 fn check_pv(vol: &dyn Volume, start: u64, len: u64, head: &[u8], ev: &mut Vec<String>) -> f64 {
     let mut p = 1.0;
-    ev.push(format!("LVM label at array offset {:#x}", start + 512));
+    ev.push(format!(
+        "LVM label at array offset {:#x}",
+        start.saturating_add(512)
+    ));
     if let Some(size) = pv_size(head).filter(|&s| s > 0) {
         if size == len {
             p += 2.0;
@@ -252,10 +255,11 @@ fn check_pv(vol: &dyn Volume, start: u64, len: u64, head: &[u8], ev: &mut Vec<St
     }
     if let Some(pe) = pe_start(head).filter(|&p| p < len) {
         // A PV inside a PV would recurse: the chain stops here.
-        if bytes_up_to(vol, start + pe + 512, 8).is_ok_and(|b| *b == b"LABELONE"[..]) {
+        let at = start.saturating_add(pe);
+        if bytes_up_to(vol, at.saturating_add(512), 8).is_ok_and(|b| *b == b"LABELONE"[..]) {
             return p;
         }
-        p += check_fs(vol, start + pe, len - pe, ev);
+        p += check_fs(vol, at, len - pe, ev);
     }
     p
 }

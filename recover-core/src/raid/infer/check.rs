@@ -198,7 +198,7 @@ fn stripe_points(c: &Candidate, stripe: Option<(u64, u64)>, ev: &mut Vec<String>
         }
     }
     if width > 0 && data > 0 {
-        if width == c.chunk * data {
+        if width == c.chunk.saturating_mul(data) {
             p += 2.0;
             ev.push(format!(
                 "and a {width}-byte stripe width: the data members' chunks"
