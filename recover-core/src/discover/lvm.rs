@@ -85,7 +85,7 @@ fn vg_node(mut g: crate::lvm::VolumeGroup, path: String, opts: &Options) -> Node
         let warned = builder.warnings.len();
         let built = builder.build(&lv.name);
         // ok: gaps and warnings only grow, so before and warned are <= len.
-        let mut lproblems: Vec<Problem> = builder.gaps[before..]
+        let mut lproblems: Vec<Problem> = builder.gaps[before..] // ok: see above
             .iter()
             .map(|g| {
                 Problem::error(
@@ -96,7 +96,7 @@ fn vg_node(mut g: crate::lvm::VolumeGroup, path: String, opts: &Options) -> Node
             })
             .collect();
         lproblems.extend(
-            builder.warnings[warned..]
+            builder.warnings[warned..] // ok: see above
                 .iter()
                 .map(|(_, w)| Problem::warning("LVM2 LV", None, w.clone())),
         );

@@ -100,10 +100,11 @@ impl<R: RawRead> Salvaging<R> {
     fn bisect(&self, base: u64, lo: u64, hi: u64, bounce: &mut [u8], ss: u64) -> Result<()> {
         let (s, e) = ((lo - base) as usize, (hi - base) as usize); // ok: within span
         match self.raw.pread_salvage(lo, &mut bounce[s..e]) {
+            // ok: s..e within the span
             Ok(()) => Ok(()),
             Err(err) if !is_media_error(&err) => Err(self.io_err(lo, err)),
             Err(_) if hi - lo <= ss => {
-                bounce[s..e].fill(0);
+                bounce[s..e].fill(0); // ok: s..e within the span
                 self.record(lo..hi);
                 Ok(())
             }

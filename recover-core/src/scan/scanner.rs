@@ -119,7 +119,7 @@ fn scan_block(
     let n = ((end - start) as usize).min(bytes.len());
     let mut off = 0usize;
     while off < n {
-        let sector = &bytes[off..];
+        let sector = &bytes[off..]; // ok: off < n <= bytes.len()
         for (mo, cands) in &d.groups {
             let Some(&b) = sector.get(*mo) else { continue };
             for &(first, i) in cands {

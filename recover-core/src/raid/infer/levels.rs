@@ -45,7 +45,8 @@ pub(super) fn split_point(s: &Sample) -> Option<u64> {
     let change = data.iter().position(|(_, c)| *c != first)?;
     // The rest must be one kind too, and at least two windows of each.
     let (_, second) = *data.get(change)?;
-    if change < 2 || data.len() - change < 2 || data[change..].iter().any(|(_, c)| *c != second) {
+    let rest = &data[change..]; // ok: change < data.len()
+    if change < 2 || rest.len() < 2 || rest.iter().any(|(_, c)| *c != second) {
         return None;
     }
     let last_first = data.get(change - 1)?.0;
