@@ -280,8 +280,8 @@ fn infer_at(
         }
     }
     let starts = anchors::find_starts(&s, 256);
-    let twins = rows::twins(&s);
-    stats.far_shift = rows::far_shift(&s);
+    let (twins, far_shift) = rows::repeats(&s);
+    stats.far_shift = far_shift;
     let hyps = hypotheses(&stats, twins, n, hints, &mut inf.notes);
     let dup = duplicates(&stats, n, &hyps);
     for (a, b) in &dup {

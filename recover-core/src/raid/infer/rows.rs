@@ -200,47 +200,22 @@ pub fn row_stats_in(s: &Sample, range: std::ops::Range<usize>) -> RowStats {
     st
 }
 
-/// (4 KiB blocks with data, those of them found on another member too, at
-/// any offset): near all for RAID10, whatever its layout. Blocks of one
-/// repeated byte are not counted (they repeat in any array).
-pub fn twins(s: &Sample) -> (u64, u64) {
+/// Blocks found again: (4 KiB blocks with data, those of them found on
+/// another member too, at any offset) — near all for RAID10, whatever its
+/// layout — and the stride of RAID10 far copies: among blocks found again
+/// on another member at a higher offset, the displacement most of them
+/// share, when it is larger than any chunk (near and offset copies lie at
+/// most a chunk apart) and at least 64 blocks, and most of those found
+/// again, agree on it. Blocks of one repeated byte are not counted (they
+/// repeat in any array). One pass over the sample, each block hashed once.
+pub fn repeats(s: &Sample) -> ((u64, u64), Option<u64>) {
+    use std::collections::hash_map::Entry;
     use std::collections::HashMap;
     use std::hash::{Hash, Hasher};
-    let mut seen: HashMap<u64, (usize, bool)> = HashMap::new();
-    let mut order: Vec<u64> = Vec::new();
-    for (m, wins) in s.data.iter().enumerate() {
-        for w in wins {
-            for b in w.chunks_exact(ROW) {
-                if b.iter().all(|&x| x == b[0]) {
-                    continue;
-                }
-                let mut h = std::hash::DefaultHasher::new();
-                b.hash(&mut h);
-                let key = h.finish();
-                order.push(key);
-                let e = seen.entry(key).or_insert((m, false));
-                if e.0 != m {
-                    e.1 = true;
-                }
-            }
-        }
-    }
-    let twinned = order
-        .iter()
-        .filter(|k| seen.get(k).is_some_and(|e| e.1))
-        .count();
-    (order.len() as u64, twinned as u64)
-}
-
-/// The stride of RAID10 far copies: among blocks found again on another
-/// member at a higher offset, the displacement most of them share, when it
-/// is larger than any chunk (near and offset copies lie at most a chunk
-/// apart) and at least 64 blocks, and most of those found again, agree on
-/// it.
-pub fn far_shift(s: &Sample) -> Option<u64> {
-    use std::collections::HashMap;
-    use std::hash::{Hash, Hasher};
-    let mut first: HashMap<u64, (usize, u64)> = HashMap::new();
+    // Per block content: where it was first seen, and whether it was seen
+    // on another member too.
+    let mut first: HashMap<u64, (usize, u64, bool)> = HashMap::new();
+    let mut keys: Vec<u64> = Vec::new();
     let mut shifts: HashMap<u64, u32> = HashMap::new();
     for (m, wins) in s.data.iter().enumerate() {
         for (w, start) in wins.iter().zip(&s.starts) {
@@ -250,28 +225,41 @@ pub fn far_shift(s: &Sample) -> Option<u64> {
                 }
                 let mut h = std::hash::DefaultHasher::new();
                 b.hash(&mut h);
+                let key = h.finish();
+                keys.push(key);
                 let off = start + (i * ROW) as u64;
-                match first.entry(h.finish()) {
-                    std::collections::hash_map::Entry::Vacant(e) => {
-                        e.insert((m, off));
+                match first.entry(key) {
+                    Entry::Vacant(e) => {
+                        e.insert((m, off, false));
                     }
-                    std::collections::hash_map::Entry::Occupied(e) => {
-                        let (fm, fo) = *e.get();
-                        if fm != m && off > fo {
-                            *shifts.entry(off - fo).or_insert(0) += 1;
+                    Entry::Occupied(mut e) => {
+                        let (fm, fo, _) = *e.get();
+                        if fm != m {
+                            e.get_mut().2 = true;
+                            if off > fo {
+                                *shifts.entry(off - fo).or_insert(0) += 1;
+                            }
                         }
                     }
                 }
             }
         }
     }
-    let pairs: u32 = shifts.values().sum();
-    let (&shift, &count) = shifts
+    let twinned = keys
         .iter()
-        .max_by_key(|(&s, &c)| (c, std::cmp::Reverse(s)))?;
-    // Most blocks found again lie this far on: unrelated data repeats at
-    // scattered distances, not at one.
-    (shift > MAX_NEAR_SHIFT && count >= 64 && 2 * count >= pairs).then_some(shift)
+        .filter(|k| first.get(k).is_some_and(|e| e.2))
+        .count();
+    let pairs: u32 = shifts.values().sum();
+    let far = shifts
+        .iter()
+        .max_by_key(|(&s, &c)| (c, std::cmp::Reverse(s)))
+        .filter(|(&shift, &count)| {
+            // Most blocks found again lie this far on: unrelated data
+            // repeats at scattered distances, not at one.
+            shift > MAX_NEAR_SHIFT && count >= 64 && 2 * count >= pairs
+        })
+        .map(|(&shift, _)| shift);
+    ((keys.len() as u64, twinned as u64), far)
 }
 
 /// A mirror on two of the members at the start, the others holding
