@@ -212,7 +212,7 @@ fn infer_at(
     if !related && least > budget && hints.level.is_none_or(|l| l == Level::Raid10) {
         let probes = sample::far_probes(least);
         if !probes.is_empty() {
-            s = s.merged(&Sample::read(&counted, &probes));
+            s = s.merged(Sample::read(&counted, &probes));
             stats = rows::row_stats(&s);
         }
     }

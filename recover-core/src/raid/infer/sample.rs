@@ -209,36 +209,51 @@ impl Sample {
     }
 
     /// This sample's windows together with `more` (of the same members),
-    /// in offset order; windows of `more` already held are left out.
-    pub fn merged(&self, more: &Sample) -> Sample {
-        let mut idx: Vec<(u64, bool, usize)> = self
+    /// in offset order; windows of `more` already held are left out. The
+    /// windows are moved, not copied.
+    pub fn merged(self, more: Sample) -> Sample {
+        let mut starts: Vec<u64> = self.starts.clone();
+        let keep: Vec<bool> = more
             .starts
             .iter()
-            .enumerate()
-            .map(|(i, &o)| (o, false, i))
-            .chain(
-                more.starts
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, o)| !self.starts.contains(o))
-                    .map(|(i, &o)| (o, true, i)),
-            )
+            .map(|o| !self.starts.contains(o))
             .collect();
-        idx.sort_unstable();
+        starts.extend(
+            more.starts
+                .iter()
+                .zip(&keep)
+                .filter(|(_, &k)| k)
+                .map(|(&o, _)| o),
+        );
+        let mut order: Vec<usize> = (0..starts.len()).collect();
+        order.sort_by_key(|&i| starts.get(i).copied());
         let data = self
             .data
-            .iter()
-            .zip(&more.data)
+            .into_iter()
+            .zip(more.data)
             .map(|(mine, theirs)| {
-                idx.iter()
-                    .filter_map(|&(_, other, i)| {
-                        if other { theirs.get(i) } else { mine.get(i) }.cloned()
-                    })
+                let mut all: Vec<Option<Vec<u8>>> = mine
+                    .into_iter()
+                    .chain(
+                        theirs
+                            .into_iter()
+                            .zip(&keep)
+                            .filter(|(_, &k)| k)
+                            .map(|(w, _)| w),
+                    )
+                    .map(Some)
+                    .collect();
+                order
+                    .iter()
+                    .filter_map(|&i| all.get_mut(i).and_then(Option::take))
                     .collect()
             })
             .collect();
         Sample {
-            starts: idx.iter().map(|&(o, _, _)| o).collect(),
+            starts: order
+                .iter()
+                .filter_map(|&i| starts.get(i).copied())
+                .collect(),
             data,
             len: self.len,
         }
