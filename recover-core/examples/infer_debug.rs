@@ -10,6 +10,19 @@ fn main() {
     for a in std::env::args().skip(1) {
         if let Some(v) = a.strip_prefix("--offset=") {
             hints.offset = u64::from_str_radix(v.trim_start_matches("0x"), 16).ok();
+        } else if let Some(v) = a.strip_prefix("--level=") {
+            use recover_core::raid::metadata::Level;
+            hints.level = [
+                Level::Linear,
+                Level::Raid0,
+                Level::Raid1,
+                Level::Raid4,
+                Level::Raid5,
+                Level::Raid6,
+                Level::Raid10,
+            ]
+            .into_iter()
+            .find(|l| l.as_str() == v);
         } else if let Some(v) = a.strip_prefix("--chunk=") {
             hints.chunk = v.parse::<u64>().ok().map(|k| k << 10);
         } else {

@@ -62,6 +62,7 @@ use crate::raid::metadata::Level;
 use check::{calibrate, check, merge_equivalent};
 use levels::{duplicates, hypotheses, split_point};
 use rank::offsets;
+
 use sample::{Counted, Sample};
 
 /// What the user knows already; each given field narrows the search.
@@ -107,6 +108,10 @@ pub const DEFAULT_BUDGET: u64 = 48 << 20;
 const LIGHT_CHECKS: usize = 400;
 /// Candidates of one level hypothesis kept for the full check.
 const PER_HYPOTHESIS: usize = 40;
+/// The best candidates of a hypothesis whose neighbouring orders are tried
+/// after the light check, and how many times (while the best improves).
+const REFINE_TOP: usize = 2;
+const REFINE_ROUNDS: usize = 3;
 
 /// Infers the geometry of the array `members` belong to. `progress(done,
 /// total)` is called as work proceeds, in bytes of the sample (and a
@@ -309,7 +314,8 @@ fn infer_at(
         } else {
             &starts
         };
-        let mut found = rank::rank(hs, h, &offsets, hstarts, hints, &stats);
+        let ranker = rank::Ranker::new(hs, h, hstarts, &stats);
+        let mut found = ranker.rank(&offsets, hints);
         found.sort_by(|a, b| b.score.total_cmp(&a.score));
         let mut seen = HashSet::new();
         found.retain(|c| seen.insert(c.key()));
@@ -323,18 +329,38 @@ fn infer_at(
                 Arc::new(sample::SampledMember::new(hs, m, len)) as VolumeRef
             })
             .collect();
-        let light: Vec<Candidate> = {
+        let light_checked = |cs: Vec<Candidate>| -> Vec<Candidate> {
             use rayon::prelude::*;
-            found
-                .into_par_iter()
+            cs.into_par_iter()
                 .map(|mut c| {
                     check::light_check(&mut c, &sampled);
                     c
                 })
                 .collect()
         };
-        found = light;
+        found = light_checked(found);
         found.sort_by(|a, b| b.score.total_cmp(&a.score));
+        // Orders one step from the best: weak continuity (small chunks,
+        // incompressible data) can rank the right order out of the
+        // shortlist while a near one is in and checks out almost as well.
+        let mut seen: HashSet<_> = found.iter().map(Candidate::key).collect();
+        for _ in 0..REFINE_ROUNDS {
+            let best = found.first().map_or(f64::MIN, |c| c.score);
+            let near: Vec<Candidate> = found
+                .iter()
+                .take(REFINE_TOP)
+                .flat_map(|c| ranker.neighbours(c))
+                .filter(|c| seen.insert(c.key()))
+                .collect();
+            if near.is_empty() {
+                break;
+            }
+            found.extend(light_checked(near));
+            found.sort_by(|a, b| b.score.total_cmp(&a.score));
+            if found.first().map_or(f64::MIN, |c| c.score) <= best {
+                break;
+            }
+        }
         found.truncate(PER_HYPOTHESIS);
         for c in &mut found {
             c.confidence = h.level_conf;

@@ -80,19 +80,49 @@ pub(super) fn offsets(starts: &[(usize, u64, anchors::StartKind)], hints: &Hints
     out
 }
 
-/// Quick-ranks the geometries of one hypothesis from the sample.
-pub(super) fn rank(
-    s: &Sample,
-    h: &Hypothesis,
-    offsets: &[u64],
-    starts: &[(usize, u64, anchors::StartKind)],
-    hints: &Hints,
-    st: &RowStats,
-) -> Vec<Candidate> {
-    let n = h.slots;
-    let least = s_len(s);
-    let mut out: Vec<Candidate> = Vec::new();
-    let mk = |shape: Shape, chunk: u64, order: Vec<usize>, off: u64, score: f64, ev: String| {
+/// The quick ranking of one level hypothesis over one sample: what every
+/// geometry is scored with, kept for scoring more orders later.
+pub(super) struct Ranker<'a> {
+    s: &'a Sample,
+    h: &'a Hypothesis,
+    starts: &'a [(usize, u64, anchors::StartKind)],
+    st: &'a RowStats,
+    feats: Feats,
+}
+
+impl<'a> Ranker<'a> {
+    /// Classifies the sample's sectors once for every score that follows.
+    pub(super) fn new(
+        s: &'a Sample,
+        h: &'a Hypothesis,
+        starts: &'a [(usize, u64, anchors::StartKind)],
+        st: &'a RowStats,
+    ) -> Ranker<'a> {
+        Ranker {
+            s,
+            h,
+            starts,
+            st,
+            feats: Feats::new(s),
+        }
+    }
+
+    fn start_at(&self, m: usize, off: u64) -> bool {
+        self.starts.iter().any(|&(sm, so, _)| sm == m && so == off)
+    }
+
+    /// A candidate of `shape` with its sizes; `score` and evidence as given.
+    fn make(
+        &self,
+        shape: Shape,
+        chunk: u64,
+        order: Vec<usize>,
+        off: u64,
+        score: f64,
+        ev: String,
+    ) -> Candidate {
+        let n = self.h.slots;
+        let least = s_len(self.s);
         let member_size = if shape.striped() && chunk > 0 {
             least.saturating_sub(off) / chunk * chunk
         } else {
@@ -123,217 +153,291 @@ pub(super) fn rank(
             shape,
             searched_order: false,
         }
-    };
-    let start_at = |m: usize, off: u64| starts.iter().any(|&(sm, so, _)| sm == m && so == off);
-    if h.shapes.contains(&Shape::Linear) {
-        // Members end to end: content cannot be compared across member
-        // ends in the sample, so every order goes to the full check, the
-        // member holding the array's start first.
-        let orders = if n <= FULL_ORDERS {
-            search::permutations(n)
-        } else {
-            vec![(0..n).collect()]
-        };
-        for &off in offsets {
-            for order in &orders {
-                let start = order.first().is_some_and(|&m| start_at(m, off));
-                if !start {
-                    continue;
-                }
-                let mut c = mk(Shape::Linear, 0, order.clone(), off, 3.0, String::new());
-                c.evidence =
-                    vec!["the array's start lies on the first member at the offset".into()];
-                out.push(c);
-            }
-        }
-        return out;
     }
-    if h.shapes.contains(&Shape::Raid1) {
-        for &off in offsets {
-            let bonus = if (0..n).any(|m| start_at(m, off)) {
-                1.0
+
+    /// The placement of a striped `shape` at `chunk` and `off`, and the
+    /// chunks each member holds; `None` when the shape cannot be.
+    fn mapper(&self, shape: Shape, chunk: u64, off: u64) -> Option<(Mapper, u64)> {
+        // Far copies measured on the members fix the member size md used
+        // (and rule out chunks the stride is no multiple of).
+        let mut member_chunks = s_len(self.s).saturating_sub(off) / chunk.max(1);
+        if let (Some(far), Some(shift)) = (far_copies(shape), self.st.far_shift) {
+            if shift % chunk.max(1) != 0 {
+                return None;
+            }
+            member_chunks = far * (shift / chunk.max(1));
+        }
+        Mapper::new(shape, self.h.slots, member_chunks).map(|m| (m, member_chunks))
+    }
+
+    /// Scores one order of a striped shape from the sample: continuity at
+    /// its chunk boundaries, the array's start on slot 0's member, RAID6 Q
+    /// positions, RAID10 copies.
+    fn score(
+        &self,
+        shape: Shape,
+        chunk: u64,
+        off: u64,
+        (map, member_chunks): (&Mapper, u64),
+        order: Vec<usize>,
+    ) -> Candidate {
+        let (s, st, h) = (self.s, self.st, self.h);
+        let delayed = matches!(shape, Shape::Parity { delay: 2.., .. });
+        let c = search::continuity(&self.feats, map, chunk, &order, off, 1536);
+        let first = map.locate(0).and_then(|(slot, _)| order.get(slot).copied());
+        // Chunk 0 on the missing slot: the start cannot be seen there, but
+        // a parity block that copies it can.
+        let absent = first.is_some_and(|m| m >= s.members());
+        let start = first.is_some_and(|m| self.start_at(m, off))
+            || (absent && (0..s.members()).any(|m| self.start_at(m, off)));
+        let mut score = c.weight() + if start { 3.0 } else { 0.0 };
+        let mut ev = format!(
+            "continuity at {} chunk boundaries: {:+.2}{}",
+            c.count,
+            c.strength(),
+            if start {
+                "; the array's start lies on slot 0's member at the offset"
             } else {
-                0.0
-            };
-            out.push(mk(
-                Shape::Raid1,
-                0,
-                (0..n).collect(),
-                off,
-                bonus,
-                "mirror".into(),
+                ""
+            }
+        );
+        if delayed {
+            score -= DELAYED_PRIOR;
+            ev.push_str("; delayed parity, rarer than rotation: scored down");
+        }
+        if matches!(shape, Shape::Parity { level: 6, .. }) {
+            let (mut ok, mut tested) =
+                search::q_agreement(&st.q_trace, map, chunk, &order, off, 1024);
+            if h.missing {
+                // Rows whose Q is present name it as above; those whose Q
+                // is the missing member XOR to zero.
+                let (a, b) = search::missing_q_agreement(
+                    &st.row_trace,
+                    map,
+                    chunk,
+                    &order,
+                    off,
+                    s.members(),
+                    1024,
+                );
+                ok += a;
+                tested += b;
+            }
+            let f = RowStats::frac(u64::from(ok), u64::from(tested));
+            score += 4.0 * (f - 0.5) * f64::from(tested).sqrt();
+            ev.push_str(&format!(
+                "; Q where the rows put it in {ok} of {tested} rows"
             ));
         }
-        return out;
+        if let Some(g) = &map.r10 {
+            let (ok, tested) = search::copies_agree(s, g, &order, chunk, off, 64);
+            let f = RowStats::frac(u64::from(ok), u64::from(tested));
+            score += 4.0 * (f - 0.5) * f64::from(tested).sqrt();
+            ev.push_str(&format!("; copies agree in {ok} of {tested} chunks"));
+        }
+        let mut cand = self.make(shape, chunk, order, off, score, ev);
+        if far_copies(shape).is_some() && st.far_shift.is_some() {
+            cand.member_size = member_chunks * chunk;
+            cand.evidence.push(format!(
+                "far copies {:#x} bytes on, measured on the members",
+                st.far_shift.unwrap_or(0)
+            ));
+        }
+        cand.continuity = c.z();
+        cand
     }
-    let feats = Feats::new(s);
-    let chunks: Vec<u64> = match hints.chunk {
-        Some(c) => vec![c],
-        None => CHUNKS.to_vec(),
-    };
-    // The best orders of HP's base placement without delay, by (chunk,
-    // offset): the delayed shapes place row 0 and most chunks of every row
-    // as it does, so their order is among these.
-    let mut base_orders: HashMap<(u64, u64), Vec<ScoredOrder>> = HashMap::new();
-    for &shape in &h.shapes {
-        let delayed = matches!(shape, Shape::Parity { delay: 2.., .. });
-        let hp_base = shape
-            == Shape::Parity {
-                level: 5,
-                algo: ParityLayout::HP,
-                delay: 1,
-            };
-        for &chunk in &chunks {
-            if delayed && chunk < HP_MIN_STRIP && hints.chunk.is_none() {
-                continue;
+
+    /// The orders one step from `c`'s (two slots swapped, or one member
+    /// moved to another slot), scored as the ranking scores: where content
+    /// continuity is weak (small chunks, incompressible data) the ranking
+    /// can leave the right order out while a near one checks out well, and
+    /// the checks then tell them apart. Striped shapes only.
+    pub(super) fn neighbours(&self, c: &Candidate) -> Vec<Candidate> {
+        let n = c.slots.len();
+        let order: Option<Vec<usize>> = c.slots.iter().copied().collect();
+        let (Some(order), true) = (order, c.shape.striped()) else {
+            return Vec::new();
+        };
+        let off = c.data_offset.first().copied().unwrap_or(0);
+        let Some((map, mc)) = self.mapper(c.shape, c.chunk, off) else {
+            return Vec::new();
+        };
+        let mut orders: Vec<Vec<usize>> = Vec::new();
+        for a in 0..n {
+            for b in 0..n {
+                if a == b {
+                    continue;
+                }
+                let mut o = order.clone();
+                if a < b {
+                    o.swap(a, b);
+                    orders.push(o.clone());
+                    o = order.clone();
+                }
+                let m = o.remove(a);
+                o.insert(b, m);
+                orders.push(o);
             }
+        }
+        let mut seen = std::collections::HashSet::new();
+        orders
+            .into_iter()
+            .filter(|o| *o != order && seen.insert(o.clone()))
+            .map(|o| {
+                let mut cand = self.score(c.shape, c.chunk, off, (&map, mc), o);
+                cand.searched_order = c.searched_order;
+                cand
+            })
+            .collect()
+    }
+
+    /// Quick-ranks the geometries of the hypothesis from the sample.
+    pub(super) fn rank(&self, offsets: &[u64], hints: &Hints) -> Vec<Candidate> {
+        let (h, st) = (self.h, self.st);
+        let n = h.slots;
+        let mut out: Vec<Candidate> = Vec::new();
+        if h.shapes.contains(&Shape::Linear) {
+            // Members end to end: content cannot be compared across member
+            // ends in the sample, so every order goes to the full check, the
+            // member holding the array's start first.
+            let orders = if n <= FULL_ORDERS {
+                search::permutations(n)
+            } else {
+                vec![(0..n).collect()]
+            };
             for &off in offsets {
-                // Far copies measured on the members fix the member size
-                // md used (and rule out chunks the stride is no multiple of).
-                let mut member_chunks = least.saturating_sub(off) / chunk.max(1);
-                let far = far_copies(shape);
-                if let (Some(far), Some(shift)) = (far, st.far_shift) {
-                    if shift % chunk != 0 {
+                for order in &orders {
+                    let start = order.first().is_some_and(|&m| self.start_at(m, off));
+                    if !start {
                         continue;
                     }
-                    member_chunks = far * (shift / chunk);
-                }
-                let Some(map) = Mapper::new(shape, n, member_chunks) else {
-                    continue;
-                };
-                let mut pinned: Vec<Vec<usize>> = Vec::new();
-                let orders = match base_orders.get_mut(&(chunk, off)) {
-                    Some(best) if delayed => {
-                        best.sort_by(|a, b| b.0.total_cmp(&a.0));
-                        best.iter()
-                            .take(DELAYED_ORDERS)
-                            .map(|(_, o)| o.clone())
-                            .collect()
-                    }
-                    _ if n <= FULL_ORDERS => search::permutations(n),
-                    _ => {
-                        let mut o =
-                            search::beam_orders(&search::adjacency(&feats, n, chunk, off), 64);
-                        // RAID6 rows name the member holding Q, and the
-                        // layout names the slot: the order follows,
-                        // whatever the content.
-                        if matches!(shape, Shape::Parity { level: 6, .. }) && !h.missing {
-                            for q in search::orders_from_q(&st.q_trace, &map, chunk, off, n) {
-                                if !o.contains(&q) {
-                                    o.insert(0, q.clone());
-                                }
-                                pinned.push(q);
-                            }
-                        }
-                        o
-                    }
-                };
-                for order in orders {
-                    let c = search::continuity(&feats, &map, chunk, &order, off, 1536);
-                    let first = map.locate(0).and_then(|(slot, _)| order.get(slot).copied());
-                    // Chunk 0 on the missing slot: the start cannot be seen
-                    // there, but a parity block that copies it can.
-                    let absent = first.is_some_and(|m| m >= s.members());
-                    let start = first.is_some_and(|m| start_at(m, off))
-                        || (absent && (0..s.members()).any(|m| start_at(m, off)));
-                    let mut score = c.weight() + if start { 3.0 } else { 0.0 };
-                    let mut ev = format!(
-                        "continuity at {} chunk boundaries: {:+.2}{}",
-                        c.count,
-                        c.strength(),
-                        if start {
-                            "; the array's start lies on slot 0's member at the offset"
-                        } else {
-                            ""
-                        }
-                    );
-                    if hp_base {
-                        base_orders
-                            .entry((chunk, off))
-                            .or_default()
-                            .push((score, order.clone()));
-                    }
-                    if delayed {
-                        score -= DELAYED_PRIOR;
-                        ev.push_str("; delayed parity, rarer than rotation: scored down");
-                    }
-                    if matches!(shape, Shape::Parity { level: 6, .. }) {
-                        let (mut ok, mut tested) =
-                            search::q_agreement(&st.q_trace, &map, chunk, &order, off, 1024);
-                        if h.missing {
-                            // Rows whose Q is present name it as above;
-                            // those whose Q is the missing member XOR to zero.
-                            let (a, b) = search::missing_q_agreement(
-                                &st.row_trace,
-                                &map,
-                                chunk,
-                                &order,
-                                off,
-                                s.members(),
-                                1024,
-                            );
-                            ok += a;
-                            tested += b;
-                        }
-                        let f = RowStats::frac(u64::from(ok), u64::from(tested));
-                        score += 4.0 * (f - 0.5) * f64::from(tested).sqrt();
-                        ev.push_str(&format!(
-                            "; Q where the rows put it in {ok} of {tested} rows"
-                        ));
-                    }
-                    if let Some(g) = &map.r10 {
-                        let (ok, tested) = search::copies_agree(s, g, &order, chunk, off, 64);
-                        let f = RowStats::frac(u64::from(ok), u64::from(tested));
-                        score += 4.0 * (f - 0.5) * f64::from(tested).sqrt();
-                        ev.push_str(&format!("; copies agree in {ok} of {tested} chunks"));
-                    }
-                    let searched = n > FULL_ORDERS && !pinned.contains(&order);
-                    let mut cand = mk(shape, chunk, order, off, score, ev);
-                    cand.searched_order = searched;
-                    if far.is_some() && st.far_shift.is_some() {
-                        cand.member_size = member_chunks * chunk;
-                        cand.evidence.push(format!(
-                            "far copies {:#x} bytes on, measured on the members",
-                            st.far_shift.unwrap_or(0)
-                        ));
-                    }
-                    cand.continuity = c.z();
-                    out.push(cand);
+                    let mut c = self.make(Shape::Linear, 0, order.clone(), off, 3.0, String::new());
+                    c.evidence =
+                        vec!["the array's start lies on the first member at the offset".into()];
+                    out.push(c);
                 }
             }
+            return out;
         }
-        // Keep the hypothesis' best few per shape so that no shape floods the shortlist.
-        out.sort_by(|a, b| b.score.total_cmp(&a.score));
-        let keep_other: Vec<Candidate> = out.iter().filter(|c| c.shape != shape).cloned().collect();
-        let (short, per) = if delayed {
-            (DELAYED_SHORTLIST, 0)
-        } else {
-            (SHORTLIST, PER_OFFSET)
+        if h.shapes.contains(&Shape::Raid1) {
+            for &off in offsets {
+                let bonus = if (0..n).any(|m| self.start_at(m, off)) {
+                    1.0
+                } else {
+                    0.0
+                };
+                out.push(self.make(
+                    Shape::Raid1,
+                    0,
+                    (0..n).collect(),
+                    off,
+                    bonus,
+                    "mirror".into(),
+                ));
+            }
+            return out;
+        }
+        let chunks: Vec<u64> = match hints.chunk {
+            Some(c) => vec![c],
+            None => CHUNKS.to_vec(),
         };
-        let mut mine: Vec<Candidate> = Vec::new();
-        let mut per_offset: Vec<(u64, usize)> = Vec::new();
-        for c in out.into_iter().filter(|c| c.shape == shape) {
-            // The best few of every data offset too: a stray table deeper
-            // on a member must not push the real start out of the list.
-            let off = c.data_offset.first().copied().unwrap_or(0);
-            let k = match per_offset.iter_mut().find(|(o, _)| *o == off) {
-                Some((_, k)) => {
-                    *k += 1;
-                    *k
+        // The best orders of HP's base placement without delay, by (chunk,
+        // offset): the delayed shapes place row 0 and most chunks of every row
+        // as it does, so their order is among these.
+        let mut base_orders: HashMap<(u64, u64), Vec<ScoredOrder>> = HashMap::new();
+        for &shape in &h.shapes {
+            let delayed = matches!(shape, Shape::Parity { delay: 2.., .. });
+            let hp_base = shape
+                == Shape::Parity {
+                    level: 5,
+                    algo: ParityLayout::HP,
+                    delay: 1,
+                };
+            for &chunk in &chunks {
+                if delayed && chunk < HP_MIN_STRIP && hints.chunk.is_none() {
+                    continue;
                 }
-                None => {
-                    per_offset.push((off, 1));
-                    1
+                for &off in offsets {
+                    let Some((map, member_chunks)) = self.mapper(shape, chunk, off) else {
+                        continue;
+                    };
+                    let mut pinned: Vec<Vec<usize>> = Vec::new();
+                    let orders = match base_orders.get_mut(&(chunk, off)) {
+                        Some(best) if delayed => {
+                            best.sort_by(|a, b| b.0.total_cmp(&a.0));
+                            best.iter()
+                                .take(DELAYED_ORDERS)
+                                .map(|(_, o)| o.clone())
+                                .collect()
+                        }
+                        _ if n <= FULL_ORDERS => search::permutations(n),
+                        _ => {
+                            let mut o = search::beam_orders(
+                                &search::adjacency(&self.feats, n, chunk, off),
+                                64,
+                            );
+                            // RAID6 rows name the member holding Q, and the
+                            // layout names the slot: the order follows,
+                            // whatever the content.
+                            if matches!(shape, Shape::Parity { level: 6, .. }) && !h.missing {
+                                for q in search::orders_from_q(&st.q_trace, &map, chunk, off, n) {
+                                    if !o.contains(&q) {
+                                        o.insert(0, q.clone());
+                                    }
+                                    pinned.push(q);
+                                }
+                            }
+                            o
+                        }
+                    };
+                    for order in orders {
+                        let searched = n > FULL_ORDERS && !pinned.contains(&order);
+                        let mut cand = self.score(shape, chunk, off, (&map, member_chunks), order);
+                        if hp_base {
+                            base_orders
+                                .entry((chunk, off))
+                                .or_default()
+                                .push((cand.score, cand.slots.iter().flatten().copied().collect()));
+                        }
+                        cand.searched_order = searched;
+                        out.push(cand);
+                    }
                 }
-            };
-            if mine.len() < short || k <= per {
-                mine.push(c);
             }
+            // Keep the hypothesis' best few per shape so that no shape floods the shortlist.
+            out.sort_by(|a, b| b.score.total_cmp(&a.score));
+            let keep_other: Vec<Candidate> =
+                out.iter().filter(|c| c.shape != shape).cloned().collect();
+            let (short, per) = if delayed {
+                (DELAYED_SHORTLIST, 0)
+            } else {
+                (SHORTLIST, PER_OFFSET)
+            };
+            let mut mine: Vec<Candidate> = Vec::new();
+            let mut per_offset: Vec<(u64, usize)> = Vec::new();
+            for c in out.into_iter().filter(|c| c.shape == shape) {
+                // The best few of every data offset too: a stray table deeper
+                // on a member must not push the real start out of the list.
+                let off = c.data_offset.first().copied().unwrap_or(0);
+                let k = match per_offset.iter_mut().find(|(o, _)| *o == off) {
+                    Some((_, k)) => {
+                        *k += 1;
+                        *k
+                    }
+                    None => {
+                        per_offset.push((off, 1));
+                        1
+                    }
+                };
+                if mine.len() < short || k <= per {
+                    mine.push(c);
+                }
+            }
+            out = keep_other;
+            out.extend(mine);
         }
-        out = keep_other;
-        out.extend(mine);
+        out
     }
-    out
 }
 
 /// Copies of a RAID10 far layout (not offset), `None` for other shapes.
