@@ -1,6 +1,6 @@
 //! Prints what the inference engine makes of member images: every
 //! candidate with its evidence (a tool for looking into a wrong answer).
-//! `cargo run --release -p recover-core --example infer_debug -- m0.img m1.img ...`
+//! `cargo run --release -p recover-core --example infer_debug -- [--level=5] [--chunk=KiB] [--offset=0xHEX] m0.img m1.img ...`
 use recover_core::io::{open_source, MapPolicy, VolumeRef};
 use recover_core::raid::infer::{infer, Hints};
 
@@ -11,18 +11,7 @@ fn main() {
         if let Some(v) = a.strip_prefix("--offset=") {
             hints.offset = u64::from_str_radix(v.trim_start_matches("0x"), 16).ok();
         } else if let Some(v) = a.strip_prefix("--level=") {
-            use recover_core::raid::metadata::Level;
-            hints.level = [
-                Level::Linear,
-                Level::Raid0,
-                Level::Raid1,
-                Level::Raid4,
-                Level::Raid5,
-                Level::Raid6,
-                Level::Raid10,
-            ]
-            .into_iter()
-            .find(|l| l.as_str() == v);
+            hints.level = recover_core::raid::metadata::Level::from_name(v);
         } else if let Some(v) = a.strip_prefix("--chunk=") {
             hints.chunk = v.parse::<u64>().ok().map(|k| k << 10);
         } else {

@@ -58,6 +58,34 @@ fn geometries() -> Vec<SyntheticDelayed> {
         .collect()
 }
 
+/// The RAID5 of `vols` with `layout` and `chunk`, the member at slot
+/// `gone` left out.
+fn raid5(vols: &[VolumeRef], layout: &str, chunk: u64, gone: Option<usize>) -> ArrayVolume {
+    let slots = vols
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            (Some(i) != gone).then(|| MemberData {
+                volume: v.clone(),
+                data_offset: 0,
+                data_size: v.len(),
+                name: format!("m{i}"),
+            })
+        })
+        .collect();
+    let model = ArrayModel::new(Spec {
+        level: Level::Raid5,
+        layout: layout.into(),
+        chunk,
+        members: slots,
+        member_size: None,
+        size: None,
+        spans: None,
+    })
+    .unwrap();
+    ArrayVolume::new(layout.into(), model, false).unwrap()
+}
+
 #[test]
 fn hand_geometry_serves_the_image_whole_and_degraded() {
     for a in geometries() {
@@ -65,29 +93,7 @@ fn hand_geometry_serves_the_image_whole_and_degraded() {
         let vols = members(&a);
         let layout = format!("left-asymmetric+delay={}", a.delay);
         for gone in [None].into_iter().chain((0..vols.len()).map(Some)) {
-            let slots = vols
-                .iter()
-                .enumerate()
-                .map(|(i, v)| {
-                    (Some(i) != gone).then(|| MemberData {
-                        volume: v.clone(),
-                        data_offset: 0,
-                        data_size: v.len(),
-                        name: format!("m{i}"),
-                    })
-                })
-                .collect();
-            let model = ArrayModel::new(Spec {
-                level: Level::Raid5,
-                layout: layout.clone(),
-                chunk: a.chunk,
-                members: slots,
-                member_size: None,
-                size: None,
-                spans: None,
-            })
-            .unwrap();
-            let vol = ArrayVolume::new("hp".into(), model, false).unwrap();
+            let vol = raid5(&vols, &layout, a.chunk, gone);
             assert_eq!(vol.len(), fixtures::hp_delayed::IMAGE_SIZE);
             assert_eq!(
                 sha(&vol),
@@ -98,31 +104,7 @@ fn hand_geometry_serves_the_image_whole_and_degraded() {
             assert!(vol.bad_ranges().is_empty());
         }
         // The plain rotation over the same members is not the image.
-        let slots = vols
-            .iter()
-            .map(|v| {
-                Some(MemberData {
-                    volume: v.clone(),
-                    data_offset: 0,
-                    data_size: v.len(),
-                    name: "m".into(),
-                })
-            })
-            .collect();
-        let plain = ArrayModel::new(Spec {
-            level: Level::Raid5,
-            layout: "left-asymmetric".into(),
-            chunk: a.chunk,
-            members: slots,
-            member_size: None,
-            size: None,
-            spans: None,
-        })
-        .unwrap();
-        assert_ne!(
-            sha(&ArrayVolume::new("plain".into(), plain, false).unwrap()),
-            want
-        );
+        assert_ne!(sha(&raid5(&vols, "left-asymmetric", a.chunk, None)), want);
     }
 }
 

@@ -29,15 +29,7 @@ use recover_core::raid::volume::ArrayVolume;
 const DISK: u64 = 48 << 20;
 
 fn rnd(seed: u64, n: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
+    fixtures::tree::bytes(seed, n)
 }
 
 fn write(p: &Path, data: &[u8]) {

@@ -83,22 +83,10 @@ fn bad(msg: impl Into<String>) -> io::Error {
 }
 
 fn parse_level(s: &str) -> io::Result<Level> {
-    let t = s.trim().to_ascii_lowercase();
-    let t = t.strip_prefix("raid").unwrap_or(&t);
-    Ok(match t {
-        "linear" | "concat" => Level::Linear,
-        "0" => Level::Raid0,
-        "1" => Level::Raid1,
-        "4" => Level::Raid4,
-        "5" => Level::Raid5,
-        "6" => Level::Raid6,
-        "10" => Level::Raid10,
-        "1e" => Level::Raid1E,
-        _ => {
-            return Err(bad(format!(
-                "--level {s}: not one of linear, 0, 1, 4, 5, 6, 10, 1e"
-            )))
-        }
+    Level::from_name(s).ok_or_else(|| {
+        bad(format!(
+            "--level {s}: not one of linear, 0, 1, 4, 5, 6, 10, 1e"
+        ))
     })
 }
 

@@ -78,6 +78,24 @@ impl Level {
         }
     }
 
+    /// The level a user names: `linear` (or `concat`), `0`, `1`, `4`, `5`,
+    /// `6`, `10`, `1e`, each with or without `raid` before it, any case.
+    pub fn from_name(name: &str) -> Option<Level> {
+        let t = name.trim().to_ascii_lowercase();
+        let t = t.strip_prefix("raid").unwrap_or(&t);
+        Some(match t {
+            "linear" | "concat" => Level::Linear,
+            "0" => Level::Raid0,
+            "1" => Level::Raid1,
+            "4" => Level::Raid4,
+            "5" => Level::Raid5,
+            "6" => Level::Raid6,
+            "10" => Level::Raid10,
+            "1e" => Level::Raid1E,
+            _ => return None,
+        })
+    }
+
     /// How many members may be missing before data is lost for certain
     /// (mirrors: all but one; RAID10 depends on which, see `group`).
     pub fn parity_tolerance(self) -> Option<u32> {

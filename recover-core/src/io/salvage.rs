@@ -99,8 +99,8 @@ impl<R: RawRead> Salvaging<R> {
     /// Reads `lo..hi` into `bounce[lo-base..hi-base]`, halving on failure.
     fn bisect(&self, base: u64, lo: u64, hi: u64, bounce: &mut [u8], ss: u64) -> Result<()> {
         let (s, e) = ((lo - base) as usize, (hi - base) as usize); // ok: within span
-        match self.raw.pread_salvage(lo, &mut bounce[s..e]) {
-            // ok: s..e within the span
+        let window = &mut bounce[s..e]; // ok: s..e within the span
+        match self.raw.pread_salvage(lo, window) {
             Ok(()) => Ok(()),
             Err(err) if !is_media_error(&err) => Err(self.io_err(lo, err)),
             Err(_) if hi - lo <= ss => {

@@ -84,8 +84,7 @@ pub fn data_extents(
             }
             let mut out = Vec::with_capacity(n as usize); // ok: <= fork / 16
             for i in 0..n as usize {
-                out.push(rec_at(fork, i * 16).expect("in the fork: checked above"));
-                // ok: n * 16 <= fork length, checked above
+                out.push(rec_at(fork, i * 16).expect("in the fork")); // ok: n * 16 <= fork length, checked above
             }
             Ok(out)
         }

@@ -58,17 +58,22 @@ pub(super) fn split_point(s: &Sample) -> Option<u64> {
 /// and 64 costs little more.
 const HP_DELAYS: [u32; 6] = [2, 4, 8, 16, 32, 64];
 
+/// The rotating parity shapes of `level` with md's algorithm numbers `codes`.
+fn md_shapes(level: u8, codes: &[u32]) -> impl Iterator<Item = Shape> + '_ {
+    codes
+        .iter()
+        .filter_map(|&c| ParityAlgo::from_md(c))
+        .map(move |algo| Shape::Parity {
+            level,
+            algo,
+            delay: 1,
+        })
+}
+
 /// The RAID5 shapes tried: md's algorithms 0 to 4, then HP's delayed
 /// parity over its base placement.
 fn raid5_shapes() -> Vec<Shape> {
-    let md = [0u32, 1, 2, 3, 4]
-        .iter()
-        .filter_map(|&c| ParityAlgo::from_md(c))
-        .map(|algo| Shape::Parity {
-            level: 5,
-            algo,
-            delay: 1,
-        });
+    let md = md_shapes(5, &[0, 1, 2, 3, 4]);
     let hp = HP_DELAYS.iter().map(|&delay| Shape::Parity {
         level: 5,
         algo: ParityLayout::HP,
@@ -176,15 +181,7 @@ pub(super) fn hypotheses(
         return out;
     }
     if n >= 4 && six >= 0.9 && slots == n && want(Level::Raid6) {
-        let shapes = [0u32, 1, 2, 3, 4, 8, 9, 10]
-            .iter()
-            .filter_map(|&c| ParityAlgo::from_md(c))
-            .map(|algo| Shape::Parity {
-                level: 6,
-                algo,
-                delay: 1,
-            })
-            .collect();
+        let shapes = md_shapes(6, &[0, 1, 2, 3, 4, 8, 9, 10]).collect();
         out.push(Hypothesis {
             shapes,
             slots: n,
@@ -281,15 +278,7 @@ pub(super) fn hypotheses(
         });
     }
     if n >= 3 && (slots == n + 1 || hints.members.is_none()) && want(Level::Raid6) {
-        let shapes = [0u32, 1, 2, 3, 4, 8, 9, 10]
-            .iter()
-            .filter_map(|&c| ParityAlgo::from_md(c))
-            .map(|algo| Shape::Parity {
-                level: 6,
-                algo,
-                delay: 1,
-            })
-            .collect();
+        let shapes = md_shapes(6, &[0, 1, 2, 3, 4, 8, 9, 10]).collect();
         out.push(Hypothesis {
             shapes,
             slots: n + 1,
