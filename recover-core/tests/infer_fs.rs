@@ -43,7 +43,7 @@ fn disk() -> Option<Vec<u8>> {
         eprintln!("SKIPPED: mke2fs or sgdisk is not installed");
         return None;
     }
-    let p = fixtures::cached("infer-gpt-ext4-v1.img", |p| {
+    let p = fixtures::cached("infer-gpt-ext4-v2.img", |p| {
         let s = fixtures::cache::Scratch::new("infer");
         let (p1, p2) = (s.join("p1"), s.join("p2"));
         write(&p1.join("README.txt"), b"RAID inference test disk\n");
@@ -102,7 +102,7 @@ fn xfs_disk() -> Option<Vec<u8>> {
         eprintln!("SKIPPED: mkfs.xfs, mke2fs or sgdisk is not installed");
         return None;
     }
-    let p = fixtures::cached("infer-gpt-xfs-v2.img", |p| {
+    let p = fixtures::cached("infer-gpt-xfs-v3.img", |p| {
         let s = fixtures::cache::Scratch::new("infer-xfs");
         std::fs::File::create(p)
             .and_then(|f| f.set_len(96 << 20))
@@ -151,7 +151,7 @@ fn ntfs_disk() -> Option<Vec<u8>> {
         eprintln!("SKIPPED: mkntfs, mke2fs or sgdisk is not installed");
         return None;
     }
-    let p = fixtures::cached("infer-gpt-ntfs-v1.img", |p| {
+    let p = fixtures::cached("infer-gpt-ntfs-v2.img", |p| {
         let s = fixtures::cache::Scratch::new("infer-ntfs");
         std::fs::File::create(p)
             .and_then(|f| f.set_len(DISK))
