@@ -39,7 +39,12 @@ pub(super) fn light_check(c: &mut Candidate, sampled: &[VolumeRef]) {
 pub(super) fn merge_equivalent(all: Vec<Candidate>, prints: Vec<Option<u64>>) -> Vec<Candidate> {
     let mut groups: Vec<(Option<u64>, Candidate)> = Vec::new();
     for (c, p) in all.into_iter().zip(prints) {
-        match groups.iter_mut().find(|(q, _)| p.is_some() && *q == p) {
+        // Checks that differ read different bytes, whatever the
+        // fingerprint's few blocks say.
+        let same = |q: &Option<u64>, g: &Candidate| {
+            p.is_some() && *q == p && (g.checks - c.checks).abs() < 1e-6
+        };
+        match groups.iter_mut().find(|(q, g)| same(q, g)) {
             Some((_, g)) => {
                 let missing = |c: &Candidate| c.slots.iter().filter(|s| s.is_none()).count();
                 let best = g.score.max(c.score);

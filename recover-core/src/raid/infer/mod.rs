@@ -44,6 +44,8 @@ mod check;
 pub mod crosscheck;
 pub mod features;
 mod levels;
+pub mod located;
+pub mod pins;
 mod rank;
 pub mod rows;
 pub mod sample;

@@ -12,6 +12,7 @@ use super::rows::RowStats;
 use super::sample::Sample;
 use super::search::{self, Feats, Mapper};
 use super::Hints;
+use super::{located, pins};
 use crate::raid::map::ParityLayout;
 
 /// Chunk sizes tried: 4 KiB to 1 MiB.
@@ -59,6 +60,12 @@ const DELAYED_ORDERS: usize = 6;
 /// crowd the full check and split the confidence of the right answer.
 const DELAYED_SHORTLIST: usize = 4;
 
+/// Points for each structure the array's start names that lies where the
+/// geometry puts it (a filesystem header found at a given member offset by
+/// chance is rare), and against each place that holds other data instead.
+const PIN_FOUND: f64 = 2.0;
+const PIN_MISSED: f64 = 1.0;
+
 /// An order and the quick score it ranked with.
 type ScoredOrder = (f64, Vec<usize>);
 
@@ -88,6 +95,7 @@ pub(super) struct Ranker<'a> {
     starts: &'a [(usize, u64, anchors::StartKind)],
     st: &'a RowStats,
     feats: Feats,
+    located: Vec<located::Located>,
 }
 
 impl<'a> Ranker<'a> {
@@ -104,6 +112,7 @@ impl<'a> Ranker<'a> {
             starts,
             st,
             feats: Feats::new(s),
+            located: located::scan(s),
         }
     }
 
@@ -227,6 +236,28 @@ impl<'a> Ranker<'a> {
             score += 4.0 * (f - 0.5) * f64::from(tested).sqrt();
             ev.push_str(&format!(
                 "; Q where the rows put it in {ok} of {tested} rows"
+            ));
+        }
+        let pinned = pins::agreement(s, &self.located, map, chunk, &order, off);
+        if pinned.found + pinned.missed > 0 {
+            score += PIN_FOUND * f64::from(pinned.found) - PIN_MISSED * f64::from(pinned.missed);
+            ev.push_str(&format!(
+                "; {} of {} structures the array's start names found where it puts them",
+                pinned.found,
+                pinned.found + pinned.missed
+            ));
+        }
+        if pinned.located_tested > 0 {
+            let f = RowStats::frac(u64::from(pinned.located), u64::from(pinned.located_tested));
+            // Measured against chance (a block lands on its own member in
+            // one order of n): a right geometry never loses by them, even
+            // where some blocks do not lie where their filesystem's start
+            // says (an MFT that grew in pieces).
+            let chance = 1.0 / h.slots.max(1) as f64;
+            score += 4.0 * (f - chance) * f64::from(pinned.located_tested).sqrt();
+            ev.push_str(&format!(
+                "; {} of {} blocks that record their place lie where it puts them",
+                pinned.located, pinned.located_tested
             ));
         }
         if let Some(g) = &map.r10 {
@@ -385,6 +416,18 @@ impl<'a> Ranker<'a> {
                                         o.insert(0, q.clone());
                                     }
                                     pinned.push(q);
+                                }
+                            }
+                            // The structures the array's start names
+                            // place the members that hold them.
+                            for (p, complete) in
+                                pins::orders(self.s, &self.located, &map, chunk, off, n, &o)
+                            {
+                                if complete {
+                                    pinned.push(p.clone());
+                                }
+                                if !o.contains(&p) {
+                                    o.insert(0, p);
                                 }
                             }
                             o

@@ -249,7 +249,13 @@ pub fn continuity(
     let (num, den) = map.per_row();
     let wins = feats.windows();
     let total_rows: u64 = wins.iter().map(|(_, l)| l / chunk).sum();
-    let step = (total_rows * num / den.max(1) / u64::from(max.max(1))).max(1);
+    let mut step = (total_rows * num / den.max(1) / u64::from(max.max(1))).max(1);
+    // A step that shares a factor with the data chunks of a row would look
+    // at the same few slot boundaries in every row (with 8 data members
+    // and a step of 8, only one): step coprime to it, every pair is seen.
+    while num > 1 && gcd(step, num) != 1 {
+        step += 1;
+    }
     let mut seen = 0u32;
     for (start, len) in wins {
         let end = start + len;
@@ -301,6 +307,14 @@ pub fn continuity(
         }
     }
     c
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
 }
 
 /// (rows where the candidate puts Q on the member that the rows say holds
