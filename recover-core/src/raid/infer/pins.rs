@@ -90,7 +90,7 @@ pub fn secondaries(head: &[u8]) -> Vec<u64> {
         };
         let ag = u64::from(agb) * u64::from(bs);
         return (1..u64::from(agc).min(MAX_SECONDARY))
-            .map(|k| k * ag)
+            .map_while(|k| k.checked_mul(ag))
             .collect();
     }
     if b.get(3, 8) == Some(b"NTFS    ") {
@@ -388,6 +388,22 @@ mod tests {
             secondaries(&h),
             vec![4096 * 1000, 2 * 4096 * 1000, 3 * 4096 * 1000]
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_head_is_safe(body in proptest::collection::vec(proptest::num::u8::ANY, 4096), kind in 0usize..4) {
+            let mut h = body;
+            match kind {
+                0 => h[..4].copy_from_slice(b"XFSB"),
+                1 => h[3..11].copy_from_slice(b"NTFS    "),
+                2 => h[1024 + 0x38..1024 + 0x3A].copy_from_slice(&0xEF53u16.to_le_bytes()),
+                _ => h[512..520].copy_from_slice(b"EFI PART"),
+            }
+            proptest::prop_assert!(secondaries(&h).len() <= MAX_SECONDARY as usize);
+            let _ = table_starts(&h);
+            let _ = super::super::located::tag(&h);
+        }
     }
 
     #[test]
