@@ -280,6 +280,7 @@ mod tests {
                 delay: 1,
             },
             searched_order: false,
+            pin_points: 0.0,
         }
     }
 

@@ -93,6 +93,24 @@ pub struct Verified {
     /// The stripe a filesystem was made for: (unit, width) in bytes, 0
     /// where not recorded (see [`fs_stripe`]).
     pub stripe: Option<(u64, u64)>,
+    /// Checksummed structures whose checksum fails (an entry array, an
+    /// ext superblock, group descriptor, bitmap, inode or directory block,
+    /// an MFT record): through the right geometry of a sound volume, none.
+    pub failed: u32,
+}
+
+/// What the checks of one filesystem saw: lines for the report, and the
+/// checksummed structures that failed.
+#[derive(Debug, Default)]
+struct Seen {
+    lines: Vec<String>,
+    failed: u32,
+}
+
+impl Seen {
+    fn push(&mut self, line: String) {
+        self.lines.push(line);
+    }
 }
 
 /// Checks the structures at the start of `vol` (an assembled candidate).
@@ -112,6 +130,7 @@ pub fn verify(vol: &dyn Volume) -> Verified {
                     .push("GPT at array offset 0: header and entry array CRCs match".into());
             } else if g.primary.copy().is_some() {
                 v.points += 1.0;
+                v.failed += 1;
                 v.evidence.push(
                     "GPT at array offset 0: header CRC matches, entry array CRC does not".into(),
                 );
@@ -190,7 +209,10 @@ pub fn verify(vol: &dyn Volume) -> Verified {
         if v.stripe.is_none() {
             v.stripe = fs_stripe(vol, start);
         }
-        let p = check_fs(vol, start, len, &mut v.evidence);
+        let mut seen = Seen::default();
+        let p = check_fs(vol, start, len, &mut seen);
+        v.evidence.append(&mut seen.lines);
+        v.failed += seen.failed;
         v.points += p;
         // A table whose partition starts where a structure checks out
         // explains more than that structure alone (a geometry shifted by
@@ -241,7 +263,7 @@ pub fn fs_stripe(vol: &dyn Volume, start: u64) -> Option<(u64, u64)> {
 /// which only the right geometry gives the array (or partition); the
 /// first logical volume usually starts its data area, so the filesystem
 /// there is checked too.
-fn check_pv(vol: &dyn Volume, start: u64, len: u64, head: &[u8], ev: &mut Vec<String>) -> f64 {
+fn check_pv(vol: &dyn Volume, start: u64, len: u64, head: &[u8], ev: &mut Seen) -> f64 {
     let mut p = 1.0;
     ev.push(format!(
         "LVM label at array offset {:#x}",
@@ -292,7 +314,7 @@ fn pv_field(head: &[u8], at: usize) -> Option<u64> {
 
 /// Points for a filesystem at `start` of `vol`: a superblock whose checksum
 /// matches and whose size fits the partition.
-fn check_fs(vol: &dyn Volume, start: u64, len: u64, ev: &mut Vec<String>) -> f64 {
+fn check_fs(vol: &dyn Volume, start: u64, len: u64, ev: &mut Seen) -> f64 {
     let Ok(b) = bytes_up_to(vol, start, 2048) else {
         return 0.0;
     };
@@ -315,6 +337,7 @@ fn check_fs(vol: &dyn Volume, start: u64, len: u64, ev: &mut Vec<String>) -> f64
                     what.push_str(", checksum matches");
                 } else {
                     p -= 1.0;
+                    ev.failed += 1;
                     what.push_str(", checksum does not match");
                 }
             }
@@ -340,7 +363,7 @@ fn check_fs(vol: &dyn Volume, start: u64, len: u64, ev: &mut Vec<String>) -> f64
 /// group starts with a copy of the superblock, then its AGF and AGI
 /// headers, at multiples of the AG size, so they lie spread over the whole
 /// filesystem and over every member.
-fn check_xfs(vol: &dyn Volume, start: u64, sb: &[u8], ev: &mut Vec<String>) -> f64 {
+fn check_xfs(vol: &dyn Volume, start: u64, sb: &[u8], ev: &mut Seen) -> f64 {
     let b = Bytes(sb);
     let block = u64::from(b.be_u32(4).unwrap_or(0));
     let agblocks = u64::from(b.be_u32(84).unwrap_or(0));
@@ -389,7 +412,7 @@ fn check_xfs(vol: &dyn Volume, start: u64, sb: &[u8], ev: &mut Vec<String>) -> f
 /// every sector of a record repeat its sequence number, so a record split
 /// over two wrongly placed chunks shows it), and $MFTMirr, elsewhere in the
 /// volume, repeats the first records.
-fn check_ntfs(vol: &dyn Volume, start: u64, boot: &[u8], ev: &mut Vec<String>) -> f64 {
+fn check_ntfs(vol: &dyn Volume, start: u64, boot: &[u8], ev: &mut Seen) -> f64 {
     let b = Bytes(boot);
     let bps = u64::from(b.le_u16(0x0B).unwrap_or(0));
     let spc = u64::from(*boot.get(0x0D).unwrap_or(&0));
@@ -433,6 +456,7 @@ fn check_ntfs(vol: &dyn Volume, start: u64, boot: &[u8], ev: &mut Vec<String>) -
             t.add(m.get(..x.len()) == Some(&x[..]));
         }
     }
+    ev.failed += t.bad;
     ev.push(format!(
         "NTFS at array offset {start:#x}: MFT records and $MFTMirr that check out: {} of {}",
         t.ok,
@@ -464,12 +488,7 @@ impl Tally {
 /// of the first directories. They lie spread over the partition's first
 /// megabytes, so over many chunks and rows: a layout that swaps two rows
 /// breaks some of them.
-fn check_ext_groups(
-    vol: &dyn Volume,
-    start: u64,
-    sb: &ext4::Superblock,
-    ev: &mut Vec<String>,
-) -> f64 {
+fn check_ext_groups(vol: &dyn Volume, start: u64, sb: &ext4::Superblock, ev: &mut Seen) -> f64 {
     const RO_COMPAT_METADATA_CSUM: u32 = 0x400;
     const INCOMPAT_64BIT: u32 = 0x80;
     if sb.ro_compat & RO_COMPAT_METADATA_CSUM == 0 {
@@ -615,6 +634,7 @@ fn check_ext_groups(
     if sampled >= 32 {
         points -= 12.0 * f64::from(with_data) / f64::from(sampled);
     }
+    ev.failed += t.bad;
     ev.push(format!(
         "ext metadata checksums: {} match, {} do not; free blocks holding data: {with_data} of {sampled}",
         t.ok, t.bad

@@ -98,6 +98,10 @@ pub struct Candidate {
     /// every order is tried for) rather than from every order, or from
     /// where RAID6's rows put Q.
     pub searched_order: bool,
+    /// Points the pins (structures the array's start names, see
+    /// [`super::pins`]) gave it in the ranking: they bring it to the full
+    /// check, which verifies the same structures and takes them back out.
+    pub pin_points: f64,
 }
 
 impl Candidate {

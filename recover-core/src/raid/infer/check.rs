@@ -102,13 +102,25 @@ pub(super) fn check(c: &mut Candidate, vols: &[VolumeRef], s: &Sample) -> Option
         c.score -= 10.0;
         return None;
     };
-    // The full check's points replace the light check's.
-    c.score -= c.checks;
+    // The full check's points replace the light check's, and verify the
+    // structures the pins ranked it by.
+    c.score -= c.checks + c.pin_points;
+    c.pin_points = 0.0;
     c.checks = 0.0;
     let v = anchors::verify(&vol);
     let before = c.score;
     c.score += v.points;
     c.evidence.extend(v.evidence);
+    if v.failed > 0 {
+        // A sound volume read through its geometry fails no checksum:
+        // however much else reads right, this one is not it (a wrong chunk
+        // can place most structures where they are).
+        c.contradictions += 1;
+        c.evidence.push(format!(
+            "{} checksummed structure(s) fail through it",
+            v.failed
+        ));
+    }
     let mut ev = Vec::new();
     c.score += stripe_points(c, v.stripe, &mut ev);
     c.evidence.extend(ev);

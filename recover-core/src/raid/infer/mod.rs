@@ -20,6 +20,14 @@
 //! - [`features`] and [`search`]: content continuity across chunk
 //!   boundaries, RAID6 Q positions and RAID10 copies rank chunk size, order
 //!   and layout on the sample, without assembling (`rank`);
+//! - [`pins`] and [`located`]: what places members whatever the content
+//!   (incompressible or nearly empty): the partitions a table at the
+//!   array's start names, a filesystem's secondary headers, and blocks that
+//!   record their own place (XFS v5 metadata, NTFS MFT records), each of
+//!   which a geometry must put on the member and offset it was found at;
+//!   for more members than every order is tried for, they build orders;
+//! - the light check of the shortlist over the sample, then orders one
+//!   swap or move from the best, while the best improves;
 //! - `check`: the best of every hypothesis are assembled
 //!   ([`crate::raid::volume::ArrayVolume`]) and checked: GPT CRCs (the
 //!   entry array spans chunks), the backup GPT at the array's end, ext
@@ -64,7 +72,6 @@ use crate::raid::metadata::Level;
 use check::{calibrate, check, merge_equivalent};
 use levels::{duplicates, hypotheses, split_point};
 use rank::offsets;
-
 use sample::{Counted, Sample};
 
 /// What the user knows already; each given field narrows the search.

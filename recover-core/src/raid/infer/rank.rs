@@ -60,9 +60,12 @@ const DELAYED_ORDERS: usize = 6;
 /// crowd the full check and split the confidence of the right answer.
 const DELAYED_SHORTLIST: usize = 4;
 
-/// Points for each structure the array's start names that lies where the
-/// geometry puts it (a filesystem header found at a given member offset by
-/// chance is rare), and against each place that holds other data instead.
+/// Ranking points for each structure the array's start names that lies
+/// where the geometry puts it (a filesystem header found at a given member
+/// offset by chance is rare), and against each place that holds other data
+/// instead. They only rank: the full check verifies the same structures
+/// and takes them back out (a wrong chunk given as a hint can put every
+/// chunk-aligned structure in place and must not gain confidence by it).
 const PIN_FOUND: f64 = 2.0;
 const PIN_MISSED: f64 = 1.0;
 
@@ -161,6 +164,7 @@ impl<'a> Ranker<'a> {
             continuity: 0.0,
             shape,
             searched_order: false,
+            pin_points: 0.0,
         }
     }
 
@@ -239,8 +243,10 @@ impl<'a> Ranker<'a> {
             ));
         }
         let pinned = pins::agreement(s, &self.located, map, chunk, &order, off);
+        let pin_points =
+            PIN_FOUND * f64::from(pinned.found) - PIN_MISSED * f64::from(pinned.missed);
         if pinned.found + pinned.missed > 0 {
-            score += PIN_FOUND * f64::from(pinned.found) - PIN_MISSED * f64::from(pinned.missed);
+            score += pin_points;
             ev.push_str(&format!(
                 "; {} of {} structures the array's start names found where it puts them",
                 pinned.found,
@@ -275,6 +281,7 @@ impl<'a> Ranker<'a> {
             ));
         }
         cand.continuity = c.z();
+        cand.pin_points = pin_points;
         cand
     }
 
