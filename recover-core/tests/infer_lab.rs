@@ -4,12 +4,13 @@
 //! no superblock is left) is inferred from its data alone, the best
 //! candidate assembled, and the SHA-256 of its first `array_size_bytes`
 //! compared with the hash of the array as the md driver served it. Then
-//! the same with the member in slot 1 left out.
+//! the same with members left out, as many as the level survives: slot 1
+//! (RAID1, 4, 5, 6 and 10), and slots 1 and 2 (RAID6).
 //!
 //! Prints a table (scenario, expected, got, confidence), top-1 accuracy by
 //! family and by confidence band; asserts that every complete variant is
 //! right but for the scenarios in `NOT_YET`, that no wrong answer has a
-//! confidence of 0.5 or more, and a floor for the variants with slot 1
+//! confidence of 0.5 or more, and a floor for the variants with members
 //! left out. Run with
 //! `RECOVER_LAB_DIR=/work/lab cargo test -p recover-core --test infer_lab -- --nocapture`.
 
@@ -222,17 +223,30 @@ fn nometa_arrays_are_inferred() {
         if let Some(r) = run_one(dir, &images, &truth, "") {
             rows.push(r);
         }
-        // Slot 1 of the first array left out.
-        let slot1 = truth["arrays"][0]["member_order"][1]
-            .as_str()
-            .map(str::to_string);
+        // Members of the first array left out, as many as its level
+        // survives: slot 1, and for RAID6 slots 1 and 2 as well.
+        let slot = |k: usize| {
+            truth["arrays"][0]["member_order"][k]
+                .as_str()
+                .map(str::to_string)
+        };
         let level = truth["arrays"][0]["level"].as_str().unwrap_or("");
-        if let (Some(s1), true) = (
-            slot1,
-            matches!(level, "raid1" | "raid5" | "raid4" | "raid6"),
-        ) {
-            let fewer: Vec<String> = images.iter().filter(|i| **i != s1).cloned().collect();
-            if let Some(mut r) = run_one(dir, &fewer, &truth, " -slot1") {
+        let mut removals: Vec<(Vec<String>, &str)> = Vec::new();
+        if matches!(level, "raid1" | "raid4" | "raid5" | "raid6" | "raid10") {
+            removals.extend(slot(1).map(|s| (vec![s], " -slot1")));
+        }
+        if level == "raid6" {
+            if let (Some(a), Some(b)) = (slot(1), slot(2)) {
+                removals.push((vec![a, b], " -slots1,2"));
+            }
+        }
+        for (gone, label) in removals {
+            let fewer: Vec<String> = images
+                .iter()
+                .filter(|i| !gone.contains(i))
+                .cloned()
+                .collect();
+            if let Some(mut r) = run_one(dir, &fewer, &truth, label) {
                 r.family.push_str(" degraded");
                 rows.push(r);
             }
@@ -262,7 +276,7 @@ fn nometa_arrays_are_inferred() {
     let (whole, fewer): (Vec<&Row>, Vec<&Row>) = rows.iter().partition(|r| !degraded(r));
     let right = |v: &[&Row]| v.iter().filter(|r| r.ok).count();
     eprintln!(
-        "top-1 complete: {}/{}, with slot 1 left out: {}/{}",
+        "top-1 complete: {}/{}, with members left out: {}/{}",
         right(&whole),
         whole.len(),
         right(&fewer),
@@ -293,7 +307,7 @@ fn nometa_arrays_are_inferred() {
     // With a member left out, most (the floor measured when last changed).
     assert!(
         right(&fewer) * 100 >= fewer.len() * 85,
-        "with slot 1 left out, {} of {} right",
+        "with members left out, {} of {} right",
         right(&fewer),
         fewer.len()
     );

@@ -281,6 +281,7 @@ mod tests {
             },
             searched_order: false,
             pin_points: 0.0,
+            q_points: 0.0,
         }
     }
 

@@ -132,6 +132,13 @@ pub fn gf_inv(a: u8) -> u8 {
     INV[a as usize]
 }
 
+/// The exponent e with g^e = `a` for the generator g = 2, in 0..255; `a`
+/// must be nonzero (zero, which is no power of g, maps to 0).
+#[inline]
+pub fn gf_log(a: u8) -> u8 {
+    LOG[a as usize]
+}
+
 /// g^e for the generator g = 2; `e` is taken modulo 255 (the order of g).
 #[inline]
 pub fn gf_exp(e: u32) -> u8 {

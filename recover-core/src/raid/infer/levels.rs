@@ -18,9 +18,9 @@ pub(super) struct Hypothesis {
     pub(super) slots: usize,
     /// The sample has an extra member rebuilt as the XOR of the others.
     pub(super) xor_member: bool,
-    /// One slot more than members, the extra one (sample member index
-    /// `members`) missing and not rebuilt.
-    pub(super) missing: bool,
+    /// Slots more than members, missing and not rebuilt (sample member
+    /// indices `members` and on).
+    pub(super) missing: usize,
     /// 0..=1 from the row evidence.
     pub(super) level_conf: f64,
     pub(super) why: String,
@@ -82,6 +82,9 @@ fn raid5_shapes() -> Vec<Shape> {
     md.chain(hp).collect()
 }
 
+/// Rows with a GF multiple (see [`RowStats::gf_rows`]) that make a RAID6.
+const GF_ROWS: u64 = 2;
+
 /// The level hypotheses the row evidence (and the hints) allow.
 pub(super) fn hypotheses(
     st: &RowStats,
@@ -114,7 +117,7 @@ pub(super) fn hypotheses(
             shapes: vec![Shape::Raid1],
             slots: 1,
             xor_member: false,
-            missing: false,
+            missing: 0,
             level_conf: 0.5 * enough,
             why: "one member: read as one half of a mirror".into(),
         });
@@ -125,7 +128,7 @@ pub(super) fn hypotheses(
             shapes: vec![Shape::Raid1],
             slots: n,
             xor_member: false,
-            missing: false,
+            missing: 0,
             level_conf: mirror * enough,
             why: format!(
                 "every member holds the same bytes ({:.1}% of rows with data)",
@@ -144,12 +147,18 @@ pub(super) fn hypotheses(
                 a != b && of >= 8 && RowStats::frac(st.pair_equal[a][b], of) >= 0.98
             })
         });
+    let some_pairs = (0..n).any(|a| {
+        (a + 1..n).any(|b| {
+            let of = st.member_nonzero[a].max(st.member_nonzero[b]);
+            of >= 8 && RowStats::frac(st.pair_equal[a][b], of) >= 0.98
+        })
+    });
     if paired && slots == n && want(Level::Raid10) {
         out.push(Hypothesis {
             shapes: vec![Shape::Raid10("near=2")],
             slots: n,
             xor_member: false,
-            missing: false,
+            missing: 0,
             level_conf: mirror.max(0.9) * enough,
             why: "the members are equal in pairs: RAID10 near=2".into(),
         });
@@ -171,7 +180,7 @@ pub(super) fn hypotheses(
             shapes,
             slots: n,
             xor_member: false,
-            missing: false,
+            missing: 0,
             level_conf: parity * enough,
             why: format!(
                 "the members XOR to zero in {:.1}% of rows with data: RAID4/5",
@@ -186,14 +195,18 @@ pub(super) fn hypotheses(
             shapes,
             slots: n,
             xor_member: false,
-            missing: false,
+            missing: 0,
             level_conf: six * enough,
             why: format!(
                 "the members XOR to zero without one of them (Q) in {:.1}% of rows with data: RAID6",
                 six * 100.0
             ),
         });
-        return out;
+        // Pairs of equal members beside one that is not also XOR to zero
+        // without it: a RAID10 near=2 with a member missing (below).
+        if !some_pairs {
+            return out;
+        }
     }
     let twin = RowStats::frac(twins.1, twins.0);
     // Blocks found again one stride on, on the next member: far copies
@@ -208,7 +221,7 @@ pub(super) fn hypotheses(
             ],
             slots: n,
             xor_member: false,
-            missing: false,
+            missing: 0,
             level_conf: if far { twin.max(0.9) } else { twin } * enough,
             why: match st.far_shift {
                 Some(shift) if twin < 0.9 => format!(
@@ -220,7 +233,43 @@ pub(super) fn hypotheses(
                 ),
             },
         });
-        return out;
+        // Far copies with many blocks found nowhere else: a member of a
+        // larger RAID10 may be missing (below).
+        if twin >= 0.9 {
+            return out;
+        }
+    }
+    // RAID10 with a member missing: every chunk has two copies on
+    // neighbouring members, so a block whose other copy was on the missing
+    // member is found nowhere else: 1 - 1/n of the blocks are found again
+    // (n members left). A sparse parity array with a member gone copies
+    // blocks too (a parity chunk copying the one data chunk of its row),
+    // so this stands beside the parity hypotheses, and the checks decide.
+    let expected = 1.0 - 1.0 / n.max(1) as f64;
+    if n >= 2
+        && twins.0 >= 16
+        && twin >= 0.3
+        && (slots == n + 1 || hints.members.is_none())
+        && want(Level::Raid10)
+    {
+        let near = (twin - expected).abs() <= 0.15 || far;
+        out.push(Hypothesis {
+            shapes: vec![
+                Shape::Raid10("near=2"),
+                Shape::Raid10("far=2"),
+                Shape::Raid10("offset=2"),
+            ],
+            slots: n + 1,
+            xor_member: false,
+            missing: 1,
+            level_conf: if near { 0.8 } else { 0.5 } * enough,
+            why: format!(
+                "{:.1}% of the blocks with data are found on another member too (RAID10 over {} with one missing: {:.0}%)",
+                twin * 100.0,
+                n + 1,
+                expected * 100.0
+            ),
+        });
     }
     // Rows of several distinct blocks that XOR to zero (with or without
     // one of them) are rare by chance: a parity array with a member missing
@@ -242,7 +291,7 @@ pub(super) fn hypotheses(
             shapes: vec![Shape::Raid0],
             slots: n,
             xor_member: false,
-            missing: false,
+            missing: 0,
             level_conf: striped_conf * enough,
             why: "no parity or mirror relation between the members: striping (RAID0)".into(),
         });
@@ -252,7 +301,7 @@ pub(super) fn hypotheses(
             shapes: vec![Shape::Linear],
             slots: n,
             xor_member: false,
-            missing: false,
+            missing: 0,
             level_conf: 0.7 * (1.0 - twin).max(0.0) * enough,
             why: "no parity or mirror relation between the members: concatenation (linear)".into(),
         });
@@ -269,7 +318,7 @@ pub(super) fn hypotheses(
             shapes,
             slots: n + 1,
             xor_member: true,
-            missing: false,
+            missing: 0,
             level_conf: degraded_conf * enough,
             why: format!(
                 "no redundancy among the {n} members: RAID5 over {} with one missing (its chunks rebuilt as the XOR of the others) is possible",
@@ -283,13 +332,46 @@ pub(super) fn hypotheses(
             shapes,
             slots: n + 1,
             xor_member: false,
-            missing: true,
+            missing: 1,
             level_conf: degraded_conf * enough,
             why: format!(
                 "no redundancy among the {n} members: RAID6 over {} with one missing is possible",
                 n + 1
             ),
         });
+    }
+    // Two members of a RAID6 missing leave no redundancy to test: only the
+    // structures read through it can show it, and it is rarer than one.
+    if n >= 2 && (slots == n + 2 || hints.members.is_none()) && want(Level::Raid6) {
+        let shapes = md_shapes(6, &[0, 1, 2, 3, 4, 8, 9, 10]).collect();
+        out.push(Hypothesis {
+            shapes,
+            slots: n + 2,
+            xor_member: false,
+            missing: 2,
+            level_conf: 0.8 * degraded_conf * enough,
+            why: format!(
+                "no redundancy among the {n} members: RAID6 over {} with two missing is possible",
+                n + 2
+            ),
+        });
+    }
+    // Blocks that are GF multiples of another member's at the same offset
+    // are RAID6's Q beside the lone data block of a row: the level is
+    // RAID6 whatever else is missing (none were found on the lab's other
+    // levels, complete or degraded).
+    if st.gf_rows >= GF_ROWS {
+        for h in out.iter_mut() {
+            if h.shapes.iter().any(|s| s.level() == Level::Raid6) {
+                h.level_conf = h.level_conf.max(0.9 * enough);
+                h.why.push_str(&format!(
+                    "; {} rows hold a block that is another's times a power of g (RAID6's Q)",
+                    st.gf_rows
+                ));
+            } else {
+                h.level_conf *= 0.3;
+            }
+        }
     }
     if out.is_empty() {
         notes.push("no level fits both the hints and the rows".into());

@@ -12,9 +12,9 @@
 //!   found again on another member (RAID10 far/offset); all-zero rows prove
 //!   nothing and are not counted;
 //! - `levels`: the level hypotheses that evidence (and the [`Hints`])
-//!   allows, with a confidence each, including a RAID5 or RAID6 with a
-//!   member missing, one member alone (half a mirror), and two arrays one
-//!   after the other on the same members;
+//!   allows, with a confidence each, including a RAID5, RAID6 or RAID10
+//!   with a member missing, a RAID6 with two, one member alone (half a
+//!   mirror), and two arrays one after the other on the same members;
 //! - [`anchors`]: what starts an array (a partition table, a filesystem,
 //!   an LVM label), found on the members, gives data offsets and slot 0;
 //! - [`features`] and [`search`]: content continuity across chunk
@@ -331,7 +331,9 @@ fn infer_at(
         // Where content says little (a nearly empty array), many rank
         // alike: the structures the sample holds sort the best hundreds
         // before the best few of every hypothesis go on to the full check.
-        found.truncate(LIGHT_CHECKS);
+        // Two members missing leave chunk 0 and most boundaries unseen:
+        // the ranking ties widely and the light check must decide more.
+        found.truncate(if h.missing >= 2 { 10 * LIGHT_CHECKS } else { LIGHT_CHECKS });
         let sampled: Vec<VolumeRef> = (0..hs.members())
             .map(|m| {
                 let len = members.get(m).map_or(hs.len, |v| v.len());
@@ -374,10 +376,10 @@ fn infer_at(
         for c in &mut found {
             c.confidence = h.level_conf;
             c.evidence.insert(0, h.why.clone());
-            if h.xor_member || h.missing {
-                // The rebuilt (or absent) member is the missing slot.
+            if h.xor_member || h.missing > 0 {
+                // The rebuilt (or absent) members are the missing slots.
                 for slot in c.slots.iter_mut() {
-                    if *slot == Some(n) {
+                    if slot.is_some_and(|m| m >= n) {
                         *slot = None;
                     }
                 }

@@ -191,7 +191,16 @@ pub fn agreement(
     off: u64,
 ) -> Agreement {
     let mut a = Agreement::default();
-    let Some(head) = order_head(s, map, chunk, order, off, 0) else {
+    // Chunk 0 on a missing member: a copy of it where the order puts one
+    // (P of a row otherwise zero) holds the same table.
+    let copy = || {
+        map.row0_copies()
+            .iter()
+            .filter_map(|&slot| order.get(slot).copied())
+            .filter(|&m| m < s.members())
+            .find_map(|m| head_at(s, m, off, chunk).filter(|h| start_kind(h).is_some()))
+    };
+    let Some(head) = order_head(s, map, chunk, order, off, 0).or_else(copy) else {
         return a;
     };
     let mut todo: Vec<(u64, bool)> = table_starts(head).into_iter().map(|p| (p, true)).collect();

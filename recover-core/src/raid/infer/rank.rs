@@ -34,6 +34,10 @@ const FULL_ORDERS: usize = 6;
 const SHORTLIST: usize = 24;
 /// Candidates of one shape and data offset kept beyond the shortlist.
 const PER_OFFSET: usize = 6;
+/// Candidates of one shape and chunk kept beyond the shortlist when a
+/// member is missing (continuity is seen at fewer boundaries and can
+/// favour a wrong chunk).
+const PER_CHUNK_MISSING: usize = 2;
 
 /// What a delayed-parity shape (HP's) starts behind the rotating ones
 /// with: a rarer layout must be read better than md's, not as well, to be
@@ -99,6 +103,10 @@ pub(super) struct Ranker<'a> {
     st: &'a RowStats,
     feats: Feats,
     located: Vec<located::Located>,
+    /// (member offset, member holding Q) of the rows that name Q: those
+    /// that XOR to zero without it (all members there), and those where Q
+    /// is a GF multiple of another block.
+    q_trace: Vec<(u64, usize)>,
 }
 
 impl<'a> Ranker<'a> {
@@ -109,6 +117,25 @@ impl<'a> Ranker<'a> {
         starts: &'a [(usize, u64, anchors::StartKind)],
         st: &'a RowStats,
     ) -> Ranker<'a> {
+        // In a GF multiple b = g^k·a, b is Q when k is the coefficient of
+        // a data block (few: the data slots), else a is (b = g^-k·a).
+        let data = h.slots.saturating_sub(2);
+        let mut q_trace = if h.missing == 0 {
+            st.q_trace.clone()
+        } else {
+            Vec::new()
+        };
+        q_trace.extend(st.gf_trace.iter().filter_map(|&(off, a, b, k)| {
+            let k = usize::from(k);
+            if k < data {
+                Some((off, b))
+            } else if 255 - k < data {
+                Some((off, a))
+            } else {
+                None
+            }
+        }));
+        q_trace.sort_unstable();
         Ranker {
             s,
             h,
@@ -116,6 +143,7 @@ impl<'a> Ranker<'a> {
             st,
             feats: Feats::new(s),
             located: located::scan(s),
+            q_trace,
         }
     }
 
@@ -165,6 +193,7 @@ impl<'a> Ranker<'a> {
             shape,
             searched_order: false,
             pin_points: 0.0,
+            q_points: 0.0,
         }
     }
 
@@ -196,14 +225,24 @@ impl<'a> Ranker<'a> {
     ) -> Candidate {
         let (s, st, h) = (self.s, self.st, self.h);
         let delayed = matches!(shape, Shape::Parity { delay: 2.., .. });
-        let c = search::continuity(&self.feats, map, chunk, &order, off, 1536);
+        // Two members missing: most boundaries are unseen and the light
+        // check decides; fewer are looked at.
+        let boundaries = if h.missing >= 2 { 384 } else { 1536 };
+        let c = search::continuity(&self.feats, map, chunk, &order, off, boundaries);
         let first = map.locate(0).and_then(|(slot, _)| order.get(slot).copied());
-        // Chunk 0 on the missing slot: the start cannot be seen there, but
-        // a parity block that copies it can.
+        // Chunk 0 on a missing slot: the start cannot be seen there, but a
+        // parity block that copies it can, where the order puts the copies
+        // of row 0.
         let absent = first.is_some_and(|m| m >= s.members());
         let start = first.is_some_and(|m| self.start_at(m, off))
-            || (absent && (0..s.members()).any(|m| self.start_at(m, off)));
+            || (absent
+                && map
+                    .row0_copies()
+                    .iter()
+                    .filter_map(|&slot| order.get(slot).copied())
+                    .any(|m| self.start_at(m, off)));
         let mut score = c.weight() + if start { 3.0 } else { 0.0 };
+        let mut q_points = 0.0;
         let mut ev = format!(
             "continuity at {} chunk boundaries: {:+.2}{}",
             c.count,
@@ -219,9 +258,19 @@ impl<'a> Ranker<'a> {
             ev.push_str("; delayed parity, rarer than rotation: scored down");
         }
         if matches!(shape, Shape::Parity { level: 6, .. }) {
+            // Rows whose Q is a multiple of their one data block (or of
+            // P) name Q and that block's place, with members missing too.
             let (mut ok, mut tested) =
-                search::q_agreement(&st.q_trace, map, chunk, &order, off, 1024);
-            if h.missing {
+                search::gf_agreement(&st.gf_trace, map, chunk, &order, off, 1024);
+            // With two members missing no row XORs to zero without Q.
+            let (a, b) = if h.missing < 2 {
+                search::q_agreement(&st.q_trace, map, chunk, &order, off, 1024)
+            } else {
+                (0, 0)
+            };
+            ok += a;
+            tested += b;
+            if h.missing == 1 {
                 // Rows whose Q is present name it as above; those whose Q
                 // is the missing member XOR to zero.
                 let (a, b) = search::missing_q_agreement(
@@ -237,7 +286,8 @@ impl<'a> Ranker<'a> {
                 tested += b;
             }
             let f = RowStats::frac(u64::from(ok), u64::from(tested));
-            score += 4.0 * (f - 0.5) * f64::from(tested).sqrt();
+            q_points = 4.0 * (f - 0.5) * f64::from(tested).sqrt();
+            score += q_points;
             ev.push_str(&format!(
                 "; Q where the rows put it in {ok} of {tested} rows"
             ));
@@ -282,6 +332,7 @@ impl<'a> Ranker<'a> {
         }
         cand.continuity = c.z();
         cand.pin_points = pin_points;
+        cand.q_points = q_points;
         cand
     }
 
@@ -331,7 +382,7 @@ impl<'a> Ranker<'a> {
 
     /// Quick-ranks the geometries of the hypothesis from the sample.
     pub(super) fn rank(&self, offsets: &[u64], hints: &Hints) -> Vec<Candidate> {
-        let (h, st) = (self.h, self.st);
+        let h = self.h;
         let n = h.slots;
         let mut out: Vec<Candidate> = Vec::new();
         if h.shapes.contains(&Shape::Linear) {
@@ -417,8 +468,8 @@ impl<'a> Ranker<'a> {
                             // RAID6 rows name the member holding Q, and the
                             // layout names the slot: the order follows,
                             // whatever the content.
-                            if matches!(shape, Shape::Parity { level: 6, .. }) && !h.missing {
-                                for q in search::orders_from_q(&st.q_trace, &map, chunk, off, n) {
+                            if matches!(shape, Shape::Parity { level: 6, .. }) {
+                                for q in search::orders_from_q(&self.q_trace, &map, chunk, off, n) {
                                     if !o.contains(&q) {
                                         o.insert(0, q.clone());
                                     }
@@ -440,6 +491,13 @@ impl<'a> Ranker<'a> {
                             o
                         }
                     };
+                    // Absent members are alike: one order of them is enough.
+                    let present = self.s.members();
+                    let orders = orders.into_iter().filter(|o: &Vec<usize>| {
+                        o.iter()
+                            .filter(|&&m| m >= present)
+                            .is_sorted()
+                    });
                     for order in orders {
                         let searched = n > FULL_ORDERS && !pinned.contains(&order);
                         let mut cand = self.score(shape, chunk, off, (&map, member_chunks), order);
@@ -463,23 +521,29 @@ impl<'a> Ranker<'a> {
             } else {
                 (SHORTLIST, PER_OFFSET)
             };
+            let per_chunk_keep = if h.missing == 1 && !delayed {
+                PER_CHUNK_MISSING
+            } else {
+                0
+            };
+            // Two members missing: chunk 0 and most boundaries are unseen,
+            // the ranking ties widely, and the light check (cheap on the
+            // sample) decides among all.
+            let keep_all = h.missing >= 2 && !delayed;
             let mut mine: Vec<Candidate> = Vec::new();
-            let mut per_offset: Vec<(u64, usize)> = Vec::new();
+            let mut per_offset: HashMap<u64, usize> = HashMap::new();
+            let mut per_chunk: HashMap<u64, usize> = HashMap::new();
             for c in out.into_iter().filter(|c| c.shape == shape) {
                 // The best few of every data offset too: a stray table deeper
-                // on a member must not push the real start out of the list.
+                // on a member must not push the real start out of the list;
+                // and of every chunk: where members are missing, continuity
+                // is seen at few boundaries and can favour a wrong chunk.
                 let off = c.data_offset.first().copied().unwrap_or(0);
-                let k = match per_offset.iter_mut().find(|(o, _)| *o == off) {
-                    Some((_, k)) => {
-                        *k += 1;
-                        *k
-                    }
-                    None => {
-                        per_offset.push((off, 1));
-                        1
-                    }
-                };
-                if mine.len() < short || k <= per {
+                let k = per_offset.entry(off).or_insert(0);
+                *k += 1;
+                let j = per_chunk.entry(c.chunk).or_insert(0);
+                *j += 1;
+                if keep_all || mine.len() < short || *k <= per || *j <= per_chunk_keep {
                     mine.push(c);
                 }
             }

@@ -43,6 +43,13 @@ pub struct RowStats {
     /// (bounded): with a RAID6 member missing, the rows whose Q is the
     /// missing one are those that XOR to zero.
     pub row_trace: Vec<(u64, bool)>,
+    /// Nonzero rows where one member's block is another's times g^k, k
+    /// not 0 (RAID6's Q beside the one data block of its row, or beside P
+    /// that copies it): no other level makes them.
+    pub gf_rows: u64,
+    /// (member offset, a, b, k) of such rows, block b = g^k · block a, in
+    /// offset order (bounded).
+    pub gf_trace: Vec<(u64, usize, usize, u8)>,
     /// How far RAID10's far copies lie behind their first copies on the
     /// next member (md's stride: half the used part of a member for
     /// far=2), when blocks found again on another member say so.
@@ -65,6 +72,32 @@ impl RowStats {
 
 fn is_zero(b: &[u8]) -> bool {
     b.iter().all(|&x| x == 0)
+}
+
+/// Nonzero bytes a block needs for a GF multiple of it to mean anything (a
+/// block of a few bytes is a multiple of many).
+const GF_LEAST: usize = 64;
+
+/// k (1..255) with `y` = g^k · `x`, byte by byte in GF(2^8), when there is
+/// one; equal blocks (k = 0) are copies and not counted.
+pub fn gf_multiple(x: &[u8], y: &[u8]) -> Option<u8> {
+    use crate::raid::parity::{gf_inv, gf_log, gf_mul};
+    if x.len() != y.len() || x == y {
+        return None;
+    }
+    let i = x.iter().position(|&b| b != 0)?;
+    let (a, b) = (*x.get(i)?, *y.get(i)?);
+    if b == 0 {
+        return None;
+    }
+    let c = gf_mul(b, gf_inv(a));
+    if x.iter().zip(y).any(|(&p, &q)| gf_mul(c, p) != q) {
+        return None;
+    }
+    if x.iter().filter(|&&b| b != 0).count() < GF_LEAST {
+        return None;
+    }
+    Some(gf_log(c)).filter(|&k| k != 0)
 }
 
 /// Tests every row of the sample.
@@ -189,6 +222,20 @@ pub fn row_stats_in(s: &Sample, range: std::ops::Range<usize>) -> RowStats {
                         }
                     }
                 }
+                // Q beside the lone data block of its row (or P copying
+                // it): rows of one or two blocks with data.
+                if (2..=3).contains(&nz) && !equal {
+                    let found = (0..n)
+                        .flat_map(|a| (0..n).map(move |b| (a, b)))
+                        .filter(|&(a, b)| a != b && !zero[a] && !zero[b])
+                        .find_map(|(a, b)| Some((a, b, gf_multiple(rows[a], rows[b])?)));
+                    if let Some((a, b, k)) = found {
+                        st.gf_rows += 1;
+                        if st.gf_trace.len() < MAX_TRACE {
+                            st.gf_trace.push((start + off as u64, a, b, k));
+                        }
+                    }
+                }
                 let dropped = !xz && rows.contains(&x.as_slice());
                 if nz >= 3 && !paired && !equal && (xz || dropped) {
                     st.parity_like += 1;
@@ -203,7 +250,7 @@ pub fn row_stats_in(s: &Sample, range: std::ops::Range<usize>) -> RowStats {
 /// Blocks found again: (4 KiB blocks with data, those of them found on
 /// another member too, at any offset) — near all for RAID10, whatever its
 /// layout — and the stride of RAID10 far copies: among blocks found again
-/// on another member at a higher offset, the displacement most of them
+/// on another member at another offset, the displacement most of them
 /// share, when it is larger than any chunk (near and offset copies lie at
 /// most a chunk apart) and at least 64 blocks, and most of those found
 /// again, agree on it. Blocks of one repeated byte are not counted (they
@@ -236,8 +283,11 @@ pub fn repeats(s: &Sample) -> ((u64, u64), Option<u64>) {
                         let (fm, fo, _) = *e.get();
                         if fm != m {
                             e.get_mut().2 = true;
-                            if off > fo {
-                                *shifts.entry(off - fo).or_insert(0) += 1;
+                            // Either copy may be met first (with a member
+                            // missing, only the far one's member may come
+                            // first).
+                            if off != fo {
+                                *shifts.entry(off.abs_diff(fo)).or_insert(0) += 1;
                             }
                         }
                     }

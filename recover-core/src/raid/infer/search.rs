@@ -119,6 +119,31 @@ impl Mapper {
         }
     }
 
+    /// The slots whose first row holds a copy of array chunk 0 when the
+    /// rest of that row is zero (an array's start is mostly zeros around
+    /// a partition table): chunk 0's own, P, Q where chunk 0's coefficient
+    /// is 1, RAID10's second copy.
+    pub fn row0_copies(&self) -> Vec<usize> {
+        match (&self.geom, &self.r10) {
+            (Some(g), _) => {
+                let st = g.stripe(0);
+                let mut out: Vec<usize> = st.data.first().map(|&d| d as usize).into_iter().collect();
+                out.push(st.p as usize);
+                if let (Some(q), Some(0)) = (st.q, st.q_slot.first()) {
+                    out.push(q as usize);
+                }
+                out
+            }
+            (None, Some(g)) => g
+                .copies(0)
+                .iter()
+                .filter(|&&(_, row)| row == 0)
+                .map(|&(d, _)| d as usize)
+                .collect(),
+            _ => vec![0],
+        }
+    }
+
     /// (slot, member chunk row) of array data chunk `k` (RAID10: its first copy).
     pub fn locate(&self, k: u64) -> Option<(usize, u64)> {
         match (&self.geom, &self.r10) {
@@ -153,7 +178,9 @@ pub fn copies_agree(
 ) -> (u32, u32) {
     let (mut ok, mut tested) = (0u32, 0u32);
     let len = chunk.min(512) as usize;
-    let step = (g.array_chunks / (4 * u64::from(max.max(1)))).max(1);
+    // An odd step meets every copy set (an even one can meet only those
+    // of even chunks, all on a pair with a member missing).
+    let step = (g.array_chunks / (4 * u64::from(max.max(1)))).max(1) | 1;
     let mut k = 0u64;
     let mut guard = 0u32;
     while k < g.array_chunks && tested < max && guard < 1 << 16 {
@@ -341,6 +368,50 @@ pub fn q_agreement(
         };
         n += 1;
         if *q == m {
+            ok += 1;
+        }
+    }
+    (ok, n)
+}
+
+/// (rows the candidate explains, rows looked at) of `trace` (member
+/// offset, a, b, k: the block of member b is g^k times member a's): Q must
+/// be on b and a hold the data block of coefficient g^k, or P (which
+/// copies the lone data block of its row); or the same the other way round
+/// (a = g^-k · b). Members the order leaves out are not in the trace.
+pub fn gf_agreement(
+    trace: &[(u64, usize, usize, u8)],
+    map: &Mapper,
+    chunk: u64,
+    order: &[usize],
+    offset: u64,
+    max: usize,
+) -> (u32, u32) {
+    let Some(g) = &map.geom else { return (0, 0) };
+    let (mut ok, mut n) = (0u32, 0u32);
+    let step = (trace.len() / max.max(1)).max(1);
+    let slot_of = |m: usize| order.iter().position(|&x| x == m).map(|s| s as u32);
+    for &(off, a, b, k) in trace.iter().step_by(step) {
+        if off < offset || chunk == 0 {
+            continue;
+        }
+        let (Some(sa), Some(sb)) = (slot_of(a), slot_of(b)) else {
+            continue;
+        };
+        let st = g.stripe((off - offset) / chunk);
+        let Some(q) = st.q else { continue };
+        n += 1;
+        // Is `slot` P, or the data block whose Q coefficient is g^e?
+        let source = |slot: u32, e: u32| {
+            slot == st.p
+                || st
+                    .data
+                    .iter()
+                    .zip(&st.q_slot)
+                    .any(|(&d, &c)| d == slot && c % 255 == e)
+        };
+        let k = u32::from(k);
+        if (sb == q && source(sa, k)) || (sa == q && source(sb, (255 - k) % 255)) {
             ok += 1;
         }
     }

@@ -291,6 +291,19 @@ fn raid5_with_a_member_missing() {
 }
 
 #[test]
+fn raid6_with_two_members_missing() {
+    let (n, chunk) = (5, 64 << 10);
+    let array = content((12 << 20) / (3 * chunk) * 3 * chunk, 22);
+    let members = stripe(&array, 6, 2, n, chunk, 1 << 20);
+    // Slots 1 and 3 gone: no row can be tested, the content decides.
+    let v = vols(&members, &[0, 2, 4]);
+    let inf = infer(&v, &Hints::default(), &|_, _| {}).unwrap();
+    let best = inf.candidates.first().expect("a candidate");
+    assert!(same_as(&v, best, &array), "got{}", describe(&inf));
+    assert_eq!(best.slots.iter().filter(|s| s.is_none()).count(), 2);
+}
+
+#[test]
 fn nothing_to_go_by_gives_no_confident_answer() {
     // All zero.
     let z = vec![vec![0u8; 4 << 20]; 3];
@@ -397,6 +410,30 @@ fn raid10_near_far_offset() {
             describe(&inf)
         );
         assert_eq!(best.layout, words);
+    }
+}
+
+#[test]
+fn raid10_with_a_member_missing() {
+    for (layout, n, chunk, gone, words) in [
+        ('n', 4, 64 << 10, 1, "near=2"),
+        ('n', 3, 64 << 10, 2, "near=2"),
+        ('f', 3, 64 << 10, 0, "far=2"),
+        ('o', 4, 16 << 10, 3, "offset=2"),
+    ] {
+        let array = content(24 << 20, 60 + n as u64);
+        let members = stripe10(&array, layout, n, chunk, 1 << 20);
+        let order: Vec<usize> = (0..n).filter(|&i| i != gone).collect();
+        let v = vols(&members, &order);
+        let inf = infer(&v, &Hints::default(), &|_, _| {}).unwrap();
+        let best = inf.candidates.first().expect("a candidate");
+        assert!(
+            same_as(&v, best, &array),
+            "{words} n {n} without {gone}: got{}",
+            describe(&inf)
+        );
+        assert_eq!(best.layout, words);
+        assert_eq!(best.slots.get(gone), Some(&None));
     }
 }
 
