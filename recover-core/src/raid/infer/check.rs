@@ -109,6 +109,7 @@ pub(super) fn check(c: &mut Candidate, vols: &[VolumeRef], s: &Sample) -> Option
     c.checks = 0.0;
     let v = anchors::verify(&vol);
     let before = c.score;
+    let mut taken = 0.0;
     c.score += v.points;
     c.evidence.extend(v.evidence);
     if v.failed > 0 {
@@ -177,6 +178,7 @@ pub(super) fn check(c: &mut Candidate, vols: &[VolumeRef], s: &Sample) -> Option
             c.score += (12.0 * f - 6.0) * f64::from(tested.min(64)).sqrt() / 2.0;
             if tested >= 16 {
                 c.score -= c.q_points;
+                taken = c.q_points;
                 c.q_points = 0.0;
             }
             c.evidence.push(format!(
@@ -184,7 +186,8 @@ pub(super) fn check(c: &mut Candidate, vols: &[VolumeRef], s: &Sample) -> Option
             ));
         }
     }
-    c.checks += c.score - before;
+    // The ranking's Q points taken back are no finding of the checks.
+    c.checks += c.score - before + taken;
     fingerprint(&vol, s.len.saturating_mul(2))
 }
 
@@ -231,6 +234,11 @@ fn stripe_points(c: &Candidate, stripe: Option<(u64, u64)>, ev: &mut Vec<String>
     }
     p
 }
+
+/// Check points above which a RAID10 whose surviving pair is equal is
+/// taken for one (a partition table and a filesystem whose checksums match
+/// through it), rather than for a member given twice.
+const DUP_CHECKS: f64 = 10.0;
 
 /// Turns scores into confidences: the level's confidence times the share
 /// of the candidate in a softmax over the shortlist (so that candidates the
@@ -280,7 +288,10 @@ pub(super) fn calibrate(all: &mut [Candidate], dup: &[(usize, usize)], notes: &m
             ));
         }
         if !dup.is_empty() {
-            conf *= 0.2;
+            // Structures that read right through a RAID10 with a member
+            // missing (whose surviving pair is equal) speak for it.
+            let mirror10 = c.level == Level::Raid10 && c.checks >= DUP_CHECKS;
+            conf *= if mirror10 { 0.6 } else { 0.2 };
         }
         c.confidence = conf.clamp(0.0, 1.0);
     }

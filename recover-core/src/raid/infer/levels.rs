@@ -212,7 +212,9 @@ pub(super) fn hypotheses(
     // Blocks found again one stride on, on the next member: far copies
     // (whose stride put them beyond most of the sample).
     let far = st.far_shift.is_some();
+    let mut far_seen = false;
     if n >= 2 && (twins.0 >= 16 && twin >= 0.9 || far) && slots == n && want(Level::Raid10) {
+        far_seen = far;
         out.push(Hypothesis {
             shapes: vec![
                 Shape::Raid10("near=2"),
@@ -234,7 +236,8 @@ pub(super) fn hypotheses(
             },
         });
         // Far copies with many blocks found nowhere else: a member of a
-        // larger RAID10 may be missing (below).
+        // larger RAID10 may be missing (below); no other level makes far
+        // copies.
         if twin >= 0.9 {
             return out;
         }
@@ -248,11 +251,10 @@ pub(super) fn hypotheses(
     let expected = 1.0 - 1.0 / n.max(1) as f64;
     if n >= 2
         && twins.0 >= 16
-        && twin >= 0.3
+        && (twin - expected).abs() <= 0.15
         && (slots == n + 1 || hints.members.is_none())
         && want(Level::Raid10)
     {
-        let near = (twin - expected).abs() <= 0.15 || far;
         out.push(Hypothesis {
             shapes: vec![
                 Shape::Raid10("near=2"),
@@ -262,7 +264,7 @@ pub(super) fn hypotheses(
             slots: n + 1,
             xor_member: false,
             missing: 1,
-            level_conf: if near { 0.8 } else { 0.5 } * enough,
+            level_conf: 0.8 * enough,
             why: format!(
                 "{:.1}% of the blocks with data are found on another member too (RAID10 over {} with one missing: {:.0}%)",
                 twin * 100.0,
@@ -270,6 +272,9 @@ pub(super) fn hypotheses(
                 expected * 100.0
             ),
         });
+    }
+    if far_seen {
+        return out;
     }
     // Rows of several distinct blocks that XOR to zero (with or without
     // one of them) are rare by chance: a parity array with a member missing
@@ -342,7 +347,14 @@ pub(super) fn hypotheses(
     }
     // Two members of a RAID6 missing leave no redundancy to test: only the
     // structures read through it can show it, and it is rarer than one.
-    if n >= 2 && (slots == n + 2 || hints.members.is_none()) && want(Level::Raid6) {
+    // Tried where a row shows RAID6's Q as a multiple of a block, or the
+    // hints ask for it (each order of n + 2 slots costs).
+    let asked = hints.level == Some(Level::Raid6) || hints.members == Some(n + 2);
+    if n >= 2
+        && (slots == n + 2 || hints.members.is_none())
+        && want(Level::Raid6)
+        && (st.gf_rows > 0 || asked)
+    {
         let shapes = md_shapes(6, &[0, 1, 2, 3, 4, 8, 9, 10]).collect();
         out.push(Hypothesis {
             shapes,
@@ -379,13 +391,15 @@ pub(super) fn hypotheses(
     out
 }
 
-/// Pairs of members equal wherever either holds data, when no mirror level
-/// explains it.
+/// Pairs of members equal wherever either holds data, when no complete
+/// mirror level explains it (the surviving pair of a RAID10 with a member
+/// missing looks the same as one member given twice).
 pub(super) fn duplicates(st: &RowStats, n: usize, hyps: &[Hypothesis]) -> Vec<(usize, usize)> {
     if hyps.iter().any(|h| {
-        h.shapes
-            .iter()
-            .any(|s| matches!(s, Shape::Raid1 | Shape::Raid10(_)))
+        h.missing == 0
+            && h.shapes
+                .iter()
+                .any(|s| matches!(s, Shape::Raid1 | Shape::Raid10(_)))
     }) {
         return Vec::new();
     }

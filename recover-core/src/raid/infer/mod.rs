@@ -300,7 +300,7 @@ fn infer_at(
     let dup = duplicates(&stats, n, &hyps);
     for (a, b) in &dup {
         inf.notes.push(format!(
-            "members {a} and {b} hold the same bytes in every sampled row: one member given twice?"
+            "members {a} and {b} hold the same bytes in every sampled row: one member given twice (or the surviving pair of a RAID10)?"
         ));
     }
     let offsets = offsets(&starts, hints);
@@ -333,7 +333,11 @@ fn infer_at(
         // before the best few of every hypothesis go on to the full check.
         // Two members missing leave chunk 0 and most boundaries unseen:
         // the ranking ties widely and the light check must decide more.
-        found.truncate(if h.missing >= 2 { 10 * LIGHT_CHECKS } else { LIGHT_CHECKS });
+        found.truncate(if h.missing >= 2 {
+            10 * LIGHT_CHECKS
+        } else {
+            LIGHT_CHECKS
+        });
         let sampled: Vec<VolumeRef> = (0..hs.members())
             .map(|m| {
                 let len = members.get(m).map_or(hs.len, |v| v.len());

@@ -493,11 +493,9 @@ impl<'a> Ranker<'a> {
                     };
                     // Absent members are alike: one order of them is enough.
                     let present = self.s.members();
-                    let orders = orders.into_iter().filter(|o: &Vec<usize>| {
-                        o.iter()
-                            .filter(|&&m| m >= present)
-                            .is_sorted()
-                    });
+                    let orders = orders
+                        .into_iter()
+                        .filter(|o: &Vec<usize>| o.iter().filter(|&&m| m >= present).is_sorted());
                     for order in orders {
                         let searched = n > FULL_ORDERS && !pinned.contains(&order);
                         let mut cand = self.score(shape, chunk, off, (&map, member_chunks), order);

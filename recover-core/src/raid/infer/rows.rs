@@ -78,6 +78,9 @@ fn is_zero(b: &[u8]) -> bool {
 /// block of a few bytes is a multiple of many).
 const GF_LEAST: usize = 64;
 
+/// Distinct byte values a block needs for the same reason.
+const GF_DISTINCT: usize = 8;
+
 /// k (1..255) with `y` = g^k · `x`, byte by byte in GF(2^8), when there is
 /// one; equal blocks (k = 0) are copies and not counted.
 pub fn gf_multiple(x: &[u8], y: &[u8]) -> Option<u8> {
@@ -95,6 +98,13 @@ pub fn gf_multiple(x: &[u8], y: &[u8]) -> Option<u8> {
         return None;
     }
     if x.iter().filter(|&&b| b != 0).count() < GF_LEAST {
+        return None;
+    }
+    // Blocks of one repeated byte (or a few) are multiples of each other
+    // whatever the level.
+    let mut seen = [false; 256];
+    x.iter().for_each(|&b| seen[usize::from(b)] = true);
+    if seen.iter().filter(|&&s| s).count() < GF_DISTINCT {
         return None;
     }
     Some(gf_log(c)).filter(|&k| k != 0)
@@ -412,6 +422,31 @@ pub fn chunk_from_q_trace(trace: &[(u64, usize)], offset: u64) -> Option<u64> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn gf_multiples_are_found_with_their_exponent(
+            x in proptest::collection::vec(any::<u8>(), ROW..=ROW),
+            k in 1u32..255,
+        ) {
+            use crate::raid::parity::{gf_exp, gf_mul};
+            let y: Vec<u8> = x.iter().map(|&b| gf_mul(gf_exp(k), b)).collect();
+            let rich = x.iter().filter(|&&b| b != 0).count() >= GF_LEAST;
+            let got = gf_multiple(&x, &y);
+            if rich {
+                prop_assert_eq!(got, Some(k as u8));
+            }
+            // Never the block with itself, never a block of one byte.
+            prop_assert_eq!(gf_multiple(&x, &x), None);
+            prop_assert_eq!(gf_multiple(&[7u8; ROW], &[9u8; ROW]), None);
+        }
+
+        #[test]
+        fn gf_multiple_never_panics(x in proptest::collection::vec(any::<u8>(), 0..600),
+                                    y in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let _ = gf_multiple(&x, &y);
+        }
+    }
 
     fn sample(members: Vec<Vec<u8>>) -> Sample {
         let len = members.iter().map(|m| m.len() as u64).min().unwrap_or(0);

@@ -127,7 +127,8 @@ impl Mapper {
         match (&self.geom, &self.r10) {
             (Some(g), _) => {
                 let st = g.stripe(0);
-                let mut out: Vec<usize> = st.data.first().map(|&d| d as usize).into_iter().collect();
+                let mut out: Vec<usize> =
+                    st.data.first().map(|&d| d as usize).into_iter().collect();
                 out.push(st.p as usize);
                 if let (Some(q), Some(0)) = (st.q, st.q_slot.first()) {
                     out.push(q as usize);

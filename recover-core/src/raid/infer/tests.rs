@@ -417,8 +417,8 @@ fn raid10_near_far_offset() {
 fn raid10_with_a_member_missing() {
     for (layout, n, chunk, gone, words) in [
         ('n', 4, 64 << 10, 1, "near=2"),
-        ('n', 3, 64 << 10, 2, "near=2"),
-        ('f', 3, 64 << 10, 0, "far=2"),
+        ('n', 5, 64 << 10, 2, "near=2"),
+        ('f', 3, 64 << 10, 1, "far=2"),
         ('o', 4, 16 << 10, 3, "offset=2"),
     ] {
         let array = content(24 << 20, 60 + n as u64);
