@@ -139,20 +139,12 @@ pub(super) fn hypotheses(
     }
     // Members equal in pairs at the same offsets: RAID10 near=2 over an
     // even count (whose rows also XOR to zero, the pairs cancelling).
-    let paired = n >= 4
-        && n % 2 == 0
-        && (0..n).all(|a| {
-            (0..n).any(|b| {
-                let of = st.member_nonzero[a].max(st.member_nonzero[b]);
-                a != b && of >= 8 && RowStats::frac(st.pair_equal[a][b], of) >= 0.98
-            })
-        });
-    let some_pairs = (0..n).any(|a| {
-        (a + 1..n).any(|b| {
-            let of = st.member_nonzero[a].max(st.member_nonzero[b]);
-            of >= 8 && RowStats::frac(st.pair_equal[a][b], of) >= 0.98
-        })
-    });
+    let equal = |a: usize, b: usize| {
+        let of = st.member_nonzero[a].max(st.member_nonzero[b]); // ok: a, b < n
+        a != b && of >= 8 && RowStats::frac(st.pair_equal[a][b], of) >= 0.98 // ok: a, b < n
+    };
+    let paired = n >= 4 && n % 2 == 0 && (0..n).all(|a| (0..n).any(|b| equal(a, b)));
+    let some_pairs = (0..n).any(|a| (a + 1..n).any(|b| equal(a, b)));
     if paired && slots == n && want(Level::Raid10) {
         out.push(Hypothesis {
             shapes: vec![Shape::Raid10("near=2")],
@@ -202,8 +194,8 @@ pub(super) fn hypotheses(
                 six * 100.0
             ),
         });
-        // Pairs of equal members beside one that is not also XOR to zero
-        // without it: a RAID10 near=2 with a member missing (below).
+        // Equal pairs make the rows XOR to zero without the member left
+        // over: a RAID10 near=2 with a member missing looks so (below).
         if !some_pairs {
             return out;
         }

@@ -192,13 +192,14 @@ pub fn agreement(
 ) -> Agreement {
     let mut a = Agreement::default();
     // Chunk 0 on a missing member: a copy of it where the order puts one
-    // (P of a row otherwise zero) holds the same table.
+    // (P of a row otherwise zero, RAID10's other copy) holds the same
+    // table.
     let copy = || {
-        map.row0_copies()
-            .iter()
-            .filter_map(|&slot| order.get(slot).copied())
-            .filter(|&m| m < s.members())
-            .find_map(|m| head_at(s, m, off, chunk).filter(|h| start_kind(h).is_some()))
+        map.chunk0_copies().iter().find_map(|&(slot, row)| {
+            let m = *order.get(slot).filter(|&&m| m < s.members())?;
+            let at = off.checked_add(row.checked_mul(chunk)?)?;
+            head_at(s, m, at, chunk).filter(|h| start_kind(h).is_some())
+        })
     };
     let Some(head) = order_head(s, map, chunk, order, off, 0).or_else(copy) else {
         return a;

@@ -212,6 +212,31 @@ impl<'a> Ranker<'a> {
         Mapper::new(shape, self.h.slots, member_chunks).map(|m| (m, member_chunks))
     }
 
+    /// The data offsets tried for `shape` at `chunk`: `offsets`, and with
+    /// a RAID10 member missing, those a start found at a second copy of
+    /// chunk 0 implies (a row before for offset copies, a far stride
+    /// before for far ones: the first copy was on the missing member).
+    fn offsets_for(&self, shape: Shape, chunk: u64, offsets: &[u64]) -> Vec<u64> {
+        let mut out = offsets.to_vec();
+        if self.h.missing == 0 || !matches!(shape, Shape::Raid10(_)) {
+            return out;
+        }
+        let Some((map, _)) = self.mapper(shape, chunk, 0) else {
+            return out;
+        };
+        for (_, row) in map.chunk0_copies() {
+            for &o in offsets {
+                let Some(at) = row.checked_mul(chunk).and_then(|d| o.checked_sub(d)) else {
+                    continue;
+                };
+                if row > 0 && !out.contains(&at) {
+                    out.push(at);
+                }
+            }
+        }
+        out
+    }
+
     /// Scores one order of a striped shape from the sample: continuity at
     /// its chunk boundaries, the array's start on slot 0's member, RAID6 Q
     /// positions, RAID10 copies.
@@ -231,16 +256,18 @@ impl<'a> Ranker<'a> {
         let c = search::continuity(&self.feats, map, chunk, &order, off, boundaries);
         let first = map.locate(0).and_then(|(slot, _)| order.get(slot).copied());
         // Chunk 0 on a missing slot: the start cannot be seen there, but a
-        // parity block that copies it can, where the order puts the copies
-        // of row 0.
+        // copy of it can (a parity block of a row otherwise zero, RAID10's
+        // other copy), where the geometry puts the copies.
         let absent = first.is_some_and(|m| m >= s.members());
         let start = first.is_some_and(|m| self.start_at(m, off))
             || (absent
-                && map
-                    .row0_copies()
-                    .iter()
-                    .filter_map(|&slot| order.get(slot).copied())
-                    .any(|m| self.start_at(m, off)));
+                && map.chunk0_copies().iter().any(|&(slot, row)| {
+                    order.get(slot).is_some_and(|&m| {
+                        row.checked_mul(chunk)
+                            .and_then(|d| d.checked_add(off))
+                            .is_some_and(|at| self.start_at(m, at))
+                    })
+                }));
         let mut score = c.weight() + if start { 3.0 } else { 0.0 };
         let mut q_points = 0.0;
         let mut ev = format!(
@@ -446,7 +473,7 @@ impl<'a> Ranker<'a> {
                 if delayed && chunk < HP_MIN_STRIP && hints.chunk.is_none() {
                     continue;
                 }
-                for &off in offsets {
+                for off in self.offsets_for(shape, chunk, offsets) {
                     let Some((map, member_chunks)) = self.mapper(shape, chunk, off) else {
                         continue;
                     };

@@ -119,29 +119,33 @@ impl Mapper {
         }
     }
 
-    /// The slots whose first row holds a copy of array chunk 0 when the
-    /// rest of that row is zero (an array's start is mostly zeros around
-    /// a partition table): chunk 0's own, P, Q where chunk 0's coefficient
-    /// is 1, RAID10's second copy.
-    pub fn row0_copies(&self) -> Vec<usize> {
+    /// Where copies of array chunk 0 lie, as (slot, member chunk row), when
+    /// the rest of its row is zero (an array's start is mostly zeros
+    /// around a partition table): chunk 0's own place, P, Q where chunk
+    /// 0's coefficient is 1, RAID10's second copy (a row on for offset
+    /// copies, half a member on for far ones).
+    pub fn chunk0_copies(&self) -> Vec<(usize, u64)> {
         match (&self.geom, &self.r10) {
             (Some(g), _) => {
                 let st = g.stripe(0);
-                let mut out: Vec<usize> =
-                    st.data.first().map(|&d| d as usize).into_iter().collect();
-                out.push(st.p as usize);
+                let mut out: Vec<(usize, u64)> = st
+                    .data
+                    .first()
+                    .map(|&d| (d as usize, 0))
+                    .into_iter()
+                    .collect();
+                out.push((st.p as usize, 0));
                 if let (Some(q), Some(0)) = (st.q, st.q_slot.first()) {
-                    out.push(q as usize);
+                    out.push((q as usize, 0));
                 }
                 out
             }
             (None, Some(g)) => g
                 .copies(0)
                 .iter()
-                .filter(|&&(_, row)| row == 0)
-                .map(|&(d, _)| d as usize)
+                .map(|&(d, row)| (d as usize, row))
                 .collect(),
-            _ => vec![0],
+            _ => vec![(0, 0)],
         }
     }
 
