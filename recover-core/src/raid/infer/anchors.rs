@@ -151,9 +151,14 @@ pub fn verify(vol: &dyn Volume) -> Verified {
                     .iter()
                     .take(4)
                     .map(|e| {
+                        // Entries read through a wrong geometry can say
+                        // anything (their array's CRC is checked apart).
                         (
-                            e.first_lba * 512,
-                            (e.last_lba + 1).saturating_sub(e.first_lba) * 512,
+                            e.first_lba.saturating_mul(512),
+                            e.last_lba
+                                .saturating_add(1)
+                                .saturating_sub(e.first_lba)
+                                .saturating_mul(512),
                         )
                     })
                     .collect();

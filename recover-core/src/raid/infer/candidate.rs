@@ -103,9 +103,9 @@ pub struct Candidate {
     /// check, which verifies the same structures and takes them back out.
     pub pin_points: f64,
     /// Points RAID6's Q positions in the sampled rows gave it in the
-    /// ranking: the full check's syndrome, where enough rows test it,
-    /// replaces them (rows that only look like Q, such as those of a
-    /// mirrored pair beside a lone member, must not outweigh it).
+    /// ranking: taken back where the full check's syndrome fails in enough
+    /// rows (rows that only look like Q, such as those of a mirrored pair
+    /// beside a lone member, must not outweigh it).
     pub q_points: f64,
 }
 

@@ -173,10 +173,11 @@ pub(super) fn check(c: &mut Candidate, vols: &[VolumeRef], s: &Sample) -> Option
             );
             let f = RowStats::frac(u64::from(ok), u64::from(tested));
             // Decisive either way: a syndrome that holds in this order proves
-            // it, one that fails in most rows disproves it; where enough
-            // rows test it, it stands for the ranking's Q positions too.
+            // it, one that fails in most rows disproves it, and then what the
+            // ranking's Q positions gave it too (rows of a mirrored pair
+            // beside a lone member look like Q and are not).
             c.score += (12.0 * f - 6.0) * f64::from(tested.min(64)).sqrt() / 2.0;
-            if tested >= 16 {
+            if tested >= 16 && f < 0.5 {
                 c.score -= c.q_points;
                 taken = c.q_points;
                 c.q_points = 0.0;
