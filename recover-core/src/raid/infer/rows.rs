@@ -233,7 +233,7 @@ pub fn row_stats_in(s: &Sample, range: std::ops::Range<usize>) -> RowStats {
                     }
                 }
                 // Q beside the lone data block of its row (or P copying
-                // it): rows of one or two blocks with data.
+                // it): rows where two or three members hold data.
                 if (2..=3).contains(&nz) && !equal {
                     let found = (0..n)
                         .flat_map(|a| (0..n).map(move |b| (a, b)))
