@@ -7,7 +7,7 @@
 use super::candidate::Shape;
 use super::features::{classify, similarity, Feat, SECTOR};
 use super::sample::Sample;
-use crate::raid::map::{ParityGeometry, Raid10Geometry};
+use crate::raid::map::{ParityGeometry, Raid10Geometry, Stripe};
 use crate::raid::model::raid10_word;
 
 /// The sample's sectors, classified once.
@@ -349,6 +349,24 @@ fn gcd(a: u64, b: u64) -> u64 {
     }
 }
 
+/// About `max` entries of `trace` spread over it, those at or after the
+/// data offset `offset`, each with the stripe of the geometry `g` (at
+/// `chunk`) that its member offset (`at`) falls in.
+fn sampled_stripes<'t, T>(
+    trace: &'t [T],
+    at: impl Fn(&T) -> u64 + 't,
+    g: &'t ParityGeometry,
+    chunk: u64,
+    offset: u64,
+    max: usize,
+) -> impl Iterator<Item = (&'t T, &'t Stripe)> + 't {
+    let step = (trace.len() / max.max(1)).max(1);
+    trace.iter().step_by(step).filter_map(move |e| {
+        let row = at(e).checked_sub(offset)?.checked_div(chunk)?;
+        Some((e, g.stripe(row)))
+    })
+}
+
 /// (rows where the candidate puts Q on the member that the rows say holds
 /// it, rows compared): `trace` is (member offset, sample member) of rows
 /// that XOR to zero without that member.
@@ -362,12 +380,7 @@ pub fn q_agreement(
 ) -> (u32, u32) {
     let Some(g) = &map.geom else { return (0, 0) };
     let (mut ok, mut n) = (0u32, 0u32);
-    let step = (trace.len() / max.max(1)).max(1);
-    for &(off, m) in trace.iter().step_by(step) {
-        if off < offset || chunk == 0 {
-            continue;
-        }
-        let st = g.stripe((off - offset) / chunk);
+    for (&(_, m), st) in sampled_stripes(trace, |e| e.0, g, chunk, offset, max) {
         let Some(q) = st.q.and_then(|q| order.get(q as usize)) else {
             continue;
         };
@@ -394,17 +407,11 @@ pub fn gf_agreement(
 ) -> (u32, u32) {
     let Some(g) = &map.geom else { return (0, 0) };
     let (mut ok, mut n) = (0u32, 0u32);
-    let step = (trace.len() / max.max(1)).max(1);
     let slot_of = |m: usize| order.iter().position(|&x| x == m).map(|s| s as u32);
-    for &(off, a, b, k) in trace.iter().step_by(step) {
-        if off < offset || chunk == 0 {
-            continue;
-        }
-        let (Some(sa), Some(sb)) = (slot_of(a), slot_of(b)) else {
+    for (&(_, a, b, k), st) in sampled_stripes(trace, |e| e.0, g, chunk, offset, max) {
+        let (Some(sa), Some(sb), Some(q)) = (slot_of(a), slot_of(b), st.q) else {
             continue;
         };
-        let st = g.stripe((off - offset) / chunk);
-        let Some(q) = st.q else { continue };
         n += 1;
         // Is `slot` P, or the data block whose Q coefficient is g^e?
         let source = |slot: u32, e: u32| {
@@ -497,12 +504,7 @@ pub fn missing_q_agreement(
 ) -> (u32, u32) {
     let Some(g) = &map.geom else { return (0, 0) };
     let (mut a, mut n) = (0u32, 0u32);
-    let step = (trace.len() / max.max(1)).max(1);
-    for &(off, zero) in trace.iter().step_by(step) {
-        if off < offset || chunk == 0 {
-            continue;
-        }
-        let st = g.stripe((off - offset) / chunk);
+    for (&(_, zero), st) in sampled_stripes(trace, |e| e.0, g, chunk, offset, max) {
         let there = st.q.and_then(|q| order.get(q as usize)) == Some(&missing);
         if there && zero {
             a += 1;
