@@ -42,7 +42,11 @@ fn main() {
     for n in &inf.notes {
         println!("note: {n}");
     }
-    for c in inf.candidates.iter().take(12) {
+    let top = std::env::var("TOP")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(12);
+    for c in inf.candidates.iter().take(top) {
         println!(
             "{:.3} score {:.2} checks {:.2} contra {} cont {:.2}: {}",
             c.confidence,

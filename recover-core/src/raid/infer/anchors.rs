@@ -27,7 +27,7 @@ pub enum StartKind {
 /// What `head` (the first 4 KiB or so of a would-be array) starts with.
 pub fn start_kind(head: &[u8]) -> Option<StartKind> {
     let b = Bytes(head);
-    if b.get(512, 8)? == gpt::SIGNATURE {
+    if b.get(512, 8) == Some(&gpt::SIGNATURE[..]) {
         return Some(StartKind::Gpt);
     }
     // pvcreate writes its label in sector 1 (LVM reads any of 0 to 3, but
@@ -409,7 +409,7 @@ fn check_xfs(vol: &dyn Volume, start: u64, sb: &[u8], ev: &mut Seen) -> f64 {
         t.ok,
         t.ok + t.bad
     ));
-    (1.0 + 0.5 * f64::from(t.ok) - 4.0 * f64::from(t.bad)).clamp(-16.0, 8.0)
+    ((1.0 + 0.5 * f64::from(t.ok)).min(8.0) - 4.0 * f64::from(t.bad)).max(-16.0)
 }
 
 /// Points for an NTFS at `start` (its boot sector `boot`): the first MFT
@@ -448,17 +448,26 @@ fn check_ntfs(vol: &dyn Volume, start: u64, boot: &[u8], ev: &mut Seen) -> f64 {
             if r.iter().all(|&x| x == 0) {
                 continue;
             }
-            let rb = Bytes(r);
-            let ok = r.get(..4) == Some(b"FILE") && {
-                let usa = rb.le_u16(4).unwrap_or(0) as usize;
-                let usn = rb.le_u16(usa);
-                (1..=(r.len() / 512)).all(|s| rb.le_u16(s * 512 - 2) == usn)
-            };
-            t.add(ok);
+            t.add(record_ok(r, None));
         }
         let mirror = at(mirr).and_then(|o| bytes_up_to(vol, o, (4 * rec) as usize).ok());
         if let Some(x) = mirror {
             t.add(m.get(..x.len()) == Some(&x[..]));
+        }
+        // Records further on, where $MFT's own runs (record 0) put them:
+        // the MFT grows over many chunks and members.
+        let extent = m.get(..rec as usize).and_then(super::located::mft_extent);
+        let spread = extent.map(|(runs, size)| mft_spread(&runs, size, cluster, rec));
+        for (n, pos) in spread.unwrap_or_default() {
+            let Some(r) = pos
+                .checked_add(start)
+                .and_then(|o| bytes_up_to(vol, o, rec as usize).ok())
+            else {
+                continue;
+            };
+            if r.iter().any(|&x| x != 0) {
+                t.add(record_ok(&r, Some(n)));
+            }
         }
     }
     ev.failed += t.bad;
@@ -467,7 +476,74 @@ fn check_ntfs(vol: &dyn Volume, start: u64, boot: &[u8], ev: &mut Seen) -> f64 {
         t.ok,
         t.ok + t.bad
     ));
-    (1.0 + 0.25 * f64::from(t.ok) - 4.0 * f64::from(t.bad)).clamp(-16.0, 8.0)
+    // Many records reading right cap out; each that fails still counts.
+    let mut p = ((1.0 + 0.25 * f64::from(t.ok)).min(8.0) - 4.0 * f64::from(t.bad)).max(-16.0);
+    // The backup boot sector: the sector after the volume's last (total
+    // sectors at 0x28), a copy of the first. Its BPB (to 0x54) is what
+    // every NTFS keeps equal; it lies at the volume's end, on a member and
+    // row no other check reaches.
+    let backup = b
+        .le_u64(0x28)
+        .and_then(|ts| ts.checked_mul(bps))
+        .and_then(|o| o.checked_add(start))
+        .and_then(|o| bytes_up_to(vol, o, 0x54).ok());
+    if let Some(x) = backup.filter(|x| x.len() == 0x54) {
+        if boot.get(..0x54) == Some(&x[..]) {
+            p += 2.0;
+            ev.push(format!(
+                "NTFS backup boot sector at array offset {:#x} matches",
+                start + b.le_u64(0x28).unwrap_or(0) * bps
+            ));
+        } else if x.iter().any(|&y| y != 0) {
+            p -= 2.0;
+            ev.push("NTFS backup boot sector: other data where it belongs".into());
+        }
+    }
+    p
+}
+
+/// Whether `r` is a sound MFT record: `FILE`, the update sequence number
+/// (at the offset 4 gives) closing every sector, and in NTFS 3.1 records
+/// (update sequence at 0x30) the record number `n` at 0x2C when given
+/// (records 16 to 23, which mkntfs formats and leaves unused, say 0).
+fn record_ok(r: &[u8], n: Option<u32>) -> bool {
+    let rb = Bytes(r);
+    let usa = rb.le_u16(4).unwrap_or(0) as usize;
+    let usn = rb.le_u16(usa);
+    let numbered = match n {
+        Some(n) if usa == 0x30 => matches!(rb.le_u32(0x2C), Some(x) if x == n || x == 0),
+        _ => true,
+    };
+    r.get(..4) == Some(b"FILE")
+        && numbered
+        && (1..=(r.len() / 512)).all(|s| rb.le_u16(s * 512 - 2) == usn)
+}
+
+/// Records of the MFT (`size` bytes initialized) spread over its runs
+/// beyond the first 32 (at most 64): (record number, byte offset from the
+/// volume's start).
+fn mft_spread(
+    runs: &[crate::fs::ntfs::runlist::Run],
+    size: u64,
+    cluster: u64,
+    rec: u64,
+) -> Vec<(u32, u64)> {
+    const MORE: u64 = 64;
+    let total = size / rec.max(1);
+    if total <= 32 {
+        return Vec::new();
+    }
+    let step = ((total - 32) / MORE).max(1);
+    (0..MORE)
+        .map_while(|i| {
+            let n = 32u64.checked_add(i.checked_mul(step)?)?;
+            (n < total).then_some(n)
+        })
+        .filter_map(|n| {
+            let pos = super::located::run_offset(runs, cluster, n.checked_mul(rec)?)?;
+            Some((u32::try_from(n).ok()?, pos))
+        })
+        .collect()
 }
 
 /// Tally of checksummed ext structures read through a candidate.
@@ -632,7 +708,7 @@ fn check_ext_groups(vol: &dyn Volume, start: u64, sb: &ext4::Superblock, ev: &mu
     }
     // A checksum that fails through a geometry all but rules it out (on a
     // sound filesystem every one matches through the right one).
-    let mut points = (0.5 * f64::from(t.ok) - 4.0 * f64::from(t.bad)).clamp(-16.0, 8.0);
+    let mut points = ((0.5 * f64::from(t.ok)).min(8.0) - 4.0 * f64::from(t.bad)).max(-16.0);
     // Free blocks read as data: in the right geometry a filesystem's free
     // blocks hold what was there before (zeros on a new array), in a
     // wrong one they hold pieces of files and parity.
@@ -695,6 +771,22 @@ const FREE_PROBES: u32 = 4096;
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn mft_records_are_checked_with_their_number() {
+        let mut r = vec![0u8; 1024];
+        r[..4].copy_from_slice(b"FILE");
+        r[4..6].copy_from_slice(&0x30u16.to_le_bytes());
+        r[0x30..0x32].copy_from_slice(&7u16.to_le_bytes());
+        r[510..512].copy_from_slice(&7u16.to_le_bytes());
+        r[1022..1024].copy_from_slice(&7u16.to_le_bytes());
+        r[0x2C..0x30].copy_from_slice(&40u32.to_le_bytes());
+        assert!(record_ok(&r, Some(40)));
+        assert!(record_ok(&r, None));
+        assert!(!record_ok(&r, Some(41)));
+        r[1022] = 8;
+        assert!(!record_ok(&r, Some(40)));
+    }
 
     #[test]
     fn an_mbr_starts_an_array() {

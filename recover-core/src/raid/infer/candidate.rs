@@ -143,13 +143,17 @@ impl Candidate {
         }
     }
 
-    /// A one-line description: `raid5 left-symmetric 64 KiB, order 2,0,x,1, offset 0x100000`.
-    pub fn summary(&self) -> String {
-        let order: Vec<String> = self
-            .slots
+    /// The member order by slot, `x` for a missing member: `2,0,x,1`.
+    pub fn order_text(&self) -> String {
+        self.slots
             .iter()
             .map(|s| s.map_or("x".to_string(), |i| i.to_string()))
-            .collect();
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// A one-line description: `raid5 left-symmetric 64 KiB, order 2,0,x,1, offset 0x100000`.
+    pub fn summary(&self) -> String {
         let mut s = self.level.as_str();
         if !self.layout.is_empty() {
             s.push(' ');
@@ -160,7 +164,7 @@ impl Candidate {
         }
         s.push_str(&format!(
             ", order {}, offset {:#x}, size {}",
-            order.join(","),
+            self.order_text(),
             self.data_offset.first().copied().unwrap_or(0),
             self.size
         ));

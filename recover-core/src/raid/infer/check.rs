@@ -39,10 +39,13 @@ pub(super) fn light_check(c: &mut Candidate, sampled: &[VolumeRef]) {
 pub(super) fn merge_equivalent(all: Vec<Candidate>, prints: Vec<Option<u64>>) -> Vec<Candidate> {
     let mut groups: Vec<(Option<u64>, Candidate)> = Vec::new();
     for (c, p) in all.into_iter().zip(prints) {
-        // Checks that differ read different bytes, whatever the
-        // fingerprint's few blocks say.
+        // Checks that differ (or fail differently) read different bytes,
+        // whatever the fingerprint's few blocks say.
         let same = |q: &Option<u64>, g: &Candidate| {
-            p.is_some() && *q == p && (g.checks - c.checks).abs() < 1e-6
+            p.is_some()
+                && *q == p
+                && (g.checks - c.checks).abs() < 1e-6
+                && g.contradictions == c.contradictions
         };
         match groups.iter_mut().find(|(q, g)| same(q, g)) {
             Some((_, g)) => {
@@ -297,9 +300,35 @@ pub(super) fn calibrate(all: &mut [Candidate], dup: &[(usize, usize)], notes: &m
         c.confidence = conf.clamp(0.0, 1.0);
     }
     // Scores tie where the evidence cannot tell: the level's prior (a
-    // complete array over one with a member missing) then decides.
-    all.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+    // complete array over one with a member missing) then decides, then
+    // the order the members were given in (the ports they were imaged
+    // from, most often): members that hold only zeros and incompressible
+    // data in the same places cannot be told apart by any structure.
+    all.sort_by(|a, b| {
+        b.confidence
+            .total_cmp(&a.confidence)
+            .then_with(|| inversions(a).cmp(&inversions(b)))
+    });
+    if let [a, b, ..] = &*all {
+        if a.confidence == b.confidence && a.confidence > 0.0 && a.slots != b.slots {
+            notes.push(format!(
+                "the data cannot tell orders {} and {} apart: the order the members were given in is kept",
+                a.order_text(),
+                b.order_text()
+            ));
+        }
+    }
     if all.first().is_some_and(|c| c.confidence < 0.3) {
         notes.push("no geometry stands out: low confidence".into());
     }
+}
+
+/// Pairs of members out of the order they were given in (absent slots
+/// left out).
+fn inversions(c: &Candidate) -> usize {
+    let m: Vec<usize> = c.slots.iter().flatten().copied().collect();
+    m.iter()
+        .enumerate()
+        .map(|(i, a)| m.iter().skip(i + 1).filter(|b| *b < a).count())
+        .sum()
 }

@@ -144,14 +144,33 @@ pub fn offsets_of(head: &[u8], s: &Sample, located: &[Located]) -> Option<FsLoca
 
 /// The runs of the unnamed `$DATA` of MFT record 0 (`$MFT` itself).
 fn mft_runs(raw: &[u8]) -> Option<Vec<Run>> {
+    mft_extent(raw).map(|(runs, _)| runs)
+}
+
+/// The runs of the unnamed `$DATA` of MFT record 0 and its initialized
+/// size: the records in use lie below it (those allocated after it can
+/// hold anything).
+pub(super) fn mft_extent(raw: &[u8]) -> Option<(Vec<Run>, u64)> {
     use crate::fs::ntfs::record::{parse, Body};
     let (_, attrs) = parse(raw).ok()?;
     attrs.iter().find_map(|a| match &a.body {
         Body::NonResident(nr) if a.kind == 0x80 && a.name.is_empty() && nr.lowest_vcn == 0 => {
-            runlist::decode(&nr.pairs, 0).ok()
+            Some((
+                runlist::decode(&nr.pairs, 0).ok()?,
+                nr.initialized.min(nr.size),
+            ))
         }
         _ => None,
     })
+}
+
+/// Where byte `byte` of an attribute with `runs` lies from the volume's
+/// start (`cluster` bytes per cluster); `None` in a hole or past the runs.
+pub(super) fn run_offset(runs: &[Run], cluster: u64, byte: u64) -> Option<u64> {
+    let vcn = byte.checked_div(cluster)?;
+    let run = runs.iter().find(|r| vcn >= r.vcn && vcn - r.vcn < r.len)?;
+    let lcn = run.lcn?.checked_add(vcn - run.vcn)?;
+    lcn.checked_mul(cluster)?.checked_add(byte % cluster)
 }
 
 /// How one filesystem places its located blocks.
@@ -178,11 +197,7 @@ impl FsLocator {
             (FsLocator::Xfs(ids), Tag::Xfs { uuid, at }) => ids.contains(&uuid).then_some(at),
             // Records 0 to 3 have copies in $MFTMirr, elsewhere.
             (FsLocator::Ntfs { cluster, rec, runs }, Tag::Mft(n)) if n >= 4 => {
-                let byte = u64::from(n).checked_mul(*rec)?;
-                let vcn = byte / cluster;
-                let run = runs.iter().find(|r| vcn >= r.vcn && vcn - r.vcn < r.len)?;
-                let lcn = run.lcn?.checked_add(vcn - run.vcn)?;
-                lcn.checked_mul(*cluster)?.checked_add(byte % cluster)
+                run_offset(runs, *cluster, u64::from(n).checked_mul(*rec)?)
             }
             _ => None,
         }

@@ -21,8 +21,10 @@ const MAX_LOCATED: usize = 128;
 /// Bytes of a structure's start read (a table with its first entries, an
 /// ext superblock at 1024).
 const HEAD: usize = 4096;
-/// What a header needs of its first bytes (an ext superblock ends at 2048).
-const LEAST: usize = 2048;
+/// What a header needs of its first bytes: a sector (an NTFS backup boot
+/// sector is the last of its volume, so often the last of a chunk; an ext
+/// superblock, which ends at 2048, is simply not recognized in less).
+const LEAST: usize = 512;
 
 /// Where array offset `pos` lies: (slot, member offset).
 fn place(map: &Mapper, chunk: u64, off: u64, pos: u64) -> Option<(usize, u64)> {
@@ -227,7 +229,7 @@ pub fn agreement(
                     fss.push((pos, h));
                 }
             }
-            _ if h.iter().take(LEAST).any(|&x| x != 0) => a.missed += 1,
+            _ if h.iter().take(2048).any(|&x| x != 0) => a.missed += 1,
             _ => {}
         }
     }
@@ -353,25 +355,8 @@ pub fn orders(
                 }
             }
         }
-        let free_slots: Vec<usize> = (0..n).filter(|&i| slot_of.get(i) == Some(&None)).collect();
-        let free: Vec<usize> = (0..n).filter(|m| !slot_of.contains(&Some(*m))).collect();
-        let fill = |members: &[usize]| -> Vec<usize> {
-            let mut rest = members.iter().copied();
-            slot_of
-                .iter()
-                .map(|x| x.or_else(|| rest.next()).unwrap_or(0))
-                .collect()
-        };
-        if free_slots.len() <= 4 {
-            for p in super::search::permutations(free.len()) {
-                let ms: Vec<usize> = p.iter().filter_map(|&i| free.get(i).copied()).collect();
-                push(&mut out, fill(&ms), true);
-            }
-        } else {
-            for seed in seeds {
-                let ms: Vec<usize> = seed.iter().copied().filter(|m| free.contains(m)).collect();
-                push(&mut out, fill(&ms), false);
-            }
+        for (o, complete) in super::search::fill_orders(&slot_of, n, seeds) {
+            push(&mut out, o, complete);
         }
     }
     out

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use super::anchors;
 use super::candidate::{Candidate, Shape};
 use super::levels::Hypothesis;
-use super::rows::RowStats;
+use super::rows::{self, RowStats};
 use super::sample::Sample;
 use super::search::{self, Feats, Mapper};
 use super::Hints;
@@ -73,6 +73,16 @@ const DELAYED_SHORTLIST: usize = 4;
 const PIN_FOUND: f64 = 2.0;
 const PIN_MISSED: f64 = 1.0;
 
+/// Ranking points for parity found where the rows hold data, per unit
+/// of agreement above chance and square root of rows (up to 256): rows
+/// with some members zero are common and exact (parity of data is not
+/// zero), so they weigh like the RAID6 syndrome's rows.
+const PARITY_WEIGHT: f64 = 3.0;
+
+/// Rows that must be looked at for parity placement to count where a
+/// member is missing.
+const PARITY_ROWS_MISSING: u32 = 48;
+
 /// An order and the quick score it ranked with.
 type ScoredOrder = (f64, Vec<usize>);
 
@@ -107,6 +117,11 @@ pub(super) struct Ranker<'a> {
     /// that XOR to zero without it (all members there), and those where Q
     /// is a GF multiple of another block.
     q_trace: Vec<(u64, usize)>,
+    /// Rows where some members are zero (see [`rows::sparse_rows`]), for
+    /// parity shapes: they name the members parity can be on.
+    sparse: Vec<(u64, u32)>,
+    /// How often each member read holds data in those rows.
+    sparse_rate: Vec<f64>,
 }
 
 impl<'a> Ranker<'a> {
@@ -136,6 +151,12 @@ impl<'a> Ranker<'a> {
             }
         }));
         q_trace.sort_unstable();
+        let parity = h.shapes.iter().any(|sh| matches!(sh, Shape::Parity { .. }));
+        let sparse = if parity {
+            rows::sparse_rows(s, real_members(s, h))
+        } else {
+            Vec::new()
+        };
         Ranker {
             s,
             h,
@@ -144,6 +165,8 @@ impl<'a> Ranker<'a> {
             feats: Feats::new(s),
             located: located::scan(s),
             q_trace,
+            sparse_rate: search::member_rates(&sparse, real_members(s, h)),
+            sparse,
         }
     }
 
@@ -318,6 +341,36 @@ impl<'a> Ranker<'a> {
             ev.push_str(&format!(
                 "; Q where the rows put it in {ok} of {tested} rows"
             ));
+        }
+        if matches!(shape, Shape::Parity { .. }) {
+            let (ok, tested, chance) = search::parity_agreement(
+                &self.sparse,
+                &self.sparse_rate,
+                map,
+                chunk,
+                &order,
+                off,
+                1024,
+            );
+            // With a member missing nothing shows the level has parity at
+            // all (a striped array reads as RAID5 missing one as well), and
+            // among the thousands of orders tried a few rows fit one by
+            // luck: they count there only when many.
+            let least = if h.xor_member || h.missing > 0 {
+                PARITY_ROWS_MISSING
+            } else {
+                1
+            };
+            if tested >= least {
+                // Against chance (a member holding data in a row by luck):
+                // the right geometry has parity wherever the row has data.
+                let f = RowStats::frac(u64::from(ok), u64::from(tested));
+                let base = chance / f64::from(tested);
+                score += PARITY_WEIGHT * (f - base) * f64::from(tested.min(256)).sqrt();
+                ev.push_str(&format!(
+                    "; parity where the rows hold data in {ok} of {tested} rows"
+                ));
+            }
         }
         let pinned = pins::agreement(s, &self.located, map, chunk, &order, off);
         let pin_points =
@@ -503,6 +556,26 @@ impl<'a> Ranker<'a> {
                                     pinned.push(q);
                                 }
                             }
+                            // Parity lies where the rows hold data: the
+                            // layout names its slot row by row.
+                            if matches!(shape, Shape::Parity { .. }) {
+                                for (p, complete) in search::orders_from_parity(
+                                    &self.sparse,
+                                    &map,
+                                    chunk,
+                                    off,
+                                    n,
+                                    real_members(self.s, h),
+                                    &o,
+                                ) {
+                                    if complete {
+                                        pinned.push(p.clone());
+                                    }
+                                    if !o.contains(&p) {
+                                        o.insert(0, p);
+                                    }
+                                }
+                            }
                             // The structures the array's start names
                             // place the members that hold them.
                             for (p, complete) in
@@ -587,6 +660,12 @@ fn far_copies(shape: Shape) -> Option<u64> {
     let word = crate::raid::model::raid10_word(words)?;
     let far = u64::from((word >> 8) & 0xff);
     (far > 1 && word & 0x1_0000 == 0).then_some(far)
+}
+
+/// The members of the sample that were read (not one rebuilt as the XOR
+/// of the others).
+fn real_members(s: &Sample, h: &Hypothesis) -> usize {
+    s.members() - usize::from(h.xor_member && s.members() > 0)
 }
 
 /// The least member length in the sample's terms (the members' lengths are

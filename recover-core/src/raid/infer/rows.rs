@@ -74,12 +74,71 @@ fn is_zero(b: &[u8]) -> bool {
     b.iter().all(|&x| x == 0)
 }
 
+/// Rows where at least two members hold data and at least half are zero,
+/// as (member offset, mask of the members holding data), at most [`MAX_TRACE`]
+/// spread over the sample. Through the right parity geometry the members
+/// holding P (and Q) are among them: parity of data that is not all zero
+/// is not zero (but for blocks that cancel: rows with a block of a few
+/// byte values are left out). Nearly every array has such
+/// rows (a block of a file beside free space), a nearly empty one most of
+/// all, so they place parity, and with it the order, where content says
+/// little. Over the first `n` members of the sample (not a member rebuilt
+/// as the XOR of the others: it holds data wherever they do), up to 32.
+pub fn sparse_rows(s: &Sample, n: usize) -> Vec<(u64, u32)> {
+    let mut out = Vec::new();
+    if n > 32 || n > s.members() {
+        return out;
+    }
+    for (w, start) in s.starts.iter().enumerate() {
+        let wins: Vec<&Vec<u8>> = s.data.iter().take(n).filter_map(|m| m.get(w)).collect();
+        if wins.len() != n {
+            continue;
+        }
+        let len = wins.iter().map(|b| b.len()).min().unwrap_or(0);
+        let mut off = 0;
+        while off + ROW <= len {
+            let mut mask = 0u32;
+            let mut plain = false;
+            for (m, b) in wins.iter().enumerate() {
+                if let Some(r) = b.get(off..off + ROW).filter(|r| !is_zero(r)) {
+                    mask |= 1 << m;
+                    // Two data blocks of one fill (0xFF bitmaps, a
+                    // pattern) cancel in parity: such rows say nothing.
+                    plain |= !varied(r);
+                }
+            }
+            let k = mask.count_ones() as usize;
+            // Rows where most members hold data say little (any member is
+            // likely among them) and are where structured blocks can
+            // cancel in parity: only rows with at most half the members
+            // holding data are kept.
+            if k >= 2 && 2 * k <= n && !plain {
+                out.push((start + off as u64, mask));
+            }
+            off += ROW;
+        }
+    }
+    if out.len() > MAX_TRACE {
+        let step = out.len().div_ceil(MAX_TRACE);
+        out = out.into_iter().step_by(step).collect();
+    }
+    out
+}
+
 /// Nonzero bytes a block needs for a GF multiple of it to mean anything (a
 /// block of a few bytes is a multiple of many).
 const GF_LEAST: usize = 64;
 
 /// Distinct byte values a block needs for the same reason.
 const GF_DISTINCT: usize = 8;
+
+/// Whether `b` holds at least [`GF_DISTINCT`] byte values: a fill of one
+/// byte (or a few) repeats across members and rows by itself.
+fn varied(b: &[u8]) -> bool {
+    let mut seen = [false; 256];
+    b.iter().for_each(|&x| seen[usize::from(x)] = true);
+    seen.iter().filter(|&&s| s).count() >= GF_DISTINCT
+}
 
 /// k (1..255) with `y` = g^k · `x`, byte by byte in GF(2^8), when there is
 /// one; equal blocks (k = 0) are copies and not counted.
@@ -102,9 +161,7 @@ pub fn gf_multiple(x: &[u8], y: &[u8]) -> Option<u8> {
     }
     // Blocks of one repeated byte (or a few) are multiples of each other
     // whatever the level.
-    let mut seen = [false; 256];
-    x.iter().for_each(|&b| seen[usize::from(b)] = true);
-    if seen.iter().filter(|&&s| s).count() < GF_DISTINCT {
+    if !varied(x) {
         return None;
     }
     Some(gf_log(c)).filter(|&k| k != 0)
@@ -422,6 +479,32 @@ pub fn chunk_from_q_trace(trace: &[(u64, usize)], offset: u64) -> Option<u64> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn sparse_rows_name_the_members_holding_varied_data() {
+        let varied: Vec<u8> = (0..ROW).map(|i| (i * 7 % 251) as u8).collect();
+        let fill = vec![0xFFu8; ROW];
+        let zero = vec![0u8; ROW];
+        // Rows: two of four members with data; one with a fill; three of
+        // four (more than half); one alone.
+        let rows: [[&[u8]; 4]; 4] = [
+            [&varied, &zero, &varied, &zero],
+            [&fill, &varied, &zero, &zero],
+            [&varied, &varied, &varied, &zero],
+            [&zero, &zero, &zero, &varied],
+        ];
+        let data: Vec<Vec<Vec<u8>>> = (0..4)
+            .map(|m| vec![rows.iter().flat_map(|r| r[m].iter().copied()).collect()])
+            .collect();
+        let s = Sample {
+            starts: vec![1 << 20],
+            data,
+            len: 4 << 20,
+        };
+        assert_eq!(sparse_rows(&s, 4), vec![(1 << 20, 0b0101)]);
+        // Over the first three members only (a fourth rebuilt from them).
+        assert_eq!(sparse_rows(&s, 3), Vec::<(u64, u32)>::new());
+    }
 
     proptest! {
         #[test]

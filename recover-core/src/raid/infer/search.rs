@@ -516,6 +516,168 @@ pub fn missing_q_agreement(
     (a, n)
 }
 
+/// (stripe rows where the members the candidate puts parity on hold data,
+/// stripe rows looked at, those to expect by chance): `trace` is (member offset,
+/// mask of the sample members holding data) of rows where some members
+/// are zero (see [`super::rows::sparse_rows`]); `rate` is how often each
+/// member holds data in them. A parity slot on a member without a rate
+/// (absent, or rebuilt) says nothing.
+pub fn parity_agreement(
+    trace: &[(u64, u32)],
+    rate: &[f64],
+    map: &Mapper,
+    chunk: u64,
+    order: &[usize],
+    offset: u64,
+    max: usize,
+) -> (u32, u32, f64) {
+    let Some(g) = &map.geom else {
+        return (0, 0, 0.0);
+    };
+    // The rows of one stripe row vote once (a large chunk holds hundreds
+    // of them, all alike): agreeing when parity holds data in nearly all
+    // of them (two equal blocks of a row cancel in parity now and then).
+    let mut votes: std::collections::HashMap<(u64, u32), (u32, u32)> =
+        std::collections::HashMap::new();
+    for (&(at, mask), st) in sampled_stripes(trace, |e| e.0, g, chunk, offset, max) {
+        let row = (at - offset) / chunk.max(1);
+        for slot in std::iter::once(st.p).chain(st.q) {
+            let Some(&m) = order.get(slot as usize).filter(|&&m| m < rate.len()) else {
+                continue;
+            };
+            let v = votes.entry((row, slot)).or_insert((0, 0));
+            v.0 += u32::from(mask & (1 << m) != 0);
+            v.1 += 1;
+        }
+    }
+    let n = u32::try_from(votes.len()).unwrap_or(u32::MAX);
+    let ok = votes.values().filter(|v| v.0 * 10 >= v.1 * 9).count();
+    let ok = u32::try_from(ok).unwrap_or(u32::MAX);
+    // Chance is the same for every order: the members' mean rate (a
+    // placement that puts parity on a member rarely zero gains nothing
+    // over one that does not, except where a member is missing, whose
+    // callers ask for many rows).
+    let mean = rate.iter().sum::<f64>() / rate.len().max(1) as f64;
+    let chance = mean * f64::from(n);
+    (ok, n, chance)
+}
+
+/// How often each of the first `n` members holds data in the rows of
+/// `trace` (see [`parity_agreement`]).
+pub fn member_rates(trace: &[(u64, u32)], n: usize) -> Vec<f64> {
+    let rows = trace.len().max(1) as f64;
+    (0..n.min(32))
+        .map(|m| trace.iter().filter(|(_, k)| k & (1 << m) != 0).count() as f64 / rows)
+        .collect()
+}
+
+/// The orders of `n` slots a parity shape (`map`, `chunk`, `offset`)
+/// gives where `trace` (see [`parity_agreement`]) says which members hold
+/// data row by row: the layout names the parity slots of each row, whose
+/// members must be among them. A slot whose rows all name one member not
+/// placed yet takes it, and that repeats while it places more; the slots
+/// left are filled as [`fill_orders`] does. Slot indices of members absent
+/// from the sample (`present` and above) are never placed.
+pub fn orders_from_parity(
+    trace: &[(u64, u32)],
+    map: &Mapper,
+    chunk: u64,
+    offset: u64,
+    n: usize,
+    present: usize,
+    seeds: &[Vec<usize>],
+) -> Vec<(Vec<usize>, bool)> {
+    let Some(g) = &map.geom else {
+        return Vec::new();
+    };
+    let present = present.min(32);
+    // Per slot: rows looked at, and for each member the rows it held data in.
+    let mut rows = vec![0u32; n];
+    let mut held = vec![vec![0u32; present]; n];
+    for (&(_, mask), st) in sampled_stripes(trace, |e| e.0, g, chunk, offset, 4096) {
+        for slot in std::iter::once(st.p).chain(st.q) {
+            let slot = slot as usize;
+            let (Some(r), Some(h)) = (rows.get_mut(slot), held.get_mut(slot)) else {
+                continue;
+            };
+            *r += 1;
+            for (m, c) in h.iter_mut().enumerate() {
+                if mask & (1 << m) != 0 {
+                    *c += 1;
+                }
+            }
+        }
+    }
+    // Members each slot can hold: those with data in nearly all its rows
+    // (a few rows whose blocks cancel, or with stale parity, are noise).
+    let mut can: Vec<Vec<usize>> = (0..n)
+        .map(|slot| {
+            let r = rows.get(slot).copied().unwrap_or(0);
+            if r < 2 {
+                return Vec::new();
+            }
+            held.get(slot).map_or_else(Vec::new, |h| {
+                (0..present).filter(|&m| h[m] * 10 >= r * 9).collect()
+            })
+        })
+        .collect();
+    let mut slot_of: Vec<Option<usize>> = vec![None; n];
+    loop {
+        let next = (0..n).find_map(|slot| match can.get(slot).map(Vec::as_slice) {
+            Some([m]) if slot_of.get(slot) == Some(&None) => Some((slot, *m)),
+            _ => None,
+        });
+        let Some((slot, m)) = next else { break };
+        slot_of[slot] = Some(m);
+        for (i, c) in can.iter_mut().enumerate() {
+            if i != slot {
+                c.retain(|&x| x != m);
+            }
+        }
+    }
+    if slot_of.iter().all(Option::is_none) {
+        return Vec::new();
+    }
+    fill_orders(&slot_of, n, seeds)
+}
+
+/// Orders of `n` members with the slots `slot_of` places fixed: the
+/// members left fill the slots left every way when at most four are,
+/// else in the order of each of `seeds` (orders of all the members, best
+/// first). The bool says every way was tried.
+pub fn fill_orders(
+    slot_of: &[Option<usize>],
+    n: usize,
+    seeds: &[Vec<usize>],
+) -> Vec<(Vec<usize>, bool)> {
+    let free: Vec<usize> = (0..n).filter(|m| !slot_of.contains(&Some(*m))).collect();
+    let fill = |members: &[usize]| -> Vec<usize> {
+        let mut rest = members.iter().copied();
+        slot_of
+            .iter()
+            .map(|x| x.or_else(|| rest.next()).unwrap_or(0))
+            .collect()
+    };
+    let mut out: Vec<(Vec<usize>, bool)> = Vec::new();
+    let mut push = |o: Vec<usize>, complete: bool| {
+        if !out.iter().any(|(x, _)| *x == o) {
+            out.push((o, complete));
+        }
+    };
+    if free.len() <= 4 {
+        for p in permutations(free.len()) {
+            let ms: Vec<usize> = p.iter().filter_map(|&i| free.get(i).copied()).collect();
+            push(fill(&ms), true);
+        }
+    } else {
+        for seed in seeds {
+            let ms: Vec<usize> = seed.iter().copied().filter(|m| free.contains(m)).collect();
+            push(fill(&ms), false);
+        }
+    }
+    out
+}
+
 /// Every order of `n` items (n! of them; callers keep n small).
 pub fn permutations(n: usize) -> Vec<Vec<usize>> {
     let mut out = Vec::new();
