@@ -332,3 +332,54 @@ fn inversions(c: &Candidate) -> usize {
         .map(|(i, a)| m.iter().skip(i + 1).filter(|b| *b < a).count())
         .sum()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raid0(order: &[usize]) -> Candidate {
+        Candidate {
+            level: Level::Raid0,
+            layout: String::new(),
+            chunk: 65536,
+            slots: order.iter().copied().map(Some).collect(),
+            data_offset: vec![0; order.len()],
+            member_size: 1 << 20,
+            size: order.len() as u64 * (1 << 20),
+            confidence: 0.9,
+            evidence: vec!["the array's start lies on slot 0's member at the offset".into()],
+            score: 10.0,
+            checks: 5.0,
+            contradictions: 0,
+            continuity: 1.0,
+            shape: Shape::Raid0,
+            searched_order: false,
+            pin_points: 0.0,
+            q_points: 0.0,
+        }
+    }
+
+    #[test]
+    fn orders_the_data_cannot_tell_apart_keep_the_order_given() {
+        let mut all = vec![raid0(&[0, 2, 1, 3]), raid0(&[0, 1, 2, 3])];
+        let mut notes = Vec::new();
+        calibrate(&mut all, &[], &mut notes);
+        assert_eq!(all[0].slots, vec![Some(0), Some(1), Some(2), Some(3)]);
+        assert!(notes
+            .iter()
+            .any(|n| n.contains("cannot tell orders 0,1,2,3 and 0,2,1,3")));
+    }
+
+    #[test]
+    fn candidates_that_fail_differently_are_not_merged() {
+        let mut bad = raid0(&[0, 2, 1, 3]);
+        bad.contradictions = 1;
+        let merged = merge_equivalent(vec![bad, raid0(&[0, 1, 2, 3])], vec![Some(7), Some(7)]);
+        assert_eq!(merged.len(), 2);
+        let same = merge_equivalent(
+            vec![raid0(&[0, 2, 1, 3]), raid0(&[0, 1, 2, 3])],
+            vec![Some(7), Some(7)],
+        );
+        assert_eq!(same.len(), 1);
+    }
+}

@@ -73,15 +73,24 @@ const DELAYED_SHORTLIST: usize = 4;
 const PIN_FOUND: f64 = 2.0;
 const PIN_MISSED: f64 = 1.0;
 
-/// Ranking points for parity found where the rows hold data, per unit
-/// of agreement above chance and square root of rows (up to 256): rows
-/// with some members zero are common and exact (parity of data is not
-/// zero), so they weigh like the RAID6 syndrome's rows.
-const PARITY_WEIGHT: f64 = 3.0;
+/// Ranking points per nat of the parity placement's likelihood ratio
+/// (see [`search::parity_agreement`]), and at most this many either way:
+/// rows with some members zero are common and exact, and weigh about as
+/// the RAID6 syndrome's rows do.
+const PARITY_WEIGHT: f64 = 0.5;
+const PARITY_CAP: f64 = 24.0;
+
+/// Rows naming Q by a zero XOR without it that must be found for them to
+/// count where members are missing.
+const Q_ROWS_MISSING: usize = 16;
+
+/// Ranking points taken from a candidate whose data area holds none of
+/// the sampled data, in proportion to the share it leaves out.
+const COVER_WEIGHT: f64 = 10.0;
 
 /// Rows that must be looked at for parity placement to count where a
 /// member is missing.
-const PARITY_ROWS_MISSING: u32 = 48;
+const PARITY_ROWS_MISSING: u32 = 16;
 
 /// An order and the quick score it ranked with.
 type ScoredOrder = (f64, Vec<usize>);
@@ -135,7 +144,12 @@ impl<'a> Ranker<'a> {
         // In a GF multiple b = g^k·a, b is Q when k is the coefficient of
         // a data block (few: the data slots), else a is (b = g^-k·a).
         let data = h.slots.saturating_sub(2);
-        let mut q_trace = if h.missing == 0 {
+        // Rows that XOR to zero without one member name it as Q, members
+        // missing or not: with some missing, where the missing blocks of
+        // the row are zero (most rows of a sparse array). A few such rows
+        // beside missing members can be chance: they count when many.
+        let own_q = h.missing == 0 || st.q_trace.len() >= Q_ROWS_MISSING;
+        let mut q_trace = if own_q {
             st.q_trace.clone()
         } else {
             Vec::new()
@@ -312,8 +326,7 @@ impl<'a> Ranker<'a> {
             // P) name Q and that block's place, with members missing too.
             let (mut ok, mut tested) =
                 search::gf_agreement(&st.gf_trace, map, chunk, &order, off, 1024);
-            // With two members missing no row XORs to zero without Q.
-            let (a, b) = if h.missing < 2 {
+            let (a, b) = if h.missing == 0 || st.q_trace.len() >= Q_ROWS_MISSING {
                 search::q_agreement(&st.q_trace, map, chunk, &order, off, 1024)
             } else {
                 (0, 0)
@@ -343,7 +356,7 @@ impl<'a> Ranker<'a> {
             ));
         }
         if matches!(shape, Shape::Parity { .. }) {
-            let (ok, tested, chance) = search::parity_agreement(
+            let (ok, tested, llr) = search::parity_agreement(
                 &self.sparse,
                 &self.sparse_rate,
                 map,
@@ -355,18 +368,14 @@ impl<'a> Ranker<'a> {
             // With a member missing nothing shows the level has parity at
             // all (a striped array reads as RAID5 missing one as well), and
             // among the thousands of orders tried a few rows fit one by
-            // luck: they count there only when many.
+            // luck: they count there only when more.
             let least = if h.xor_member || h.missing > 0 {
                 PARITY_ROWS_MISSING
             } else {
                 1
             };
             if tested >= least {
-                // Against chance (a member holding data in a row by luck):
-                // the right geometry has parity wherever the row has data.
-                let f = RowStats::frac(u64::from(ok), u64::from(tested));
-                let base = chance / f64::from(tested);
-                score += PARITY_WEIGHT * (f - base) * f64::from(tested.min(256)).sqrt();
+                score += (PARITY_WEIGHT * llr).clamp(-PARITY_CAP, PARITY_CAP);
                 ev.push_str(&format!(
                     "; parity where the rows hold data in {ok} of {tested} rows"
                 ));
@@ -409,6 +418,19 @@ impl<'a> Ranker<'a> {
                 "far copies {:#x} bytes on, measured on the members",
                 st.far_shift.unwrap_or(0)
             ));
+        }
+        // An array holds the data on its members: one whose data area
+        // leaves most of it out (a stretch at the members' ends, where a
+        // few rows fit anything) explains little of what was read.
+        let cov = st.coverage(off, off.saturating_add(cand.member_size));
+        cand.score -= COVER_WEIGHT * (1.0 - cov);
+        if cov < 0.5 {
+            if let Some(e) = cand.evidence.first_mut() {
+                e.push_str(&format!(
+                    "; its data area holds only {:.0}% of the sampled rows with data",
+                    cov * 100.0
+                ));
+            }
         }
         cand.continuity = c.z();
         cand.pin_points = pin_points;

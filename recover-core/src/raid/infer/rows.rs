@@ -50,16 +50,40 @@ pub struct RowStats {
     /// (member offset, a, b, k) of such rows, block b = g^k · block a, in
     /// offset order (bounded).
     pub gf_trace: Vec<(u64, usize, usize, u8)>,
+    /// (member offset of a 64 KiB block, rows with data in it) for every
+    /// block of the sample holding data, in offset order: how much of the
+    /// members' data a candidate's data area holds.
+    pub filled: Vec<(u64, u32)>,
     /// How far RAID10's far copies lie behind their first copies on the
     /// next member (md's stride: half the used part of a member for
     /// far=2), when blocks found again on another member say so.
     pub far_shift: Option<u64>,
 }
 
+/// The blocks `filled` counts rows with data in.
+const FILLED_BLOCK: u64 = 64 << 10;
+
 /// Most entries kept in `q_trace`.
 const MAX_TRACE: usize = 1 << 16;
 
 impl RowStats {
+    /// The share of the sampled rows with data that lie in member offsets
+    /// `from..to` (1 when none have data).
+    pub fn coverage(&self, from: u64, to: u64) -> f64 {
+        let all: u64 = self.filled.iter().map(|&(_, k)| u64::from(k)).sum();
+        let inside: u64 = self
+            .filled
+            .iter()
+            .filter(|&&(b, _)| b >= from && b < to)
+            .map(|&(_, k)| u64::from(k))
+            .sum();
+        if all == 0 {
+            1.0
+        } else {
+            inside as f64 / all as f64
+        }
+    }
+
     /// Fraction of `part` in `of`, 0 when `of` is 0.
     pub fn frac(part: u64, of: u64) -> f64 {
         if of == 0 {
@@ -238,6 +262,11 @@ pub fn row_stats_in(s: &Sample, range: std::ops::Range<usize>) -> RowStats {
             let nz = zero.iter().filter(|z| !**z).count();
             if nz > 0 {
                 st.nonzero += 1;
+                let block = (start + off as u64) & !(FILLED_BLOCK - 1);
+                match st.filled.last_mut() {
+                    Some((b, k)) if *b == block => *k += 1,
+                    _ => st.filled.push((block, 1)),
+                }
                 if nz > 1 {
                     st.multi += 1;
                 }

@@ -490,9 +490,9 @@ pub fn orders_from_q(
 /// (rows agreeing, rows compared) for a RAID6 candidate whose slot holding
 /// sample member `missing` has no member: the rows where it puts Q on the
 /// missing member must be those whose present members XOR to zero
-/// (`trace`: member offset, XORs to zero). Agreeing: predicted there and
-/// zero; compared: those, plus predicted there and not zero, plus zero
-/// elsewhere.
+/// (`trace`: member offset, XORs to zero). Returned as (agreeing, rows)
+/// with the agreeing share balanced over the rows it puts Q there and the
+/// others; rows: those predicted there or zero.
 pub fn missing_q_agreement(
     trace: &[(u64, bool)],
     map: &Mapper,
@@ -503,25 +503,38 @@ pub fn missing_q_agreement(
     max: usize,
 ) -> (u32, u32) {
     let Some(g) = &map.geom else { return (0, 0) };
-    let (mut a, mut n) = (0u32, 0u32);
+    // (predicted there, zero) counts.
+    let mut k = [[0u32; 2]; 2];
     for (&(_, zero), st) in sampled_stripes(trace, |e| e.0, g, chunk, offset, max) {
         let there = st.q.and_then(|q| order.get(q as usize)) == Some(&missing);
-        if there && zero {
-            a += 1;
-        }
-        if there || zero {
-            n += 1;
-        }
+        k[usize::from(there)][usize::from(zero)] += 1;
     }
-    (a, n)
+    // Balanced: the rows it puts Q there that are zero, and those it does
+    // not that are not, each as a share. A layout that keeps Q on the
+    // missing member in every row (parity-first) predicts nothing: rows
+    // of a sparse array XOR to zero wherever the missing member is.
+    let (yes, no) = (k[1][0] + k[1][1], k[0][0] + k[0][1]);
+    if yes == 0 || no == 0 {
+        return (0, 0);
+    }
+    let balanced = (f64::from(k[1][1]) / f64::from(yes) + f64::from(k[0][0]) / f64::from(no)) / 2.0;
+    let n = k[1][1] + k[1][0] + k[0][1];
+    ((balanced * f64::from(n)).round() as u32, n)
 }
 
+/// What the rows where some members are zero say of a parity placement:
 /// (stripe rows where the members the candidate puts parity on hold data,
-/// stripe rows looked at, those to expect by chance): `trace` is (member offset,
-/// mask of the sample members holding data) of rows where some members
-/// are zero (see [`super::rows::sparse_rows`]); `rate` is how often each
-/// member holds data in them. A parity slot on a member without a rate
-/// (absent, or rebuilt) says nothing.
+/// stripe rows looked at, the log-likelihood ratio of the placement being
+/// right against being chance, in nats). `trace` is (member offset, mask
+/// of the sample members holding data) (see [`super::rows::sparse_rows`]);
+/// `rate` is how often each member holds data in them, the chance that a
+/// wrong placement finds data on it. Through the right placement parity
+/// holds data in all but a few rows (blocks that cancel): each row it
+/// does counts for it as much as the member is rarely busy, and each it
+/// does not counts heavily against it, so a placement right in most rows
+/// only (a wrong chunk inside the right one, a fixed parity member that is
+/// seldom zero) loses. A parity slot on a member without a rate (absent,
+/// or rebuilt) says nothing.
 pub fn parity_agreement(
     trace: &[(u64, u32)],
     rate: &[f64],
@@ -531,13 +544,15 @@ pub fn parity_agreement(
     offset: u64,
     max: usize,
 ) -> (u32, u32, f64) {
+    /// Rows a right placement misses (blocks that cancel, stale parity).
+    const MISS: f64 = 0.02;
     let Some(g) = &map.geom else {
         return (0, 0, 0.0);
     };
     // The rows of one stripe row vote once (a large chunk holds hundreds
     // of them, all alike): agreeing when parity holds data in nearly all
-    // of them (two equal blocks of a row cancel in parity now and then).
-    let mut votes: std::collections::HashMap<(u64, u32), (u32, u32)> =
+    // of them.
+    let mut votes: std::collections::HashMap<(u64, u32), (u32, u32, usize)> =
         std::collections::HashMap::new();
     for (&(at, mask), st) in sampled_stripes(trace, |e| e.0, g, chunk, offset, max) {
         let row = (at - offset) / chunk.max(1);
@@ -545,21 +560,22 @@ pub fn parity_agreement(
             let Some(&m) = order.get(slot as usize).filter(|&&m| m < rate.len()) else {
                 continue;
             };
-            let v = votes.entry((row, slot)).or_insert((0, 0));
+            let v = votes.entry((row, slot)).or_insert((0, 0, m));
             v.0 += u32::from(mask & (1 << m) != 0);
             v.1 += 1;
         }
     }
-    let n = u32::try_from(votes.len()).unwrap_or(u32::MAX);
-    let ok = votes.values().filter(|v| v.0 * 10 >= v.1 * 9).count();
-    let ok = u32::try_from(ok).unwrap_or(u32::MAX);
-    // Chance is the same for every order: the members' mean rate (a
-    // placement that puts parity on a member rarely zero gains nothing
-    // over one that does not, except where a member is missing, whose
-    // callers ask for many rows).
-    let mean = rate.iter().sum::<f64>() / rate.len().max(1) as f64;
-    let chance = mean * f64::from(n);
-    (ok, n, chance)
+    let (mut ok, mut llr) = (0u32, 0.0);
+    for &(held, rows, m) in votes.values() {
+        let busy = rate.get(m).copied().unwrap_or(0.5).clamp(0.05, 0.95);
+        if held * 10 >= rows * 9 {
+            ok += 1;
+            llr += ((1.0 - MISS) / busy).ln();
+        } else {
+            llr += (MISS / (1.0 - busy)).ln();
+        }
+    }
+    (ok, u32::try_from(votes.len()).unwrap_or(u32::MAX), llr)
 }
 
 /// How often each of the first `n` members holds data in the rows of

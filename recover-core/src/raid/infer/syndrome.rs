@@ -12,7 +12,7 @@ use crate::raid::parity;
 /// sample is missing), `chunk`, `offset`; at most `max` rows with some
 /// data. With one block of a row missing, the others still check: a
 /// missing data block is rebuilt from P and Q is checked; a missing P
-/// leaves Q to check; a missing Q leaves P. Rows missing more are skipped.
+/// leaves Q to check. Rows without Q, or missing more, are skipped.
 pub fn q_matches(
     s: &Sample,
     geom: &ParityGeometry,
@@ -60,26 +60,21 @@ pub fn q_matches(
             }
             let any = data.iter().flatten().any(|d| d.iter().any(|&x| x != 0))
                 || (missing_data.is_some() && rebuilt.iter().any(|&x| x != 0));
-            if !any {
+            // A row whose Q is missing checks only P: no more than RAID5
+            // would, and where Q is missing in every row (parity-first)
+            // the rows a sparse array's missing member is zero in pass
+            // whatever the geometry. Only rows with Q say anything of it.
+            let Some(qb) = qb.filter(|_| any) else {
                 continue;
-            }
+            };
             tested += 1;
-            match qb {
-                Some(qb) => {
-                    q.fill(0);
-                    for (i, d) in data.iter().enumerate() {
-                        let e = parity::gf_exp(stripe.q_slot.get(i).copied().unwrap_or(0));
-                        parity::mul_xor_into(&mut q, d.unwrap_or(&rebuilt), e);
-                    }
-                    if q == qb {
-                        ok += 1;
-                    }
-                }
-                None => {
-                    if pb == Some(p.as_slice()) {
-                        ok += 1;
-                    }
-                }
+            q.fill(0);
+            for (i, d) in data.iter().enumerate() {
+                let e = parity::gf_exp(stripe.q_slot.get(i).copied().unwrap_or(0));
+                parity::mul_xor_into(&mut q, d.unwrap_or(&rebuilt), e);
+            }
+            if q == qb {
+                ok += 1;
             }
         }
     }
