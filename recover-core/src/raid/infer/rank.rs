@@ -131,6 +131,8 @@ pub(super) struct Ranker<'a> {
     sparse: Vec<(u64, u32)>,
     /// How often each member read holds data in those rows.
     sparse_rate: Vec<f64>,
+    /// The rows that XOR to zero without one member count (see `new`).
+    own_q: bool,
 }
 
 impl<'a> Ranker<'a> {
@@ -181,6 +183,7 @@ impl<'a> Ranker<'a> {
             q_trace,
             sparse_rate: search::member_rates(&sparse, real_members(s, h)),
             sparse,
+            own_q,
         }
     }
 
@@ -326,7 +329,7 @@ impl<'a> Ranker<'a> {
             // P) name Q and that block's place, with members missing too.
             let (mut ok, mut tested) =
                 search::gf_agreement(&st.gf_trace, map, chunk, &order, off, 1024);
-            let (a, b) = if h.missing == 0 || st.q_trace.len() >= Q_ROWS_MISSING {
+            let (a, b) = if self.own_q {
                 search::q_agreement(&st.q_trace, map, chunk, &order, off, 1024)
             } else {
                 (0, 0)
