@@ -339,13 +339,15 @@ pub(super) fn hypotheses(
     }
     // Two members of a RAID6 missing leave no redundancy to test: only the
     // structures read through it can show it, and it is rarer than one.
-    // Tried where a row shows RAID6's Q as a multiple of a block, or the
-    // hints ask for it (each order of n + 2 slots costs).
+    // Tried where a row shows RAID6's Q as a multiple of a block, where
+    // the hints ask for it (each order of n + 2 slots costs), and over two
+    // or three members (orders are few, and a RAID6 of four or five that
+    // lost two shows no such row where its data is dense).
     let asked = hints.level == Some(Level::Raid6) || hints.members == Some(n + 2);
     if n >= 2
         && (slots == n + 2 || hints.members.is_none())
         && want(Level::Raid6)
-        && (st.gf_rows > 0 || asked)
+        && (st.gf_rows > 0 || asked || n <= 3)
     {
         let shapes = md_shapes(6, &[0, 1, 2, 3, 4, 8, 9, 10]).collect();
         out.push(Hypothesis {

@@ -148,9 +148,22 @@ impl<'a> Ranker<'a> {
         let data = h.slots.saturating_sub(2);
         // Rows that XOR to zero without one member name it as Q, members
         // missing or not: with some missing, where the missing blocks of
-        // the row are zero (most rows of a sparse array). A few such rows
-        // beside missing members can be chance: they count when many.
-        let own_q = h.missing == 0 || st.q_trace.len() >= Q_ROWS_MISSING;
+        // the row are zero (most rows of a sparse array). Beside missing
+        // members they count when many and when they name Q on more than
+        // one member, as rotating parity does: a few can be chance, and a
+        // surviving mirrored pair beside a third member names that member
+        // in every row (as Q kept on one member would).
+        let own_q = h.missing == 0 || {
+            let mut per = vec![0usize; s.members()];
+            for &(_, m) in &st.q_trace {
+                if let Some(c) = per.get_mut(m) {
+                    *c += 1;
+                }
+            }
+            per.sort_unstable_by(|a, b| b.cmp(a));
+            let second = per.get(1).copied().unwrap_or(0);
+            st.q_trace.len() >= Q_ROWS_MISSING && second * 10 >= st.q_trace.len()
+        };
         let mut q_trace = if own_q {
             st.q_trace.clone()
         } else {
