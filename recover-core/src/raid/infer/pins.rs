@@ -25,6 +25,8 @@ const HEAD: usize = 4096;
 /// sector is the last of its volume, so often the last of a chunk; an ext
 /// superblock, which ends at 2048, is simply not recognized in less).
 const LEAST: usize = 512;
+/// Bytes of a place looked at for other data where a structure should be.
+const SEEN: usize = 2048;
 
 /// Where array offset `pos` lies: (slot, member offset).
 fn place(map: &Mapper, chunk: u64, off: u64, pos: u64) -> Option<(usize, u64)> {
@@ -229,7 +231,7 @@ pub fn agreement(
                     fss.push((pos, h));
                 }
             }
-            _ if h.iter().take(2048).any(|&x| x != 0) => a.missed += 1,
+            _ if h.iter().take(SEEN).any(|&x| x != 0) => a.missed += 1,
             _ => {}
         }
     }

@@ -99,15 +99,15 @@ fn is_zero(b: &[u8]) -> bool {
 }
 
 /// Rows where at least two members hold data and at least half are zero,
-/// as (member offset, mask of the members holding data), at most [`MAX_TRACE`]
-/// spread over the sample. Through the right parity geometry the members
-/// holding P (and Q) are among them: parity of data that is not all zero
-/// is not zero (but for blocks that cancel: rows with a block of a few
-/// byte values are left out). Nearly every array has such
-/// rows (a block of a file beside free space), a nearly empty one most of
-/// all, so they place parity, and with it the order, where content says
-/// little. Over the first `n` members of the sample (not a member rebuilt
-/// as the XOR of the others: it holds data wherever they do), up to 32.
+/// as (member offset, mask of the members holding data), at most
+/// [`MAX_TRACE`] spread over the sample. Through the right parity geometry
+/// the members holding P (and Q) are among them: parity of data that is
+/// not all zero is not zero (but for blocks that cancel: rows with a block
+/// of a few byte values are left out). Nearly every array has such rows
+/// (a block of a file beside free space), a nearly empty one most of all,
+/// so they place parity, and with it the order, where content says little.
+/// Over the first `n` members of the sample (not a member rebuilt as the
+/// XOR of the others: it holds data wherever they do), up to 32.
 pub fn sparse_rows(s: &Sample, n: usize) -> Vec<(u64, u32)> {
     let mut out = Vec::new();
     if n > 32 || n > s.members() {
