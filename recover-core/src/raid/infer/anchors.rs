@@ -5,7 +5,7 @@
 //! superblocks at partition starts) to tell right geometries from wrong.
 
 use crate::bytes::Bytes;
-use crate::fs::ext4;
+use crate::fs::{ext4, ntfs};
 use crate::io::{bytes_up_to, Volume};
 use crate::part::{gpt, mbr};
 
@@ -502,21 +502,19 @@ fn check_ntfs(vol: &dyn Volume, start: u64, boot: &[u8], ev: &mut Seen) -> f64 {
     p
 }
 
-/// Whether `r` is a sound MFT record: `FILE`, the update sequence number
-/// (at the offset 4 gives) closing every sector, and in NTFS 3.1 records
-/// (update sequence at 0x30) the record number `n` at 0x2C when given
-/// (records 16 to 23, which mkntfs formats and leaves unused, say 0).
+/// Whether `r` is a sound MFT record: `FILE`, its update sequence fixups
+/// in place (the NTFS reader's own check), and in NTFS 3.1 records (update
+/// sequence at 0x30) the record number `n` at 0x2C when given (records 16
+/// to 23, which mkntfs formats and leaves unused, say 0).
 fn record_ok(r: &[u8], n: Option<u32>) -> bool {
     let rb = Bytes(r);
-    let usa = rb.le_u16(4).unwrap_or(0) as usize;
-    let usn = rb.le_u16(usa);
     let numbered = match n {
-        Some(n) if usa == 0x30 => matches!(rb.le_u32(0x2C), Some(x) if x == n || x == 0),
+        Some(n) if rb.le_u16(4) == Some(0x30) => {
+            matches!(rb.le_u32(0x2C), Some(x) if x == n || x == 0)
+        }
         _ => true,
     };
-    r.get(..4) == Some(b"FILE")
-        && numbered
-        && (1..=(r.len() / 512)).all(|s| rb.le_u16(s * 512 - 2) == usn)
+    r.get(..4) == Some(b"FILE") && numbered && ntfs::apply_fixups(&mut r.to_vec()).is_ok()
 }
 
 /// Records of the MFT (`size` bytes initialized) spread over its runs
@@ -777,6 +775,7 @@ mod tests {
         let mut r = vec![0u8; 1024];
         r[..4].copy_from_slice(b"FILE");
         r[4..6].copy_from_slice(&0x30u16.to_le_bytes());
+        r[6..8].copy_from_slice(&3u16.to_le_bytes());
         r[0x30..0x32].copy_from_slice(&7u16.to_le_bytes());
         r[510..512].copy_from_slice(&7u16.to_le_bytes());
         r[1022..1024].copy_from_slice(&7u16.to_le_bytes());

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use super::anchors;
 use super::candidate::{Candidate, Shape};
 use super::levels::Hypothesis;
-use super::rows::{self, RowStats};
+use super::rows::RowStats;
 use super::sample::Sample;
 use super::search::{self, Feats, Mapper};
 use super::Hints;
@@ -126,9 +126,9 @@ pub(super) struct Ranker<'a> {
     /// that XOR to zero without it (all members there), and those where Q
     /// is a GF multiple of another block.
     q_trace: Vec<(u64, usize)>,
-    /// Rows where some members are zero (see [`rows::sparse_rows`]), for
+    /// Rows where some members are zero (see [`RowStats::sparse`]), for
     /// parity shapes: they name the members parity can be on.
-    sparse: Vec<(u64, u32)>,
+    sparse: &'a [(u64, u32)],
     /// How often each member read holds data in those rows.
     sparse_rate: Vec<f64>,
     /// The rows that XOR to zero without one member count (see `new`).
@@ -181,11 +181,9 @@ impl<'a> Ranker<'a> {
         }));
         q_trace.sort_unstable();
         let parity = h.shapes.iter().any(|sh| matches!(sh, Shape::Parity { .. }));
-        let sparse = if parity {
-            rows::sparse_rows(s, real_members(s, h))
-        } else {
-            Vec::new()
-        };
+        // Taken over the members read: a member rebuilt as the XOR of the
+        // others holds data wherever they do.
+        let sparse: &[(u64, u32)] = if parity { &st.sparse } else { &[] };
         Ranker {
             s,
             h,
@@ -194,7 +192,7 @@ impl<'a> Ranker<'a> {
             feats: Feats::new(s),
             located: located::scan(s),
             q_trace,
-            sparse_rate: search::member_rates(&sparse, real_members(s, h)),
+            sparse_rate: search::member_rates(sparse, real_members(s, h)),
             sparse,
             own_q,
         }
@@ -373,7 +371,7 @@ impl<'a> Ranker<'a> {
         }
         if matches!(shape, Shape::Parity { .. }) {
             let (ok, tested, llr) = search::parity_agreement(
-                &self.sparse,
+                self.sparse,
                 &self.sparse_rate,
                 map,
                 chunk,
@@ -598,7 +596,7 @@ impl<'a> Ranker<'a> {
                             // layout names its slot row by row.
                             if matches!(shape, Shape::Parity { .. }) {
                                 for (p, complete) in search::orders_from_parity(
-                                    &self.sparse,
+                                    self.sparse,
                                     &map,
                                     chunk,
                                     off,

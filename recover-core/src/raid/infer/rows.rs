@@ -50,6 +50,18 @@ pub struct RowStats {
     /// (member offset, a, b, k) of such rows, block b = g^k · block a, in
     /// offset order (bounded).
     pub gf_trace: Vec<(u64, usize, usize, u8)>,
+    /// Rows where at least two members hold data and at least half are
+    /// zero, as (member offset, mask of the members holding data), at most
+    /// [`MAX_TRACE`] spread over the sample, in offset order. Through the
+    /// right parity geometry the members holding P (and Q) are among them:
+    /// parity of data that is not all zero is not zero (but for blocks
+    /// that cancel: rows with a block of a few byte values are left out).
+    /// Nearly every array has such rows (a block of a file beside free
+    /// space), a nearly empty one most of all, so they place parity, and
+    /// with it the order, where content says little. Rows where most
+    /// members hold data say little (any member is likely among them) and
+    /// are where structured blocks can cancel. Up to 32 members.
+    pub sparse: Vec<(u64, u32)>,
     /// (member offset of a 64 KiB block, rows with data in it) for every
     /// block of the sample holding data, in offset order: how much of the
     /// members' data a candidate's data area holds.
@@ -96,57 +108,6 @@ impl RowStats {
 
 fn is_zero(b: &[u8]) -> bool {
     b.iter().all(|&x| x == 0)
-}
-
-/// Rows where at least two members hold data and at least half are zero,
-/// as (member offset, mask of the members holding data), at most
-/// [`MAX_TRACE`] spread over the sample. Through the right parity geometry
-/// the members holding P (and Q) are among them: parity of data that is
-/// not all zero is not zero (but for blocks that cancel: rows with a block
-/// of a few byte values are left out). Nearly every array has such rows
-/// (a block of a file beside free space), a nearly empty one most of all,
-/// so they place parity, and with it the order, where content says little.
-/// Over the first `n` members of the sample (not a member rebuilt as the
-/// XOR of the others: it holds data wherever they do), up to 32.
-pub fn sparse_rows(s: &Sample, n: usize) -> Vec<(u64, u32)> {
-    let mut out = Vec::new();
-    if n > 32 || n > s.members() {
-        return out;
-    }
-    for (w, start) in s.starts.iter().enumerate() {
-        let wins: Vec<&Vec<u8>> = s.data.iter().take(n).filter_map(|m| m.get(w)).collect();
-        if wins.len() != n {
-            continue;
-        }
-        let len = wins.iter().map(|b| b.len()).min().unwrap_or(0);
-        let mut off = 0;
-        while off + ROW <= len {
-            let mut mask = 0u32;
-            let mut plain = false;
-            for (m, b) in wins.iter().enumerate() {
-                if let Some(r) = b.get(off..off + ROW).filter(|r| !is_zero(r)) {
-                    mask |= 1 << m;
-                    // Two data blocks of one fill (0xFF bitmaps, a
-                    // pattern) cancel in parity: such rows say nothing.
-                    plain |= !varied(r);
-                }
-            }
-            let k = mask.count_ones() as usize;
-            // Rows where most members hold data say little (any member is
-            // likely among them) and are where structured blocks can
-            // cancel in parity: only rows with at most half the members
-            // holding data are kept.
-            if k >= 2 && 2 * k <= n && !plain {
-                out.push((start + off as u64, mask));
-            }
-            off += ROW;
-        }
-    }
-    if out.len() > MAX_TRACE {
-        let step = out.len().div_ceil(MAX_TRACE);
-        out = out.into_iter().step_by(step).collect();
-    }
-    out
 }
 
 /// Nonzero bytes a block needs for a GF multiple of it to mean anything (a
@@ -245,6 +206,7 @@ pub fn row_stats_in(s: &Sample, range: std::ops::Range<usize>) -> RowStats {
         ..Default::default()
     };
     let mut x = vec![0u8; ROW];
+    let mut sparse = Vec::new();
     for (w, start) in s.starts.iter().enumerate() {
         if !range.contains(&w) {
             continue;
@@ -266,6 +228,20 @@ pub fn row_stats_in(s: &Sample, range: std::ops::Range<usize>) -> RowStats {
                 match st.filled.last_mut() {
                     Some((b, k)) if *b == block => *k += 1,
                     _ => st.filled.push((block, 1)),
+                }
+                // Two data blocks of one fill (0xFF bitmaps, a pattern)
+                // cancel in parity: rows holding one say nothing.
+                if nz >= 2
+                    && 2 * nz <= n
+                    && n <= 32
+                    && rows.iter().zip(&zero).all(|(r, &z)| z || varied(r))
+                {
+                    let mask = zero
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, &z)| !z)
+                        .fold(0u32, |k, (m, _)| k | 1 << m);
+                    sparse.push((start + off as u64, mask));
                 }
                 if nz > 1 {
                     st.multi += 1;
@@ -340,6 +316,11 @@ pub fn row_stats_in(s: &Sample, range: std::ops::Range<usize>) -> RowStats {
             off += ROW;
         }
     }
+    if sparse.len() > MAX_TRACE {
+        let step = sparse.len().div_ceil(MAX_TRACE);
+        sparse = sparse.into_iter().step_by(step).collect();
+    }
+    st.sparse = sparse;
     st
 }
 
@@ -530,9 +511,14 @@ mod tests {
             data,
             len: 4 << 20,
         };
-        assert_eq!(sparse_rows(&s, 4), vec![(1 << 20, 0b0101)]);
+        assert_eq!(row_stats(&s).sparse, vec![(1 << 20, 0b0101)]);
         // Over the first three members only (a fourth rebuilt from them).
-        assert_eq!(sparse_rows(&s, 3), Vec::<(u64, u32)>::new());
+        let three = Sample {
+            starts: s.starts.clone(),
+            data: s.data[..3].to_vec(),
+            len: s.len,
+        };
+        assert_eq!(row_stats(&three).sparse, Vec::<(u64, u32)>::new());
     }
 
     proptest! {

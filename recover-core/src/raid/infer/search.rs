@@ -526,7 +526,7 @@ pub fn missing_q_agreement(
 /// (stripe rows where the members the candidate puts parity on hold data,
 /// stripe rows looked at, the log-likelihood ratio of the placement being
 /// right against being chance, in nats). `trace` is (member offset, mask
-/// of the sample members holding data) (see [`super::rows::sparse_rows`]);
+/// of the sample members holding data) (see [`super::rows::RowStats::sparse`]);
 /// `rate` is how often each member holds data in them, the chance that a
 /// wrong placement finds data on it. Through the right placement parity
 /// holds data in all but a few rows (blocks that cancel): each row it
