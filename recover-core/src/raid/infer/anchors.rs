@@ -327,10 +327,10 @@ fn check_fs(vol: &dyn Volume, start: u64, len: u64, ev: &mut Seen) -> f64 {
         return check_pv(vol, start, len, &b, ev);
     }
     if b.get(..4) == Some(b"XFSB") {
-        return check_xfs(vol, start, &b, ev);
+        return check_xfs(vol, start, len, &b, ev);
     }
     if b.get(3..11) == Some(b"NTFS    ") {
-        return check_ntfs(vol, start, &b, ev);
+        return check_ntfs(vol, start, len, &b, ev);
     }
     match b.get(1024..2048).and_then(ext4::parse_superblock) {
         Some(Ok(sb)) => {
@@ -347,15 +347,9 @@ fn check_fs(vol: &dyn Volume, start: u64, len: u64, ev: &mut Seen) -> f64 {
                 }
             }
             let size = sb.blocks.saturating_mul(u64::from(sb.block_size));
-            if size <= len {
-                p += 0.5;
-            } else {
-                // mke2fs sized it to its device: this one is too small.
-                p -= 3.0;
-                what.push_str(&format!(
-                    ", but the filesystem ({size} bytes) is larger than the {len} bytes it is on"
-                ));
-            }
+            let (sp, said) = size_points(size, len);
+            p += sp;
+            what.push_str(&said);
             ev.push(what);
             p += check_ext_groups(vol, start, &sb, ev);
             p
@@ -364,11 +358,33 @@ fn check_fs(vol: &dyn Volume, start: u64, len: u64, ev: &mut Seen) -> f64 {
     }
 }
 
+/// Points for a filesystem of `size` bytes on `len` bytes, and what to
+/// say of it. mkfs sizes a filesystem to its device: one larger than the
+/// space a geometry gives it says the geometry is too small (too few
+/// members); one that fills it, to within what mkfs leaves over (a
+/// partial group, the sector for NTFS's backup boot sector), speaks for
+/// the geometry's size, which a wrong member count misses by a member's
+/// worth.
+fn size_points(size: u64, len: u64) -> (f64, String) {
+    if size == 0 {
+        (0.0, String::new())
+    } else if size > len {
+        (
+            -3.0,
+            format!(", but the filesystem ({size} bytes) is larger than the {len} bytes it is on"),
+        )
+    } else if len - size <= (len / 64).max(1 << 20) {
+        (2.0, format!(", filling the {len} bytes it is on"))
+    } else {
+        (0.5, String::new())
+    }
+}
+
 /// Points for an XFS at `start` (its superblock `sb`): every allocation
 /// group starts with a copy of the superblock, then its AGF and AGI
 /// headers, at multiples of the AG size, so they lie spread over the whole
 /// filesystem and over every member.
-fn check_xfs(vol: &dyn Volume, start: u64, sb: &[u8], ev: &mut Seen) -> f64 {
+fn check_xfs(vol: &dyn Volume, start: u64, len: u64, sb: &[u8], ev: &mut Seen) -> f64 {
     let b = Bytes(sb);
     let block = u64::from(b.be_u32(4).unwrap_or(0));
     let agblocks = u64::from(b.be_u32(84).unwrap_or(0));
@@ -404,12 +420,14 @@ fn check_xfs(vol: &dyn Volume, start: u64, sb: &[u8], ev: &mut Seen) -> f64 {
             }
         }
     }
+    // sb_dblocks (offset 8): the data blocks mkfs.xfs sized to its device.
+    let (sp, said) = size_points(b.be_u64(8).unwrap_or(0).saturating_mul(block), len);
     ev.push(format!(
-        "XFS at array offset {start:#x}: allocation group headers where its geometry puts them: {} of {}",
+        "XFS at array offset {start:#x}: allocation group headers where its geometry puts them: {} of {}{said}",
         t.ok,
         t.ok + t.bad
     ));
-    ((1.0 + 0.5 * f64::from(t.ok)).min(8.0) - 4.0 * f64::from(t.bad)).max(-16.0)
+    ((1.0 + 0.5 * f64::from(t.ok)).min(8.0) - 4.0 * f64::from(t.bad)).max(-16.0) + sp
 }
 
 /// Points for an NTFS at `start` (its boot sector `boot`): the first MFT
@@ -417,7 +435,7 @@ fn check_xfs(vol: &dyn Volume, start: u64, sb: &[u8], ev: &mut Seen) -> f64 {
 /// every sector of a record repeat its sequence number, so a record split
 /// over two wrongly placed chunks shows it), and $MFTMirr, elsewhere in the
 /// volume, repeats the first records.
-fn check_ntfs(vol: &dyn Volume, start: u64, boot: &[u8], ev: &mut Seen) -> f64 {
+fn check_ntfs(vol: &dyn Volume, start: u64, len: u64, boot: &[u8], ev: &mut Seen) -> f64 {
     let b = Bytes(boot);
     let bps = u64::from(b.le_u16(0x0B).unwrap_or(0));
     let spc = u64::from(*boot.get(0x0D).unwrap_or(&0));
@@ -499,7 +517,17 @@ fn check_ntfs(vol: &dyn Volume, start: u64, boot: &[u8], ev: &mut Seen) -> f64 {
             ev.push("NTFS backup boot sector: other data where it belongs".into());
         }
     }
-    p
+    // Total sectors at 0x28 leave out the backup boot sector after them.
+    let size = b
+        .le_u64(0x28)
+        .unwrap_or(0)
+        .saturating_add(1)
+        .saturating_mul(bps);
+    let (sp, said) = size_points(size, len);
+    if !said.is_empty() {
+        ev.push(format!("NTFS at array offset {start:#x}{said}"));
+    }
+    p + sp
 }
 
 /// Whether `r` is a sound MFT record: `FILE`, its update sequence fixups
@@ -561,6 +589,65 @@ impl Tally {
     }
 }
 
+/// Inode-table blocks `check_ext_groups` reads, spread over the groups.
+const INODE_BLOCK_PROBES: u64 = 48;
+/// Directory blocks it reads, the first of each directory it meets.
+const DIR_PROBES: u32 = 16;
+
+/// Whether an ext4 inode's metadata_csum matches: crc32c over the inode
+/// with its checksum fields zeroed (i_checksum_lo at 0x7C, i_checksum_hi
+/// at 0x82 when the extra size covers it), seeded with the filesystem
+/// UUID, inode number and generation (`seed`); the low 16 bits in a
+/// 128-byte inode.
+fn inode_csum_ok(node: &[u8], inode_size: u64, seed: u32) -> bool {
+    let nb = Bytes(node);
+    let mut z = node.to_vec();
+    z[0x7C] = 0;
+    z[0x7D] = 0;
+    let extra = nb.le_u16(0x80).unwrap_or(0);
+    let wide = inode_size > 128 && extra >= 4;
+    if wide {
+        z[0x82] = 0;
+        z[0x83] = 0;
+    }
+    let c = crate::checksum::crc32c_raw(seed, &z);
+    let lo = nb.le_u16(0x7C).unwrap_or(0);
+    if wide {
+        c == u32::from(lo) | u32::from(nb.le_u16(0x82).unwrap_or(0)) << 16
+    } else {
+        (c & 0xFFFF) as u16 == lo
+    }
+}
+
+/// For a directory inode whose data starts in an extent leaf held in the
+/// inode: whether the checksum in the tail of its first block matches
+/// (ext4_dir_entry_tail: rec_len 12 at 8 bytes from the end, file type
+/// 0xDE at 5, crc32c at 4). `None` when there is nothing to check.
+fn dir_block_ok(
+    node: &[u8],
+    block: &dyn Fn(u64, u64) -> Option<Vec<u8>>,
+    bs: u64,
+    seed: u32,
+) -> Option<bool> {
+    let nb = Bytes(node);
+    let mode = nb.le_u16(0)?;
+    let extents = nb.le_u32(0x20)? & 0x80000 != 0;
+    // i_block at 0x28 holds the extent header (magic 0xF30A, depth 0 at
+    // +6) and the first extent (ee_start_hi at +18, ee_start_lo at +20).
+    if mode & 0xF000 != 0x4000 || !extents || nb.le_u16(0x28)? != 0xF30A || nb.le_u16(0x2E)? != 0 {
+        return None;
+    }
+    let lo = u64::from(nb.le_u32(0x28 + 12 + 8)?);
+    let hi16 = u64::from(nb.le_u16(0x28 + 12 + 6)?);
+    let dir = block(lo | hi16 << 32, bs)?;
+    let n = dir.len();
+    let tail = Bytes(&dir);
+    if n < 12 || tail.le_u16(n - 8) != Some(12) || dir.get(n - 5) != Some(&0xDE) {
+        return None;
+    }
+    Some(tail.le_u32(n - 4) == Some(crate::checksum::crc32c_raw(seed, &dir[..n - 12])))
+}
+
 /// Points for ext metadata whose metadata_csum checksums match, read
 /// through `vol`: group descriptors (a block after the superblock), block
 /// and inode bitmaps, the first inodes of the inode table, and the blocks
@@ -589,7 +676,6 @@ fn check_ext_groups(vol: &dyn Volume, start: u64, sb: &ext4::Superblock, ev: &mu
     } else {
         32
     } as usize;
-    let gdt = (first_data_block + 1) * bs;
     let seed = crate::checksum::crc32c_raw(!0, &sb.uuid);
     let crc = |parts: &[&[u8]]| {
         parts
@@ -606,10 +692,9 @@ fn check_ext_groups(vol: &dyn Volume, start: u64, sb: &ext4::Superblock, ev: &mu
     let Some(gd) = block(first_data_block + 1, 4096.max(bs)) else {
         return 0.0;
     };
-    let _ = gdt;
     let groups = sb.blocks.div_ceil(blocks_per_group).min(16) as usize;
     let step = (groups as u64 * blocks_per_group / u64::from(FREE_PROBES / 2)).max(1);
-    let mut itable0 = None;
+    let mut tables = Vec::new();
     let mut free = (0u32, 0u32);
     for g in 0..groups {
         let Some(d) = gd.get(g * desc..(g + 1) * desc) else {
@@ -637,8 +722,16 @@ fn check_ext_groups(vol: &dyn Volume, start: u64, sb: &ext4::Superblock, ev: &mu
         let bbitmap = u64::from(db.le_u32(0).unwrap_or(0)) | hi(0x20);
         let ibitmap = u64::from(db.le_u32(4).unwrap_or(0)) | hi(0x24);
         let itable = u64::from(db.le_u32(8).unwrap_or(0)) | hi(0x28);
-        if g == 0 {
-            itable0 = Some(itable);
+        // bg_itable_unused (0x1C, high half at 0x32): inodes past the
+        // used part were never written.
+        let unused = u64::from(db.le_u16(0x1C).unwrap_or(0))
+            | if desc >= 64 {
+                u64::from(db.le_u16(0x32).unwrap_or(0)) << 16
+            } else {
+                0
+            };
+        if flags & 1 == 0 {
+            tables.push((g as u64, itable, inodes_per_group.saturating_sub(unused)));
         }
         if flags & 2 == 0 {
             if let Some(b) = block(bbitmap, blocks_per_group / 8) {
@@ -658,50 +751,65 @@ fn check_ext_groups(vol: &dyn Volume, start: u64, sb: &ext4::Superblock, ev: &mu
             }
         }
     }
-    // The first inodes, and the first block of each directory among them.
-    if let Some(it) = itable0 {
-        if let Some(tab) = block(it, (16 * inode_size).max(bs)) {
-            for i in 0..16u64 {
-                let ino = (i + 1) as u32;
-                let Some(node) =
-                    tab.get((i * inode_size) as usize..((i + 1) * inode_size) as usize)
-                else {
-                    break;
-                };
-                if node.iter().all(|&x| x == 0) {
-                    continue;
-                }
-                let nb = Bytes(node);
-                let mut z = node.to_vec();
-                z[0x7C] = 0;
-                z[0x7D] = 0;
-                let extra = nb.le_u16(0x80).unwrap_or(0);
-                if inode_size > 128 && extra >= 4 {
-                    z[0x82] = 0;
-                    z[0x83] = 0;
-                }
-                let gen = nb.get(0x64, 4).unwrap_or(&[0; 4]);
-                let ic = crc(&[&ino.to_le_bytes(), gen]);
-                let c = crate::checksum::crc32c_raw(ic, &z);
-                t.add((c & 0xFFFF) as u16 == nb.le_u16(0x7C).unwrap_or(0));
-                let mode = nb.le_u16(0).unwrap_or(0);
-                let extents = nb.le_u32(0x20).unwrap_or(0) & 0x80000 != 0;
-                if mode & 0xF000 == 0x4000 && extents && nb.le_u16(0x28) == Some(0xF30A) {
-                    let lo = u64::from(nb.le_u32(0x28 + 12 + 8).unwrap_or(0));
-                    let hi16 = u64::from(nb.le_u16(0x28 + 12 + 6).unwrap_or(0));
-                    if let Some(dir) = block(lo | hi16 << 32, bs) {
-                        let n = dir.len();
-                        let tail = Bytes(&dir);
-                        if n >= 12
-                            && tail.le_u16(n - 8) == Some(12)
-                            && dir.get(n - 5) == Some(&0xDE)
-                        {
-                            let c = crate::checksum::crc32c_raw(ic, &dir[..n - 12]);
-                            t.add(tail.le_u32(n - 4) == Some(c));
-                        }
-                    }
+    // Inodes spread over the used part of every group's inode table, and
+    // the first block of each directory among them: a table spans many
+    // chunks, so a layout that swaps two chunks of a row breaks some.
+    let per_block = (bs / inode_size).max(1);
+    let used_blocks: Vec<(u64, u64, u64)> = tables
+        .iter()
+        .map(|&(g, it, used)| (g, it, used.div_ceil(per_block)))
+        .collect();
+    let total: u64 = used_blocks.iter().map(|t| t.2).sum();
+    let step = (total / INODE_BLOCK_PROBES).max(1);
+    let mut dirs = 0u32;
+    let mut k = 0u64;
+    while k < total {
+        let mut rest = k;
+        let Some(&(g, it, _)) = used_blocks.iter().find(|t| {
+            if rest < t.2 {
+                true
+            } else {
+                rest -= t.2;
+                false
+            }
+        }) else {
+            break;
+        };
+        k += step;
+        let Some(tab) = block(it + rest, bs) else {
+            continue;
+        };
+        let mut verdict = None;
+        for i in 0..per_block {
+            let Some(node) = tab.get((i * inode_size) as usize..((i + 1) * inode_size) as usize)
+            else {
+                break;
+            };
+            let nb = Bytes(node);
+            // Free inodes (no links) may hold anything mke2fs or a
+            // deletion left; only live ones are checked.
+            if nb.le_u16(0).unwrap_or(0) == 0 || nb.le_u16(0x1A).unwrap_or(0) == 0 {
+                continue;
+            }
+            let ino = g * inodes_per_group + rest * per_block + i + 1;
+            let Ok(ino) = u32::try_from(ino) else { break };
+            let gen = nb.get(0x64, 4).unwrap_or(&[0; 4]);
+            let ic = crc(&[&ino.to_le_bytes(), gen]);
+            let good = inode_csum_ok(node, inode_size, ic);
+            if good {
+                t.ok += 1;
+            }
+            verdict = Some(verdict.unwrap_or(true) && good);
+            if good && dirs < DIR_PROBES {
+                if let Some(ok) = dir_block_ok(node, &block, bs, ic) {
+                    dirs += 1;
+                    t.add(ok);
                 }
             }
+        }
+        // One wrong chunk breaks every inode of a block: it counts once.
+        if verdict == Some(false) {
+            t.bad += 1;
         }
     }
     // A checksum that fails through a geometry all but rules it out (on a

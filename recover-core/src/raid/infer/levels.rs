@@ -82,6 +82,26 @@ fn raid5_shapes() -> Vec<Shape> {
     md.chain(hp).collect()
 }
 
+/// Fewer blocks with data than this, all found again on another member,
+/// do not show that no member of a RAID10 is missing.
+const FEW_TWINS: u64 = 256;
+
+/// A RAID10 over `n + 1` members, one of them missing.
+fn raid10_missing_one(n: usize, level_conf: f64, why: String) -> Hypothesis {
+    Hypothesis {
+        shapes: vec![
+            Shape::Raid10("near=2"),
+            Shape::Raid10("far=2"),
+            Shape::Raid10("offset=2"),
+        ],
+        slots: n + 1,
+        xor_member: false,
+        missing: 1,
+        level_conf,
+        why,
+    }
+}
+
 /// Rows with a GF multiple (see [`RowStats::gf_rows`]) that make a RAID6.
 const GF_ROWS: u64 = 2;
 
@@ -194,6 +214,24 @@ pub(super) fn hypotheses(
                 six * 100.0
             ),
         });
+        // On a complete RAID6 every row fits. Rows that do not are those
+        // of a larger RAID6 that lost a member, where the rows that fit
+        // are the ones whose missing chunk was Q or zeros (most rows of a
+        // sparse array).
+        if six < 0.99 && (slots == n + 1 || hints.members.is_none()) {
+            out.push(Hypothesis {
+                shapes: md_shapes(6, &[0, 1, 2, 3, 4, 8, 9, 10]).collect(),
+                slots: n + 1,
+                xor_member: false,
+                missing: 1,
+                level_conf: 0.9 * enough,
+                why: format!(
+                    "the members XOR to zero without one of them in only {:.1}% of rows with data: RAID6 over {} with one missing",
+                    six * 100.0,
+                    n + 1
+                ),
+            });
+        }
         // Equal pairs make the rows XOR to zero without the member left
         // over: a RAID10 near=2 with a member missing looks so (below).
         if !some_pairs {
@@ -229,8 +267,16 @@ pub(super) fn hypotheses(
         });
         // Far copies with many blocks found nowhere else: a member of a
         // larger RAID10 may be missing (below); no other level makes far
-        // copies.
+        // copies. Where few blocks hold data, they may all have had both
+        // copies on the members given: one missing stays possible.
         if twin >= 0.9 {
+            if twins.0 < FEW_TWINS && (slots == n + 1 || hints.members.is_none()) {
+                out.push(raid10_missing_one(n, 0.5 * enough, format!(
+                    "only {} blocks hold data, each found on another member too: RAID10 over {} with one missing is possible",
+                    twins.0,
+                    n + 1
+                )));
+            }
             return out;
         }
     }
@@ -247,23 +293,16 @@ pub(super) fn hypotheses(
         && (slots == n + 1 || hints.members.is_none())
         && want(Level::Raid10)
     {
-        out.push(Hypothesis {
-            shapes: vec![
-                Shape::Raid10("near=2"),
-                Shape::Raid10("far=2"),
-                Shape::Raid10("offset=2"),
-            ],
-            slots: n + 1,
-            xor_member: false,
-            missing: 1,
-            level_conf: 0.8 * enough,
-            why: format!(
+        out.push(raid10_missing_one(
+            n,
+            0.8 * enough,
+            format!(
                 "{:.1}% of the blocks with data are found on another member too (RAID10 over {} with one missing: {:.0}%)",
                 twin * 100.0,
                 n + 1,
                 expected * 100.0
             ),
-        });
+        ));
     }
     if far_seen {
         return out;
@@ -272,7 +311,11 @@ pub(super) fn hypotheses(
     // one of them) are rare by chance: a parity array with a member missing
     // (the rows where the missing member holds Q, or a zero chunk) gains.
     let xor_some = RowStats::frac(st.parity_like, st.multi);
-    let degraded_conf = if n >= 3 && st.multi >= 32 && xor_some >= 0.1 {
+    // Parity beside the lone data block of a row is a copy of it: such
+    // rows speak for a parity array that lost members (or a mirror) and
+    // against striping.
+    let copied = st.copies >= 4 && RowStats::frac(st.copies, st.multi) >= 0.005;
+    let degraded_conf = if n >= 3 && st.multi >= 32 && xor_some >= 0.1 || copied {
         0.9
     } else {
         0.7
@@ -282,7 +325,7 @@ pub(super) fn hypotheses(
     // found again on another member speak against plain striping: on a
     // sparse parity array with a member gone, a parity chunk is a copy of
     // the one chunk of its row that holds data.
-    let striped_conf = 0.8 * (1.0 - twin).max(0.0);
+    let striped_conf = 0.8 * (1.0 - twin).max(0.0) * if copied { 0.5 } else { 1.0 };
     if n >= 2 && slots == n && want(Level::Raid0) {
         out.push(Hypothesis {
             shapes: vec![Shape::Raid0],
@@ -299,7 +342,7 @@ pub(super) fn hypotheses(
             slots: n,
             xor_member: false,
             missing: 0,
-            level_conf: 0.7 * (1.0 - twin).max(0.0) * enough,
+            level_conf: 0.7 * (1.0 - twin).max(0.0) * if copied { 0.5 } else { 1.0 } * enough,
             why: "no parity or mirror relation between the members: concatenation (linear)".into(),
         });
     }
@@ -407,4 +450,58 @@ pub(super) fn duplicates(st: &RowStats, n: usize, hyps: &[Hypothesis]) -> Vec<(u
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats(nonzero: u64) -> RowStats {
+        RowStats {
+            rows: 4096,
+            nonzero,
+            multi: nonzero,
+            member_nonzero: vec![nonzero; 8],
+            pair_equal: vec![vec![0; 8]; 8],
+            q_at: vec![0; 8],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_raid6_whose_rows_mostly_fit_may_have_lost_a_member() {
+        let mut st = stats(500);
+        st.drop_one = 500;
+        let all = hypotheses(&st, (0, 0), 5, &Hints::default(), &mut Vec::new());
+        assert!(all.iter().all(|h| h.slots == 5), "{all:?}");
+        st.drop_one = 477;
+        let some = hypotheses(&st, (0, 0), 5, &Hints::default(), &mut Vec::new());
+        assert!(
+            some.iter().any(|h| h.slots == 6 && h.missing == 1),
+            "{some:?}"
+        );
+    }
+
+    #[test]
+    fn copies_at_one_offset_speak_against_striping() {
+        let conf = |st: &RowStats| {
+            hypotheses(st, (0, 0), 2, &Hints::default(), &mut Vec::new())
+                .iter()
+                .find(|h| h.shapes == [Shape::Raid0])
+                .map_or(0.0, |h| h.level_conf)
+        };
+        let mut st = stats(600);
+        let plain = conf(&st);
+        st.copies = 6;
+        assert!(conf(&st) < plain * 0.6, "{} {plain}", conf(&st));
+    }
+
+    #[test]
+    fn few_blocks_all_twinned_leave_a_missing_raid10_member_possible() {
+        let st = stats(48);
+        let h = hypotheses(&st, (48, 48), 3, &Hints::default(), &mut Vec::new());
+        assert!(h.iter().any(|h| h.slots == 4 && h.missing == 1), "{h:?}");
+        let h = hypotheses(&st, (4000, 4000), 3, &Hints::default(), &mut Vec::new());
+        assert!(h.iter().all(|h| h.slots == 3), "{h:?}");
+    }
 }

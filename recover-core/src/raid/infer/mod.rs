@@ -54,6 +54,7 @@ pub mod features;
 mod levels;
 pub mod located;
 pub mod pins;
+pub mod pq;
 mod rank;
 pub mod rows;
 pub mod sample;

@@ -127,8 +127,10 @@ pub(super) struct Ranker<'a> {
     /// is a GF multiple of another block.
     q_trace: Vec<(u64, usize)>,
     /// Rows where some members are zero (see [`RowStats::sparse`]), for
-    /// parity shapes: they name the members parity can be on.
-    sparse: &'a [(u64, u32)],
+    /// parity shapes: they name the members parity can be on; under a
+    /// RAID6 that lost one member, with the rows whose P and Q the blocks'
+    /// relation names (see [`RowStats::pq_trace`]).
+    sparse: Vec<(u64, u32)>,
     /// How often each member read holds data in those rows.
     sparse_rate: Vec<f64>,
     /// The rows that XOR to zero without one member count (see `new`).
@@ -179,11 +181,30 @@ impl<'a> Ranker<'a> {
                 None
             }
         }));
-        q_trace.sort_unstable();
         let parity = h.shapes.iter().any(|sh| matches!(sh, Shape::Parity { .. }));
+        let six_lost_one = h.missing == 1
+            && h.slots == s.members() + 1
+            && h.shapes
+                .iter()
+                .any(|sh| matches!(sh, Shape::Parity { level: 6, .. }));
         // Taken over the members read: a member rebuilt as the XOR of the
         // others holds data wherever they do.
-        let sparse: &[(u64, u32)] = if parity { &st.sparse } else { &[] };
+        let mut sparse: Vec<(u64, u32)> = if parity {
+            st.sparse.clone()
+        } else {
+            Vec::new()
+        };
+        if six_lost_one {
+            q_trace.extend(st.pq_trace.iter().map(|&(off, r)| (off, r.q)));
+            // Rows that lost P name Q alone: as a mask they would make the
+            // missing member's slot look held by Q's.
+            sparse.extend(st.pq_trace.iter().filter_map(|&(off, r)| {
+                let p = r.p.filter(|&p| p < 32 && r.q < 32)?;
+                Some((off, 1u32 << p | 1 << r.q))
+            }));
+            sparse.sort_unstable();
+        }
+        q_trace.sort_unstable();
         Ranker {
             s,
             h,
@@ -192,7 +213,7 @@ impl<'a> Ranker<'a> {
             feats: Feats::new(s),
             located: located::scan(s),
             q_trace,
-            sparse_rate: search::member_rates(sparse, real_members(s, h)),
+            sparse_rate: search::member_rates(&sparse, real_members(s, h)),
             sparse,
             own_q,
         }
@@ -371,7 +392,7 @@ impl<'a> Ranker<'a> {
         }
         if matches!(shape, Shape::Parity { .. }) {
             let (ok, tested, llr) = search::parity_agreement(
-                self.sparse,
+                &self.sparse,
                 &self.sparse_rate,
                 map,
                 chunk,
@@ -596,7 +617,7 @@ impl<'a> Ranker<'a> {
                             // layout names its slot row by row.
                             if matches!(shape, Shape::Parity { .. }) {
                                 for (p, complete) in search::orders_from_parity(
-                                    self.sparse,
+                                    &self.sparse,
                                     &map,
                                     chunk,
                                     off,

@@ -6,6 +6,10 @@
 
 use super::sample::Sample;
 
+/// Rows [`super::pq::roles`] is tried on at most (each costs a few
+/// eliminations over one row).
+const PQ_ROWS: usize = 512;
+
 /// Bytes in one row tested.
 pub const ROW: usize = 4096;
 
@@ -22,6 +26,15 @@ pub struct RowStats {
     pub all_equal: u64,
     /// Nonzero rows whose XOR over every member is zero.
     pub xor_zero: u64,
+    /// (member offset, roles) of rows where every member holds data and
+    /// the blocks obey the one relation of a RAID6 row that lost a block
+    /// (see [`super::pq`]), in offset order.
+    pub pq_trace: Vec<(u64, super::pq::Roles)>,
+    /// Rows where two members hold the same varied block: a mirror, or,
+    /// over the survivors of a sparse parity array, parity beside the
+    /// lone data block of its row. Striping seldom puts one block at one
+    /// offset on two members.
+    pub copies: u64,
     /// Rows that XOR to zero, with or without one member, where at least
     /// three members hold data and no two hold the same block (equal
     /// blocks in pairs XOR to zero too: copies, not parity).
@@ -207,6 +220,7 @@ pub fn row_stats_in(s: &Sample, range: std::ops::Range<usize>) -> RowStats {
     };
     let mut x = vec![0u8; ROW];
     let mut sparse = Vec::new();
+    let mut solved = 0usize;
     for (w, start) in s.starts.iter().enumerate() {
         if !range.contains(&w) {
             continue;
@@ -284,16 +298,20 @@ pub fn row_stats_in(s: &Sample, range: std::ops::Range<usize>) -> RowStats {
                         }
                     }
                 }
-                let mut paired = false;
+                let mut paired = None;
                 for a in 0..n {
                     for b in a + 1..n {
                         if !zero[a] && rows[a] == rows[b] {
                             st.pair_equal[a][b] += 1;
                             st.pair_equal[b][a] += 1;
-                            paired = true;
+                            paired = Some(a);
                         }
                     }
                 }
+                if paired.is_some_and(|a| varied(rows[a])) {
+                    st.copies += 1;
+                }
+                let paired = paired.is_some();
                 // Q beside the lone data block of its row (or P copying
                 // it): rows where two or three members hold data.
                 if (2..=3).contains(&nz) && !equal {
@@ -309,6 +327,21 @@ pub fn row_stats_in(s: &Sample, range: std::ops::Range<usize>) -> RowStats {
                     }
                 }
                 let dropped = !xz && rows.contains(&x.as_slice());
+                // Every member holding varied data and no parity relation
+                // among them all: a RAID6 row that lost a block names its
+                // P and Q by the one relation left (see `pq`).
+                if nz == n
+                    && n >= 3
+                    && !xz
+                    && !dropped
+                    && solved < PQ_ROWS
+                    && rows.iter().all(|r| varied(r))
+                {
+                    solved += 1;
+                    if let Some(r) = super::pq::roles(&rows, n + 1) {
+                        st.pq_trace.push((start + off as u64, r));
+                    }
+                }
                 if nz >= 3 && !paired && !equal && (xz || dropped) {
                     st.parity_like += 1;
                 }

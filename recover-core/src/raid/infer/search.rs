@@ -170,9 +170,12 @@ impl Mapper {
     }
 }
 
+/// Places in a chunk where [`copies_agree`] compares the copies.
+const SPOTS: u64 = 8;
+
 /// (chunks whose copies all agree, chunks tested) under a RAID10 candidate:
-/// the first 4 KiB of every copy of sampled chunks, where all are sampled
-/// and some is not zero.
+/// up to 512 bytes at `SPOTS` places of every copy of sampled chunks,
+/// where all are sampled and some is not zero.
 pub fn copies_agree(
     s: &Sample,
     g: &Raid10Geometry,
@@ -190,21 +193,30 @@ pub fn copies_agree(
     let mut guard = 0u32;
     while k < g.array_chunks && tested < max && guard < 1 << 16 {
         guard += 1;
-        let blocks: Option<Vec<&[u8]>> = g
-            .copies(k)
-            .iter()
-            .map(|&(d, row)| {
-                let m = *order.get(d as usize)?;
-                s.bytes(m, offset.checked_add(row.checked_mul(chunk)?)?, len)
-            })
-            .collect();
-        if let Some(b) = blocks {
-            if b.iter().any(|x| x.iter().any(|&y| y != 0)) {
-                tested += 1;
-                if b.windows(2).all(|w| w[0] == w[1]) {
-                    ok += 1;
+        // A few spots spread over the chunk: a sparse chunk is often zero
+        // at its start.
+        let copies = g.copies(k);
+        let (mut data, mut equal) = (false, true);
+        for spot in 0..SPOTS {
+            let within = (chunk / SPOTS * spot) & !511;
+            let blocks: Option<Vec<&[u8]>> = copies
+                .iter()
+                .map(|&(d, row)| {
+                    let m = *order.get(d as usize)?;
+                    let at = row.checked_mul(chunk)?.checked_add(within)?;
+                    s.bytes(m, offset.checked_add(at)?, len)
+                })
+                .collect();
+            if let Some(b) = blocks {
+                if b.iter().any(|x| x.iter().any(|&y| y != 0)) {
+                    data = true;
+                    equal &= b.windows(2).all(|w| w[0] == w[1]);
                 }
             }
+        }
+        if data {
+            tested += 1;
+            ok += u32::from(equal);
         }
         k += step;
     }

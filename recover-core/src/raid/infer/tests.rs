@@ -325,6 +325,26 @@ fn raid5_with_a_member_missing() {
 }
 
 #[test]
+fn raid6_of_random_data_over_eight_with_a_member_missing() {
+    // Incompressible data: no continuity, no zero blocks, no row that
+    // XORs to zero but where Q is the missing block. The rows' one GF
+    // relation names P and Q (see `pq`).
+    let (n, chunk) = (8usize, 64usize << 10);
+    let size = 6 * chunk * 48;
+    let mut array = content(size, 31);
+    let mut r = Rng(7);
+    array[1 << 20..]
+        .iter_mut()
+        .for_each(|b| *b = r.next() as u8);
+    let members = stripe(&array, 6, 2, n, chunk, 1 << 20);
+    let v = vols(&members, &[0, 1, 3, 4, 5, 6, 7]);
+    let inf = infer(&v, &Hints::default(), &|_, _| {}).unwrap();
+    let best = inf.candidates.first().expect("a candidate");
+    assert!(same_as(&v, best, &array), "got{}", describe(&inf));
+    assert_eq!(best.slots.iter().filter(|s| s.is_none()).count(), 1);
+}
+
+#[test]
 fn raid6_with_two_members_missing() {
     let (n, chunk) = (5, 64 << 10);
     let array = content((12 << 20) / (3 * chunk) * 3 * chunk, 22);
