@@ -169,15 +169,14 @@ fn run_one(dir: &Path, images: &[String], truth: &Value, label: &str) -> Option<
 const NOT_YET: &[&str] = &[
     // Eight members 95% full of incompressible bytes: the right chunk;
     // the partition table and the filesystem place slots 0 and 4, the
-    // others (random file data) are told apart by nothing read.
+    // others (random file data) are told apart by nothing read. Right
+    // here only because the lab gives the members in order, which a tie
+    // keeps.
     "raid0-8d-256k-1.2-random",
     // Eight members of a sparse NTFS: the MFT records place slots 0 to 5,
-    // slots 6 and 7 hold nothing that tells them apart (a tie, at 0.05).
+    // slots 6 and 7 hold nothing that tells them apart (a tie, at 0.05,
+    // kept in the order given, as above).
     "raid0-8d-32k-1.0-ntfs",
-    // Eight members of a nearly empty ext4 (two small files): a wrong
-    // layout and order (no Q to pin the order, too little content to
-    // guide the search).
-    "raid5-8d-8k-la-1.2-sparse",
 ];
 
 fn not_yet(scenario: &str) -> bool {
@@ -317,7 +316,7 @@ fn nometa_arrays_are_inferred() {
     );
     // With a member left out, most (the floor measured when last changed).
     assert!(
-        right(&fewer) * 100 >= fewer.len() * 85,
+        right(&fewer) * 100 >= fewer.len() * 92,
         "with members left out, {} of {} right",
         right(&fewer),
         fewer.len()

@@ -88,7 +88,7 @@ pub struct Verified {
     /// The array size a GPT says (its backup header's LBA + 1 sectors).
     pub size_hint: Option<u64>,
     /// Bytes the partition table covers (the end of its last partition, or
-    /// the GPT's backup header).
+    /// the GPT's backup header), or the filesystem at the array's start.
     pub needed: Option<u64>,
     /// The stripe a filesystem was made for: (unit, width) in bytes, 0
     /// where not recorded (see [`fs_stripe`]).
@@ -105,6 +105,8 @@ pub struct Verified {
 struct Seen {
     lines: Vec<String>,
     failed: u32,
+    /// The size the filesystem checked says it has.
+    size: Option<u64>,
 }
 
 impl Seen {
@@ -210,12 +212,18 @@ pub fn verify(vol: &dyn Volume) -> Verified {
         start_kind(&head),
         Some(StartKind::Fs | StartKind::Lvm) | None
     );
+    let fs_start = start_kind(&head) == Some(StartKind::Fs);
     for (start, len) in parts {
         if v.stripe.is_none() {
             v.stripe = fs_stripe(vol, start);
         }
         let mut seen = Seen::default();
         let p = check_fs(vol, start, len, &mut seen);
+        // A filesystem at the array's start needs the array up to its end
+        // (as a partition table does, above).
+        if fs_start && start == 0 && v.needed.is_none() {
+            v.needed = seen.size.filter(|&x| x > 0);
+        }
         v.evidence.append(&mut seen.lines);
         v.failed += seen.failed;
         v.points += p;
@@ -347,6 +355,7 @@ fn check_fs(vol: &dyn Volume, start: u64, len: u64, ev: &mut Seen) -> f64 {
                 }
             }
             let size = sb.blocks.saturating_mul(u64::from(sb.block_size));
+            ev.size = Some(size);
             let (sp, said) = size_points(size, len);
             p += sp;
             what.push_str(&said);
@@ -421,7 +430,9 @@ fn check_xfs(vol: &dyn Volume, start: u64, len: u64, sb: &[u8], ev: &mut Seen) -
         }
     }
     // sb_dblocks (offset 8): the data blocks mkfs.xfs sized to its device.
-    let (sp, said) = size_points(b.be_u64(8).unwrap_or(0).saturating_mul(block), len);
+    let size = b.be_u64(8).unwrap_or(0).saturating_mul(block);
+    ev.size = Some(size);
+    let (sp, said) = size_points(size, len);
     ev.push(format!(
         "XFS at array offset {start:#x}: allocation group headers where its geometry puts them: {} of {}{said}",
         t.ok,
@@ -523,6 +534,7 @@ fn check_ntfs(vol: &dyn Volume, start: u64, len: u64, boot: &[u8], ev: &mut Seen
         .unwrap_or(0)
         .saturating_add(1)
         .saturating_mul(bps);
+    ev.size = Some(size);
     let (sp, said) = size_points(size, len);
     if !said.is_empty() {
         ev.push(format!("NTFS at array offset {start:#x}{said}"));

@@ -146,7 +146,7 @@ pub(super) fn check(c: &mut Candidate, vols: &[VolumeRef], s: &Sample) -> Option
             c.score -= 8.0;
             c.contradictions += 1;
             c.evidence.push(format!(
-                "the partition table ends at {needed:#x}, before the last member: it is not needed"
+                "the partition table (or filesystem) at the start ends at {needed:#x}, before the last member: it is not needed"
             ));
         }
     }

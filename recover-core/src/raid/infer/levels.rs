@@ -386,11 +386,17 @@ pub(super) fn hypotheses(
     // the hints ask for it (each order of n + 2 slots costs), and over two
     // or three members (orders are few, and a RAID6 of four or five that
     // lost two shows no such row where its data is dense).
+    // Rows of distinct blocks that XOR to zero without one member are Q's
+    // mark too (see `RowStats::q_like`): on the survivors of a sparse
+    // RAID6, the rows whose missing blocks were zero. A few make the
+    // hypothesis worth trying; many make the level (a RAID10 whose
+    // surviving pair cancels makes such rows too, hence the pairs).
+    let q_rows = st.q_like >= 8 && f(st.q_like) >= 0.05 && !some_pairs;
     let asked = hints.level == Some(Level::Raid6) || hints.members == Some(n + 2);
     if n >= 2
         && (slots == n + 2 || hints.members.is_none())
         && want(Level::Raid6)
-        && (st.gf_rows > 0 || asked || n <= 3)
+        && (st.gf_rows > 0 || asked || n <= 3 || st.q_like >= 2)
     {
         let shapes = md_shapes(6, &[0, 1, 2, 3, 4, 8, 9, 10]).collect();
         out.push(Hypothesis {
@@ -409,14 +415,21 @@ pub(super) fn hypotheses(
     // are RAID6's Q beside the lone data block of a row: the level is
     // RAID6 whatever else is missing (none were found on the lab's other
     // levels, complete or degraded).
-    if st.gf_rows >= GF_ROWS {
+    if st.gf_rows >= GF_ROWS || q_rows {
         for h in out.iter_mut() {
             if h.shapes.iter().any(|s| s.level() == Level::Raid6) {
                 h.level_conf = h.level_conf.max(0.9 * enough);
-                h.why.push_str(&format!(
-                    "; {} rows hold a block that is another's times a power of g (RAID6's Q)",
-                    st.gf_rows
-                ));
+                h.why.push_str(&if st.gf_rows >= GF_ROWS {
+                    format!(
+                        "; {} rows hold a block that is another's times a power of g (RAID6's Q)",
+                        st.gf_rows
+                    )
+                } else {
+                    format!(
+                        "; {} rows of distinct blocks XOR to zero without one member (RAID6's Q)",
+                        st.q_like
+                    )
+                });
             } else {
                 h.level_conf *= 0.3;
             }
@@ -479,6 +492,25 @@ mod tests {
         assert!(
             some.iter().any(|h| h.slots == 6 && h.missing == 1),
             "{some:?}"
+        );
+    }
+
+    #[test]
+    fn rows_naming_q_beside_two_missing_members_make_a_raid6() {
+        // The survivors of a sparse RAID6 over eight: where both missing
+        // blocks were zero, a row XORs to zero without its Q.
+        let mut st = stats(150);
+        st.drop_one = 70;
+        st.q_like = 70;
+        let h = hypotheses(&st, (0, 0), 6, &Hints::default(), &mut Vec::new());
+        let two = h.iter().find(|h| h.slots == 8 && h.missing == 2);
+        let best = h
+            .iter()
+            .max_by(|a, b| a.level_conf.total_cmp(&b.level_conf));
+        assert!(two.is_some(), "{h:?}");
+        assert!(
+            best.is_some_and(|b| b.shapes.iter().all(|s| s.level() == Level::Raid6)),
+            "{h:?}"
         );
     }
 

@@ -189,10 +189,15 @@ impl<'a> Ranker<'a> {
                 .any(|sh| matches!(sh, Shape::Parity { level: 6, .. }));
         // Taken over the members read: a member rebuilt as the XOR of the
         // others holds data wherever they do.
-        let mut sparse: Vec<(u64, u32)> = if parity {
-            st.sparse.clone()
-        } else {
+        // With a member rebuilt as the XOR of the others (RAID4/5 that lost
+        // one), the rebuilt block is the missing one: zero or not as it
+        // was, so its rows name parity as a complete array's do.
+        let mut sparse: Vec<(u64, u32)> = if !parity {
             Vec::new()
+        } else if h.xor_member {
+            super::rows::row_stats(s).sparse
+        } else {
+            st.sparse.clone()
         };
         if six_lost_one {
             q_trace.extend(st.pq_trace.iter().map(|&(off, r)| (off, r.q)));
@@ -213,7 +218,7 @@ impl<'a> Ranker<'a> {
             feats: Feats::new(s),
             located: located::scan(s),
             q_trace,
-            sparse_rate: search::member_rates(&sparse, real_members(s, h)),
+            sparse_rate: search::member_rates(&sparse, s.members()),
             sparse,
             own_q,
         }
@@ -622,7 +627,7 @@ impl<'a> Ranker<'a> {
                                     chunk,
                                     off,
                                     n,
-                                    real_members(self.s, h),
+                                    self.s.members(),
                                     &o,
                                 ) {
                                     if complete {
@@ -717,12 +722,6 @@ fn far_copies(shape: Shape) -> Option<u64> {
     let word = crate::raid::model::raid10_word(words)?;
     let far = u64::from((word >> 8) & 0xff);
     (far > 1 && word & 0x1_0000 == 0).then_some(far)
-}
-
-/// The members of the sample that were read (not one rebuilt as the XOR
-/// of the others).
-fn real_members(s: &Sample, h: &Hypothesis) -> usize {
-    s.members() - usize::from(h.xor_member && s.members() > 0)
 }
 
 /// The least member length in the sample's terms (the members' lengths are

@@ -39,6 +39,11 @@ pub struct RowStats {
     /// three members hold data and no two hold the same block (equal
     /// blocks in pairs XOR to zero too: copies, not parity).
     pub parity_like: u64,
+    /// Rows of `parity_like` that XOR to zero only without one member, and
+    /// rows where exactly three members hold one varied block (a lone data
+    /// block whose Q weight is g^0, with its P and Q): Q's marks, which
+    /// two equal blocks beside a third (a chance copy) are not.
+    pub q_like: u64,
     /// Nonzero rows that XOR to zero over all members but one (and not over
     /// all): `q_at[m]` counts the rows where that one is member `m`.
     pub drop_one: u64,
@@ -165,9 +170,10 @@ pub fn gf_multiple(x: &[u8], y: &[u8]) -> Option<u8> {
     Some(gf_log(c)).filter(|&k| k != 0)
 }
 
-/// Tests every row of the sample.
+/// Tests every row of the sample, and solves for P and Q where a RAID6
+/// row may have lost a block (see [`RowStats::pq_trace`]).
 pub fn row_stats(s: &Sample) -> RowStats {
-    row_stats_in(s, 0..s.starts.len())
+    tally(s, 0..s.starts.len(), true)
 }
 
 /// What one stretch of sampled windows holds.
@@ -211,7 +217,31 @@ pub fn window_classes(s: &Sample) -> Vec<WindowClass> {
 
 /// Tests the rows of the windows `range` of the sample.
 pub fn row_stats_in(s: &Sample, range: std::ops::Range<usize>) -> RowStats {
+    tally(s, range, false)
+}
+
+/// [`row_stats_in`]; `solve`: tries [`super::pq::roles`] on rows spread
+/// over the range (at most [`PQ_ROWS`]).
+fn tally(s: &Sample, range: std::ops::Range<usize>, solve: bool) -> RowStats {
     let n = s.members();
+    let all_rows: usize = s
+        .starts
+        .iter()
+        .enumerate()
+        .filter(|(w, _)| range.contains(w))
+        .map(|(w, _)| {
+            s.data
+                .iter()
+                .filter_map(|m| m.get(w))
+                .map(Vec::len)
+                .min()
+                .unwrap_or(0)
+                / ROW
+        })
+        .sum();
+    // Spread over the sample: stripe rows, not 4 KiB rows, place parity.
+    let stride = (all_rows / PQ_ROWS).max(1);
+    let mut row_no = 0usize;
     let mut st = RowStats {
         q_at: vec![0; n],
         pair_equal: vec![vec![0; n]; n],
@@ -233,6 +263,7 @@ pub fn row_stats_in(s: &Sample, range: std::ops::Range<usize>) -> RowStats {
         let mut off = 0;
         while off + ROW <= len {
             st.rows += 1;
+            row_no += 1;
             let rows: Vec<&[u8]> = wins.iter().filter_map(|b| b.get(off..off + ROW)).collect();
             let zero: Vec<bool> = rows.iter().map(|r| is_zero(r)).collect();
             let nz = zero.iter().filter(|z| !**z).count();
@@ -330,7 +361,9 @@ pub fn row_stats_in(s: &Sample, range: std::ops::Range<usize>) -> RowStats {
                 // Every member holding varied data and no parity relation
                 // among them all: a RAID6 row that lost a block names its
                 // P and Q by the one relation left (see `pq`).
-                if nz == n
+                if solve
+                    && row_no % stride == 0
+                    && nz == n
                     && n >= 3
                     && !xz
                     && !dropped
@@ -344,6 +377,18 @@ pub fn row_stats_in(s: &Sample, range: std::ops::Range<usize>) -> RowStats {
                 }
                 if nz >= 3 && !paired && !equal && (xz || dropped) {
                     st.parity_like += 1;
+                    st.q_like += u64::from(dropped);
+                }
+                // A lone data block weighed g^0 among zeros: P and Q copy
+                // it, three equal blocks (two are a chance copy, three
+                // seldom).
+                if nz == 3 && n >= 4 && !equal {
+                    let mut held = rows.iter().zip(&zero).filter(|(_, &z)| !z).map(|(r, _)| *r);
+                    if let (Some(a), Some(b), Some(c)) = (held.next(), held.next(), held.next()) {
+                        if a == b && b == c && varied(a) {
+                            st.q_like += 1;
+                        }
+                    }
                 }
             }
             off += ROW;
