@@ -612,14 +612,17 @@ const DIR_PROBES: u32 = 16;
 /// UUID, inode number and generation (`seed`); the low 16 bits in a
 /// 128-byte inode.
 fn inode_csum_ok(node: &[u8], inode_size: u64, seed: u32) -> bool {
+    if node.len() < 128 {
+        return false;
+    }
     let nb = Bytes(node);
     let mut z = node.to_vec();
-    z[0x7C] = 0;
-    z[0x7D] = 0;
+    z[0x7C] = 0; // ok: 128 bytes or more
+    z[0x7D] = 0; // ok: as above
     let extra = nb.le_u16(0x80).unwrap_or(0);
-    let wide = inode_size > 128 && extra >= 4;
+    let wide = inode_size > 128 && node.len() >= 0x84 && extra >= 4;
     if wide {
-        z[0x82] = 0;
+        z[0x82] = 0; // ok: 0x84 bytes or more
         z[0x83] = 0;
     }
     let c = crate::checksum::crc32c_raw(seed, &z);
@@ -767,62 +770,54 @@ fn check_ext_groups(vol: &dyn Volume, start: u64, sb: &ext4::Superblock, ev: &mu
     // the first block of each directory among them: a table spans many
     // chunks, so a layout that swaps two chunks of a row breaks some.
     let per_block = (bs / inode_size).max(1);
-    let used_blocks: Vec<(u64, u64, u64)> = tables
-        .iter()
-        .map(|&(g, it, used)| (g, it, used.div_ceil(per_block)))
-        .collect();
-    let total: u64 = used_blocks.iter().map(|t| t.2).sum();
-    let step = (total / INODE_BLOCK_PROBES).max(1);
+    let total: u64 = tables.iter().map(|t| t.2.div_ceil(per_block)).sum();
+    let stride = (total / INODE_BLOCK_PROBES).max(1);
     let mut dirs = 0u32;
-    let mut k = 0u64;
-    while k < total {
-        let mut rest = k;
-        let Some(&(g, it, _)) = used_blocks.iter().find(|t| {
-            if rest < t.2 {
-                true
-            } else {
-                rest -= t.2;
-                false
-            }
-        }) else {
-            break;
-        };
-        k += step;
-        let Some(tab) = block(it + rest, bs) else {
-            continue;
-        };
-        let mut verdict = None;
-        for i in 0..per_block {
-            let Some(node) = tab.get((i * inode_size) as usize..((i + 1) * inode_size) as usize)
-            else {
-                break;
-            };
-            let nb = Bytes(node);
-            // Free inodes (no links) may hold anything mke2fs or a
-            // deletion left; only live ones are checked.
-            if nb.le_u16(0).unwrap_or(0) == 0 || nb.le_u16(0x1A).unwrap_or(0) == 0 {
+    // `k` counts blocks over all the tables, `first` is this table's first.
+    let (mut k, mut first) = (0u64, 0u64);
+    for &(g, it, used) in &tables {
+        let blocks = used.div_ceil(per_block);
+        while k < first + blocks {
+            let rest = k - first;
+            k += stride;
+            let Some(tab) = it.checked_add(rest).and_then(|b| block(b, bs)) else {
                 continue;
-            }
-            let ino = g * inodes_per_group + rest * per_block + i + 1;
-            let Ok(ino) = u32::try_from(ino) else { break };
-            let gen = nb.get(0x64, 4).unwrap_or(&[0; 4]);
-            let ic = crc(&[&ino.to_le_bytes(), gen]);
-            let good = inode_csum_ok(node, inode_size, ic);
-            if good {
-                t.ok += 1;
-            }
-            verdict = Some(verdict.unwrap_or(true) && good);
-            if good && dirs < DIR_PROBES {
-                if let Some(ok) = dir_block_ok(node, &block, bs, ic) {
-                    dirs += 1;
-                    t.add(ok);
+            };
+            let mut verdict = None;
+            for i in 0..per_block {
+                let Some(node) =
+                    tab.get((i * inode_size) as usize..((i + 1) * inode_size) as usize)
+                else {
+                    break;
+                };
+                let nb = Bytes(node);
+                // Free inodes (no links) may hold anything mke2fs or a
+                // deletion left; only live ones are checked.
+                if nb.le_u16(0).unwrap_or(0) == 0 || nb.le_u16(0x1A).unwrap_or(0) == 0 {
+                    continue;
+                }
+                let ino = g * inodes_per_group + rest * per_block + i + 1;
+                let Ok(ino) = u32::try_from(ino) else { break };
+                let gen = nb.get(0x64, 4).unwrap_or(&[0; 4]);
+                let ic = crc(&[&ino.to_le_bytes(), gen]);
+                let good = inode_csum_ok(node, inode_size, ic);
+                if good {
+                    t.ok += 1;
+                }
+                verdict = Some(verdict.unwrap_or(true) && good);
+                if good && dirs < DIR_PROBES {
+                    if let Some(ok) = dir_block_ok(node, &block, bs, ic) {
+                        dirs += 1;
+                        t.add(ok);
+                    }
                 }
             }
+            // One wrong chunk breaks every inode of a block: it counts once.
+            if verdict == Some(false) {
+                t.bad += 1;
+            }
         }
-        // One wrong chunk breaks every inode of a block: it counts once.
-        if verdict == Some(false) {
-            t.bad += 1;
-        }
+        first += blocks;
     }
     // A checksum that fails through a geometry all but rules it out (on a
     // sound filesystem every one matches through the right one).

@@ -195,7 +195,8 @@ impl<'a> Ranker<'a> {
         let mut sparse: Vec<(u64, u32)> = if !parity {
             Vec::new()
         } else if h.xor_member {
-            super::rows::row_stats(s).sparse
+            // The plain row pass: the P and Q solving is for RAID6.
+            super::rows::row_stats_in(s, 0..s.starts.len()).sparse
         } else {
             st.sparse.clone()
         };

@@ -203,6 +203,15 @@ fn same_as(v: &[VolumeRef], c: &Candidate, want: &[u8]) -> bool {
     vol.read_at(0, &mut buf).is_ok() && buf == want
 }
 
+/// The best candidate inferred from `v` with no hints, which must read
+/// as `want`; `what` names the case when it does not.
+fn inferred_as(v: &[VolumeRef], want: &[u8], what: &str) -> Candidate {
+    let inf = infer(v, &Hints::default(), &|_, _| {}).unwrap();
+    let best = inf.candidates.first().expect("a candidate");
+    assert!(same_as(v, best, want), "{what}: got{}", describe(&inf));
+    best.clone()
+}
+
 fn describe(inf: &Inference) -> String {
     let mut s = String::new();
     for c in inf.candidates.iter().take(
@@ -309,19 +318,11 @@ fn raid5_nearly_empty_over_eight_members() {
     let members = stripe(&array, 5, 0, n, chunk, 1 << 20);
     let perm = [3usize, 6, 0, 7, 1, 5, 2, 4];
     let v = vols(&members, &perm);
-    let inf = infer(&v, &Hints::default(), &|_, _| {}).unwrap();
-    let best = inf.candidates.first().expect("a candidate");
-    assert!(same_as(&v, best, &array), "got{}", describe(&inf));
+    inferred_as(&v, &array, "all eight");
     // One member gone: the block rebuilt as the XOR of the others is the
     // missing one, zero or not, and its rows place parity as before.
     let v = vols(&members, &perm[1..]);
-    let inf = infer(&v, &Hints::default(), &|_, _| {}).unwrap();
-    let best = inf.candidates.first().expect("a candidate");
-    assert!(
-        same_as(&v, best, &array),
-        "one missing: got{}",
-        describe(&inf)
-    );
+    inferred_as(&v, &array, "one missing");
 }
 
 #[test]
@@ -329,9 +330,7 @@ fn raid5_with_a_member_missing() {
     let array = content((12 << 20) / (3 * 65536) * 3 * 65536, 21);
     let members = stripe(&array, 5, 2, 4, 65536, 1 << 20);
     let v = vols(&members, &[0, 2, 3]);
-    let inf = infer(&v, &Hints::default(), &|_, _| {}).unwrap();
-    let best = inf.candidates.first().expect("a candidate");
-    assert!(same_as(&v, best, &array), "got{}", describe(&inf));
+    inferred_as(&v, &array, "slot 1 of four gone");
 }
 
 #[test]
@@ -348,9 +347,7 @@ fn raid6_of_random_data_over_eight_with_a_member_missing() {
         .for_each(|b| *b = r.next() as u8);
     let members = stripe(&array, 6, 2, n, chunk, 1 << 20);
     let v = vols(&members, &[0, 1, 3, 4, 5, 6, 7]);
-    let inf = infer(&v, &Hints::default(), &|_, _| {}).unwrap();
-    let best = inf.candidates.first().expect("a candidate");
-    assert!(same_as(&v, best, &array), "got{}", describe(&inf));
+    let best = inferred_as(&v, &array, "slot 2 of eight gone");
     assert_eq!(best.slots.iter().filter(|s| s.is_none()).count(), 1);
 }
 
@@ -361,9 +358,7 @@ fn raid6_with_two_members_missing() {
     let members = stripe(&array, 6, 2, n, chunk, 1 << 20);
     // Slots 1 and 3 gone: no row can be tested, the content decides.
     let v = vols(&members, &[0, 2, 4]);
-    let inf = infer(&v, &Hints::default(), &|_, _| {}).unwrap();
-    let best = inf.candidates.first().expect("a candidate");
-    assert!(same_as(&v, best, &array), "got{}", describe(&inf));
+    let best = inferred_as(&v, &array, "slots 1 and 3 gone");
     assert_eq!(best.slots.iter().filter(|s| s.is_none()).count(), 2);
 }
 
@@ -466,13 +461,7 @@ fn raid10_near_far_offset() {
         let members = stripe10(&array, layout, n, chunk, off);
         let order: Vec<usize> = (0..n).rev().collect();
         let v = vols(&members, &order);
-        let inf = infer(&v, &Hints::default(), &|_, _| {}).unwrap();
-        let best = inf.candidates.first().expect("a candidate");
-        assert!(
-            same_as(&v, best, &array),
-            "{words} n {n} chunk {chunk}: got{}",
-            describe(&inf)
-        );
+        let best = inferred_as(&v, &array, &format!("{words} n {n} chunk {chunk}"));
         assert_eq!(best.layout, words);
     }
 }
@@ -489,13 +478,7 @@ fn raid10_with_a_member_missing() {
         let members = stripe10(&array, layout, n, chunk, 1 << 20);
         let order: Vec<usize> = (0..n).filter(|&i| i != gone).collect();
         let v = vols(&members, &order);
-        let inf = infer(&v, &Hints::default(), &|_, _| {}).unwrap();
-        let best = inf.candidates.first().expect("a candidate");
-        assert!(
-            same_as(&v, best, &array),
-            "{words} n {n} without {gone}: got{}",
-            describe(&inf)
-        );
+        let best = inferred_as(&v, &array, &format!("{words} n {n} without {gone}"));
         assert_eq!(best.layout, words);
         assert_eq!(best.slots.get(gone), Some(&None));
     }
