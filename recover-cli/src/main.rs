@@ -34,6 +34,8 @@ enum Command {
     Ls(LsArgs),
     /// Copy a file, or a directory recursively, out of a filesystem.
     Cp(CpArgs),
+    /// Write the bytes of a file or of any node to standard output (a range with --offset, --length).
+    Cat(CatArgs),
     /// Write an array's bytes: geometry from its metadata, or from the command line.
     Assemble(cmd::assemble::AssembleArgs),
 }
@@ -172,6 +174,28 @@ struct CpArgs {
     opts: SourceOpts,
 }
 
+#[derive(Args, Debug)]
+struct CatArgs {
+    /// The sources, as given to scan.
+    #[arg(required = true, value_name = "SOURCE")]
+    sources: Vec<PathBuf>,
+    /// What to write: a file (FSNODE:/path/to/file), or any node, as
+    /// printed by scan (d0/gpt/p2, md0, d0/qcow2, ...).
+    #[arg(long, value_name = "PATH")]
+    at: String,
+    /// Start this far in: bytes, or with K, M, G, T (binary) or s (512-byte
+    /// sectors). At or past the end, nothing is written.
+    #[arg(long, value_name = "N", default_value = "0", value_parser = args::parse_size)]
+    offset: u64,
+    /// Write at most this many bytes (the same units); to the end when left out.
+    #[arg(long, value_name = "N", value_parser = args::parse_size)]
+    length: Option<u64>,
+    #[command(flatten)]
+    search: SearchOpts,
+    #[command(flatten)]
+    opts: SourceOpts,
+}
+
 /// A memory-mapped image that fails a read underneath (or shrinks while
 /// mapped) raises SIGBUS. Say so, and how to avoid it, instead of dying
 /// with a bare "Bus error".
@@ -225,6 +249,14 @@ fn main() -> ExitCode {
             at: &a.at,
             output: &a.output,
             force: a.force,
+            search: &a.search,
+            opts: &a.opts,
+        }),
+        Command::Cat(a) => cmd::cat::run(&cmd::cat::Request {
+            sources: &a.sources,
+            at: &a.at,
+            offset: a.offset,
+            length: a.length,
             search: &a.search,
             opts: &a.opts,
         }),

@@ -238,6 +238,7 @@ fn a_source_named_twice_is_refused_by_every_subcommand() {
             vec!["ls", &src, &second, "--at", "d0/gpt/p1/ext4"],
             vec!["cp", &src, &second, "--at", "d0/gpt/p1/ext4", "-o", &out],
             vec!["extract", &src, &second, "--at", "d0", "-o", &out],
+            vec!["cat", &src, &second, "--at", "d0"],
             vec!["assemble", &src, &second, "--level", "1", "-o", &out],
             vec![
                 "assemble",

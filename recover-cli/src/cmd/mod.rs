@@ -3,6 +3,7 @@
 //! imports this module, never another command.
 
 pub mod assemble;
+pub mod cat;
 pub mod cp;
 pub mod extract;
 pub mod ls;
@@ -12,7 +13,7 @@ use std::io;
 use std::path::PathBuf;
 
 use recover_core::discover::inferred::{inferred_arrays, InferredMember};
-use recover_core::discover::resolve::{self, FileTarget};
+use recover_core::discover::resolve::{self, FileTarget, Target};
 use recover_core::discover::{self, Node};
 use recover_core::io::{open_source, MapPolicy};
 use recover_core::raid::infer::Hints;
@@ -145,4 +146,10 @@ pub fn graft(found: &mut Discovered, at: &str) -> io::Result<()> {
 /// The file or directory `at` names (a filesystem node names its root).
 pub fn file_target(found: &Discovered, at: &str) -> io::Result<FileTarget> {
     resolve::file_target(&found.nodes, at, &found.opts).map_err(at_error)
+}
+
+/// What `at` names: a node (of the sources' trees, or of a tree inside a
+/// file), or a file or directory inside a filesystem, opened as it is.
+pub fn target(found: &Discovered, at: &str) -> io::Result<Target> {
+    resolve::resolve(&found.nodes, at, &found.opts).map_err(at_error)
 }

@@ -140,40 +140,58 @@ impl Output {
     }
 }
 
+/// The bytes of `node`, or why it has none (a volume group, a thin pool,
+/// a node whose metadata could not be read).
+pub fn node_volume(node: &Node) -> io::Result<&dyn Volume> {
+    if let Some(vol) = node.volume.as_deref() {
+        return Ok(vol);
+    }
+    let mut why = node
+        .problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    if why.is_empty() {
+        why = match node.kind {
+            recover_core::discover::NodeKind::VolumeGroup => {
+                "a volume group has no bytes of its own: extract one of its LVs".into()
+            }
+            recover_core::discover::NodeKind::LogicalVolume => {
+                "a thin pool is read through its thin LVs; its data and metadata are the hidden _tdata and _tmeta LVs".into()
+            }
+            _ => "nothing to read".into(),
+        };
+    }
+    Err(io::Error::other(format!(
+        "{}: the bytes of this {} cannot be read ({why})",
+        node.path,
+        node.kind.as_str()
+    )))
+}
+
 /// Writes `node`'s bytes to `path`; true when some could not be read (reported).
 pub fn write_node(guard: &Guard, node: &Node, roots: &[Node], path: &Path) -> io::Result<bool> {
-    let Some(vol) = node.volume.as_deref() else {
-        let mut why = node
-            .problems
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; ");
-        if why.is_empty() {
-            why = match node.kind {
-                recover_core::discover::NodeKind::VolumeGroup => {
-                    "a volume group has no bytes of its own: extract one of its LVs".into()
-                }
-                recover_core::discover::NodeKind::LogicalVolume => {
-                    "a thin pool is read through its thin LVs; its data and metadata are the hidden _tdata and _tmeta LVs".into()
-                }
-                _ => "nothing to read".into(),
-            };
-        }
-        return Err(io::Error::other(format!(
-            "{}: the bytes of this {} cannot be read ({why})",
-            node.path,
-            node.kind.as_str()
-        )));
-    };
+    let vol = node_volume(node)?;
     let out = Output::create(guard, path, &format!("the bytes of {}", node.path))?;
     let written = out.write_volume(vol, &node.path)?;
+    let failed = report_bad_ranges(roots, Some(node));
+    eprintln!(
+        "recover: wrote {written} bytes of {} to {}",
+        node.path,
+        path.display()
+    );
+    Ok(failed)
+}
+
+/// Reports on stderr the ranges that could not be read and were written as
+/// zeros: of the sources under `roots`, and of `node` itself (an array
+/// assembled with holes) when it is not one of them. True when there were any.
+pub fn report_bad_ranges(roots: &[Node], node: Option<&Node>) -> bool {
     let mut failed = false;
-    // Unreadable ranges of the sources under it, and of the node itself
-    // (an array assembled with holes).
     let mut layers: Vec<&Node> = roots.iter().collect();
-    if !roots.iter().any(|r| std::ptr::eq(r, node)) {
-        layers.push(node);
+    if let Some(n) = node.filter(|n| !roots.iter().any(|r| r.path == n.path)) {
+        layers.push(n);
     }
     for l in layers {
         for b in l
@@ -192,12 +210,7 @@ pub fn write_node(guard: &Guard, node: &Node, roots: &[Node], path: &Path) -> io
             );
         }
     }
-    eprintln!(
-        "recover: wrote {written} bytes of {} to {}",
-        node.path,
-        path.display()
-    );
-    Ok(failed)
+    failed
 }
 
 /// True when every byte is zero: 16 bytes at a time (the compiler turns

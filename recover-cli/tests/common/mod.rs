@@ -13,6 +13,8 @@ use serde_json::Value;
 pub struct Run {
     pub code: i32,
     pub stdout: String,
+    /// stdout as written (binary output: `cat`).
+    pub stdout_bytes: Vec<u8>,
     pub stderr: String,
 }
 
@@ -76,9 +78,11 @@ where
         }
         std::thread::sleep(Duration::from_millis(20));
     };
+    let stdout_bytes = out_t.join().unwrap();
     Run {
         code: status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out_t.join().unwrap()).into_owned(),
+        stdout: String::from_utf8_lossy(&stdout_bytes).into_owned(),
+        stdout_bytes,
         stderr: String::from_utf8_lossy(&err_t.join().unwrap()).into_owned(),
     }
 }
