@@ -99,10 +99,12 @@ pub const FORMATS: &[Format] = &[
     format(&["imsm"], Raid, "IMSM MPB", Head(crate::raid::imsm::identify), None),
     format(&["luks"], Crypto, "LUKS header", Head(crate::fs::luks::identify), None),
     format(&["lvm2"], VolumeManager, "LVM2 label", Head(crate::lvm::label::identify), None),
+    format(&["vmfs-lvm"], VolumeManager, "VMFS LVM device header", Head(crate::fs::vmfs::identify_lvm), None),
     format(&["ext4", "ext3", "ext2", "jbd"], Filesystem, "ext superblock", Head(crate::fs::ext4::identify), Some(ext4)),
     format(&["xfs"], Filesystem, "XFS superblock", Head(crate::fs::xfs::identify), Some(crate::fs::xfs::reader::open)),
     format(&["btrfs"], Filesystem, "Btrfs superblock", Head(crate::fs::btrfs::identify), None),
     format(&["ntfs"], Filesystem, "NTFS boot sector", Head(crate::fs::ntfs::identify), Some(ntfs)),
+    format(&["vmfs6", "vmfs5"], Filesystem, "VMFS descriptor", Head(crate::fs::vmfs::identify), Some(crate::fs::vmfs::reader::open)),
     format(&["exfat"], Filesystem, "exFAT boot sector", Head(crate::fs::exfat::identify), Some(crate::fs::exfat::reader::open)),
     format(&["fat32", "fat16", "fat12"], Filesystem, "FAT boot sector", Head(crate::fs::fat::identify), Some(crate::fs::fat::reader::open)),
     format(&["swap"], Swap, "swap header", Head(crate::fs::swap::identify), None),
@@ -180,6 +182,7 @@ const PARTITION_HINTS: &[(&str, PartitionHint)] = &[
     ("swap", PartitionHint { mbr: 0x82, gpt: "0657FD6D-A4AB-43C4-84E5-0933C84B4F4F" }),
     ("lvm2", PartitionHint { mbr: 0x8e, gpt: "E6D6D379-F507-44C2-A23C-238F2A3DF928" }),
     ("md", PartitionHint { mbr: 0xfd, gpt: "A19D880F-05FC-4D3B-A006-743F0F84911E" }),
+    ("vmfs-lvm", PartitionHint { mbr: 0xfb, gpt: "AA31E02A-400F-11DB-9590-000C2911D1B8" }),
 ];
 
 /// The partition type that suits content of `format`.

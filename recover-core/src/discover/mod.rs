@@ -16,6 +16,7 @@ mod recovered;
 pub mod resolve;
 pub mod search;
 mod source;
+mod vmfs;
 
 use crate::io::Source;
 use explore::{explore, fs_node};
@@ -42,7 +43,8 @@ const MAX_LVM_ROUNDS: usize = 4;
 /// Builds the node tree of every source (paths `d{index}`, the index being
 /// the source's position on the command line), then the arrays their RAID
 /// members form (`md0`, `ddf0`, `imsm0`, ...), then the volume groups
-/// their PVs form (`lvm/VG`), wherever those members and PVs were found.
+/// their PVs form (`lvm/VG`), then the VMFS datastores their LVM devices
+/// form (`vmfs/LABEL`), wherever those members, PVs and devices were found.
 pub fn discover(sources: &[(usize, Source)], opts: &Options) -> Vec<Node> {
     let mut nodes: Vec<Node> = sources
         .iter()
@@ -52,5 +54,7 @@ pub fn discover(sources: &[(usize, Source)], opts: &Options) -> Vec<Node> {
     nodes.extend(arrays);
     let groups = volume_groups(&mut nodes, opts);
     nodes.extend(groups);
+    let datastores = vmfs::datastores(&mut nodes, opts);
+    nodes.extend(datastores);
     nodes
 }

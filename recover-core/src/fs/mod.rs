@@ -11,6 +11,7 @@ pub mod luks;
 pub mod ntfs;
 pub mod probe;
 pub mod swap;
+pub mod vmfs;
 pub mod xfs;
 
 pub use probe::{Detail, Identified, Usage};
