@@ -122,7 +122,9 @@ fn row(
         Err(e) => Err(e.to_string()),
     };
     let is_link = stat.as_ref().map_or(kind, Stat::kind) == FileKind::Symlink;
-    let target = is_link.then(|| fs.read_link(id).ok()).flatten();
+    // A raw device mapping (VMFS) names the disk its data is on.
+    let rdm = stat.as_ref().is_ok_and(|s| s.flags.contains(&"rdm"));
+    let target = (is_link || rdm).then(|| fs.read_link(id).ok()).flatten();
     Row {
         rel,
         id,

@@ -123,14 +123,16 @@ fn open_file(
     policy: MapPolicy,
 ) -> std::io::Result<(VolumeRef, SourceKind)> {
     if policy == MapPolicy::Auto && on_local_disk_fs(path) {
-        Ok((
-            Arc::new(MappedFile::open(path, name)?),
-            SourceKind::MappedFile,
-        ))
-    } else {
-        let src = PreadSource::open(path, name)?;
-        Ok((Arc::new(Salvaging::new(src)), SourceKind::File))
+        match MappedFile::open(path, name.clone()) {
+            Ok(m) => return Ok((Arc::new(m), SourceKind::MappedFile)),
+            // No address space for the mapping (a limit, a 32-bit process,
+            // many large sources): read it instead.
+            Err(e) if e.raw_os_error() == Some(libc::ENOMEM) => {}
+            Err(e) => return Err(e),
+        }
     }
+    let src = PreadSource::open(path, name)?;
+    Ok((Arc::new(Salvaging::new(src)), SourceKind::File))
 }
 
 /// True when `path` is on a filesystem whose read errors are rare enough to

@@ -87,6 +87,7 @@ pub fn jb(a: u64) -> (u64, u64) {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -311,6 +311,7 @@ impl Descriptor {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -137,6 +137,7 @@ pub fn entries6(block: &[u8]) -> Vec<RawEntry> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

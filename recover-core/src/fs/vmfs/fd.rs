@@ -188,6 +188,7 @@ pub fn parse(raw: &[u8], addr: u32, g: &Geometry) -> Result<Fd> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 pub(super) mod tests {
     use super::*;
     use crate::fs::vmfs::descriptor;

@@ -325,6 +325,7 @@ fn read_extents(vol: &dyn Volume, b: &Bytes, lay: &Layout) -> Result<Vec<Extent>
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -160,6 +160,16 @@ impl Vmfs {
     pub fn fd(&self, addr: FileId) -> Result<Fd> {
         self.inner.read_fd(addr)
     }
+
+    /// Where byte `offset` of file `id` is on the volume: `None` for a
+    /// hole, a block to be zeroed, or data kept in the descriptor.
+    pub fn locate(&self, id: FileId, offset: u64) -> Result<Option<u64>> {
+        let fd = self.inner.read_fd(id)?;
+        if fd.zla == Some(Zla::Resident) || offset >= fd.size {
+            return Ok(None);
+        }
+        Ok(self.inner.run_at(&fd, offset, 0)?.at)
+    }
 }
 
 impl Inner {

@@ -102,17 +102,29 @@ pub fn gather(found: &[Member]) -> Vec<Datastore> {
         let size = entry.logical_size;
         let mut parts: Vec<VolumeRef> = Vec::new();
         let mut pos = 0u64;
+        // The first device lists every device by the name ESXi gave it,
+        // which carries the disk's serial: those not found are named.
+        let serials: Vec<String> = devs
+            .iter()
+            .filter_map(|(i, _)| found.get(*i)?.dev.disk_id.clone())
+            .filter_map(|d| d.split_whitespace().next().map(str::to_string))
+            .collect();
+        let absent: Vec<&String> = names
+            .iter()
+            .filter(|n| !serials.iter().any(|s| n.contains(s.as_str())))
+            .collect();
         let missing_words = || {
             let lost = devices as usize - devs.len().min(devices as usize); // ok: min
             if lost == 0 {
                 "no device holds them".to_string()
-            } else if names.is_empty() {
-                format!("{lost} of its {devices} devices is not among the sources")
-            } else {
+            } else if absent.len() == lost {
+                let list: Vec<&str> = absent.iter().map(|s| s.as_str()).collect();
                 format!(
-                    "{lost} of its {devices} devices is not among the sources (the volume lists {})",
-                    names.join(", ")
+                    "{lost} of its {devices} devices is not among the sources: {}",
+                    list.join(", ")
                 )
+            } else {
+                format!("{lost} of its {devices} devices is not among the sources")
             }
         };
         for (logical, len, i, physical) in runs {
@@ -202,10 +214,11 @@ pub fn gather(found: &[Member]) -> Vec<Datastore> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::fs::vmfs::lvm::Extent;
-    use crate::io::{MemVolume, Volume};
+    use crate::io::MemVolume;
 
     fn member(path: &str, uuid: &str, first: u64, fill: u8, extents: &[(u64, u64, u64)]) -> Member {
         Member {
@@ -216,7 +229,7 @@ mod tests {
                 minor: 21,
                 uuid: uuid.into(),
                 total_bytes: 4096,
-                disk_id: None,
+                disk_id: Some(format!("{path} QEMU")),
                 generation: 1,
                 volumes: vec![VolumeEntry {
                     logical_size: 4096,
@@ -230,7 +243,7 @@ mod tests {
                     last_pe: first,
                     num_devs: 2,
                 }],
-                device_names: vec!["a".into(), "b".into()],
+                device_names: vec!["x.d0:1".into(), "x.d1:1".into()],
                 extents: extents
                     .iter()
                     .map(|&(physical, logical, len)| Extent {
