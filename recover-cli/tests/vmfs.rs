@@ -363,3 +363,43 @@ fn listings_equal_debugvmfs() {
         }
     }
 }
+
+#[test]
+fn deep_scan_finds_a_datastore_whose_table_is_gone() {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    let Some(paths) = sample("vmfs6") else { return };
+    // The device at 1 MiB of a disk with no partition table, sparse.
+    let disk = fixtures::cached("vmfs6-no-table.img", |out| {
+        let mut src = std::fs::File::open(&paths[0]).unwrap();
+        let mut dst = std::fs::File::create(out).unwrap();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut at = 1u64 << 20;
+        loop {
+            let n = src.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            if buf[..n].iter().any(|&b| b != 0) {
+                dst.seek(SeekFrom::Start(at)).unwrap();
+                dst.write_all(&buf[..n]).unwrap();
+            }
+            at += n as u64;
+        }
+        dst.set_len(at + (1 << 20)).unwrap();
+    });
+    let d = disk.display().to_string();
+    let r = recover(["scan", "--deep", "--json", &d]);
+    let all = nodes(&r.json());
+    let p1 = all
+        .iter()
+        .find(|n| n["path"] == "d0/recovered/p1")
+        .expect("a recovered partition");
+    assert_eq!(p1["offset"], 1u64 << 20);
+    assert!(all.iter().any(|n| n["path"] == "d0/recovered/p1/vmfs-lvm"));
+    assert!(all
+        .iter()
+        .any(|n| n["path"] == "vmfs/vmfs6/vmfs6" && n["label"] == "vmfs6"));
+    // A datastore path searches by itself.
+    let r = recover(["cat", &d, "--at", "vmfs/vmfs6/vmfs6:/small"]);
+    assert_eq!(r.stdout_bytes, b"tiny\n", "{}", r.stderr);
+}

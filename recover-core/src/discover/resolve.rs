@@ -224,9 +224,10 @@ fn discover_file(
 
 /// A path under a "recovered" table: searches that volume again, as
 /// `scan --deep` did (with the same `--thorough` and `--range`), so the
-/// recovered partitions are there to be found.
+/// recovered partitions are there to be found; a VMFS datastore not found
+/// otherwise: searches every source, as `scan --deep` does.
 pub fn prepare(
-    nodes: &mut [Node],
+    nodes: &mut Vec<Node>,
     at: &str,
     how: &SearchOptions,
     opts: &Options,
@@ -236,6 +237,14 @@ pub fn prepare(
         if find(nodes, parent).is_some() {
             search(nodes, &[parent.to_string()], how, opts, progress)?;
         }
+        return Ok(());
+    }
+    // A datastore that discovery did not find is one whose device only a
+    // deep scan finds (its partition table gone): search every source.
+    let node = at.split_once(':').map_or(at, |(n, _)| n);
+    if node.starts_with("vmfs/") && find(nodes, node).is_none() {
+        let all = super::search::targets(nodes, None);
+        search(nodes, &all, how, opts, progress)?;
     }
     Ok(())
 }

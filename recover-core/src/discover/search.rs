@@ -109,7 +109,7 @@ impl scan::Sink for Collect<'_> {
 /// table under each (partitions explored with `opts`, like any other);
 /// `progress(path, done, total)` is told how far each search is.
 pub fn search(
-    nodes: &mut [Node],
+    nodes: &mut Vec<Node>,
     paths: &[String],
     how: &SearchOptions,
     opts: &Options,
@@ -158,6 +158,9 @@ pub fn search(
             sector_size: vol.device_sector_size().map_or(512, u64::from),
         });
     }
+    // VMFS devices in the recovered partitions make datastores of their own.
+    let more = super::vmfs::datastores(nodes, opts);
+    nodes.extend(more);
     Ok(done)
 }
 

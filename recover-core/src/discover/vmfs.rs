@@ -10,13 +10,20 @@ use crate::fs::{Detail, Identified, Usage};
 use crate::io::bytes_at;
 use crate::problem::{Problem, Severity};
 
-/// The datastores whose devices are among `nodes`.
+/// The datastores whose devices are among `nodes` (those not gathered
+/// into one already).
 pub(super) fn datastores(nodes: &mut [Node], opts: &Options) -> Vec<Node> {
     let mut found = Vec::new();
     let mut failed = Vec::new();
     for root in nodes.iter() {
         for n in root.walk() {
             if n.kind != NodeKind::Filesystem || n.format != "vmfs-lvm" {
+                continue;
+            }
+            // Gathered already (a deep scan gathers what it adds).
+            let gathered = matches!(&n.info, NodeInfo::Filesystem(id)
+                if id.details.iter().any(|(k, _)| *k == "datastore"));
+            if gathered {
                 continue;
             }
             let Some(v) = &n.volume else { continue };

@@ -130,6 +130,13 @@ pub const SIGNATURES: &[Signature] = &[
         validate: containers::lvm,
     },
     Signature {
+        name: "VMFS LVM device header",
+        magic: &[0x0D, 0xD0, 0x01, 0xC0],
+        magic_offset: 0,
+        need: 512,
+        validate: containers::vmfs_lvm,
+    },
+    Signature {
         name: "md superblock",
         magic: &[0xFC, 0x4E, 0x2B, 0xA9],
         magic_offset: 0,

@@ -168,3 +168,43 @@ pub fn imsm(c: &Context) -> Option<Finding> {
     }
     Some(f)
 }
+
+/// A VMFS LVM device header, 1 MiB into its partition (the datastore
+/// device of an ESXi host): the major version, the disk block size and a
+/// first physical extent past the header area (`fs::vmfs::lvm` gives the
+/// offsets).
+pub fn vmfs_lvm(c: &Context) -> Option<Finding> {
+    use crate::fs::vmfs::lvm;
+    let b = Bytes(c.bytes);
+    let major = b.le_u32(4)?;
+    if !(3..=6).contains(&major) || !matches!(b.le_u32(0x5a)?, 512 | 4096) {
+        return None;
+    }
+    let total = b.le_u64(0x5e)?;
+    let data = b.le_u64(0x7a)?;
+    if total <= lvm::HEADER_OFFSET || data >= total {
+        return None;
+    }
+    let mut f = Finding::new(
+        FindingKind::Container,
+        "vmfs-lvm",
+        "VMFS LVM device header",
+        c.at,
+    );
+    f.start = Some(c.at.checked_sub(lvm::HEADER_OFFSET)?);
+    f.size = Some(total);
+    f.uuid = Some(lvm::vmfs_uuid(&b.array(0x82)?));
+    let volumes = b.le_u32(0x66)?;
+    let max = if major >= 6 { 1 } else { 512 };
+    if (1..=max).contains(&volumes) && data >= 0x110_0000 {
+        f.because(
+            format!(
+                "LVM {major} header with {volumes} volume(s) and its extents past the metadata"
+            ),
+            45,
+        );
+    } else {
+        f.despite("volume count or data offset unlike ESXi's", 15);
+    }
+    Some(f)
+}
