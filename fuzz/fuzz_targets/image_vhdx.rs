@@ -17,61 +17,18 @@ use std::sync::{Arc, OnceLock};
 use libfuzzer_sys::fuzz_target;
 use recover_core::image::vhdx::header::crc_without;
 use recover_core::image::vhdx::Vhdx;
-use recover_core::io::{check_range, MemVolume, Volume, VolumeRef};
-use recover_core::Result;
+use recover_core::io::{MemVolume, Volume, VolumeRef};
+use recover_fuzz::Patches;
 
 const MAX_FILE: u64 = 16 << 20;
 
-/// The file the patches make, kept sparse: megabytes of zeros would cost
-/// more than the parsing under the sanitizer.
-struct Sparse {
-    len: u64,
-    patches: Vec<(u64, Vec<u8>)>,
+trait FixSums {
+    fn fix_crc(&mut self, at: u64, len: u64);
+    fn le<const N: usize>(&self, at: u64) -> [u8; N];
+    fn fix_checksums(&mut self);
 }
 
-impl Sparse {
-    fn new(mut rest: &[u8]) -> Sparse {
-        let mut s = Sparse {
-            len: 0,
-            patches: Vec::new(),
-        };
-        while let (Some(off), Some(len)) = (rest.get(..4), rest.get(4..6)) {
-            let off = u64::from(u32::from_le_bytes([off[0], off[1], off[2], off[3]])) % MAX_FILE;
-            let body = &rest[6..];
-            let n = usize::from(u16::from_le_bytes([len[0], len[1]])).min(body.len());
-            s.len = s.len.max(off + n as u64);
-            s.patches.push((off, body[..n].to_vec()));
-            rest = &body[n..];
-        }
-        s
-    }
-}
-
-impl Volume for Sparse {
-    fn len(&self) -> u64 {
-        self.len
-    }
-
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
-        check_range(self, offset, buf.len() as u64)?;
-        buf.fill(0);
-        let end = offset + buf.len() as u64;
-        for (at, p) in &self.patches {
-            let (s, e) = ((*at).max(offset), (at + p.len() as u64).min(end));
-            if s < e {
-                buf[(s - offset) as usize..(e - offset) as usize]
-                    .copy_from_slice(&p[(s - at) as usize..(e - at) as usize]);
-            }
-        }
-        Ok(())
-    }
-
-    fn describe(&self) -> String {
-        "fuzz".into()
-    }
-}
-
-impl Sparse {
+impl FixSums for Patches {
     /// Stores the right CRC-32C of the `len` bytes at `at` in their
     /// checksum field (at 4).
     fn fix_crc(&mut self, at: u64, len: u64) {
@@ -106,7 +63,7 @@ impl Sparse {
 fuzz_target!(|data: &[u8]| {
     static PARENT: OnceLock<VolumeRef> = OnceLock::new();
     let parent = PARENT.get_or_init(|| Arc::new(MemVolume::new("parent", vec![0x22u8; 3 << 20])));
-    let mut sparse = Sparse::new(data);
+    let mut sparse = Patches::new(data, MAX_FILE);
     if data.len() % 2 == 1 {
         sparse.fix_checksums();
     }

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use recover_core::io::{MemVolume, VolumeRef};
+use recover_core::io::{check_range, MemVolume, Volume, VolumeRef};
 use recover_core::scan::signature::{Context, SECTOR};
 use recover_core::scan::{assemble, scan, Finding, ScanOptions, SIGNATURES};
 
@@ -136,8 +136,13 @@ pub fn deep_scan(data: &[u8]) {
 /// link target and stream. Errors are fine; panics, hangs and huge
 /// allocations are the bugs.
 pub fn filesystem(format: &str, data: &[u8]) {
+    filesystem_on(format, Arc::new(MemVolume::new("fuzz", data.to_vec())));
+}
+
+/// [`filesystem`] on a volume made otherwise (patches, for formats whose
+/// structures sit megabytes apart).
+pub fn filesystem_on(format: &str, vol: VolumeRef) {
     use recover_core::fs::{walk, FileKind};
-    let vol: VolumeRef = Arc::new(MemVolume::new("fuzz", data.to_vec()));
     let Some(Ok(fs)) = recover_core::registry::open_filesystem(format, vol) else {
         return;
     };
@@ -175,4 +180,69 @@ pub fn filesystem(format: &str, data: &[u8]) {
         }
     }
     let _ = fs.problems();
+}
+
+/// A file made of patches over zeros, for formats whose structures sit
+/// megabytes apart (VHDX, VMFS): the input is a list of `offset: u32 LE,
+/// length: u16 LE, bytes`, laid in order (offsets taken modulo the
+/// largest file); the file ends where the furthest patch does. Kept sparse:
+/// megabytes of zeros would cost more than the parsing under the sanitizer.
+pub struct Patches {
+    /// The file's length.
+    pub len: u64,
+    /// Where each patch goes, and its bytes.
+    pub patches: Vec<(u64, Vec<u8>)>,
+}
+
+impl Patches {
+    /// The patches of `rest`, offsets modulo `max_file`.
+    pub fn new(mut rest: &[u8], max_file: u64) -> Patches {
+        let mut s = Patches {
+            len: 0,
+            patches: Vec::new(),
+        };
+        while let (Some(off), Some(len)) = (rest.get(..4), rest.get(4..6)) {
+            let off = u64::from(u32::from_le_bytes([off[0], off[1], off[2], off[3]])) % max_file;
+            let body = &rest[6..];
+            let n = usize::from(u16::from_le_bytes([len[0], len[1]])).min(body.len());
+            s.len = s.len.max(off + n as u64);
+            s.patches.push((off, body[..n].to_vec()));
+            rest = &body[n..];
+        }
+        s
+    }
+}
+
+impl Volume for Patches {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> recover_core::Result<()> {
+        check_range(self, offset, buf.len() as u64)?;
+        buf.fill(0);
+        let end = offset + buf.len() as u64;
+        for (at, p) in &self.patches {
+            let (s, e) = ((*at).max(offset), (at + p.len() as u64).min(end));
+            if s < e {
+                buf[(s - offset) as usize..(e - offset) as usize]
+                    .copy_from_slice(&p[(s - at) as usize..(e - at) as usize]);
+            }
+        }
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        "fuzz".into()
+    }
+}
+
+/// Up to 32 KiB of `v` read at its start, middle and end.
+pub fn reads(v: &dyn Volume) {
+    let mut buf = vec![0u8; 32 << 10];
+    let len = v.len();
+    for at in [0, len / 2, len.saturating_sub(buf.len() as u64)] {
+        let n = len.saturating_sub(at).min(buf.len() as u64) as usize;
+        let _ = v.read_at(at, &mut buf[..n]);
+    }
 }

@@ -403,3 +403,39 @@ fn deep_scan_finds_a_datastore_whose_table_is_gone() {
     let r = recover(["cat", &d, "--at", "vmfs/vmfs6/vmfs6:/small"]);
     assert_eq!(r.stdout_bytes, b"tiny\n", "{}", r.stderr);
 }
+
+#[test]
+fn thin_files_copy_as_holes_without_reading_them() {
+    use std::os::unix::fs::MetadataExt;
+    for name in ["vmfs5", "vmfs6"] {
+        let Some(paths) = sample(name) else { return };
+        let out =
+            fixtures::cache_dir().join(format!("cli-vmfs-thin-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_file(&out);
+        let mut a = vec!["cp".to_string()];
+        a.extend(args(&paths));
+        a.extend([
+            "--at".into(),
+            format!("{}:/normal-flat.vmdk", fs_at(name)),
+            "-o".into(),
+            out.display().to_string(),
+        ]);
+        let r = recover(&a);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let m = std::fs::metadata(&out).unwrap();
+        assert_eq!(m.len(), 69u64 << 30);
+        // Only what the file holds is written: a few MiB at most.
+        assert!(
+            m.blocks() * 512 < 16 << 20,
+            "{} bytes allocated",
+            m.blocks() * 512
+        );
+        let mut f = std::fs::File::open(&out).unwrap();
+        let mut b = vec![0u8; 512];
+        use std::io::{Read, Seek, SeekFrom};
+        f.seek(SeekFrom::Start(42 << 30)).unwrap();
+        f.read_exact(&mut b).unwrap();
+        assert_eq!(b, vec![0x42; 512]);
+        std::fs::remove_file(&out).unwrap();
+    }
+}

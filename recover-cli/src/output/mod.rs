@@ -80,12 +80,23 @@ impl Output {
         // one writer costs no time and spares the readers from waiting.
         let mut cur: Vec<Vec<u8>> = (0..window).map(|_| vec![0u8; block]).collect();
         let mut next: Vec<Vec<u8>> = (0..window).map(|_| vec![0u8; block]).collect();
-        let batch_at = |pos: u64| -> Vec<(u64, usize)> {
-            (0..window)
-                .map(|i| pos + (i * block) as u64)
-                .take_while(|&at| at < len)
-                .map(|at| (at, (len - at).min(block as u64) as usize))
-                .collect()
+        // Into a regular file, whole blocks the volume knows to be holes (a
+        // thin disk's unallocated space) are not read at all; blocks stay
+        // aligned, as holes are skipped in whole blocks.
+        let sparse_out = self.sparse;
+        let batch_at = |mut pos: u64| -> Vec<(u64, usize)> {
+            let mut out = Vec::with_capacity(window);
+            while out.len() < window && pos < len {
+                let hole = if sparse_out { vol.hole_at(pos) } else { 0 };
+                if hole >= block as u64 {
+                    pos += hole / block as u64 * block as u64;
+                    continue;
+                }
+                let n = (len - pos).min(block as u64);
+                out.push((pos, n as usize)); // ok: n <= block
+                pos += n;
+            }
+            out
         };
         // Ranges lying in mapped memory are written from there (one copy
         // fewer, and read ahead of time); the rest is read into buffers.

@@ -212,6 +212,27 @@ impl Volume for FileVolume {
     fn describe(&self) -> String {
         self.name.clone()
     }
+
+    fn hole_at(&self, offset: u64) -> u64 {
+        let mut pos = offset;
+        let mut i = self
+            .extents
+            .partition_point(|e| e.logical.saturating_add(e.len) <= pos);
+        while pos < self.size {
+            match self.extents.get(i) {
+                // Stored bytes: the hole (if any) ends here.
+                Some(e) if e.logical <= pos && e.physical.is_some() => break,
+                // An unwritten run.
+                Some(e) if e.logical <= pos => {
+                    pos = e.logical.saturating_add(e.len);
+                    i += 1;
+                }
+                // No run until the next one, or the end.
+                next => pos = next.map_or(self.size, |e| e.logical),
+            }
+        }
+        pos.min(self.size).saturating_sub(offset)
+    }
 }
 
 #[cfg(test)]
@@ -228,6 +249,32 @@ mod tests {
                 .map(|i| (i % 251) as u8 + 1)
                 .collect::<Vec<_>>(),
         ))
+    }
+
+    #[test]
+    fn holes_are_named() {
+        let mut l = ExtentList::new();
+        l.push(Extent {
+            logical: 100,
+            len: 50,
+            physical: Some(1000),
+        });
+        l.push(Extent {
+            logical: 150,
+            len: 50,
+            physical: None,
+        });
+        l.push(Extent {
+            logical: 300,
+            len: 10,
+            physical: Some(2000),
+        });
+        let f = l.build(base(), 400, "f".into()).unwrap();
+        assert_eq!(f.hole_at(0), 100);
+        assert_eq!(f.hole_at(120), 0);
+        assert_eq!(f.hole_at(150), 150);
+        assert_eq!(f.hole_at(310), 90);
+        assert_eq!(f.hole_at(500), 0);
     }
 
     #[test]

@@ -73,6 +73,29 @@ impl Volume for Concat {
         self.name.clone()
     }
 
+    fn hole_at(&self, offset: u64) -> u64 {
+        // Holes that continue across parts add up.
+        let mut pos = offset;
+        let mut i = self.starts.partition_point(|&s| s <= pos).saturating_sub(1);
+        while let (Some(p), Some(&start), Some(&end)) = (
+            self.parts.get(i),
+            self.starts.get(i),
+            self.starts.get(i + 1),
+        ) {
+            if pos >= end {
+                i += 1;
+                continue;
+            }
+            let h = p.hole_at(pos - start).min(end - pos);
+            pos += h;
+            if pos < end {
+                break;
+            }
+            i += 1;
+        }
+        pos - offset
+    }
+
     fn bad_ranges(&self) -> Vec<Range<u64>> {
         let mut all = Vec::new();
         for (p, &s) in self.parts.iter().zip(&self.starts) {

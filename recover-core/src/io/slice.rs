@@ -63,4 +63,11 @@ impl Volume for Slice {
     fn device_sector_size(&self) -> Option<u32> {
         self.inner.device_sector_size()
     }
+
+    fn hole_at(&self, offset: u64) -> u64 {
+        let left = self.len.saturating_sub(offset);
+        self.inner
+            .hole_at(self.offset.saturating_add(offset))
+            .min(left)
+    }
 }

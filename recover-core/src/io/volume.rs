@@ -59,6 +59,14 @@ pub trait Volume: Send + Sync {
     /// instead of a page fault per page.
     fn prefetch(&self, _offset: u64, _len: u64) {}
 
+    /// How many bytes from `offset` are known to read as zeros without
+    /// being stored anywhere (a hole of a thin file); 0 when they may hold
+    /// data, or when the volume cannot tell. A copy skips what this names
+    /// instead of reading it.
+    fn hole_at(&self, _offset: u64) -> u64 {
+        0
+    }
+
     /// True for a zero-length volume.
     fn is_empty(&self) -> bool {
         self.len() == 0
@@ -190,6 +198,10 @@ impl Zeros {
 impl Volume for Zeros {
     fn len(&self) -> u64 {
         self.len
+    }
+
+    fn hole_at(&self, offset: u64) -> u64 {
+        self.len.saturating_sub(offset)
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {

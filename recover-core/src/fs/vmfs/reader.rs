@@ -28,6 +28,8 @@ pub const ROOT: u32 = 0x4;
 /// Pointer blocks reached through more pointer blocks than this are a
 /// loop in damaged metadata.
 const MAX_DEPTH: u32 = 6;
+/// Blocks a hole query looks at before it answers.
+const HOLE_STEPS: usize = 1 << 16;
 /// Pointer blocks kept for sequential reads.
 const PB_CACHE: usize = 32;
 /// A directory larger than this is damage (VMFS6 allows 16001 hashed
@@ -321,11 +323,14 @@ impl Inner {
         let bn = off >> shift;
         let block_end = (u128::from(bn) + 1) << shift;
         let to_end = u64::try_from(block_end - u128::from(off)).unwrap_or(u64::MAX);
-        let a = self.block_addr(fd, bn, depth)?;
+        let (a, span) = self.block_addr(fd, bn, depth)?;
         if a == 0 {
+            // A hole: to the end of what the missing pointer would cover.
+            let end = (u128::from(bn - bn % span) + u128::from(span)) << shift;
+            let len = u64::try_from(end - u128::from(off)).unwrap_or(u64::MAX);
             return Ok(Run {
                 at: None,
-                len: to_end,
+                len: len.max(to_end),
             });
         }
         let bad = |what: String| {
@@ -410,8 +415,9 @@ impl Inner {
         Ok(Run { at: Some(at), len })
     }
 
-    /// The address of block `bn` of `fd`: 0 for a hole.
-    fn block_addr(&self, fd: &Fd, bn: u64, depth: u32) -> Result<u64> {
+    /// The address of block `bn` of `fd` (0 for a hole), and for a hole
+    /// how many blocks, aligned, the missing pointer stands for.
+    fn block_addr(&self, fd: &Fd, bn: u64, depth: u32) -> Result<(u64, u64)> {
         let g = &self.g;
         let mask = (1u64 << g.ptr_shift) - 1;
         let direct = |i: u64| {
@@ -432,17 +438,28 @@ impl Inner {
                     )
                 })
         };
+        let per = 1u64 << g.ptr_shift;
+        let one = |a: u64| (a, 1);
         match fd.zla {
-            None => Ok(0),
-            Some(Zla::Direct) => direct(bn),
+            None => Ok((0, u64::MAX >> 1)),
+            Some(Zla::Direct) => direct(bn).map(one),
             Some(Zla::Indirect) => {
                 let pb = direct(bn >> g.ptr_shift)?;
-                self.pointer(pb, bn & mask, depth)
+                if pb == 0 {
+                    return Ok((0, per));
+                }
+                self.pointer(pb, bn & mask, depth).map(one)
             }
             Some(Zla::DoubleIndirect) => {
                 let pb = direct(bn >> (2 * g.ptr_shift))?;
+                if pb == 0 {
+                    return Ok((0, per * per));
+                }
                 let pb2 = self.pointer(pb, (bn >> g.ptr_shift) & mask, depth)?;
-                self.pointer(pb2, bn & mask, depth)
+                if pb2 == 0 {
+                    return Ok((0, per));
+                }
+                self.pointer(pb2, bn & mask, depth).map(one)
             }
             Some(Zla::Resident) => Err(Error::corrupt(
                 "VMFS file descriptor",
@@ -837,5 +854,24 @@ impl Volume for VmfsFile {
 
     fn describe(&self) -> String {
         self.name.clone()
+    }
+
+    fn hole_at(&self, offset: u64) -> u64 {
+        if self.fd.zla == Some(Zla::Resident) {
+            return 0;
+        }
+        let mut pos = offset;
+        // A bounded walk: a thick file lazily zeroed is a hole a block at a
+        // time; the caller asks again where this stops.
+        for _ in 0..HOLE_STEPS {
+            if pos >= self.fd.size {
+                break;
+            }
+            match self.inner.run_at(&self.fd, pos, 0) {
+                Ok(Run { at: None, len }) => pos = pos.saturating_add(len),
+                _ => break,
+            }
+        }
+        pos.min(self.fd.size).saturating_sub(offset)
     }
 }
