@@ -751,7 +751,8 @@ impl FileSystem for Vmfs {
             id,
             kind: Some(FileKind::from_mode(mode)),
             size: fd.size,
-            allocated: None,
+            allocated: (fd.zla != Some(Zla::Resident))
+                .then(|| fd.blocks_allocated.saturating_mul(fd.block_size)),
             mode: Some(mode),
             uid: Some(fd.uid),
             gid: Some(fd.gid),
@@ -840,6 +841,33 @@ struct VmfsFile {
     name: String,
 }
 
+impl VmfsFile {
+    /// Where `len` bytes at `offset` start on the volume, and how many of
+    /// them lie there in one run of stored blocks (files are mostly
+    /// allocated in runs of neighbouring blocks).
+    fn contiguous(&self, offset: u64, len: u64) -> Option<(u64, u64)> {
+        if self.fd.zla == Some(Zla::Resident) || offset.checked_add(len)? > self.fd.size {
+            return None;
+        }
+        let mut pos = offset;
+        let mut start = None;
+        let mut next = 0;
+        while pos < offset + len {
+            let run = self.inner.run_at(&self.fd, pos, 0).ok()?;
+            let Some(at) = run.at else { break };
+            match start {
+                None => start = Some(at),
+                Some(_) if at != next => break,
+                Some(_) => {}
+            }
+            let n = run.len.min(offset + len - pos);
+            next = at + n;
+            pos += n;
+        }
+        Some((start?, pos - offset))
+    }
+}
+
 impl Volume for VmfsFile {
     fn len(&self) -> u64 {
         self.fd.size
@@ -854,6 +882,19 @@ impl Volume for VmfsFile {
 
     fn describe(&self) -> String {
         self.name.clone()
+    }
+
+    fn slice_at(&self, offset: u64, len: u64) -> Option<&[u8]> {
+        let (start, n) = self.contiguous(offset, len)?;
+        (n == len)
+            .then(|| self.inner.vol.slice_at(start, len))
+            .flatten()
+    }
+
+    fn prefetch(&self, offset: u64, len: u64) {
+        if let Some((start, n)) = self.contiguous(offset, len) {
+            self.inner.vol.prefetch(start, n);
+        }
     }
 
     fn hole_at(&self, offset: u64) -> u64 {
