@@ -45,6 +45,11 @@ const SBC: u32 = 0x0100_0004;
 const PB2: u32 = 0x0180_0004;
 const JBC: u32 = 0x0200_0004;
 
+/// The resource files by address kind, for messages.
+const RES_NAMES: [&str; 8] = [
+    "(none)", ".fbb.sf", ".sbc.sf", ".pbc.sf", ".fdc.sf", ".pb2.sf", ".jbc.sf", ".fbb.sf",
+];
+
 /// A resource file: its descriptor and layout.
 #[derive(Debug)]
 struct Res {
@@ -241,10 +246,11 @@ impl Inner {
                     .get(k)
                     .and_then(Option::clone)
                     .unwrap_or_else(|| "not present".into());
+                let name = RES_NAMES.get(k).copied().unwrap_or("resource file");
                 Err(Error::corrupt(
                     "VMFS resource file",
                     0,
-                    format!("the resource file of address kind {k} could not be opened: {why}"),
+                    format!("{name}, which this address needs, could not be opened: {why}"),
                 ))
             }
         }
