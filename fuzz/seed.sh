@@ -382,6 +382,32 @@ if have qemu-img; then
     done
 fi
 
+# image_vmdk_cowd, image_vmdk_sesparse: no tool here writes ESXi's delta
+# extents; the fixtures' builder does (cargo test -p recover-core --test
+# image_vmdk puts them in ../target/fixtures). COWD extents whole (a few
+# hundred KiB); SESPARSE ones cut to their first 256 KiB (headers, grain
+# directory and tables, the first grains), or they would be 32 MiB.
+# Their descriptors go to image_vmdk, each followed by its extent.
+F=${RECOVER_FIXTURES_DIR:-../target/fixtures}
+if compgen -G "$F/esx-delta-*" >/dev/null; then
+    mkdir -p "$C/image_vmdk" "$C/image_vmdk_cowd" "$C/image_vmdk_sesparse"
+    for d in "$F"/esx-delta-*; do
+        n=$(basename "$d")
+        if [ -f "$d/base-000001-delta.vmdk" ]; then
+            cp "$d/base-000001-delta.vmdk" "$C/image_vmdk_cowd/$n"
+            extent="$d/base-000001-delta.vmdk"
+        else
+            head -c 262144 "$d/base-000001-sesparse.vmdk" > "$C/image_vmdk_sesparse/$n"
+            extent="$C/image_vmdk_sesparse/$n"
+        fi
+        m=$(stat -c %s "$d/base-000001.vmdk")
+        { printf '\x01'; printf "\\x$(printf %02x $((m % 256)))\\x$(printf %02x $((m / 256)))"
+          cat "$d/base-000001.vmdk" "$extent"; } > "$C/image_vmdk/$n"
+    done
+else
+    note "no ESXi delta fixtures in $F (run the image_vmdk tests first)"
+fi
+
 # image_vhdx: small VHDX images from qemu-img and qemu-io (dynamic with
 # 1 MiB blocks, fixed, one whose current header names the log qemu left
 # after a write), as patches over zeros (see the target): each non-zero

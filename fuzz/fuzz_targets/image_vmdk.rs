@@ -2,7 +2,8 @@
 //! The VMDK reader on untrusted bytes: the sparse extent header (and the
 //! stream-optimized footer), grain directory and tables, zlib grains with
 //! markers, the embedded and standalone descriptor, extents laid end to
-//! end; reads at the start, across grain boundaries and at the end.
+//! end (ESXi's COWD and SESPARSE delta extents too, each also a target of
+//! its own); reads at the start, across grain boundaries and at the end.
 //!
 //! First byte even: the rest is one file (a sparse extent or a
 //! descriptor), opened with nothing beside it. Odd: the next two bytes

@@ -345,6 +345,25 @@ fn vmdk_exports_as_qemu_img_converts_it() {
     }
 }
 
+/// ESXi snapshot deltas (VMFSSPARSE and SESPARSE, from the fixtures'
+/// builder) over parents qemu-img made: the source is the delta's
+/// descriptor, and `extract --at d0/vmdk` writes what `qemu-img convert
+/// -O raw` writes, through the parent.
+#[test]
+fn esx_deltas_export_as_qemu_img_converts_them() {
+    use fixtures::esx_delta::{esx_delta, DeltaKind, ESX_DELTA_VARIANTS, SIZE};
+    for v in ESX_DELTA_VARIANTS {
+        let Some(d) = esx_delta(v) else {
+            return;
+        };
+        let create = match v.kind {
+            DeltaKind::Cowd(_) => "vmfsSparse",
+            DeltaKind::SeSparse => "seSparse",
+        };
+        assert_exports(&d.descriptor, "d0/vmdk", create, Some(SIZE), &d.sha);
+    }
+}
+
 /// A descriptor whose extent is missing: the disk is still a node, its
 /// problem names the extent file, and the scan's exit code says so.
 #[test]

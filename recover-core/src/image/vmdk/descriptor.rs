@@ -95,6 +95,15 @@ impl ExtentType {
         .find(|t| t.as_str().eq_ignore_ascii_case(s))
     }
 
+    /// True for the types read through a grain directory and tables
+    /// (hosted sparse, and ESXi's snapshot deltas).
+    pub fn is_sparse(self) -> bool {
+        matches!(
+            self,
+            ExtentType::Sparse | ExtentType::VmfsSparse | ExtentType::SeSparse
+        )
+    }
+
     /// True for the types read byte for byte from their file.
     pub fn is_flat(self) -> bool {
         matches!(

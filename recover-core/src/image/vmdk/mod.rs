@@ -6,21 +6,29 @@
 //! twoGbMaxExtentFlat, vmfs, ...) naming extent files beside it, or it is
 //! embedded in a single sparse extent (monolithicSparse, streamOptimized).
 //! Extents are flat (the bytes as they are, from an offset of their file),
-//! sparse (grain directory and tables: [`sparse`]) or zero. A delta disk
-//! names its parent (`parentFileNameHint`): the grains it does not hold
-//! are the parent's.
+//! sparse (grain directory and tables: hosted [`sparse`] extents, and
+//! ESXi's snapshot deltas, VMFSSPARSE [`cowd`] and [`sesparse`]) or zero.
+//! A sparse extent is read as what its header says it is, whatever type
+//! the descriptor gives it. A delta disk names its parent
+//! (`parentFileNameHint`): the grains it does not hold are the parent's.
 //!
 //! Extent files are opened through [`Chain`] (beside the descriptor, on
 //! the host or in its filesystem). One that cannot be opened or read does
 //! not stop the disk: its range reads as zeros and an error problem says
 //! so.
 
+pub mod cowd;
 pub mod descriptor;
+pub mod layer;
+pub mod sesparse;
 pub mod sparse;
 
 use std::sync::Arc;
 
+pub use cowd::{CowdExtent, CowdHeader};
 pub use descriptor::{Descriptor, ExtentLine, ExtentType};
+pub use layer::{Delta, Grain, GrainMap};
+pub use sesparse::{SeSparseExtent, SeSparseHeader};
 pub use sparse::{SparseExtent, SparseHeader};
 
 use super::Chain;
@@ -48,20 +56,132 @@ pub struct Opened {
 }
 
 /// True when `head`, the start of a `len`-byte volume, is a VMDK: a sparse
-/// extent header or a standalone descriptor.
+/// extent header (hosted, COWD or SESPARSE) or a standalone descriptor.
 pub fn is_vmdk(head: &[u8], len: u64) -> bool {
-    head.get(..4) == Some(sparse::MAGIC) || descriptor::is_descriptor(head, len)
+    SparseKind::of(head).is_some() || descriptor::is_descriptor(head, len)
+}
+
+/// What a sparse extent file holds, by its header's magic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SparseKind {
+    /// A hosted sparse extent ("KDMV").
+    Hosted,
+    /// An ESXi host sparse extent ("COWD", VMFSSPARSE).
+    Cowd,
+    /// A space-efficient sparse extent (SESPARSE).
+    SeSparse,
+}
+
+impl SparseKind {
+    /// The kind of sparse extent `head` (at least its first 16 bytes)
+    /// starts, if any.
+    pub fn of(head: &[u8]) -> Option<SparseKind> {
+        if head.get(..4) == Some(sparse::MAGIC) {
+            Some(SparseKind::Hosted)
+        } else if cowd::is_cowd(head) {
+            Some(SparseKind::Cowd)
+        } else if sesparse::is_sesparse(head) {
+            Some(SparseKind::SeSparse)
+        } else {
+            None
+        }
+    }
+
+    /// The extent type a descriptor gives this kind.
+    pub fn extent_type(self) -> ExtentType {
+        match self {
+            SparseKind::Hosted => ExtentType::Sparse,
+            SparseKind::Cowd => ExtentType::VmfsSparse,
+            SparseKind::SeSparse => ExtentType::SeSparse,
+        }
+    }
+
+    fn header_name(self) -> &'static str {
+        match self {
+            SparseKind::Hosted => "hosted sparse (KDMV)",
+            SparseKind::Cowd => "COWD",
+            SparseKind::SeSparse => "SESPARSE",
+        }
+    }
 }
 
 /// Opens the VMDK in `file` (a sparse extent, or a descriptor); the files
 /// it names (extents, the parent) through `chain`.
 pub fn open(file: VolumeRef, chain: &Chain) -> Result<Opened> {
-    let head = crate::io::bytes_up_to(file.as_ref(), 0, 4)?;
-    if head.as_ref() == sparse::MAGIC {
-        open_sparse(file, chain)
-    } else {
-        open_descriptor(file, chain)
+    let head = crate::io::bytes_up_to(file.as_ref(), 0, 16)?;
+    match SparseKind::of(&head) {
+        Some(SparseKind::Hosted) => open_sparse(file, chain),
+        Some(kind) => open_delta_alone(file, kind),
+        None => open_descriptor(file, chain),
     }
+}
+
+/// A sparse extent opened as (a part of) a disk.
+struct SparsePart {
+    disk: VolumeRef,
+    /// The extent's capacity, in sectors.
+    capacity: u64,
+    allocated: Option<u64>,
+    problems: Vec<Problem>,
+}
+
+/// Opens the sparse extent of `kind` in `file` as `len` bytes of the disk
+/// (its capacity, without a length), named `name`, from `start` of the
+/// disk on, over `backing`.
+fn open_sparse_part(
+    kind: SparseKind,
+    file: VolumeRef,
+    len: Option<u64>,
+    backing: Option<VolumeRef>,
+    start: u64,
+    name: String,
+) -> Result<SparsePart> {
+    // The same for each kind: its header's capacity and size, its
+    // allocation, the extent placed.
+    macro_rules! part {
+        ($opened:expr) => {{
+            let (ext, problems) = $opened?;
+            let capacity = ext.header().capacity;
+            let allocated = ext.allocated().ok();
+            let len = len.unwrap_or(ext.header().size());
+            SparsePart {
+                disk: Arc::new(ext.placed(len, backing, start, name)),
+                capacity,
+                allocated,
+                problems,
+            }
+        }};
+    }
+    Ok(match kind {
+        SparseKind::Hosted => part!(SparseExtent::open(file)),
+        SparseKind::Cowd => part!(CowdExtent::open(file)),
+        SparseKind::SeSparse => part!(SeSparseExtent::open(file)),
+    })
+}
+
+/// An ESXi delta extent (COWD or SESPARSE) found without its descriptor:
+/// what it holds, over zeros (its parent is named only in the
+/// descriptor).
+fn open_delta_alone(file: VolumeRef, kind: SparseKind) -> Result<Opened> {
+    let name = format!("{}:vmdk", file.describe());
+    let mut part = open_sparse_part(kind, file, None, None, 0, name)?;
+    part.problems.push(Problem::warning(
+        format!("VMDK {} header", kind.header_name()),
+        Some(0),
+        "a snapshot delta read without its descriptor, which names its parent: the grains it does not hold read as zeros",
+    ));
+    Ok(Opened {
+        create_type: match kind {
+            SparseKind::SeSparse => "seSparse extent",
+            _ => "vmfsSparse extent",
+        }
+        .into(),
+        descriptor: None,
+        disk: part.disk,
+        allocated: part.allocated,
+        parent: None,
+        problems: part.problems,
+    })
 }
 
 /// A single sparse extent, its descriptor (if any) embedded.
@@ -164,31 +284,47 @@ fn open_descriptor(file: VolumeRef, chain: &Chain) -> Result<Opened> {
         let part: VolumeRef = match (e.kind, e.file.as_deref()) {
             (ExtentType::Zero, _) => Arc::new(Zeros(len)),
             (_, _) if e.access == descriptor::Access::NoAccess => Arc::new(Zeros(len)),
-            (kind, Some(f)) if kind.is_flat() || kind == ExtentType::Sparse => {
+            (kind, Some(f)) if kind.is_flat() || kind.is_sparse() => {
                 match chain.open(f, "extent") {
                     Err(err) => zeros(format!("cannot be opened ({err})"), &mut problems),
-                    Ok((vol, _)) if kind == ExtentType::Sparse => {
-                        match SparseExtent::open(vol.clone()) {
-                            Ok((ext, inner)) => {
-                                problems.extend(inner.into_iter().map(|mut p| {
-                                    p.detail = format!("extent {f:?}: {}", p.detail);
-                                    p
-                                }));
-                                if ext.header().capacity != e.sectors {
-                                    problems.push(Problem::warning(
-                                        "VMDK extent",
-                                        None,
-                                        format!("extent {f:?} holds {} sectors; the descriptor gives it {} (the difference reads as zeros or is cut)", ext.header().capacity, e.sectors),
-                                    ));
-                                }
-                                allocated = allocated.saturating_add(ext.allocated().unwrap_or(0));
-                                let n = format!("{}:vmdk-extent", vol.describe());
-                                Arc::new(ext.placed(len, backing.clone(), start, n))
-                            }
-                            Err(err) => zeros(
-                                format!("is not a readable sparse extent ({err})"),
+                    Ok((vol, _)) if kind.is_sparse() => {
+                        let head =
+                            crate::io::bytes_up_to(vol.as_ref(), 0, 16).map(|h| SparseKind::of(&h));
+                        let n = format!("{}:vmdk-extent", vol.describe());
+                        match head {
+                            Err(err) => zeros(format!("cannot be read ({err})"), &mut problems),
+                            Ok(None) => zeros(
+                                "is not a readable sparse extent (no KDMV, COWD or SESPARSE header)".into(),
                                 &mut problems,
                             ),
+                            Ok(Some(sk)) => match open_sparse_part(sk, vol, Some(len), backing.clone(), start, n) {
+                                Ok(part) => {
+                                    if sk.extent_type() != kind {
+                                        problems.push(Problem::warning(
+                                            "VMDK extent",
+                                            None,
+                                            format!("extent {f:?} is given as {} but holds a {} header: read as what it holds", kind.as_str(), sk.header_name()),
+                                        ));
+                                    }
+                                    problems.extend(part.problems.into_iter().map(|mut p| {
+                                        p.detail = format!("extent {f:?}: {}", p.detail);
+                                        p
+                                    }));
+                                    if part.capacity != e.sectors {
+                                        problems.push(Problem::warning(
+                                            "VMDK extent",
+                                            None,
+                                            format!("extent {f:?} holds {} sectors; the descriptor gives it {} (the difference reads as zeros or is cut)", part.capacity, e.sectors),
+                                        ));
+                                    }
+                                    allocated = allocated.saturating_add(part.allocated.unwrap_or(0));
+                                    part.disk
+                                }
+                                Err(err) => zeros(
+                                    format!("is not a readable sparse extent ({err})"),
+                                    &mut problems,
+                                ),
+                            },
                         }
                     }
                     Ok((vol, _)) => {
