@@ -61,3 +61,41 @@ pub fn search_options(s: &crate::SearchOpts) -> io::Result<SearchOptions> {
         range: s.range.as_deref().map(parse_range).transpose()?,
     })
 }
+
+/// The ddrescue mapfiles of `--map`, by source index: `SOURCE=MAPFILE`
+/// names the source as given on the command line; a bare `MAPFILE` is the
+/// only source's. An unknown source, a second map for one source, or a
+/// mapfile that cannot be read or parsed is a command-line mistake.
+pub fn mapfiles(
+    specs: &[String],
+    sources: &[std::path::PathBuf],
+) -> io::Result<std::collections::HashMap<usize, recover_core::io::ddrescue::Mapfile>> {
+    let mut out = std::collections::HashMap::new();
+    for spec in specs {
+        let named = spec.split_once('=').and_then(|(src, map)| {
+            let i = sources
+                .iter()
+                .position(|p| p.as_os_str() == std::ffi::OsStr::new(src))?;
+            Some((i, map))
+        });
+        let (i, map) = match named {
+            Some(x) => x,
+            None if sources.len() == 1 => (0, spec.as_str()),
+            None => {
+                return Err(bad(format!(
+                    "--map {spec}: say which source it is for, as SOURCE=MAPFILE (SOURCE as given)"
+                )))
+            }
+        };
+        let text = std::fs::read_to_string(map)
+            .map_err(|e| bad(format!("--map {spec}: cannot read {map}: {e}")))?;
+        let m = recover_core::io::ddrescue::parse(&text, map)
+            .map_err(|e| bad(format!("--map {spec}: {e}")))?;
+        if out.insert(i, m).is_some() {
+            return Err(bad(format!(
+                "--map {spec}: a second mapfile for that source"
+            )));
+        }
+    }
+    Ok(out)
+}

@@ -62,6 +62,11 @@ pub struct SourceOpts {
     /// inferred0, with its confidence and the alternatives.
     #[arg(long)]
     pub infer: bool,
+    /// A GNU ddrescue mapfile of a source, as SOURCE=MAPFILE, or MAPFILE
+    /// alone for the only source (repeatable): every range not finished
+    /// (`+`) reads as zeros and is reported as unreadable.
+    #[arg(long, value_name = "[SOURCE=]MAPFILE")]
+    pub map: Vec<String>,
 }
 
 #[derive(Args, Debug)]

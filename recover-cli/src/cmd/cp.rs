@@ -111,9 +111,27 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
             dest.join(OsStr::from_bytes(&it.rel))
         };
         let what = shown(&t, &it.rel);
+        let before = found.unread_so_far();
         let r = copy_one(&t.fs, it, &path, &guard, &what, &mut |n| {
             progress.set(done + n)
         });
+        // A file whose reads met bytes the sources could not give holds
+        // zeros there: it is named, with those ranges of the sources.
+        for ((src, now), (_, was)) in found.unread_so_far().iter().zip(&before) {
+            let new: Vec<String> = now
+                .iter()
+                .filter(|r| !was.contains(r))
+                .map(|r| format!("{:#x}..{:#x}", r.start, r.end))
+                .collect();
+            if !new.is_empty() {
+                failed = true;
+                eprintln!(
+                    "recover: {}: partly unreadable: it holds zeros for bytes {} of {src} that could not be read",
+                    shown(&t, &it.rel),
+                    new.join(", ")
+                );
+            }
+        }
         match r {
             Ok(Copied::Dir) => dirs.push((path, it)),
             Ok(Copied::File(n)) => {

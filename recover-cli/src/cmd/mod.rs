@@ -28,6 +28,29 @@ pub struct Discovered {
     pub opts: discover::Options,
     /// With --infer: why no array was inferred, when none was.
     pub not_inferred: Vec<recover_core::Problem>,
+    /// The sources read through a ddrescue mapfile, by source index.
+    pub rescued: Vec<(usize, std::sync::Arc<recover_core::io::ddrescue::Rescued>)>,
+}
+
+impl Discovered {
+    /// What each source could not give so far, by source name: the ranges
+    /// of a ddrescue mapfile that reads have met, and sectors that failed
+    /// to read. Compared before and after a file is copied, it names the
+    /// files that hold zeros for want of data.
+    pub fn unread_so_far(&self) -> Vec<(String, Vec<std::ops::Range<u64>>)> {
+        self.nodes
+            .iter()
+            .filter(|n| matches!(n.info, recover_core::discover::NodeInfo::Disk(_)))
+            .filter_map(|n| {
+                let i: usize = n.path.strip_prefix('d')?.parse().ok()?;
+                let ranges = match self.rescued.iter().find(|(k, _)| *k == i) {
+                    Some((_, r)) => r.touched(),
+                    None => n.volume.as_ref()?.bad_ranges(),
+                };
+                Some((crate::report::source_name(n), ranges))
+            })
+            .collect()
+    }
 }
 
 /// Opens every source (a failure does not stop the others) and builds the
@@ -60,11 +83,20 @@ pub fn discover_with_hints(
             dopts.serials.insert(src.to_string(), serial.to_string());
         }
     }
+    let maps = crate::args::mapfiles(&opts.map, paths)?;
     let mut sources = Vec::new();
     let mut failed = Vec::new();
+    let mut rescued = Vec::new();
     for (i, p) in paths.iter().enumerate() {
         match open_source(p, policy) {
-            Ok(src) => sources.push((i, src)),
+            Ok(mut src) => {
+                if let Some(m) = maps.get(&i) {
+                    let r = recover_core::io::ddrescue::rescued(src.volume, m);
+                    rescued.push((i, r.clone()));
+                    src.volume = r;
+                }
+                sources.push((i, src))
+            }
             Err(e) => failed.push((p.display().to_string(), e.to_string())),
         }
     }
@@ -81,6 +113,7 @@ pub fn discover_with_hints(
         failed,
         opts: dopts,
         not_inferred,
+        rescued,
     })
 }
 

@@ -6,6 +6,7 @@
 
 pub mod blocks;
 pub mod concat;
+pub mod ddrescue;
 pub mod device;
 pub mod faults;
 pub mod file;
