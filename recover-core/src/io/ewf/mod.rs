@@ -222,6 +222,7 @@ struct SegmentWalk {
     hash: Option<Range<u64>>,
     digest: Option<Range<u64>>,
     error2: Option<Range<u64>>,
+    xhash: Option<Range<u64>>,
     /// Whether the chain ended at "done" (the last segment).
     done: bool,
 }
@@ -289,6 +290,9 @@ fn walk(seg: &dyn Volume, problems: &mut Vec<Problem>, name: &str) -> SegmentWal
             }
             "error2" => {
                 w.error2.get_or_insert(span.clone());
+            }
+            "xhash" => {
+                w.xhash.get_or_insert(span.clone());
             }
             "table" => w.tables.push((span.clone(), None)),
             "table2" => match w.tables.last_mut() {
@@ -460,7 +464,9 @@ pub fn open(first: VolumeRef, first_name: &str, open: &SegmentOpener<'_>) -> Res
                         Some(num) => problems.push(Problem::warning(
                             "EWF file header",
                             Some(9),
-                            format!("{name}: says it is segment {num}, its name says {n}; read as {n}"),
+                            format!(
+                                "{name}: says it is segment {num}, its name says {n}; read as {n}"
+                            ),
                         )),
                         None => problems.push(Problem::error(
                             "EWF file header",
@@ -497,14 +503,21 @@ pub fn open(first: VolumeRef, first_name: &str, open: &SegmentOpener<'_>) -> Res
     }
 
     // The media geometry, from the first segment's volume section.
-    let w0 = walks.first().ok_or_else(|| corrupt("EWF", 0, "no segment"))?;
+    let w0 = walks
+        .first()
+        .ok_or_else(|| corrupt("EWF", 0, "no segment"))?;
     let vr = w0.volume.clone().ok_or_else(|| {
-        corrupt("EWF volume section", raw::FILE_HEADER_LEN, "no volume section in the first segment")
-            .within(&first.describe(), 0)
+        corrupt(
+            "EWF volume section",
+            raw::FILE_HEADER_LEN,
+            "no volume section in the first segment",
+        )
+        .within(&first.describe(), 0)
     })?;
     let vb = section_bytes(first.as_ref(), &vr, 1052)?;
     let vol = raw::volume(&vb).ok_or_else(|| {
-        corrupt("EWF volume section", vr.start, "shorter than its 94 bytes").within(&first.describe(), 0)
+        corrupt("EWF volume section", vr.start, "shorter than its 94 bytes")
+            .within(&first.describe(), 0)
     })?;
     if !vol.checksum_ok {
         problems.push(Problem::warning(
@@ -534,8 +547,12 @@ pub fn open(first: VolumeRef, first_name: &str, open: &SegmentOpener<'_>) -> Res
         .sector_count
         .checked_mul(u64::from(vol.bytes_per_sector))
         .ok_or_else(|| {
-            corrupt("EWF volume section", vr.start + 16, "the sector count overflows")
-                .within(&first.describe(), 0)
+            corrupt(
+                "EWF volume section",
+                vr.start + 16,
+                "the sector count overflows",
+            )
+            .within(&first.describe(), 0)
         })?;
     info.media_size = media_size;
     info.bytes_per_sector = vol.bytes_per_sector;
@@ -603,6 +620,28 @@ pub fn open(first: VolumeRef, first_name: &str, open: &SegmentOpener<'_>) -> Res
                 }
             }
         }
+        if let Some(r) = &w.xhash {
+            let xml = section_bytes(s.as_ref(), r, 1 << 20)
+                .ok()
+                .and_then(|b| raw::inflate_text(&b))
+                .map(|t| String::from_utf8_lossy(&t).into_owned());
+            if let Some(x) = xml {
+                let hex = |t| {
+                    raw::xml_value(&x, t)
+                        .filter(|v| v.bytes().all(|c| c.is_ascii_hexdigit()) && !v.is_empty())
+                        .map(|v| v.to_ascii_lowercase())
+                };
+                // libewf writes the tags upper-case; its document shows them lower.
+                info.md5 = info
+                    .md5
+                    .take()
+                    .or_else(|| hex("MD5").or_else(|| hex("md5")));
+                info.sha1 = info
+                    .sha1
+                    .take()
+                    .or_else(|| hex("SHA1").or_else(|| hex("sha1")));
+            }
+        }
         if let Some(r) = &w.error2 {
             if let Some((runs, ok)) = section_bytes(s.as_ref(), r, 520 + 8 * (1 << 20))
                 .ok()
@@ -635,7 +674,8 @@ pub fn open(first: VolumeRef, first_name: &str, open: &SegmentOpener<'_>) -> Res
         .map(|(i, (s, w))| {
             let name = info.segments.get(i).cloned().unwrap_or_default();
             s.as_ref().map(|s| {
-                segment_chunks(i as u32, s.as_ref(), w, max_stored, &mut problems, &name) // ok: i < MAX_SEGMENTS
+                segment_chunks(i as u32, s.as_ref(), w, max_stored, &mut problems, &name)
+                // ok: i < MAX_SEGMENTS
             })
         })
         .collect();
@@ -732,7 +772,10 @@ pub fn open(first: VolumeRef, first_name: &str, open: &SegmentOpener<'_>) -> Res
         .filter_map(|p| match p {
             Piece::Missing { first, count } => Some(
                 first.saturating_mul(chunk_size).min(media_size)
-                    ..first.saturating_add(*count).saturating_mul(chunk_size).min(media_size),
+                    ..first
+                        .saturating_add(*count)
+                        .saturating_mul(chunk_size)
+                        .min(media_size),
             ),
             Piece::Stored { .. } => None,
         })
@@ -989,7 +1032,10 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
-        let v: VolumeRef = Arc::new(MemVolume::new("x.E01", b"EVF\x09\x0d\x0a\xff\x00\x01\x01\x00\x00\x00garbage".to_vec()));
+        let v: VolumeRef = Arc::new(MemVolume::new(
+            "x.E01",
+            b"EVF\x09\x0d\x0a\xff\x00\x01\x01\x00\x00\x00garbage".to_vec(),
+        ));
         let none = |_: &str| Ok(None);
         assert!(open(v, "x.E01", &none).is_err());
     }

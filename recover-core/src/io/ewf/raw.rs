@@ -234,6 +234,15 @@ pub fn inflate_text(b: &[u8]) -> Option<Vec<u8>> {
     miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(b, MAX_HEADER_TEXT).ok()
 }
 
+/// The text of the element `<tag>` in the XML of an xhash or xheader
+/// section (libewf's EWF-X: "Xhash", "Xheader"), trimmed.
+pub fn xml_value(xml: &str, tag: &str) -> Option<String> {
+    let open = format!("<{tag}>");
+    let start = xml.find(&open)? + open.len();
+    let len = xml.get(start..)?.find(&format!("</{tag}>"))?;
+    Some(xml.get(start..start + len)?.trim().to_string())
+}
+
 /// The text of a header (ASCII or Latin-1) or header2 (UTF-16 with a byte
 /// order mark) section, once inflated.
 pub fn header_text(b: &[u8]) -> String {
@@ -288,12 +297,7 @@ pub fn segment_extension(letter: char, n: u32) -> Option<String> {
         return None;
     }
     let c = |v: u32| char::from(a + (v % 26) as u8); // ok: v % 26 < 26
-    Some(format!(
-        "{}{}{}",
-        char::from_u32(first)?,
-        c(i / 26),
-        c(i)
-    ))
+    Some(format!("{}{}{}", char::from_u32(first)?, c(i / 26), c(i)))
 }
 
 /// For a file name `stem.X01` (X a letter), the stem and X; `None` when
