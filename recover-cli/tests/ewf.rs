@@ -85,3 +85,46 @@ fn a_missing_segment_is_reported_with_its_range() {
     let problems = d["problems"].to_string();
     assert!(problems.contains("segment 4"), "{problems}");
 }
+
+#[test]
+fn an_e01_set_inside_ext4_opens_as_a_disk() {
+    if !have_ewf_tools() || !fixtures::tools::have("mkfs.ext4") {
+        return;
+    }
+    let raw = fixtures::gpt_small().path;
+    let dir = scratch("cli-ewf-in-fs");
+    let tree = dir.0.join("tree");
+    acquire(&raw, &tree.join("imgs"), "encase6", "none", 8 << 20);
+    let fs = dir.0.join("fs.img");
+    std::fs::File::create(&fs)
+        .unwrap()
+        .set_len(112 << 20)
+        .unwrap();
+    fixtures::tools::run(
+        std::process::Command::new("mkfs.ext4")
+            .args(["-q", "-F", "-d"])
+            .arg(&tree)
+            .arg(&fs),
+    );
+    let at = "d0/ext4:/imgs/img.E01";
+    let b = recover(["scan", "--json", fs.to_str().unwrap(), "--at", at]);
+    assert_eq!(b.code, 0, "{}", b.stderr);
+    let doc = b.json();
+    let e = node(&doc, &format!("{at}/ewf"));
+    assert_eq!(e["format"], "ewf");
+    assert!(
+        e["subformat"].as_str().unwrap().contains("9 segments"),
+        "{e}"
+    );
+    let out = dir.0.join("inner.img");
+    let r = recover([
+        "extract",
+        fs.to_str().unwrap(),
+        "--at",
+        &format!("{at}/ewf"),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(sha256_file(&out), sha256_file(&raw));
+}

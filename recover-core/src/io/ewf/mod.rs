@@ -1026,6 +1026,7 @@ impl Volume for EwfVolume {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)] // tests index what they built
 mod tests {
     use super::*;
     use crate::io::MemVolume;

@@ -333,6 +333,7 @@ pub fn iso_date(secs: i64) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)] // tests index what they built
 mod tests {
     use super::*;
 
