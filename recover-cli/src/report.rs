@@ -273,6 +273,39 @@ fn search_json(m: &mut Map<String, Value>, n: &Node, sr: &SearchInfo) {
     );
 }
 
+/// The `ewf` object of a disk node read from an EWF image.
+fn ewf_json(e: &recover_core::io::ewf::EwfInfo) -> Value {
+    let c = &e.case;
+    json!({
+        "variant": e.variant,
+        "segments": e.segments,
+        "missing_segments": e.missing_segments,
+        "bytes_per_sector": e.bytes_per_sector,
+        "sectors_per_chunk": e.sectors_per_chunk,
+        "chunk_size": u64::from(e.bytes_per_sector) * u64::from(e.sectors_per_chunk),
+        "chunk_count": e.chunk_count,
+        "compression": e.compression,
+        "media_type": e.media_type,
+        "set_identifier": e.set_identifier,
+        "md5": e.md5,
+        "sha1": e.sha1,
+        "case_number": c.case_number,
+        "evidence_number": c.evidence_number,
+        "description": c.description,
+        "examiner": c.examiner,
+        "notes": c.notes,
+        "acquisition_date": c.acquisition_date,
+        "system_date": c.system_date,
+        "system": c.system,
+        "software": c.software,
+        "model": c.model,
+        "serial_number": c.serial_number,
+        "acquisition_errors": e.acquisition_errors.iter()
+            .map(|r| json!({"start": r.start, "end": r.end}))
+            .collect::<Vec<_>>(),
+    })
+}
+
 fn node_json(n: &Node) -> Value {
     let mut m = Map::new();
     m.insert("path".into(), json!(n.path));
@@ -283,11 +316,15 @@ fn node_json(n: &Node) -> Value {
     match &n.info {
         NodeInfo::Disk(d) => {
             m.insert("source".into(), json!(d.source));
-            let (kind, parts) = match d.source_kind {
+            let (kind, parts) = match &d.source_kind {
                 SourceKind::MappedFile => ("file", None),
                 SourceKind::File => ("file", None),
                 SourceKind::BlockDevice => ("block_device", None),
-                SourceKind::Split { parts } => ("split", Some(parts)),
+                SourceKind::Split { parts } => ("split", Some(*parts)),
+                SourceKind::Ewf(e) => {
+                    m.insert("ewf".into(), ewf_json(e));
+                    ("ewf", Some(e.segments.len()))
+                }
             };
             m.insert("source_kind".into(), json!(kind));
             m.insert(
@@ -641,13 +678,26 @@ fn describe(n: &Node) -> String {
             )
         }
         NodeInfo::Disk(d) => {
-            let how = match d.source_kind {
+            let how = match &d.source_kind {
                 SourceKind::MappedFile | SourceKind::File => "image".to_string(),
                 SourceKind::BlockDevice => format!(
                     "block device, {}-byte sectors",
                     d.device_sector_size.unwrap_or(512)
                 ),
                 SourceKind::Split { parts } => format!("split image, {parts} parts"),
+                SourceKind::Ewf(e) => {
+                    let mut s = format!("{} image, {} segments", e.variant, e.segments.len());
+                    if let Some(c) = &e.case.case_number {
+                        s.push_str(&format!("  case {c:?}"));
+                    }
+                    if let Some(c) = &e.case.evidence_number {
+                        s.push_str(&format!("  evidence {c:?}"));
+                    }
+                    if let Some(h) = &e.md5 {
+                        s.push_str(&format!("  md5 {h}"));
+                    }
+                    s
+                }
             };
             format!("{}  {how}  {}", d.source, human(n.size))
         }

@@ -49,6 +49,9 @@ pub fn discover_in(src: &Source, path: String, opts: &Options, chain: &Chain) ->
         }
         found
     };
+    if let SourceKind::Ewf(e) = &src.kind {
+        problems.extend(e.problems.iter().cloned());
+    }
     let bad_ranges = vol.bad_ranges();
     for r in &bad_ranges {
         problems.push(Problem::error(
@@ -68,6 +71,7 @@ pub fn discover_in(src: &Source, path: String, opts: &Options, chain: &Chain) ->
         format: match src.kind {
             SourceKind::BlockDevice => "block_device",
             SourceKind::Split { .. } => "split_raw",
+            SourceKind::Ewf(_) => "ewf",
             SourceKind::MappedFile | SourceKind::File => "raw",
         }
         .to_string(),
@@ -75,7 +79,7 @@ pub fn discover_in(src: &Source, path: String, opts: &Options, chain: &Chain) ->
         size: len,
         info: NodeInfo::Disk(DiskInfo {
             source: src.name.clone(),
-            source_kind: src.kind,
+            source_kind: src.kind.clone(),
             device_sector_size: vol.device_sector_size(),
             bad_ranges,
         }),

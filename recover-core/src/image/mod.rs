@@ -54,6 +54,9 @@ pub fn detect(vol: &VolumeRef, chain: &Chain) -> Option<Result<Detected>> {
         Ok(h) => h,
         Err(e) => return Some(Err(e)),
     };
+    if crate::io::ewf::is_ewf(&head) {
+        return Some(detect_ewf(vol, chain));
+    }
     if head.get(..4) == Some(b"QFI\xfb") {
         return Some(detect_qcow2(vol, chain));
     }
@@ -305,4 +308,30 @@ fn detect_vhdx(vol: &VolumeRef, chain: &Chain) -> Result<Detected> {
         Some(Arc::new(v.with_parent(parent)) as VolumeRef),
         problems,
     ))
+}
+
+/// An EWF image found as a file (inside a filesystem, say): its later
+/// segments are looked for beside it by name, through `chain`.
+fn detect_ewf(vol: &VolumeRef, chain: &Chain) -> Result<Detected> {
+    // The file's own name: the chain's identity of it (a host path, or a
+    // filesystem node and the path in it), else what the volume says.
+    let described = chain.seen.last().cloned().unwrap_or_else(|| vol.describe());
+    let own = described
+        .rsplit(['/', ':'])
+        .next()
+        .unwrap_or(&described)
+        .to_string();
+    let opener = |name: &str| -> Result<Option<VolumeRef>> {
+        Ok(chain
+            .open(siblings::base_name(name), "EWF segment")
+            .ok()
+            .map(|(v, _)| v))
+    };
+    let e = crate::io::ewf::open(vol.clone(), &own, &opener)?;
+    let mut sub = format!("{}, {} segments", e.info.variant, e.info.segments.len());
+    if let Some(h) = &e.info.md5 {
+        sub.push_str(&format!(", md5 {h}"));
+    }
+    let i = info("ewf", sub, e.info.media_size, vol);
+    Ok((i, Some(e.volume as VolumeRef), e.info.problems))
 }

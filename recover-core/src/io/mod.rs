@@ -8,6 +8,7 @@ pub mod blocks;
 pub mod concat;
 pub mod ddrescue;
 pub mod device;
+pub mod ewf;
 pub mod faults;
 pub mod file;
 pub mod salvage;
@@ -42,7 +43,7 @@ pub enum MapPolicy {
 }
 
 /// How a source was opened, for the report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SourceKind {
     /// A regular file, memory-mapped.
     MappedFile,
@@ -55,6 +56,8 @@ pub enum SourceKind {
         /// How many parts were joined.
         parts: usize,
     },
+    /// An EWF (E01) image: its media data, and what it says about itself.
+    Ewf(Arc<ewf::EwfInfo>),
 }
 
 /// An opened source: its volume and how it was opened.
@@ -115,7 +118,37 @@ pub fn open_source(path: &Path, policy: MapPolicy) -> Result<Source> {
     }
     let (volume, kind) =
         open_file(path, name.clone(), policy).map_err(|e| open_err("cannot open", Some(e)))?;
+    // An EWF image is its media data, found by content; later segments by
+    // name beside the first.
+    if bytes_up_to(volume.as_ref(), 0, 16).is_ok_and(|h| ewf::is_ewf(&h)) {
+        let opener = |n: &str| -> Result<Option<VolumeRef>> {
+            let p = Path::new(n);
+            if !p.is_file() {
+                return Ok(None);
+            }
+            open_plain(p, policy).map(Some)
+        };
+        let e = ewf::open(volume, &name, &opener)?;
+        return Ok(Source {
+            name,
+            volume: e.volume,
+            kind: SourceKind::Ewf(Arc::new(e.info)),
+        });
+    }
     Ok(Source { name, volume, kind })
+}
+
+/// Opens a regular file as a volume named by its path, mapped or read as
+/// `policy` says (the segments of an EWF set).
+pub fn open_plain(path: &Path, policy: MapPolicy) -> Result<VolumeRef> {
+    let name = path.display().to_string();
+    open_file(path, name.clone(), policy)
+        .map(|(v, _)| v)
+        .map_err(|e| Error::Open {
+            path: name,
+            detail: format!("cannot open: {e}"),
+            source: Some(e),
+        })
 }
 
 fn open_file(
