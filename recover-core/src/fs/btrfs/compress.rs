@@ -71,6 +71,7 @@ pub fn decompress(
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
