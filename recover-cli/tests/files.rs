@@ -422,3 +422,44 @@ fn a_qcow2_inside_ext4_opens_down_to_the_guest_files() {
     assert_eq!(got, want);
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+/// `recover cp` of a Btrfs the kernel wrote with zstd compression: the
+/// tree comes back whole (contents, mtimes, modes, links), and `cat` reads
+/// a file inside a subvolume.
+#[test]
+fn cp_out_of_btrfs_is_the_tree() {
+    use fixtures::btrfs_image::{btrfs_kernel, kernel_layout, MOUNTS};
+    let m = MOUNTS.iter().find(|m| m.name == "zstd").unwrap();
+    let Some(img) = btrfs_kernel(m, "cp_out_of_btrfs_is_the_tree") else {
+        return;
+    };
+    let out = scratch("btrfs");
+    let r = cp(
+        img.to_str().unwrap(),
+        "d0/btrfs:/tree",
+        out.to_str().unwrap(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let want = manifest(&source_tree());
+    let got = manifest(&out);
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        if w.kind != "dir" {
+            assert_eq!(g, w);
+        }
+        if w.kind != "symlink" {
+            let ms = std::fs::symlink_metadata(source_tree().join(&w.path)).unwrap();
+            let md = std::fs::symlink_metadata(out.join(&g.path)).unwrap();
+            assert_eq!(ms.mode() & 0o777, md.mode() & 0o777, "{}", w.path);
+        }
+    }
+    let r = recover([
+        "cat",
+        img.to_str().unwrap(),
+        "--at",
+        &format!("d0/btrfs:/{}/file", kernel_layout::INNER),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.as_bytes(), kernel_layout::INNER_FILE);
+    std::fs::remove_dir_all(&out).unwrap();
+}

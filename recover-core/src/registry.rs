@@ -102,7 +102,7 @@ pub const FORMATS: &[Format] = &[
     format(&["vmfs-lvm"], VolumeManager, "VMFS LVM device header", Head(crate::fs::vmfs::identify_lvm), None),
     format(&["ext4", "ext3", "ext2", "jbd"], Filesystem, "ext superblock", Head(crate::fs::ext4::identify), Some(ext4)),
     format(&["xfs"], Filesystem, "XFS superblock", Head(crate::fs::xfs::identify), Some(crate::fs::xfs::reader::open)),
-    format(&["btrfs"], Filesystem, "Btrfs superblock", Head(crate::fs::btrfs::identify), None),
+    format(&["btrfs"], Filesystem, "Btrfs superblock", Head(crate::fs::btrfs::identify), Some(crate::fs::btrfs::reader::open)),
     format(&["ntfs"], Filesystem, "NTFS boot sector", Head(crate::fs::ntfs::identify), Some(ntfs)),
     format(&["vmfs6", "vmfs5"], Filesystem, "VMFS descriptor", Head(crate::fs::vmfs::identify), Some(crate::fs::vmfs::reader::open)),
     format(&["exfat"], Filesystem, "exFAT boot sector", Head(crate::fs::exfat::identify), Some(crate::fs::exfat::reader::open)),
@@ -126,7 +126,7 @@ pub fn find(name: &str) -> Option<&'static Format> {
 
 /// Opens the files of the filesystem `format` (as identification names it)
 /// on `vol`; `None` when no reader handles the format (the ext journal
-/// device `jbd` holds no files; Btrfs is identified but not read yet).
+/// device `jbd` holds no files).
 pub fn open_filesystem(format: &str, vol: VolumeRef) -> Option<Result<FileSystemRef>> {
     if format == "jbd" {
         return None;

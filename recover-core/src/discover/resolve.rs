@@ -106,7 +106,7 @@ pub fn filesystem_of(node: &Node, at: &str) -> Result<(FileSystemRef, String)> {
         None => Err(not_found(
             at,
             format!(
-                "{} is {}, whose files this build cannot read yet",
+                "{} is {}, which holds no files this build reads",
                 fsnode.path, fsnode.format
             ),
         )),

@@ -1,11 +1,32 @@
-//! Btrfs superblock identification.
+//! Btrfs: superblock identification, and the reader of its files.
 //!
+//! The reader is split by job: [`csum`] (checksum types), [`sb`] (the
+//! superblock copies), [`chunk`] (profiles and stripe math), [`space`]
+//! (logical addresses read from devices), [`tree`] (nodes and leaves),
+//! [`items`] (the item payloads), [`lzo`] and [`compress`] (extent
+//! decompression), [`file`] (a file as a volume), [`reader`] (the
+//! [`FileSystem`](crate::fs::FileSystem) implementation).
+//!
+//! Identification reads only the primary superblock.
 //! The primary superblock is at 64 KiB, 4096 bytes, little-endian
 //! (btrfs_tree.h, struct btrfs_super_block): csum 0x00 (crc32c of bytes
 //! 0x20..0x1000 when csum_type is 0), fsid 0x20, bytenr 0x30, magic
 //! "_BHRfS_M" 0x40, generation 0x48, total_bytes 0x70, bytes_used 0x78,
 //! num_devices 0x88, sectorsize 0x90, nodesize 0x94, csum_type 0xC4,
 //! dev_item 0xC9 (devid +0, total_bytes +8, uuid +66), label 0x12B (256).
+
+#![deny(clippy::indexing_slicing)]
+
+pub mod chunk;
+pub mod compress;
+pub mod csum;
+pub mod file;
+pub mod items;
+pub mod lzo;
+pub mod reader;
+pub mod sb;
+pub mod space;
+pub mod tree;
 
 use crate::bytes::{padded_str, uuid_str, Bytes};
 use crate::checksum::crc32c;

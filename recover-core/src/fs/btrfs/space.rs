@@ -1,0 +1,139 @@
+//! The logical address space: chunks over devices. Part 1 reads one
+//! device; a stripe on a device that is not here is an error naming its
+//! devid.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::error::{Error, Result};
+use crate::io::VolumeRef;
+
+use super::chunk::{run_len, Chunk, Placement};
+
+/// More chunks than this is damage (a 1 PiB filesystem of 1 GiB chunks
+/// has a million).
+pub const MAX_CHUNKS: usize = 1 << 22;
+
+/// Chunks by logical start, and the devices by id.
+#[derive(Debug)]
+pub struct Space {
+    chunks: BTreeMap<u64, Chunk>,
+    devices: HashMap<u64, VolumeRef>,
+}
+
+impl Space {
+    /// An empty map over `devices`.
+    pub fn new(devices: HashMap<u64, VolumeRef>) -> Space {
+        Space {
+            chunks: BTreeMap::new(),
+            devices,
+        }
+    }
+
+    /// Adds a chunk; false when it overlaps one already known (the one
+    /// known stays) or the map is full.
+    pub fn insert(&mut self, c: Chunk) -> bool {
+        if self.chunks.len() >= MAX_CHUNKS {
+            return false;
+        }
+        let end = c.logical.saturating_add(c.length);
+        let before = self.chunks.range(..end).next_back();
+        if before.is_some_and(|(_, b)| b.logical.saturating_add(b.length) > c.logical) {
+            return before.is_some_and(|(_, b)| *b == c);
+        }
+        self.chunks.insert(c.logical, c);
+        true
+    }
+
+    /// The chunk holding `logical`.
+    pub fn chunk(&self, logical: u64) -> Option<&Chunk> {
+        let (_, c) = self.chunks.range(..=logical).next_back()?;
+        (logical - c.logical < c.length).then_some(c)
+    }
+
+    /// The end of the highest chunk.
+    pub fn end(&self) -> u64 {
+        self.chunks
+            .values()
+            .next_back()
+            .map_or(0, |c| c.logical.saturating_add(c.length))
+    }
+
+    /// How many copies of `logical` the profile keeps (1 for striped and
+    /// parity profiles).
+    pub fn mirrors(&self, logical: u64) -> usize {
+        match self.chunk(logical).and_then(|c| c.placement(logical)) {
+            Some(Placement::Copies(c)) => c.len().max(1),
+            _ => 1,
+        }
+    }
+
+    /// The device and byte offset on it of copy `mirror` (counted over the
+    /// copies on devices that are here first) of `logical`, and how many
+    /// bytes from there stay in the same stripe element.
+    pub fn locate(&self, logical: u64, mirror: usize) -> Result<(VolumeRef, u64, u64)> {
+        let c = self.chunk(logical).ok_or_else(|| {
+            Error::corrupt(
+                "Btrfs logical address",
+                logical,
+                "lies in no chunk of the chunk tree",
+            )
+        })?;
+        let within = c.length - (logical - c.logical);
+        let run = run_len(c.profile, c.stripe_len, logical - c.logical).min(within);
+        let places = match c.placement(logical) {
+            Some(Placement::Copies(p)) => p,
+            Some(Placement::Parity { data, .. }) => vec![data],
+            None => Vec::new(),
+        };
+        let mut here = Vec::new();
+        let mut missing = Vec::new();
+        for p in places {
+            let Some((devid, off)) = c.device_offset(p) else {
+                continue;
+            };
+            match self.devices.get(&devid) {
+                Some(v) => here.push((v.clone(), off)),
+                None => missing.push(devid),
+            }
+        }
+        // A mirror past those here falls back to the first (the caller
+        // asked for more copies than exist).
+        match here.get(mirror).or_else(|| here.first()) {
+            Some((v, off)) => Ok((v.clone(), *off, run)),
+            None => Err(Error::corrupt(
+                "Btrfs chunk",
+                logical,
+                format!(
+                    "logical {logical:#x} ({} chunk at {:#x}) is on device{} {} that {} not here",
+                    c.profile.name(),
+                    c.logical,
+                    if missing.len() == 1 { "" } else { "s" },
+                    missing
+                        .iter()
+                        .map(|d| format!("devid {d}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if missing.len() == 1 { "is" } else { "are" },
+                ),
+            )),
+        }
+    }
+
+    /// Reads `buf.len()` bytes at `logical` from copy `mirror`.
+    pub fn read(&self, logical: u64, buf: &mut [u8], mirror: usize) -> Result<()> {
+        let mut pos = logical;
+        let mut out = buf;
+        while !out.is_empty() {
+            let (vol, off, run) = self.locate(pos, mirror)?;
+            let part = crate::bytes::take_front(&mut out, run.max(1));
+            vol.read_at(off, part)?;
+            pos = pos.saturating_add(part.len() as u64);
+        }
+        Ok(())
+    }
+
+    /// The device offset of the first copy of `logical` here, for messages.
+    pub fn physical(&self, logical: u64) -> Option<u64> {
+        self.locate(logical, 0).ok().map(|(_, off, _)| off)
+    }
+}
