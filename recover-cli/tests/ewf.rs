@@ -26,6 +26,20 @@ fn an_e01_reads_as_the_raw_disk() {
     assert!(segs.len() > 1);
     assert_eq!(d["parts"], segs.len());
     assert!(segs[1].as_str().unwrap().ends_with("img.E02"));
+    // A later segment is a source too: never written over, even with --force.
+    let e02 = std::path::PathBuf::from(segs[1].as_str().unwrap());
+    let before = std::fs::metadata(&e02).unwrap().len();
+    let r = recover([
+        "extract",
+        first.to_str().unwrap(),
+        "--at",
+        "d0",
+        "-o",
+        e02.to_str().unwrap(),
+        "--force",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(std::fs::metadata(&e02).unwrap().len(), before);
     let info = ewfinfo(&first);
     let get = |k: &str| info.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone());
     assert_eq!(e["md5"].as_str().map(String::from), get("MD5"));

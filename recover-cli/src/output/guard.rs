@@ -10,7 +10,8 @@
 //! nothing. An existing file is replaced only with `--force`.
 //!
 //! The same identities refuse a source named twice (any spelling, a hard
-//! link, a split image's part named beside its first part).
+//! link, a split image's part or an EWF set's segment named beside its
+//! first).
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io;
@@ -86,8 +87,8 @@ fn refused(msg: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, msg)
 }
 
-/// The sources' identities: every path named, and every part of a split
-/// image. Building it refuses a source named twice.
+/// The sources' identities: every path named, every part of a split
+/// image and every later segment of an EWF set. Building it refuses a source named twice.
 #[derive(Debug, Default)]
 pub struct Sources {
     /// (what to call it in a message, identity)
@@ -102,7 +103,12 @@ impl Sources {
     pub fn new(paths: &[PathBuf]) -> io::Result<Sources> {
         let mut s = Sources::default();
         for p in paths {
-            let parts = recover_core::io::split::split_parts(p).unwrap_or_else(|| vec![p.clone()]);
+            let parts = recover_core::io::split::split_parts(p).unwrap_or_else(|| {
+                // An EWF set's later segments are read too.
+                let mut v = vec![p.clone()];
+                v.extend(recover_core::io::ewf::segment_paths(p));
+                v
+            });
             for (i, part) in parts.iter().enumerate() {
                 let Ok(meta) = std::fs::metadata(part) else {
                     continue;

@@ -415,6 +415,35 @@ pub struct Ewf {
     pub info: EwfInfo,
 }
 
+/// The files that are later segments of the set whose first segment is
+/// `first` (by the naming scheme, as [`open`] finds them), for whoever must
+/// know every file a source is read from (the output guard).
+pub fn segment_paths(first: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Some(base) = first.file_name().and_then(|b| b.to_str()) else {
+        return Vec::new();
+    };
+    let Some((stem, letter)) = raw::first_segment_name(base) else {
+        return Vec::new();
+    };
+    let dir = first.parent().unwrap_or(std::path::Path::new(""));
+    let mut out = Vec::new();
+    let mut last_found = 1u32;
+    for n in 2..=MAX_SEGMENTS {
+        if n > last_found + PROBE_PAST_MISSING {
+            break;
+        }
+        let Some(ext) = raw::segment_extension(letter, n) else {
+            break;
+        };
+        let p = dir.join(format!("{stem}.{ext}"));
+        if p.is_file() {
+            out.push(p);
+            last_found = n;
+        }
+    }
+    out
+}
+
 /// Opens an EWF set from its first segment `first` (named `first_name`,
 /// a file name like `disk.E01`); later segments are opened by name through
 /// `open`.
