@@ -16,7 +16,7 @@ use std::sync::Arc;
 use fixtures::esx_delta::{esx_delta, plan, DeltaKind, Put, ESX_DELTA_VARIANTS};
 use fixtures::vmdk_image::{vmdk_delta, vmdk_image, VMDK_VARIANTS};
 use recover_core::image::siblings::HostDirs;
-use recover_core::image::vmdk::{self, SparseExtent};
+use recover_core::image::vmdk::{self, GrainMap, SparseExtent};
 use recover_core::image::{detect, Chain, Detected};
 use recover_core::io::{MapPolicy, MemVolume, VolumeRef};
 use recover_core::Severity;

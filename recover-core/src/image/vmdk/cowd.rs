@@ -22,7 +22,7 @@
 
 use std::collections::HashSet;
 
-use super::layer::{Delta, Grain, GrainMap};
+use super::layer::{Grain, GrainMap};
 use crate::bytes::{arrays, Bytes};
 use crate::error::{Damage, Error, Result};
 use crate::io::{bytes_at, bytes_up_to, check_range, VolumeRef};
@@ -233,18 +233,6 @@ impl CowdExtent {
     /// Where the grain directory is, in bytes.
     pub fn gd_offset(&self) -> u64 {
         self.gd_at
-    }
-
-    /// The extent read as `len` bytes of the virtual disk (its size in the
-    /// descriptor), named `name`, over `backing` from `base` on.
-    pub fn placed(
-        self,
-        len: u64,
-        backing: Option<VolumeRef>,
-        base: u64,
-        name: String,
-    ) -> Delta<CowdExtent> {
-        Delta::new(self, len, backing, base, name)
     }
 
     /// Bytes of the file that hold guest grains; each grain table read

@@ -34,6 +34,15 @@ pub trait GrainMap: Send + Sync + std::fmt::Debug {
     /// errors name the grain directory or table entry at fault and its
     /// offset in the file.
     fn grain(&self, g: u64) -> Result<Grain>;
+
+    /// The extent read as `len` bytes of the virtual disk (its size in the
+    /// descriptor), named `name`, over `backing` from `base` on.
+    fn placed(self, len: u64, backing: Option<VolumeRef>, base: u64, name: String) -> Delta<Self>
+    where
+        Self: Sized,
+    {
+        Delta::new(self, len, backing, base, name)
+    }
 }
 
 /// A delta extent read as the `len` bytes of the virtual disk it covers,
