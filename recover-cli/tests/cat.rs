@@ -35,8 +35,11 @@ fn cat_range(img: &Path, at: &str, offset: u64, length: u64) -> Vec<u8> {
 
 /// What `recover CMD IMG --at AT -o FILE` writes (`cp` or `extract`).
 fn written_by(cmd: &str, img: &Path, at: &str) -> Vec<u8> {
+    // Tests run on threads and write the same file: each call its own name.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let out = fixtures::cache_dir().join(format!(
-        "cat-{cmd}-{}-{}",
+        "cat-{cmd}-{}-{n}-{}",
         std::process::id(),
         at.replace(['/', ':'], "_")
     ));
