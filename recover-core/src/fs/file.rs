@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::bytes::take_front;
 use crate::error::{Error, Result};
-use crate::io::{check_range, Volume, VolumeRef};
+use crate::io::{check_range, Origins, Volume, VolumeRef};
 
 /// Where a run of a file's bytes lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,6 +232,25 @@ impl Volume for FileVolume {
             }
         }
         pos.min(self.size).saturating_sub(offset)
+    }
+
+    fn origins(&self, offset: u64, len: u64) -> Origins {
+        let end = offset.saturating_add(len).min(self.size);
+        let mut o = Origins::new();
+        let first = self
+            .extents
+            .partition_point(|e| e.logical.saturating_add(e.len) <= offset);
+        for e in self.extents.get(first..).unwrap_or(&[]) {
+            if e.logical >= end {
+                break;
+            }
+            let Some(p) = e.physical else { continue };
+            let s = offset.max(e.logical);
+            let n = end.min(e.logical.saturating_add(e.len)) - s;
+            let at = p + (s - e.logical);
+            o.add_shifted(self.base.origins(at, n), at, s);
+        }
+        o
     }
 }
 

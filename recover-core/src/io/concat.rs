@@ -3,6 +3,7 @@
 
 use std::ops::Range;
 
+use super::origin::Origins;
 use super::volume::{check_range, Volume, VolumeRef};
 use crate::error::Result;
 
@@ -102,6 +103,30 @@ impl Volume for Concat {
             all.extend(p.bad_ranges().into_iter().map(|r| r.start + s..r.end + s));
         }
         all
+    }
+
+    fn origins(&self, offset: u64, len: u64) -> Origins {
+        let end = offset.saturating_add(len).min(self.len());
+        let mut o = Origins::new();
+        let mut i = self
+            .starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1);
+        while let (Some(p), Some(&start), Some(&stop)) = (
+            self.parts.get(i),
+            self.starts.get(i),
+            self.starts.get(i + 1),
+        ) {
+            if start >= end {
+                break;
+            }
+            let (s, e) = (offset.max(start), end.min(stop));
+            if s < e {
+                o.add_shifted(p.origins(s - start, e - s), 0, start);
+            }
+            i += 1;
+        }
+        o
     }
 }
 

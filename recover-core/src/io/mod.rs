@@ -11,6 +11,7 @@ pub mod device;
 pub mod ewf;
 pub mod faults;
 pub mod file;
+pub mod origin;
 pub mod salvage;
 pub mod slice;
 pub mod split;
@@ -24,6 +25,7 @@ use std::sync::Arc;
 
 pub use blocks::{for_each_block, read_padded, LastBlock};
 pub use concat::Concat;
+pub use origin::{Origin, Origins};
 pub use slice::Slice;
 pub use volume::{bytes_at, bytes_up_to, check_range, MemVolume, Volume, VolumeRef, Zeros};
 

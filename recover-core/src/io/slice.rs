@@ -1,5 +1,6 @@
 //! A window onto another volume: a partition of its disk.
 
+use super::origin::Origins;
 use super::volume::{check_range, Volume, VolumeRef};
 use crate::error::Result;
 
@@ -69,5 +70,13 @@ impl Volume for Slice {
         self.inner
             .hole_at(self.offset.saturating_add(offset))
             .min(left)
+    }
+
+    fn origins(&self, offset: u64, len: u64) -> Origins {
+        let len = len.min(self.len.saturating_sub(offset));
+        let mut o = Origins::new();
+        let at = self.offset.saturating_add(offset);
+        o.add_shifted(self.inner.origins(at, len), self.offset, 0);
+        o
     }
 }

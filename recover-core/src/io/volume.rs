@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::Arc;
 
+use super::origin::{Origin, Origins};
 use crate::error::{Error, Result};
 
 /// A read-only, random-access run of bytes with a known length: a disk image,
@@ -65,6 +66,22 @@ pub trait Volume: Send + Sync {
     /// instead of reading it.
     fn hole_at(&self, _offset: u64) -> u64 {
         0
+    }
+
+    /// How the bytes of `offset..offset+len` were obtained where that was
+    /// not by reading them as stored: rebuilt from parity, read from a
+    /// mirror, zeros for unreadable or missing data. Layers answer in their
+    /// own coordinates by asking the layers below; the default reports this
+    /// volume's [`Volume::bad_ranges`] as unreadable. Complete for bytes
+    /// already read (bad sectors are found by reading them).
+    fn origins(&self, offset: u64, len: u64) -> Origins {
+        let mut o = Origins::new();
+        o.add_clipped(
+            &self.bad_ranges(),
+            offset..offset.saturating_add(len),
+            Origin::Unreadable,
+        );
+        o
     }
 
     /// True for a zero-length volume.
@@ -186,12 +203,29 @@ mod tests {
 pub struct Zeros {
     len: u64,
     name: String,
+    /// Standing in for data that is gone, rather than for a range that
+    /// holds zeros by design.
+    missing: bool,
 }
 
 impl Zeros {
     /// `len` zero bytes, named `name` in errors.
     pub fn new(len: u64, name: String) -> Self {
-        Zeros { len, name }
+        Zeros {
+            len,
+            name,
+            missing: false,
+        }
+    }
+
+    /// `len` zero bytes in place of data on a device that is missing; its
+    /// [`Volume::origins`] says so.
+    pub fn missing(len: u64, name: String) -> Self {
+        Zeros {
+            len,
+            name,
+            missing: true,
+        }
     }
 }
 
@@ -208,6 +242,15 @@ impl Volume for Zeros {
         check_range(self, offset, buf.len() as u64)?;
         buf.fill(0);
         Ok(())
+    }
+
+    fn origins(&self, offset: u64, len: u64) -> Origins {
+        let mut o = Origins::new();
+        if self.missing {
+            let end = offset.saturating_add(len).min(self.len);
+            o.add(offset.min(end)..end, Origin::Missing);
+        }
+        o
     }
 
     fn describe(&self) -> String {

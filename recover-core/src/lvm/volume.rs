@@ -245,7 +245,7 @@ impl<'a> Builder<'a> {
                     range: base..base + len,
                     why: "an \"error\" segment (reads fail under LVM); read as zeros".into(),
                 });
-                Ok(Arc::new(Zeros::new(len, name)))
+                Ok(Arc::new(Zeros::missing(len, name)))
             }
             SegmentKind::Raid {
                 level,
@@ -432,7 +432,7 @@ impl<'a> Builder<'a> {
                         range: at..at.saturating_add(len),
                         why: format!("on {pv} ({}), which was not found; read as zeros", entry.id),
                     });
-                    return Ok(Arc::new(Zeros::new(len, name)));
+                    return Ok(Arc::new(Zeros::missing(len, name)));
                 };
                 let off = start
                     .checked_mul(self.vg.extent_size)
@@ -453,7 +453,7 @@ impl<'a> Builder<'a> {
                 });
                 let rest = len - slice.len();
                 Ok(Arc::new(Concat::new(
-                    vec![slice, Arc::new(Zeros::new(rest, name.clone()))],
+                    vec![slice, Arc::new(Zeros::missing(rest, name.clone()))],
                     name,
                 )))
             }

@@ -7,12 +7,12 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::map::{raid0_locate, ParityGeometry};
+use super::map::{raid0_locate, ParityGeometry, Stripe};
 use super::model::{ArrayModel, MemberData, Placement};
 use super::parity;
 use crate::error::{Error, Result};
 use crate::io::salvage::insert_merged;
-use crate::io::{bytes_at, check_range, Slice, Volume, VolumeRef};
+use crate::io::{bytes_at, check_range, Origin, Origins, Slice, Volume, VolumeRef};
 
 /// An assembled array.
 pub struct ArrayVolume {
@@ -262,6 +262,64 @@ impl ArrayVolume {
             }
         }
     }
+
+    /// Calls `f(array_offset, chunk_index, offset_in_chunk, len)` for each
+    /// chunk-bounded piece of `offset..end`: [`Self::pieces`] without a buffer.
+    fn piece_ranges(&self, offset: u64, end: u64, mut f: impl FnMut(u64, u64, u64, u64)) {
+        let chunk = self.model.chunk.max(1);
+        let mut at = offset;
+        while at < end {
+            let (c, w) = (at / chunk, at % chunk);
+            let n = (chunk - w).min(end - at);
+            f(at, c, w, n);
+            at += n;
+        }
+    }
+
+    /// Member `m`'s own origins for `n` bytes at member offset `moff`,
+    /// placed at array offset `at`; Missing when the member is.
+    fn member_origins(&self, o: &mut Origins, m: usize, moff: u64, n: u64, at: u64) {
+        match self.data.get(m).and_then(Option::as_ref) {
+            Some(v) => o.add_shifted(v.origins(moff, n), moff, at),
+            None => o.add(at..at + n, Origin::Missing),
+        }
+    }
+
+    /// Origins of a piece of data block `d` of stripe `st`: as stored, rebuilt from parity (with what its
+    /// helpers could not read), or missing, as [`Self::rebuild`] decides.
+    fn parity_origins(&self, o: &mut Origins, st: &Stripe, d: usize, moff: u64, n: u64, at: u64) {
+        let Some(&m) = st.data.get(d) else { return };
+        if self.data[m as usize].is_some() {
+            self.member_origins(o, m as usize, moff, n, at);
+            return;
+        }
+        let present = |m: u32| self.data.get(m as usize).is_some_and(Option::is_some);
+        let missing = st.data.iter().filter(|&&m| !present(m)).count();
+        let p_ok = present(st.p);
+        let q_ok = st.q.is_some_and(present);
+        let helpers: Vec<u32> = if missing == 1 && p_ok {
+            st.data
+                .iter()
+                .copied()
+                .filter(|&x| x != m)
+                .chain([st.p])
+                .collect()
+        } else if q_ok && (missing == 1 || (missing == 2 && p_ok)) {
+            let mut h: Vec<u32> = st.data.iter().copied().filter(|&x| present(x)).collect();
+            h.extend(st.q);
+            if missing == 2 {
+                h.push(st.p);
+            }
+            h
+        } else {
+            o.add(at..at + n, Origin::Missing);
+            return;
+        };
+        o.add(at..at + n, Origin::Parity);
+        for h in helpers {
+            self.member_origins(o, h as usize, moff, n, at);
+        }
+    }
 }
 
 /// Buffers reused across the stripes of one read, so rebuilding allocates
@@ -366,5 +424,84 @@ impl Volume for ArrayVolume {
 
     fn bad_ranges(&self) -> Vec<Range<u64>> {
         self.holes.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn origins(&self, offset: u64, len: u64) -> Origins {
+        let end = offset.saturating_add(len).min(self.model.size);
+        let mut o = Origins::new();
+        if offset >= end {
+            return o;
+        }
+        let chunk = self.model.chunk;
+        let whole = self.data.iter().all(Option::is_some)
+            && self
+                .data
+                .iter()
+                .flatten()
+                .all(|v| v.origins(0, v.len()).is_empty());
+        if whole && !matches!(self.model.placement, Placement::Spans { .. }) {
+            return o;
+        }
+        match &self.model.placement {
+            Placement::Linear => {
+                let mut start = 0u64;
+                for (i, m) in self.model.members.iter().enumerate() {
+                    let size = m.as_ref().map_or(self.model.member_size, |m| m.data_size);
+                    let (s, e) = (offset.max(start), end.min(start.saturating_add(size)));
+                    if s < e {
+                        self.member_origins(&mut o, i, s - start, e - s, s);
+                    }
+                    start = start.saturating_add(size);
+                }
+            }
+            Placement::Mirror => match self.data.iter().position(Option::is_some) {
+                Some(i) => {
+                    if i != 0 {
+                        o.add(offset..end, Origin::Mirror);
+                    }
+                    self.member_origins(&mut o, i, offset, end - offset, offset);
+                }
+                None => o.add(offset..end, Origin::Missing),
+            },
+            Placement::Raid0 { zones, alternate } => {
+                self.piece_ranges(offset, end, |at, c, w, n| {
+                    if let Some((m, mc)) = raid0_locate(zones, c, *alternate) {
+                        self.member_origins(&mut o, m as usize, mc * chunk + w, n, at);
+                    }
+                })
+            }
+            Placement::Raid10(g) => self.piece_ranges(offset, end, |at, c, w, n| {
+                let copies = g.copies(c);
+                match copies
+                    .iter()
+                    .position(|(d, _)| self.data[*d as usize].is_some())
+                {
+                    Some(k) => {
+                        if k != 0 {
+                            o.add(at..at + n, Origin::Mirror);
+                        }
+                        let (d, mc) = copies[k];
+                        self.member_origins(&mut o, d as usize, mc * chunk + w, n, at);
+                    }
+                    None => o.add(at..at + n, Origin::Missing),
+                }
+            }),
+            Placement::Parity(g) => {
+                let dd = u64::from(g.data_disks()).max(1);
+                self.piece_ranges(offset, end, |at, c, w, n| {
+                    let (stripe, d) = (c / dd, (c % dd) as usize); // ok: < data disks
+                    self.parity_origins(&mut o, g.stripe(stripe), d, stripe * chunk + w, n, at);
+                })
+            }
+            Placement::Spans { count, .. } => {
+                let k = u64::from(*count).max(1);
+                self.piece_ranges(offset, end, |at, c, w, n| {
+                    let span = &self.spans[(c % k) as usize]; // ok: < count
+                    let inner = (c / k) * chunk + w;
+                    o.add_shifted(span.origins(inner, n), inner, at);
+                })
+            }
+        }
+        o
     }
 }

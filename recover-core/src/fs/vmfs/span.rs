@@ -152,7 +152,7 @@ pub fn gather(found: &[Member]) -> Vec<Datastore> {
                         missing_words()
                     ),
                 ));
-                parts.push(Arc::new(Zeros::new(
+                parts.push(Arc::new(Zeros::missing(
                     logical.min(size) - pos,
                     format!("{uuid} gap"),
                 )));
@@ -183,7 +183,7 @@ pub fn gather(found: &[Member]) -> Vec<Datastore> {
                         m.vol.len()
                     ),
                 ));
-                parts.push(Arc::new(Zeros::new(
+                parts.push(Arc::new(Zeros::missing(
                     len - have,
                     format!("{} past its end", m.path),
                 )));
@@ -199,7 +199,7 @@ pub fn gather(found: &[Member]) -> Vec<Datastore> {
                     missing_words()
                 ),
             ));
-            parts.push(Arc::new(Zeros::new(size - pos, format!("{uuid} gap"))));
+            parts.push(Arc::new(Zeros::missing(size - pos, format!("{uuid} gap"))));
         }
         out.push(Datastore {
             members: devs.iter().map(|(i, _)| *i).collect(),
