@@ -6,6 +6,7 @@
 
 mod args;
 mod cmd;
+mod manifest;
 mod output;
 mod progress;
 mod report;
@@ -130,6 +131,8 @@ struct ExtractArgs {
     #[arg(long)]
     force: bool,
     #[command(flatten)]
+    manifest: manifest::ManifestArgs,
+    #[command(flatten)]
     search: SearchOpts,
     #[command(flatten)]
     opts: SourceOpts,
@@ -173,6 +176,8 @@ struct CpArgs {
     /// Replace files that exist.
     #[arg(long)]
     force: bool,
+    #[command(flatten)]
+    manifest: manifest::ManifestArgs,
     #[command(flatten)]
     search: SearchOpts,
     #[command(flatten)]
@@ -256,6 +261,7 @@ fn main() -> ExitCode {
             force: a.force,
             search: &a.search,
             opts: &a.opts,
+            manifest: &a.manifest,
         }),
         Command::Cat(a) => cmd::cat::run(&cmd::cat::Request {
             sources: &a.sources,
@@ -272,6 +278,7 @@ fn main() -> ExitCode {
             force: a.force,
             search: &a.search,
             opts: &a.opts,
+            manifest: &a.manifest,
         }),
     };
     match result {

@@ -118,6 +118,7 @@ fn unread_ranges_of_a_ddrescue_mapfile_name_their_files() {
 
     // cp: the files that touch them are named (exit 1), the rest exact.
     let dest = dir.join("out");
+    let mj = dir.join("manifest.json");
     let r = recover([
         "cp",
         o,
@@ -127,8 +128,51 @@ fn unread_ranges_of_a_ddrescue_mapfile_name_their_files() {
         "d0/ext4:/",
         "-o",
         dest.to_str().unwrap(),
+        "--manifest",
+        mj.to_str().unwrap(),
     ]);
     assert_eq!(r.code, 1, "{}", r.stderr);
+    // The manifest: those files partly unreadable, at exactly the bytes of
+    // theirs that the unread ranges cover (debugfs's block lists), the rest ok.
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&mj).unwrap()).unwrap();
+    for rec in doc["files"].as_array().unwrap() {
+        let path = rec["path"].as_str().unwrap().trim_start_matches("d0/ext4:");
+        let got: Vec<(u64, u64)> = rec["ranges"]["unreadable"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|x| (x["start"].as_u64().unwrap(), x["end"].as_u64().unwrap()))
+            .collect();
+        if !want.contains(path) {
+            assert!(got.is_empty(), "{path}: {got:?}");
+            continue;
+        }
+        assert_eq!(rec["status"], "partly_unreadable", "{path}");
+        let size = rec["size"].as_u64().unwrap();
+        let mut expect: Vec<(u64, u64)> = Vec::new();
+        let blocks = debugfs(&img, &format!("blocks {path}"));
+        for (k, b) in blocks
+            .split_whitespace()
+            .filter_map(|b| b.parse::<u64>().ok())
+            .enumerate()
+        {
+            for &(s, e) in &ranges {
+                let (a0, a1) = (s.max(b * bs), e.min(b * bs + bs));
+                if a0 >= a1 {
+                    continue;
+                }
+                let at = k as u64 * bs;
+                let (f0, f1) = (at + (a0 - b * bs), (at + (a1 - b * bs)).min(size));
+                if f0 < f1 {
+                    match expect.last_mut() {
+                        Some(l) if l.1 == f0 => l.1 = f1,
+                        _ => expect.push((f0, f1)),
+                    }
+                }
+            }
+        }
+        assert_eq!(got, expect, "{path}: unreadable bytes");
+    }
     let named: BTreeSet<String> = r
         .stderr
         .lines()

@@ -141,7 +141,7 @@ pub fn run(a: &AssembleArgs) -> io::Result<ExitCode> {
         let node = chosen.ok_or_else(|| {
             bad("no RAID metadata found on the sources: give the geometry with --level, --chunk, --layout, --order and --offset")
         })?;
-        let failed = crate::output::write_node(&guard, node, &found.nodes, &a.output)?;
+        let failed = crate::output::write_node(&guard, node, &found.nodes, &a.output, None)?;
         return Ok(if failed {
             ExitCode::from(1)
         } else {
@@ -233,7 +233,7 @@ fn inferred(a: &AssembleArgs, guard: &Guard) -> io::Result<ExitCode> {
             None => eprintln!("recover: mdadm: {}", crate::report::NO_MDADM),
         }
     }
-    let failed = crate::output::write_node(guard, node, &found.nodes, &a.output)?;
+    let failed = crate::output::write_node(guard, node, &found.nodes, &a.output, None)?;
     Ok(if failed {
         ExitCode::from(1)
     } else {

@@ -13,7 +13,10 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use recover_core::fs::{walk, FileKind, FileSystemRef, Stat, Timestamp};
+use recover_core::io::{Origin, Origins};
+use sha2::{Digest, Sha256};
 
+use crate::manifest::{Manifest, ManifestArgs, Record};
 use crate::output::{Guard, Output};
 use crate::progress::Progress;
 use recover_core::discover::resolve::FileTarget;
@@ -26,6 +29,7 @@ pub struct Request<'a> {
     pub force: bool,
     pub search: &'a crate::SearchOpts,
     pub opts: &'a crate::SourceOpts,
+    pub manifest: &'a ManifestArgs,
 }
 
 /// One thing to copy.
@@ -37,6 +41,15 @@ struct Item {
 
 pub fn run(req: &Request) -> io::Result<ExitCode> {
     let guard = Guard::new(req.sources, req.force)?;
+    // The record files are refused now, made once the target is found.
+    for (p, what) in [
+        (&req.manifest.manifest, "the manifest"),
+        (&req.manifest.dfxml, "the DFXML manifest"),
+    ] {
+        if let Some(p) = p {
+            guard.check(p, what)?;
+        }
+    }
     let mut found = super::discover_all(req.sources, req.opts)?;
     super::prepare(&mut found, req.at, req.search)?;
     for (_, msg) in &found.failed {
@@ -63,6 +76,11 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
     } else if !dest.is_dir() {
         guard.check(&dest, &shown(&t, b""))?;
     }
+    let mut manifest = Manifest::open(req.manifest, &guard, req.sources, &t.display())?;
+    let older = match manifest {
+        Some(_) => crate::manifest::older_metadata(&found.nodes, &t.fs_node),
+        None => Vec::new(),
+    };
     let mut failed = !found.failed.is_empty();
     let mut items = vec![Item {
         rel: Vec::new(),
@@ -112,9 +130,16 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
         };
         let what = shown(&t, &it.rel);
         let before = found.unread_so_far();
-        let r = copy_one(&t.fs, it, &path, &guard, &what, &mut |n| {
-            progress.set(done + n)
-        });
+        let mut written = Vec::new();
+        let r = copy_one(
+            &t.fs,
+            it,
+            &path,
+            &guard,
+            &what,
+            &mut |n| progress.set(done + n),
+            manifest.as_ref().map(|_| &mut written),
+        );
         // A file whose reads met bytes the sources could not give holds
         // zeros there: it is named, with those ranges of the sources.
         for ((src, now), (_, was)) in found.unread_so_far().iter().zip(&before) {
@@ -132,6 +157,9 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
                 );
             }
         }
+        if let Some(m) = manifest.as_mut() {
+            record(m, it, &what, &path, &r, written, &older)?;
+        }
         match r {
             Ok(Copied::Dir) => dirs.push((path, it)),
             Ok(Copied::File(n)) => {
@@ -139,7 +167,7 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
                 files += 1;
                 bytes += n;
             }
-            Ok(Copied::Link) => files += 1,
+            Ok(Copied::Link(_)) => files += 1,
             Ok(Copied::Skipped(why)) => {
                 eprintln!("recover: {}: not copied: {why}", shown(&t, &it.rel))
             }
@@ -183,6 +211,17 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
         t.display(),
         dest.display()
     );
+    if let Some(m) = manifest {
+        let tot = m.finish()?;
+        eprintln!(
+            "recover: manifest: {} records; {} bytes rebuilt from parity, {} read from a mirror, {} unreadable, {} missing",
+            tot.records,
+            tot.by_origin[0],
+            tot.by_origin[1],
+            tot.by_origin[2],
+            tot.by_origin[3]
+        );
+    }
     Ok(if failed {
         ExitCode::from(1)
     } else {
@@ -205,8 +244,104 @@ fn shown(t: &FileTarget, rel: &[u8]) -> String {
 enum Copied {
     Dir,
     File(u64),
-    Link,
+    Link(Vec<u8>),
     Skipped(&'static str),
+}
+
+/// A file or stream written, for the manifest.
+struct Written {
+    what: String,
+    path: PathBuf,
+    kind: &'static str,
+    size: u64,
+    sha256: String,
+    origins: Origins,
+}
+
+/// Writes `vol` to `path`; with `rec`, hashes it and records where its
+/// bytes came from.
+fn write_file(
+    vol: &dyn recover_core::io::Volume,
+    out: Output,
+    progress: &mut dyn FnMut(u64),
+    rec: Option<(&mut Vec<Written>, &str, &Path, &'static str)>,
+) -> io::Result<u64> {
+    let Some((list, what, path, kind)) = rec else {
+        return out.write_volume_with(vol, progress);
+    };
+    let mut h = Sha256::new();
+    let n = out.write_volume_hashed(vol, progress, Some(&mut h))?;
+    list.push(Written {
+        what: what.to_string(),
+        path: path.to_path_buf(),
+        kind,
+        size: n,
+        sha256: format!("{:x}", h.finalize()),
+        // Asked after the read, so the bad sectors it met are known.
+        origins: vol.origins(0, n).normalized(),
+    });
+    Ok(n)
+}
+
+/// The manifest records of one item.
+fn record(
+    m: &mut Manifest,
+    it: &Item,
+    what: &str,
+    path: &Path,
+    r: &io::Result<Copied>,
+    written: Vec<Written>,
+    older: &[String],
+) -> io::Result<()> {
+    let base = |kind, error: Option<String>| Record {
+        path: what.to_string(),
+        output: path.display().to_string(),
+        kind,
+        size: 0,
+        sha256: None,
+        origins: Origins::new(),
+        older_metadata: older,
+        stat: Some(&it.stat),
+        link_target: None,
+        error,
+    };
+    match r {
+        Ok(Copied::File(_)) => {
+            for w in written {
+                let mut origins = w.origins;
+                if !older.is_empty() {
+                    origins.add(0..w.size, Origin::OlderMetadata);
+                }
+                m.record(&Record {
+                    path: w.what,
+                    output: w.path.display().to_string(),
+                    size: w.size,
+                    sha256: Some(w.sha256),
+                    origins: origins.normalized(),
+                    ..base(w.kind, None)
+                })?;
+            }
+            Ok(())
+        }
+        Ok(Copied::Dir) => m.record(&base("directory", None)),
+        Ok(Copied::Link(target)) => m.record(&Record {
+            size: target.len() as u64,
+            link_target: Some(String::from_utf8_lossy(target).into_owned()),
+            ..base("symlink", None)
+        }),
+        Ok(Copied::Skipped(why)) => m.record(&base("special", Some(format!("not copied: {why}")))),
+        Err(e) => {
+            let kind = match it.stat.kind() {
+                FileKind::Dir => "directory",
+                FileKind::Symlink => "symlink",
+                _ => "file",
+            };
+            m.record(&Record {
+                size: it.stat.size,
+                ..base(kind, Some(e.to_string()))
+            })
+        }
+    }
 }
 
 fn copy_one(
@@ -216,6 +351,7 @@ fn copy_one(
     guard: &Guard,
     what: &str,
     progress: &mut dyn FnMut(u64),
+    mut rec: Option<&mut Vec<Written>>,
 ) -> io::Result<Copied> {
     match it.stat.kind() {
         FileKind::Dir => {
@@ -225,7 +361,12 @@ fn copy_one(
         FileKind::File => {
             let vol = fs.open(it.id).map_err(io::Error::other)?;
             let out = Output::create(guard, path, what)?.without_sync();
-            let n = out.write_volume_with(vol.as_ref(), progress)?;
+            let n = write_file(
+                vol.as_ref(),
+                out,
+                progress,
+                rec.as_deref_mut().map(|l| (l, what, path, "file")),
+            )?;
             // Not on a device or a pipe the user named (-o /dev/null).
             let regular = fs::metadata(path).is_ok_and(|m| m.is_file());
             // Named streams (NTFS) beside the file, as FILE:STREAM.
@@ -237,9 +378,15 @@ fn copy_one(
                     let sv = fs
                         .open_stream(it.id, name)
                         .map_err(|e| io::Error::other(format!("stream {name:?}: {e}")))?;
-                    let out = Output::create(guard, Path::new(&p), &format!("{what}:{name}"))?
-                        .without_sync();
-                    out.write_volume_with(sv.as_ref(), &mut |_| {})?;
+                    let sw = format!("{what}:{name}");
+                    let out = Output::create(guard, Path::new(&p), &sw)?.without_sync();
+                    write_file(
+                        sv.as_ref(),
+                        out,
+                        &mut |_| {},
+                        rec.as_deref_mut()
+                            .map(|l| (l, sw.as_str(), Path::new(&p), "stream")),
+                    )?;
                     set_meta(Path::new(&p), &it.stat, false)?;
                 }
                 set_meta(path, &it.stat, false)?;
@@ -250,7 +397,7 @@ fn copy_one(
             let target = fs.read_link(it.id).map_err(io::Error::other)?;
             guard.create_symlink(OsStr::from_bytes(&target), path, what)?;
             set_link_times(path, &it.stat);
-            Ok(Copied::Link)
+            Ok(Copied::Link(target))
         }
         FileKind::CharDevice => Ok(Copied::Skipped("a character device")),
         FileKind::BlockDevice => Ok(Copied::Skipped("a block device")),

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use recover_core::discover::Node;
 use recover_core::io::Volume;
+use sha2::{Digest, Sha256};
 
 use crate::progress::Progress;
 pub use guard::Guard;
@@ -67,7 +68,20 @@ impl Output {
 
     /// [`Output::write_volume`], telling `done` how many bytes are written.
     pub fn write_volume_with(self, vol: &dyn Volume, done: &mut dyn FnMut(u64)) -> io::Result<u64> {
+        self.write_volume_hashed(vol, done, None)
+    }
+
+    /// [`Output::write_volume_with`], feeding every byte written to `hash`
+    /// in order (the holes skipped as zeros), for a manifest.
+    pub fn write_volume_hashed(
+        self,
+        vol: &dyn Volume,
+        done: &mut dyn FnMut(u64),
+        hash: Option<&mut Sha256>,
+    ) -> io::Result<u64> {
         let len = vol.len();
+        // Written in order on one thread at a time; the lock is never contended.
+        let hash = std::sync::Mutex::new(hash.map(|h| (h, 0u64)));
         let window = rayon::current_num_threads().max(1) * 2;
         // Whole stripes per block, so no stripe to rebuild is split.
         let align = vol.io_alignment().clamp(1, BLOCK as u64) as usize;
@@ -121,6 +135,11 @@ impl Output {
         let write = |bufs: &[Vec<u8>], batch: &[(u64, usize)]| -> io::Result<()> {
             for (b, &(at, n)) in bufs.iter().zip(batch) {
                 let data = vol.slice_at(at, n as u64).unwrap_or(&b[..n]);
+                if let Some((h, upto)) = hash.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+                    hash_zeros(h, at - *upto);
+                    h.update(data);
+                    *upto = at + n as u64;
+                }
                 if sparse {
                     write_at_sparse(file, at, data).map_err(failed)?;
                 } else {
@@ -141,6 +160,9 @@ impl Output {
             std::mem::swap(&mut cur, &mut next);
             batch = following;
         }
+        if let Some((h, upto)) = hash.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            hash_zeros(h, len - upto);
+        }
         if self.sparse {
             self.file.set_len(len).map_err(failed)?;
         }
@@ -148,6 +170,16 @@ impl Output {
             self.file.sync_all().map_err(failed)?;
         }
         Ok(len)
+    }
+}
+
+/// Feeds `n` zero bytes to `h`: the holes a copy skipped without reading.
+fn hash_zeros(h: &mut Sha256, mut n: u64) {
+    static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+    while n > 0 {
+        let k = n.min(ZEROS.len() as u64) as usize; // ok: <= 64 KiB
+        h.update(&ZEROS[..k]);
+        n -= k as u64;
     }
 }
 
@@ -181,11 +213,20 @@ pub fn node_volume(node: &Node) -> io::Result<&dyn Volume> {
     )))
 }
 
-/// Writes `node`'s bytes to `path`; true when some could not be read (reported).
-pub fn write_node(guard: &Guard, node: &Node, roots: &[Node], path: &Path) -> io::Result<bool> {
+/// Writes `node`'s bytes to `path`, feeding them to `hash` if given; true
+/// when some could not be read (reported).
+pub fn write_node(
+    guard: &Guard,
+    node: &Node,
+    roots: &[Node],
+    path: &Path,
+    hash: Option<&mut Sha256>,
+) -> io::Result<bool> {
     let vol = node_volume(node)?;
     let out = Output::create(guard, path, &format!("the bytes of {}", node.path))?;
-    let written = out.write_volume(vol, &node.path)?;
+    let progress = Progress::bytes(vol.len(), &node.path);
+    let written = out.write_volume_hashed(vol, &mut |pos| progress.set(pos), hash)?;
+    progress.finish();
     let failed = report_bad_ranges(roots, Some(node));
     eprintln!(
         "recover: wrote {written} bytes of {} to {}",
