@@ -36,6 +36,13 @@ impl Progress {
         }
     }
 
+    /// Moves the position on by `n` (from any thread).
+    pub fn add(&self, n: u64) {
+        if let Some(b) = &self.bar {
+            b.inc(n);
+        }
+    }
+
     /// Sets the position and the total (for work whose total changes as
     /// it goes: a second array found on the same members).
     pub fn set_of(&self, pos: u64, total: u64) {

@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 use crate::manifest::{Manifest, ManifestArgs, Record};
 use crate::output::{Guard, Output};
 use crate::progress::Progress;
+use rayon::prelude::*;
 use recover_core::discover::resolve::FileTarget;
 
 /// What to copy, and where.
@@ -119,61 +120,109 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
         .map(|i| i.stat.size)
         .sum();
     let progress = Progress::bytes(total, "copying");
-    let mut done = 0u64;
-    let mut dirs = Vec::new();
     let (mut files, mut bytes) = (0u64, 0u64);
-    for it in &items {
-        let path = if it.rel.is_empty() {
+    let hash = manifest.is_some();
+    let out_path = |it: &Item| {
+        if it.rel.is_empty() {
             dest.clone()
         } else {
             dest.join(OsStr::from_bytes(&it.rel))
-        };
-        let what = shown(&t, &it.rel);
-        let before = found.unread_so_far();
-        let mut written = Vec::new();
-        let r = copy_one(
-            &t.fs,
-            it,
-            &path,
-            &guard,
-            &what,
-            &mut |n| progress.set(done + n),
-            manifest.as_ref().map(|_| &mut written),
-        );
-        // A file whose reads met bytes the sources could not give holds
-        // zeros there: it is named, with those ranges of the sources.
-        for ((src, now), (_, was)) in found.unread_so_far().iter().zip(&before) {
-            let new: Vec<String> = now
-                .iter()
-                .filter(|r| !was.contains(r))
-                .map(|r| format!("{:#x}..{:#x}", r.start, r.end))
-                .collect();
-            if !new.is_empty() {
-                failed = true;
-                eprintln!(
-                    "recover: {}: partly unreadable: it holds zeros for bytes {} of {src} that could not be read",
-                    shown(&t, &it.rel),
-                    new.join(", ")
-                );
-            }
         }
+    };
+    // Directories first, in walk order (a parent before its children), so
+    // every file's directory is there when the files are copied in parallel.
+    let mut dirs = Vec::new();
+    for it in items.iter().filter(|i| i.stat.kind() == FileKind::Dir) {
+        let (path, what) = (out_path(it), shown(&t, &it.rel));
+        let r = guard.create_dir(&path, &what).map(|()| Copied::Dir);
         if let Some(m) = manifest.as_mut() {
-            record(m, it, &what, &path, &r, written, &older)?;
+            record(m, it, &what, &path, &r, &older)?;
         }
         match r {
-            Ok(Copied::Dir) => dirs.push((path, it)),
-            Ok(Copied::File(n)) => {
-                done += n;
-                files += 1;
-                bytes += n;
-            }
-            Ok(Copied::Link(_)) => files += 1,
-            Ok(Copied::Skipped(why)) => {
-                eprintln!("recover: {}: not copied: {why}", shown(&t, &it.rel))
-            }
+            Ok(_) => dirs.push((path, it)),
             Err(e) => {
                 failed = true;
-                eprintln!("recover: {}: {e}", shown(&t, &it.rel));
+                eprintln!("recover: {what}: {e}");
+            }
+        }
+    }
+    // Then the rest, a batch at a time: the files of a batch in parallel
+    // (one file on one thread), their reports and records in walk order.
+    let rest: Vec<&Item> = items
+        .iter()
+        .filter(|i| i.stat.kind() != FileKind::Dir)
+        .collect();
+    for batch in rest.chunks(BATCH) {
+        let before = found.unread_so_far();
+        let results: Vec<(PathBuf, String, io::Result<Copied>)> = batch
+            .par_iter()
+            .map(|it| {
+                let (path, what) = (out_path(it), shown(&t, &it.rel));
+                let mut last = 0u64;
+                let r = copy_one(&t.fs, it, &path, &guard, &what, hash, &mut |n| {
+                    progress.add(n - last);
+                    last = n;
+                });
+                (path, what, r)
+            })
+            .collect();
+        let mut lost_here = false;
+        for (it, (path, what, r)) in batch.iter().zip(results) {
+            if let Ok(Copied::File(w)) = &r {
+                // Zeros where the data could not be had, in the file's own
+                // offsets, as every layer below carried them up.
+                for w in w {
+                    let lost: Vec<String> = w
+                        .origins
+                        .iter()
+                        .filter(|(_, o)| o.is_loss())
+                        .map(|(r, o)| format!("{:#x}..{:#x} ({})", r.start, r.end, o.as_str()))
+                        .collect();
+                    if !lost.is_empty() {
+                        failed = true;
+                        lost_here = true;
+                        eprintln!(
+                            "recover: {}: partly unreadable: bytes {} of it are zeros in place of data that could not be had",
+                            w.what,
+                            lost.join(", ")
+                        );
+                    }
+                }
+            }
+            if let Some(m) = manifest.as_mut() {
+                record(m, it, &what, &path, &r, &older)?;
+            }
+            match r {
+                Ok(Copied::Dir) => {}
+                Ok(Copied::File(w)) => {
+                    files += 1;
+                    bytes += w.first().map_or(0, |w| w.size);
+                }
+                Ok(Copied::Link(_)) => files += 1,
+                Ok(Copied::Skipped(why)) => eprintln!("recover: {what}: not copied: {why}"),
+                Err(e) => {
+                    failed = true;
+                    eprintln!("recover: {what}: {e}");
+                }
+            }
+        }
+        // A layer that could not say which file met them: the batch is named.
+        if !lost_here {
+            for ((src, now), (_, was)) in found.unread_so_far().iter().zip(&before) {
+                let new: Vec<String> = now
+                    .iter()
+                    .filter(|r| !was.contains(r))
+                    .map(|r| format!("{:#x}..{:#x}", r.start, r.end))
+                    .collect();
+                if !new.is_empty() {
+                    failed = true;
+                    eprintln!(
+                        "recover: bytes {} of {src} could not be read while copying {} .. {}; files there hold zeros",
+                        new.join(", "),
+                        batch.first().map_or(String::new(), |i| shown(&t, &i.rel)),
+                        batch.last().map_or(String::new(), |i| shown(&t, &i.rel)),
+                    );
+                }
             }
         }
     }
@@ -241,46 +290,47 @@ fn shown(t: &FileTarget, rel: &[u8]) -> String {
     format!("{}:{p}", t.fs_node)
 }
 
+/// Files copied in parallel at a time; their reports wait for the batch.
+const BATCH: usize = 256;
+
 enum Copied {
     Dir,
-    File(u64),
+    /// The file and its named streams.
+    File(Vec<Written>),
     Link(Vec<u8>),
     Skipped(&'static str),
 }
 
-/// A file or stream written, for the manifest.
+/// A file or stream written.
 struct Written {
     what: String,
     path: PathBuf,
     kind: &'static str,
     size: u64,
-    sha256: String,
+    /// With a manifest.
+    sha256: Option<String>,
     origins: Origins,
 }
 
-/// Writes `vol` to `path`; with `rec`, hashes it and records where its
-/// bytes came from.
+/// Writes `vol` through `out`, hashing it when `hash`; asks where its bytes
+/// came from after the read, so the bad sectors it met are known.
 fn write_file(
     vol: &dyn recover_core::io::Volume,
-    out: Output,
+    out: &Output,
     progress: &mut dyn FnMut(u64),
-    rec: Option<(&mut Vec<Written>, &str, &Path, &'static str)>,
-) -> io::Result<u64> {
-    let Some((list, what, path, kind)) = rec else {
-        return out.write_volume_with(vol, progress);
-    };
-    let mut h = Sha256::new();
-    let n = out.write_volume_hashed(vol, progress, Some(&mut h))?;
-    list.push(Written {
+    hash: bool,
+    (what, path, kind): (&str, &Path, &'static str),
+) -> io::Result<Written> {
+    let mut h = hash.then(Sha256::new);
+    let n = out.write_into(vol, progress, h.as_mut())?;
+    Ok(Written {
         what: what.to_string(),
         path: path.to_path_buf(),
         kind,
         size: n,
-        sha256: format!("{:x}", h.finalize()),
-        // Asked after the read, so the bad sectors it met are known.
+        sha256: h.map(|h| format!("{:x}", h.finalize())),
         origins: vol.origins(0, n).normalized(),
-    });
-    Ok(n)
+    })
 }
 
 /// The manifest records of one item.
@@ -290,7 +340,6 @@ fn record(
     what: &str,
     path: &Path,
     r: &io::Result<Copied>,
-    written: Vec<Written>,
     older: &[String],
 ) -> io::Result<()> {
     let base = |kind, error: Option<String>| Record {
@@ -306,17 +355,17 @@ fn record(
         error,
     };
     match r {
-        Ok(Copied::File(_)) => {
+        Ok(Copied::File(written)) => {
             for w in written {
-                let mut origins = w.origins;
+                let mut origins = w.origins.clone();
                 if !older.is_empty() {
                     origins.add(0..w.size, Origin::OlderMetadata);
                 }
                 m.record(&Record {
-                    path: w.what,
+                    path: w.what.clone(),
                     output: w.path.display().to_string(),
                     size: w.size,
-                    sha256: Some(w.sha256),
+                    sha256: w.sha256.clone(),
                     origins: origins.normalized(),
                     ..base(w.kind, None)
                 })?;
@@ -344,14 +393,15 @@ fn record(
     }
 }
 
+/// Copies one file, link or special file (directories are made first).
 fn copy_one(
     fs: &FileSystemRef,
     it: &Item,
     path: &Path,
     guard: &Guard,
     what: &str,
+    hash: bool,
     progress: &mut dyn FnMut(u64),
-    mut rec: Option<&mut Vec<Written>>,
 ) -> io::Result<Copied> {
     match it.stat.kind() {
         FileKind::Dir => {
@@ -361,37 +411,38 @@ fn copy_one(
         FileKind::File => {
             let vol = fs.open(it.id).map_err(io::Error::other)?;
             let out = Output::create(guard, path, what)?.without_sync();
-            let n = write_file(
+            let mut written = vec![write_file(
                 vol.as_ref(),
-                out,
+                &out,
                 progress,
-                rec.as_deref_mut().map(|l| (l, what, path, "file")),
-            )?;
+                hash,
+                (what, path, "file"),
+            )?];
             // Not on a device or a pipe the user named (-o /dev/null).
-            let regular = fs::metadata(path).is_ok_and(|m| m.is_file());
-            // Named streams (NTFS) beside the file, as FILE:STREAM.
-            if regular {
+            if out.is_regular() {
+                // Named streams (NTFS) beside the file, as FILE:STREAM.
                 for (name, _) in &it.stat.streams {
                     let mut p = path.as_os_str().to_owned();
                     p.push(":");
                     p.push(name.replace('/', "_"));
+                    let p = PathBuf::from(p);
                     let sv = fs
                         .open_stream(it.id, name)
                         .map_err(|e| io::Error::other(format!("stream {name:?}: {e}")))?;
                     let sw = format!("{what}:{name}");
-                    let out = Output::create(guard, Path::new(&p), &sw)?.without_sync();
-                    write_file(
+                    let sout = Output::create(guard, &p, &sw)?.without_sync();
+                    written.push(write_file(
                         sv.as_ref(),
-                        out,
+                        &sout,
                         &mut |_| {},
-                        rec.as_deref_mut()
-                            .map(|l| (l, sw.as_str(), Path::new(&p), "stream")),
-                    )?;
-                    set_meta(Path::new(&p), &it.stat, false)?;
+                        hash,
+                        (&sw, &p, "stream"),
+                    )?);
+                    set_file_meta(sout.file(), &it.stat)?;
                 }
-                set_meta(path, &it.stat, false)?;
+                set_file_meta(out.file(), &it.stat)?;
             }
-            Ok(Copied::File(n))
+            Ok(Copied::File(written))
         }
         FileKind::Symlink => {
             let target = fs.read_link(it.id).map_err(io::Error::other)?;
@@ -417,13 +468,16 @@ fn system_time(t: Timestamp) -> Option<SystemTime> {
 }
 
 /// Permission bits (not set-id bits: the copy belongs to whoever runs
-/// recover) and access/modification times.
-fn set_meta(path: &Path, st: &Stat, dir: bool) -> io::Result<()> {
+/// recover) and access/modification times, on the file just written (no
+/// second open).
+fn set_file_meta(f: &File, st: &Stat) -> io::Result<()> {
     if let Some(m) = st.mode {
-        // A directory stays writable and searchable by us until its times are set.
-        let bits = if dir { m & 0o777 | 0o700 } else { m & 0o777 };
-        fs::set_permissions(path, fs::Permissions::from_mode(bits))?;
+        f.set_permissions(fs::Permissions::from_mode(m & 0o777))?;
     }
+    f.set_times(file_times(st))
+}
+
+fn file_times(st: &Stat) -> FileTimes {
     let mut times = FileTimes::new();
     if let Some(t) = st.mtime.and_then(system_time) {
         times = times.set_modified(t);
@@ -431,8 +485,18 @@ fn set_meta(path: &Path, st: &Stat, dir: bool) -> io::Result<()> {
     if let Some(t) = st.atime.and_then(system_time) {
         times = times.set_accessed(t);
     }
+    times
+}
+
+/// [`set_file_meta`] by path, for directories.
+fn set_meta(path: &Path, st: &Stat, dir: bool) -> io::Result<()> {
+    if let Some(m) = st.mode {
+        // A directory stays writable and searchable by us until its times are set.
+        let bits = if dir { m & 0o777 | 0o700 } else { m & 0o777 };
+        fs::set_permissions(path, fs::Permissions::from_mode(bits))?;
+    }
     let f = File::options().write(!dir).read(dir).open(path)?;
-    f.set_times(times)
+    f.set_times(file_times(st))
 }
 
 /// A symlink's own times (utimensat with AT_SYMLINK_NOFOLLOW); best effort.

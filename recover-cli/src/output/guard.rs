@@ -223,8 +223,9 @@ impl Guard {
     /// The identity is checked on the opened descriptor, and an existing
     /// file is truncated only after that check.
     pub fn create_file(&self, path: &Path, what: &str) -> io::Result<Created> {
-        self.check(path, what)?;
-        // A new file is new: no source can be it.
+        // A new file is new: no source can be it, so the checks are for a
+        // name that is taken (O_EXCL fails on any name that exists, a
+        // symbolic link to nothing included) or that cannot be made.
         match OpenOptions::new().write(true).create_new(true).open(path) {
             Ok(file) => {
                 return Ok(Created {
@@ -233,8 +234,11 @@ impl Guard {
                     block: false,
                 })
             }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(failed(path, what, &e)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => self.check(path, what)?,
+            Err(e) => {
+                self.check(path, what)?;
+                return Err(failed(path, what, &e));
+            }
         }
         let file = OpenOptions::new()
             .write(true)

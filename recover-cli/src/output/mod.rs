@@ -79,15 +79,36 @@ impl Output {
         done: &mut dyn FnMut(u64),
         hash: Option<&mut Sha256>,
     ) -> io::Result<u64> {
+        self.write_into(vol, done, hash)
+    }
+
+    /// The file written to, for what is set on it afterwards (mode, times).
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// True for a regular file (not a device, a pipe or /dev/null).
+    pub fn is_regular(&self) -> bool {
+        self.sparse
+    }
+
+    /// [`Output::write_volume_hashed`], leaving the file open.
+    pub fn write_into(
+        &self,
+        vol: &dyn Volume,
+        done: &mut dyn FnMut(u64),
+        hash: Option<&mut Sha256>,
+    ) -> io::Result<u64> {
         let len = vol.len();
-        // Written in order on one thread at a time; the lock is never contended.
-        let hash = std::sync::Mutex::new(hash.map(|h| (h, 0u64)));
-        let window = rayon::current_num_threads().max(1) * 2;
         // Whole stripes per block, so no stripe to rebuild is split.
         let align = vol.io_alignment().clamp(1, BLOCK as u64) as usize;
         let block = BLOCK / align * align;
-        // Small files: buffers no larger than the file.
-        let block = block.min((len.div_ceil(align as u64) * align as u64).max(1) as usize);
+        if len <= block as u64 {
+            return self.write_one_block(vol, done, hash);
+        }
+        // Written in order on one thread at a time; the lock is never contended.
+        let hash = std::sync::Mutex::new(hash.map(|h| (h, 0u64)));
+        let window = rayon::current_num_threads().max(1) * 2;
         // Two sets of buffers: while one batch is written (on this thread,
         // in order), the next is read into the other (in parallel). Writes
         // to one file serialize in the kernel anyway (the inode lock), so
@@ -166,6 +187,54 @@ impl Output {
         if self.sparse {
             self.file.set_len(len).map_err(failed)?;
         }
+        if self.sync {
+            self.file.sync_all().map_err(failed)?;
+        }
+        Ok(len)
+    }
+
+    /// A volume of one block or less (most files of a tree): one read and
+    /// one write on this thread. Handing a few KiB to the thread pool costs
+    /// more in wake-ups than the copy itself, and a tree's files are copied
+    /// in parallel already.
+    fn write_one_block(
+        &self,
+        vol: &dyn Volume,
+        done: &mut dyn FnMut(u64),
+        hash: Option<&mut Sha256>,
+    ) -> io::Result<u64> {
+        let len = vol.len();
+        let n = usize::try_from(len).map_err(io::Error::other)?; // ok: <= BLOCK
+        let failed = |e: io::Error| guard::failed(&self.path, &self.what, &e);
+        let hole = self.sparse && vol.hole_at(0) >= len;
+        let mut buf = Vec::new();
+        let data: &[u8] = match vol.slice_at(0, len) {
+            _ if hole || n == 0 => &[],
+            Some(d) => d,
+            None => {
+                buf.resize(n, 0);
+                vol.read_at(0, &mut buf).map_err(io::Error::other)?;
+                &buf
+            }
+        };
+        if let Some(h) = hash {
+            if hole {
+                hash_zeros(h, len);
+            } else {
+                h.update(data);
+            }
+        }
+        if self.sparse {
+            write_at_sparse(&self.file, 0, data).map_err(failed)?;
+            // The length, unless the last grain was written (most files).
+            let last = data.len().saturating_sub(1) / SPARSE_GRAIN * SPARSE_GRAIN;
+            if data.get(last..).is_none_or(is_zero) {
+                self.file.set_len(len).map_err(failed)?;
+            }
+        } else {
+            (&self.file).write_all(data).map_err(failed)?;
+        }
+        done(len);
         if self.sync {
             self.file.sync_all().map_err(failed)?;
         }
@@ -283,11 +352,14 @@ fn is_zero(b: &[u8]) -> bool {
     runs.remainder().iter().all(|&x| x == 0)
 }
 
+/// The run of zeros [`write_at_sparse`] leaves as a hole, and its alignment.
+const SPARSE_GRAIN: usize = 64 << 10;
+
 /// Writes `b` at `at` in `file`, leaving 64 KiB runs of zeros unwritten
 /// (holes in a fresh file) and writing the rest in as few calls as the
 /// runs allow.
 fn write_at_sparse(file: &File, at: u64, b: &[u8]) -> io::Result<()> {
-    const GRAIN: usize = 64 << 10;
+    const GRAIN: usize = SPARSE_GRAIN;
     let zero = |j: usize| is_zero(&b[j..(j + GRAIN).min(b.len())]);
     let mut i = 0;
     while i < b.len() {
