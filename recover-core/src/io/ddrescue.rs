@@ -14,7 +14,7 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
-use crate::io::{check_range, Volume, VolumeRef};
+use crate::io::{check_range, Origin, Origins, Volume, VolumeRef};
 
 /// Blocks a mapfile may list before it is taken as damaged (a drive with a
 /// bad sector every few MiB over 20 TB has a few million).
@@ -209,6 +209,29 @@ impl Volume for Rescued {
         all.extend(self.inner.bad_ranges());
         all.sort_by_key(|r| r.start);
         all
+    }
+
+    /// The unread ranges are unreadable; around them, the image's own.
+    fn origins(&self, offset: u64, len: u64) -> Origins {
+        let end = offset.saturating_add(len).min(self.len());
+        let mut o = Origins::new();
+        let mut pos = offset;
+        let first = self.unread.partition_point(|r| r.end <= offset);
+        for r in self.unread.get(first..).unwrap_or(&[]) {
+            if r.start >= end {
+                break;
+            }
+            let (s, e) = (r.start.max(offset), r.end.min(end));
+            if pos < s {
+                o.add_shifted(self.inner.origins(pos, s - pos), 0, 0);
+            }
+            o.add(s..e, Origin::Unreadable);
+            pos = pos.max(e);
+        }
+        if pos < end {
+            o.add_shifted(self.inner.origins(pos, end - pos), 0, 0);
+        }
+        o
     }
 }
 
