@@ -20,7 +20,7 @@ use super::header::{crc_without, Header};
 use crate::bytes::Bytes;
 use crate::error::{Error, Result};
 use crate::io::read_padded;
-use crate::io::{bytes_at, check_range, Volume, VolumeRef};
+use crate::io::{bytes_at, check_range, Origins, Volume, VolumeRef};
 
 const SECTOR: u64 = 4096;
 /// The largest log replayed: a scan of the circular log reads each sector
@@ -290,5 +290,30 @@ impl Volume for Replayed {
 
     fn describe(&self) -> String {
         self.name.clone()
+    }
+
+    /// The file's origins where no update lands: an update's bytes were
+    /// read with the log at open, and an entry with a byte lost fails its
+    /// checksum and is not replayed.
+    fn origins(&self, offset: u64, len: u64) -> Origins {
+        let end = offset.saturating_add(len).min(self.len);
+        let mut covered: Vec<(u64, u64)> = self
+            .updates
+            .iter()
+            .map(|(r, _)| (r.start.max(offset), r.end.min(end)))
+            .filter(|(s, e)| s < e)
+            .collect();
+        covered.sort_unstable();
+        let mut o = Origins::new();
+        let mut pos = offset;
+        for (s, e) in covered.into_iter().chain([(end, end)]) {
+            if pos < s {
+                // The file's own bytes; past its end the log extends it with zeros.
+                let n = (s - pos).min(self.file.len().saturating_sub(pos));
+                o.add_shifted(self.file.origins(pos, n), 0, 0);
+            }
+            pos = pos.max(e);
+        }
+        o
     }
 }
