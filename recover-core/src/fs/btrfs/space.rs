@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::error::{Error, Result};
-use crate::io::VolumeRef;
+use crate::io::{Origin, Origins, VolumeRef};
 
 use super::chunk::{run_len, Chunk, Placement};
 
@@ -130,6 +130,52 @@ impl Space {
             pos = pos.saturating_add(part.len() as u64);
         }
         Ok(())
+    }
+
+    /// Origins of `len` bytes at `logical`, read as [`Space::read`] reads
+    /// copy 0: the devices' origins, as [`Origin::Mirror`] where the first
+    /// copy's device is not here, and [`Origin::Missing`] where no copy is
+    /// (reads fail there). Addresses in no chunk have none.
+    pub fn origins(&self, logical: u64, len: u64) -> Origins {
+        let end = logical.saturating_add(len);
+        let mut o = Origins::new();
+        let mut pos = logical;
+        while pos < end {
+            let Some(c) = self.chunk(pos) else {
+                match self.chunks.range(pos..end).next() {
+                    Some((&next, _)) => {
+                        pos = next;
+                        continue;
+                    }
+                    None => break,
+                }
+            };
+            let within = c.length - (pos - c.logical);
+            let run = run_len(c.profile, c.stripe_len, pos - c.logical)
+                .min(within)
+                .min(end - pos)
+                .max(1);
+            let places = match c.placement(pos) {
+                Some(Placement::Copies(p)) => p,
+                Some(Placement::Parity { data, .. }) => vec![data],
+                None => Vec::new(),
+            };
+            let here = places.iter().enumerate().find_map(|(k, &p)| {
+                let (devid, off) = c.device_offset(p)?;
+                Some((k, self.devices.get(&devid)?, off))
+            });
+            match here {
+                Some((k, v, off)) => {
+                    if k > 0 {
+                        o.add(pos..pos + run, Origin::Mirror);
+                    }
+                    o.add_shifted(v.origins(off, run), off, pos);
+                }
+                None => o.add(pos..pos + run, Origin::Missing),
+            }
+            pos += run;
+        }
+        o
     }
 
     /// The device offset of the first copy of `logical` here, for messages.
