@@ -1070,6 +1070,14 @@ impl Volume for EwfVolume {
             }
         }
         for r in self.bad.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            // A chunk of a missing segment fails too: it is missing.
+            if self
+                .missing
+                .iter()
+                .any(|m| m.start <= r.start && r.end <= m.end)
+            {
+                continue;
+            }
             let (s, e) = (r.start.max(offset), r.end.min(end));
             if s < e {
                 g.add(s..e, Origin::Unreadable);
