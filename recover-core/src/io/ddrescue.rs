@@ -284,4 +284,26 @@ mod tests {
         // The range past the image's end is cut at it.
         assert_eq!(v.bad_ranges(), vec![0x100000..0x101000]);
     }
+
+    #[test]
+    fn origins_are_the_unread_ranges_and_the_images_own() {
+        use crate::io::{Concat, Origin, Zeros};
+        let m = parse(MAP, "disk.map").unwrap();
+        // The image's last 4 KiB are missing below it.
+        let img: VolumeRef = Arc::new(Concat::new(
+            vec![
+                Arc::new(MemVolume::new("img", vec![7u8; 0x1FF000])),
+                Arc::new(Zeros::missing(0x1000, "gone".into())),
+            ],
+            "img".into(),
+        ));
+        let v = Rescued::new(img, &m);
+        let o = v.origins(0, v.len());
+        assert_eq!(o.of(Origin::Unreadable), vec![0x100000..0x101000]);
+        assert_eq!(o.of(Origin::Missing), vec![0x1FF000..0x200000]);
+        assert_eq!(
+            v.origins(0x100800, 0x1000).of(Origin::Unreadable),
+            vec![0x100800..0x101000]
+        );
+    }
 }

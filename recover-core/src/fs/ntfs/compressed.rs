@@ -183,3 +183,41 @@ impl Volume for Compressed {
         g.finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::{Concat, MemVolume, Origin, Zeros};
+    use std::sync::Arc;
+
+    #[test]
+    fn stored_units_map_by_cluster_and_compressed_ones_whole() {
+        // Clusters of 512, units of 4 clusters; clusters 8.. of the volume
+        // are missing.
+        let base: VolumeRef = Arc::new(Concat::new(
+            vec![
+                Arc::new(MemVolume::new("v", vec![0u8; 8 * 512])),
+                Arc::new(Zeros::missing(8 * 512, "gone".into())),
+            ],
+            "v".into(),
+        ));
+        let run = |vcn, len, lcn| Run { vcn, len, lcn };
+        let runs = vec![
+            // Unit 0 stored whole: clusters 6, 7, 8, 9 (the last two missing).
+            run(0, 4, Some(6)),
+            // Unit 1 compressed into cluster 10 (missing), then sparse.
+            run(4, 1, Some(10)),
+            run(5, 3, None),
+            // Unit 2 compressed into clusters 1, 2 (there).
+            run(8, 2, Some(1)),
+            run(10, 2, None),
+            // Unit 3 sparse.
+            run(12, 4, None),
+        ];
+        let c = Compressed::new(base, runs, 512, 4, 8 * 2048, 7 * 2048, "c".into());
+        let o = c.origins(0, c.len());
+        assert_eq!(o.of(Origin::Missing), vec![1024..4096]);
+        assert_eq!(c.origins(3000, 10).of(Origin::Missing), vec![3000..3010]);
+        assert!(c.origins(4096, 4096).is_empty());
+    }
+}

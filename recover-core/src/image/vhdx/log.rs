@@ -317,3 +317,41 @@ impl Volume for Replayed {
         o
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::{Concat, MemVolume, Origin, Zeros};
+
+    #[test]
+    fn logged_sectors_hide_the_files_origins() {
+        // A file whose second half is missing, with a logged sector and a
+        // logged zero run over it, and the log extending it by a sector.
+        let file: VolumeRef = Arc::new(Concat::new(
+            vec![
+                Arc::new(MemVolume::new("f", vec![1u8; 4 * 4096])),
+                Arc::new(Zeros::missing(4 * 4096, "gone".into())),
+            ],
+            "f".into(),
+        ));
+        let r = Replayed {
+            file,
+            len: 9 * 4096,
+            updates: vec![
+                (5 * 4096..6 * 4096, Update::Data(vec![2u8; 4096].into())),
+                (7 * 4096..9 * 4096, Update::Zero),
+            ],
+            name: "f+log".into(),
+        };
+        let o = r.origins(0, r.len());
+        assert_eq!(
+            o.of(Origin::Missing),
+            vec![4 * 4096..5 * 4096, 6 * 4096..7 * 4096]
+        );
+        assert_eq!(
+            r.origins(5 * 4096 + 1, 4096).of(Origin::Missing),
+            vec![6 * 4096..6 * 4096 + 1]
+        );
+        assert!(r.origins(0, 4 * 4096).is_empty());
+    }
+}
