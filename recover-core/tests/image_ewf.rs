@@ -118,6 +118,61 @@ fn a_missing_middle_segment_reads_as_zeros_with_its_range() {
         .iter()
         .any(|p| p.detail.contains("segment 3") && p.offset == Some(r.start)));
     same_outside(src.volume.as_ref(), &raw, &bad);
+    // Its chunks are missing, not unreadable.
+    let o = src.volume.origins(0, src.volume.len());
+    assert_eq!(o.of(recover_core::io::Origin::Missing), bad);
+    assert!(o.of(recover_core::io::Origin::Unreadable).is_empty());
+}
+
+/// With a range of a segment file reported unreadable, the media reports
+/// exactly the chunks whose stored bytes reading them fetches from there,
+/// each whole (a chunk is checked and inflated as one).
+#[test]
+fn chunks_carry_their_segments_origins_whole() {
+    use common::{merged, Probe};
+    use recover_core::io::Origin;
+    if !have_ewf_tools() {
+        return;
+    }
+    let raw_path = source_raw();
+    for level in ["none", "best"] {
+        let dir = scratch("ewf-origins");
+        let first = acquire(&raw_path, &dir.0, "encase6", level, 1 << 30);
+        // The segment file's bytes (a source opened by path is its media).
+        let f: recover_core::io::VolumeRef = std::sync::Arc::new(recover_core::io::MemVolume::new(
+            "img.E01",
+            std::fs::read(&first).unwrap(),
+        ));
+        let (a, b) = (f.len() / 3, f.len() / 3 * 2 + 12345);
+        let bad = vec![a..a + 100_001, b..b + 1];
+        let probe = Probe::new(f, bad.clone());
+        let none = |_: &str| Ok(None);
+        let v = recover_core::io::ewf::open(probe.clone(), "img.E01", &none)
+            .unwrap()
+            .volume;
+        let cs = v.chunk_size();
+        let mut want = Vec::new();
+        let mut buf = vec![0u8; cs as usize];
+        let mut at = 0;
+        while at < v.len() {
+            let n = cs.min(v.len() - at);
+            probe.take_reads();
+            v.read_at(at, &mut buf[..n as usize]).unwrap();
+            let meets = probe
+                .take_reads()
+                .iter()
+                .any(|r| bad.iter().any(|h| r.start < h.end && h.start < r.end));
+            if meets {
+                want.push(at..at + n);
+            }
+            at += n;
+        }
+        let want = merged(want);
+        assert!(!want.is_empty(), "{level}");
+        let o = v.origins(0, v.len());
+        assert_eq!(o.of(Origin::Unreadable), want, "{level}");
+        assert!(o.of(Origin::Missing).is_empty(), "{level}");
+    }
 }
 
 #[test]
@@ -144,6 +199,8 @@ fn a_corrupt_chunk_fails_only_its_range() {
         assert_eq!(bad.len(), 1, "{level}: {bad:?}");
         assert_eq!(bad[0].end - bad[0].start, 32768, "{level}");
         same_outside(src.volume.as_ref(), &raw, &bad);
+        let o = src.volume.origins(0, src.volume.len());
+        assert_eq!(o.of(recover_core::io::Origin::Unreadable), bad, "{level}");
     }
 }
 

@@ -446,3 +446,26 @@ fn a_differencing_disk_reads_through_its_parent() {
     assert!(got[3 << 20..].iter().all(|&x| x == 0x33));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// With ranges of the image file reported unreadable, the disk reports
+/// exactly the guest bytes reading it fetches from there (qemu-img's map
+/// gives no offsets for VHDX).
+#[test]
+fn blocks_carry_the_files_origins() {
+    use common::{assert_unreadable, read_from, Probe};
+    for v in VHDX_VARIANTS
+        .iter()
+        .filter(|v| ["dynamic", "1m-blocks"].contains(&v.name))
+    {
+        let Some((img, _)) = vhdx_image(v) else {
+            return;
+        };
+        let f = file(&img);
+        let (a, b) = (f.len() / 3, f.len() / 3 * 2 + 12345);
+        let bad = vec![a..a + 300_001, b..b + 1];
+        let probe = Probe::new(f, bad.clone());
+        let (disk, _) = Vhdx::open(probe.clone()).unwrap();
+        let want = read_from(&disk, &probe, 65536, &bad);
+        assert_unreadable(v.name, &disk, &want);
+    }
+}

@@ -164,6 +164,9 @@ fn a_missing_extent_reads_as_zeros_with_an_error() {
     let mut b = vec![0xEEu8; 4096];
     disk.read_at(disk.len() - 4096, &mut b).unwrap();
     assert!(b.iter().all(|&x| x == 0));
+    // And its provenance says the bytes are missing, not stored as zeros.
+    let o = disk.origins(0, disk.len());
+    assert_eq!(o.of(recover_core::io::Origin::Missing), vec![0..disk.len()]);
 }
 
 #[test]
@@ -696,5 +699,99 @@ proptest! {
             recover_core::io::Volume::read_at(&disk, at as u64, &mut b).unwrap();
             prop_assert!(b == want[at..at + n], "read of {} at {:#x}", n, at);
         }
+    }
+}
+
+/// With ranges of a sparse extent file reported unreadable, the disk
+/// reports exactly the guest bytes qemu-img's map stores there, and for
+/// a stream-optimized extent the whole grains whose marker and stream
+/// reading them fetches from there.
+#[test]
+fn sparse_grains_carry_the_files_origins() {
+    use common::{assert_unreadable, compressed_in, guest_in, merged, qemu_map, Probe};
+    for v in VMDK_VARIANTS
+        .iter()
+        .filter(|v| ["monolithicSparse", "streamOptimized"].contains(&v.name))
+    {
+        let Some((img, _)) = vmdk_image(v) else {
+            return;
+        };
+        let map = qemu_map(&img, "vmdk");
+        let f = file(&img);
+        let (a, b) = (f.len() / 3, f.len() / 3 * 2 + 12345);
+        let bad = vec![a..a + 300_001, b..b + 1];
+        let probe = Probe::new(f, bad.clone());
+        let disk = vmdk::open(probe.clone(), &Chain::default()).unwrap().disk;
+        let mut want = guest_in(&map, 0, &bad);
+        want.extend(compressed_in(disk.as_ref(), &probe, &map, 64 << 10, &bad));
+        assert_unreadable(v.name, disk.as_ref(), &merged(want));
+    }
+}
+
+/// An ESXi delta over a parent that is missing: the grains it holds carry
+/// its file's origins (exactly the bytes reading it fetches from a bad
+/// range), every other grain is missing, and the grains it zeroes are
+/// neither.
+#[test]
+fn esx_delta_grains_carry_the_files_origins_the_rest_the_parents() {
+    use common::{merged, read_from, Probe};
+    use recover_core::io::{Origin, Zeros};
+    use vmdk::{CowdExtent, SeSparseExtent};
+    for v in ESX_DELTA_VARIANTS
+        .iter()
+        .filter(|v| ["cowd-grain8-sparse", "sesparse-sparse"].contains(&v.name))
+    {
+        let Some(d) = esx_delta(v) else {
+            return;
+        };
+        let gb = grain_bytes(v.kind);
+        let size = fixtures::esx_delta::SIZE;
+        let plan = plan(v.kind);
+        let open = |f: VolumeRef| -> VolumeRef {
+            let parent: VolumeRef = Arc::new(Zeros::missing(size, "parent".into()));
+            match v.kind {
+                DeltaKind::Cowd(_) => {
+                    let (x, _) = CowdExtent::open(f).unwrap();
+                    Arc::new(x.placed(size, Some(parent), 0, "d".into()))
+                }
+                DeltaKind::SeSparse => {
+                    let (x, _) = SeSparseExtent::open(f).unwrap();
+                    Arc::new(x.placed(size, Some(parent), 0, "d".into()))
+                }
+            }
+        };
+        // The bad range: from inside the first data grain's stored bytes
+        // to just past them, as reading it finds them.
+        let first = plan
+            .iter()
+            .find(|(_, p)| matches!(p, Put::Data { .. }))
+            .unwrap()
+            .0;
+        let probe = Probe::new(file(&d.extent), Vec::new());
+        let mut b = vec![0u8; gb as usize];
+        open(probe.clone()).read_at(first * gb, &mut b).unwrap();
+        let r = probe
+            .take_reads()
+            .into_iter()
+            .find(|r| r.end - r.start == gb)
+            .unwrap();
+        let bad = std::iter::once(r.start + 100..r.end + 5).collect::<Vec<_>>();
+        let probe = Probe::new(file(&d.extent), bad.clone());
+        let disk = open(probe.clone());
+        let want = read_from(disk.as_ref(), &probe, gb, &bad);
+        assert!(!want.is_empty(), "{}", v.name);
+        let o = disk.origins(0, size);
+        assert_eq!(o.of(Origin::Unreadable), want, "{}", v.name);
+        let held = merged(plan.iter().map(|(g, _)| g * gb..(g + 1) * gb).collect());
+        let mut parent = Vec::new();
+        let mut at = 0;
+        for h in held.iter().chain([&(size..size)]) {
+            if at < h.start {
+                parent.push(at..h.start);
+            }
+            at = h.end;
+        }
+        assert_eq!(o.of(Origin::Missing), parent, "{}", v.name);
+        assert!(o.of(Origin::Parity).is_empty() && o.of(Origin::Mirror).is_empty());
     }
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use crate::bytes::{arrays, Bytes};
 use crate::error::{Error, Result};
-use crate::io::{bytes_at, check_range, for_each_block, Volume, VolumeRef};
+use crate::io::{bytes_at, check_range, for_each_block, Gather, Origins, Volume, VolumeRef};
 
 const SIGNATURE: u32 = 0xBEDA_107F;
 
@@ -119,5 +119,28 @@ impl Volume for Vdi {
 
     fn describe(&self) -> String {
         self.name.clone()
+    }
+
+    /// Allocated blocks carry the file's origins.
+    fn origins(&self, offset: u64, len: u64) -> Origins {
+        let end = offset.saturating_add(len).min(self.size);
+        let mut g = Gather::new();
+        let mut pos = offset;
+        while pos < end {
+            let (b, within) = (pos / self.block, pos % self.block);
+            let n = (self.block - within).min(end - pos);
+            match self.map.get(b as usize).copied().unwrap_or(0xFFFF_FFFF) {
+                e if e >= 0xFFFF_FFFE => {}
+                e => {
+                    let at = u64::from(e)
+                        .checked_mul(self.extra + self.block)
+                        .and_then(|x| x.checked_add(self.data + self.extra + within));
+                    let Some(at) = at else { break };
+                    g.map(self.file.as_ref(), at, pos, n);
+                }
+            }
+            pos += n;
+        }
+        g.finish()
     }
 }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use crate::bytes::{arrays, Bytes};
 use crate::error::{Error, Result};
 use crate::io::read_padded;
-use crate::io::{bytes_at, check_range, for_each_block, Slice, Volume, VolumeRef};
+use crate::io::{bytes_at, check_range, for_each_block, Gather, Origins, Slice, Volume, VolumeRef};
 
 const FOOTER: u64 = 512;
 const UNALLOCATED: u32 = 0xFFFF_FFFF;
@@ -239,9 +239,54 @@ impl Volume for Vhd {
     fn describe(&self) -> String {
         self.name.clone()
     }
+
+    /// Blocks carry the file's origins (a differencing disk's, sector by
+    /// sector as the block's bitmap says), the rest the parent's. A
+    /// bitmap that cannot be read ends the answer there.
+    fn origins(&self, offset: u64, len: u64) -> Origins {
+        let end = offset.saturating_add(len).min(self.size);
+        let mut g = Gather::new();
+        let mut pos = offset;
+        while pos < end {
+            let (b, within) = (pos / self.block, pos % self.block);
+            let n = (self.block - within).min(end - pos);
+            let entry = self.bat.get(b as usize).copied().unwrap_or(UNALLOCATED);
+            let data = u64::from(entry) * 512 + self.bitmap;
+            if entry == UNALLOCATED {
+                self.parent_origins(&mut g, pos, n);
+            } else if self.parent.is_none() {
+                g.map(self.file.as_ref(), data + within, pos, n);
+            } else {
+                let bm = bytes_at(self.file.as_ref(), data - self.bitmap, self.bitmap as usize); // ok: <= 64 KiB
+                let Ok(bm) = bm else { break };
+                let mut p = within;
+                while p < within + n {
+                    let s = p / 512;
+                    let m = (512 - p % 512).min(within + n - p);
+                    let here = bm
+                        .get((s / 8) as usize)
+                        .is_some_and(|x| x >> (7 - s % 8) & 1 != 0);
+                    if here {
+                        g.map(self.file.as_ref(), data + p, pos - within + p, m);
+                    } else {
+                        self.parent_origins(&mut g, pos - within + p, m);
+                    }
+                    p += m;
+                }
+            }
+            pos += n;
+        }
+        g.finish()
+    }
 }
 
 impl Vhd {
+    fn parent_origins<'a>(&'a self, g: &mut Gather<'a>, pos: u64, n: u64) {
+        if let Some(p) = &self.parent {
+            g.map(p.as_ref(), pos, pos, n);
+        }
+    }
+
     fn parent_read(&self, pos: u64, out: &mut [u8]) -> Result<()> {
         read_padded(self.parent.as_deref(), pos, out)
     }

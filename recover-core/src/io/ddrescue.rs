@@ -14,7 +14,7 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
-use crate::io::{check_range, Volume, VolumeRef};
+use crate::io::{check_range, Origin, Origins, Volume, VolumeRef};
 
 /// Blocks a mapfile may list before it is taken as damaged (a drive with a
 /// bad sector every few MiB over 20 TB has a few million).
@@ -210,6 +210,29 @@ impl Volume for Rescued {
         all.sort_by_key(|r| r.start);
         all
     }
+
+    /// The unread ranges are unreadable; around them, the image's own.
+    fn origins(&self, offset: u64, len: u64) -> Origins {
+        let end = offset.saturating_add(len).min(self.len());
+        let mut o = Origins::new();
+        let mut pos = offset;
+        let first = self.unread.partition_point(|r| r.end <= offset);
+        for r in self.unread.get(first..).unwrap_or(&[]) {
+            if r.start >= end {
+                break;
+            }
+            let (s, e) = (r.start.max(offset), r.end.min(end));
+            if pos < s {
+                o.add_shifted(self.inner.origins(pos, s - pos), 0, 0);
+            }
+            o.add(s..e, Origin::Unreadable);
+            pos = pos.max(e);
+        }
+        if pos < end {
+            o.add_shifted(self.inner.origins(pos, end - pos), 0, 0);
+        }
+        o
+    }
 }
 
 /// Wraps `inner` in its mapfile's unread ranges.
@@ -260,5 +283,27 @@ mod tests {
         assert!(c.iter().all(|&x| x == 7));
         // The range past the image's end is cut at it.
         assert_eq!(v.bad_ranges(), vec![0x100000..0x101000]);
+    }
+
+    #[test]
+    fn origins_are_the_unread_ranges_and_the_images_own() {
+        use crate::io::{Concat, Origin, Zeros};
+        let m = parse(MAP, "disk.map").unwrap();
+        // The image's last 4 KiB are missing below it.
+        let img: VolumeRef = Arc::new(Concat::new(
+            vec![
+                Arc::new(MemVolume::new("img", vec![7u8; 0x1FF000])),
+                Arc::new(Zeros::missing(0x1000, "gone".into())),
+            ],
+            "img".into(),
+        ));
+        let v = Rescued::new(img, &m);
+        let o = v.origins(0, v.len());
+        assert_eq!(o.of(Origin::Unreadable), vec![0x100000..0x101000]);
+        assert_eq!(o.of(Origin::Missing), vec![0x1FF000..0x200000]);
+        assert_eq!(
+            v.origins(0x100800, 0x1000).of(Origin::Unreadable),
+            vec![0x100800..0x101000]
+        );
     }
 }

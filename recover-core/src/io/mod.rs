@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 pub use blocks::{for_each_block, read_padded, LastBlock};
 pub use concat::Concat;
-pub use origin::{Origin, Origins};
+pub use origin::{Gather, Origin, Origins};
 pub use slice::Slice;
 pub use volume::{bytes_at, bytes_up_to, check_range, MemVolume, Volume, VolumeRef, Zeros};
 

@@ -9,6 +9,8 @@
 
 use std::ops::Range;
 
+use super::volume::Volume;
+
 /// How a run of bytes was obtained, when not read as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Origin {
@@ -145,6 +147,92 @@ impl Origins {
     }
 }
 
+/// Gathers a layer's origins from the pieces of it that are other
+/// volumes' bytes, asking each volume once per run of pieces that follow
+/// one another there: blocks laid out in order (as image tools write
+/// them) cost one question below, not one per block.
+#[derive(Default)]
+pub struct Gather<'a> {
+    out: Origins,
+    /// The run being extended: the volume, where it starts there, and
+    /// where here.
+    run: Option<(&'a dyn Volume, u64, Range<u64>)>,
+}
+
+impl std::fmt::Debug for Gather<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gather")
+            .field("out", &self.out)
+            .field(
+                "run",
+                &self.run.as_ref().map(|(v, l, r)| (v.describe(), l, r)),
+            )
+            .finish()
+    }
+}
+
+impl<'a> Gather<'a> {
+    /// Nothing gathered yet.
+    pub fn new() -> Self {
+        Gather::default()
+    }
+
+    /// `n` bytes at `at` here are `vol`'s bytes at `lower`; past `vol`'s
+    /// end they read as zeros (a parent shorter than its child), which
+    /// come from nowhere.
+    pub fn map(&mut self, vol: &'a dyn Volume, lower: u64, at: u64, n: u64) {
+        let n = n.min(vol.len().saturating_sub(lower));
+        if n == 0 {
+            return;
+        }
+        if let Some((v, l, r)) = &mut self.run {
+            let continues = std::ptr::addr_eq(*v as *const dyn Volume, vol as *const dyn Volume)
+                && r.end == at
+                && l.saturating_add(r.end - r.start) == lower;
+            if continues {
+                r.end = at.saturating_add(n);
+                return;
+            }
+        }
+        self.flush();
+        self.run = Some((vol, lower, at..at.saturating_add(n)));
+    }
+
+    /// `n` bytes at `at` here are decoded from the `stored` bytes of `vol`
+    /// at `lower` (a compressed cluster, a whole unit): every kind of
+    /// origin found anywhere in those holds for all of them.
+    pub fn whole(&mut self, vol: &dyn Volume, lower: u64, stored: u64, at: u64, n: u64) {
+        let stored = stored.min(vol.len().saturating_sub(lower));
+        if n == 0 || stored == 0 {
+            return;
+        }
+        let found = vol.origins(lower, stored);
+        for origin in Origin::ALL {
+            if found.iter().any(|(_, o)| *o == origin) {
+                self.out.add(at..at.saturating_add(n), origin);
+            }
+        }
+    }
+
+    /// A run obtained as `origin` by this layer itself.
+    pub fn add(&mut self, range: Range<u64>, origin: Origin) {
+        self.out.add(range, origin);
+    }
+
+    fn flush(&mut self) {
+        if let Some((v, l, r)) = self.run.take() {
+            self.out
+                .add_shifted(v.origins(l, r.end - r.start), l, r.start);
+        }
+    }
+
+    /// What was gathered.
+    pub fn finish(mut self) -> Origins {
+        self.flush();
+        self.out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,5 +254,35 @@ mod tests {
         let mut c = Origins::new();
         c.add_clipped(&[0..10, 20..30, 50..60], 5..25, Origin::Missing);
         assert_eq!(c.of(Origin::Missing), vec![5..10, 20..25]);
+    }
+
+    #[test]
+    fn gather_joins_runs_and_taints_whole_pieces() {
+        use crate::io::{Concat, MemVolume, VolumeRef, Zeros};
+        use std::sync::Arc;
+        // 100 bytes as stored, then 50 missing.
+        let low: VolumeRef = Arc::new(Concat::new(
+            vec![
+                Arc::new(MemVolume::new("m", vec![0u8; 100])),
+                Arc::new(Zeros::missing(50, "z".into())),
+            ],
+            "c".into(),
+        ));
+        let mut g = Gather::new();
+        // Two pieces that continue each other down below, at 1000 here.
+        g.map(low.as_ref(), 90, 1000, 20);
+        g.map(low.as_ref(), 110, 1020, 10);
+        // Past the lower volume's end: nothing.
+        g.map(low.as_ref(), 140, 2000, 30);
+        // Decoded from 95..105: all 64 bytes at 3000 are touched.
+        g.whole(low.as_ref(), 95, 10, 3000, 64);
+        g.whole(low.as_ref(), 0, 10, 4000, 64);
+        g.add(5000..5001, Origin::Parity);
+        let o = g.finish();
+        assert_eq!(
+            o.of(Origin::Missing),
+            vec![1010..1030, 2000..2010, 3000..3064]
+        );
+        assert_eq!(o.of(Origin::Parity), vec![5000..5001]);
     }
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::bytes::Bytes;
 use crate::error::{Error, Result};
-use crate::io::{bytes_at, check_range, for_each_block, Volume, VolumeRef};
+use crate::io::{bytes_at, check_range, for_each_block, Gather, Origins, Volume, VolumeRef};
 
 const MAGIC: u32 = 0x7041_6e53;
 
@@ -129,6 +129,28 @@ impl Volume for SnapshotVolume {
     fn describe(&self) -> String {
         self.name.clone()
     }
+
+    /// Chunks copied to the store carry the store's origins, the others
+    /// the origin LV's.
+    fn origins(&self, offset: u64, len: u64) -> Origins {
+        let end = offset.saturating_add(len).min(self.origin.len());
+        let mut g = Gather::new();
+        let mut pos = offset;
+        while pos < end {
+            let (c, within) = (pos / self.chunk, pos % self.chunk);
+            let n = (self.chunk - within).min(end - pos);
+            let found = self.exceptions.binary_search_by_key(&c, |e| e.0).ok();
+            // `i` comes from the search of `exceptions` itself.
+            match found.and_then(|i| self.exceptions.get(i)) {
+                Some(&(_, cow_chunk)) => {
+                    g.map(self.cow.as_ref(), cow_chunk * self.chunk + within, pos, n)
+                }
+                None => g.map(self.origin.as_ref(), pos, pos, n),
+            }
+            pos += n;
+        }
+        g.finish()
+    }
 }
 
 #[cfg(test)]
@@ -163,5 +185,46 @@ mod tests {
         assert!(b[3 * chunk..4 * chunk].iter().all(|&x| x == 0x33));
         assert!(b[5 * chunk..6 * chunk].iter().all(|&x| x == 0x55));
         assert!(b[6 * chunk..].iter().all(|&x| x == 0xaa));
+    }
+
+    #[test]
+    fn copied_chunks_carry_the_stores_origins_the_rest_the_origins() {
+        use crate::io::{Concat, Origin, Zeros};
+        let chunk = 4096usize;
+        let c = chunk as u64;
+        // The origin's chunks 4.. are on a missing PV; the store's chunk 3 too.
+        let origin: VolumeRef = Arc::new(Concat::new(
+            vec![
+                Arc::new(MemVolume::new("o", vec![0xaau8; 4 * chunk])),
+                Arc::new(Zeros::missing(4 * c, "gone".into())),
+            ],
+            "origin".into(),
+        ));
+        let mut cow = vec![0u8; 3 * chunk];
+        cow[..4].copy_from_slice(&MAGIC.to_le_bytes());
+        cow[4..8].copy_from_slice(&1u32.to_le_bytes());
+        cow[12..16].copy_from_slice(&8u32.to_le_bytes());
+        let a = chunk;
+        // Origin chunk 5 -> store 2 (there), 1 -> store 3 (missing).
+        cow[a..a + 8].copy_from_slice(&5u64.to_le_bytes());
+        cow[a + 8..a + 16].copy_from_slice(&2u64.to_le_bytes());
+        cow[a + 16..a + 24].copy_from_slice(&1u64.to_le_bytes());
+        cow[a + 24..a + 32].copy_from_slice(&3u64.to_le_bytes());
+        let cow: VolumeRef = Arc::new(Concat::new(
+            vec![
+                Arc::new(MemVolume::new("cow", cow)),
+                Arc::new(Zeros::missing(c, "cow gone".into())),
+            ],
+            "cow".into(),
+        ));
+        let (s, _) = SnapshotVolume::open(origin, cow, "snap".into()).unwrap();
+        assert_eq!(
+            s.origins(0, s.len()).of(Origin::Missing),
+            vec![c..2 * c, 4 * c..5 * c, 6 * c..8 * c]
+        );
+        assert_eq!(
+            s.origins(c + 100, 4 * c).of(Origin::Missing),
+            vec![c + 100..2 * c, 4 * c..5 * c]
+        );
     }
 }

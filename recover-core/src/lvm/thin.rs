@@ -23,7 +23,7 @@ use std::sync::Arc;
 use crate::bytes::Bytes;
 use crate::checksum::crc32c;
 use crate::error::{Error, Result};
-use crate::io::{bytes_at, check_range, for_each_block, Volume, VolumeRef};
+use crate::io::{bytes_at, check_range, for_each_block, Gather, Origins, Volume, VolumeRef};
 
 const BLOCK: u64 = 4096;
 const MAGIC: u64 = 27_022_010;
@@ -231,6 +231,31 @@ impl Volume for ThinVolume {
     fn describe(&self) -> String {
         self.name.clone()
     }
+
+    /// Provisioned blocks carry the data LV's origins. A block whose
+    /// mapping cannot be looked up ends the answer there.
+    fn origins(&self, offset: u64, len: u64) -> Origins {
+        let end = offset.saturating_add(len).min(self.len);
+        let mut g = Gather::new();
+        let mut pos = offset;
+        while pos < end {
+            let (vblock, within) = (pos / self.chunk, pos % self.chunk);
+            let n = (self.chunk - within).min(end - pos);
+            match lookup(self.meta.as_ref(), self.root, vblock) {
+                Ok(None) => {}
+                Ok(Some(v)) => {
+                    let at = (v >> 24)
+                        .checked_mul(self.chunk)
+                        .and_then(|a| a.checked_add(within));
+                    let Some(at) = at else { break };
+                    g.map(self.data.as_ref(), at, pos, n);
+                }
+                Err(_) => break,
+            }
+            pos += n;
+        }
+        g.finish()
+    }
 }
 
 #[cfg(test)]
@@ -296,6 +321,28 @@ mod tests {
         assert!(b[6 * 65536..].iter().all(|&x| x == 0));
         let e = ThinVolume::open(meta(false), t.clone(), 9, 65536, "x".into()).unwrap_err();
         assert!(e.to_string().contains("no thin device 9"), "{e}");
+    }
+
+    #[test]
+    fn provisioned_blocks_carry_the_data_lvs_origins() {
+        use crate::io::{Concat, Origin, Zeros};
+        // Data blocks 0 and 1 are there, block 2 is on a missing PV.
+        let data: VolumeRef = Arc::new(Concat::new(
+            vec![
+                Arc::new(MemVolume::new("tdata", vec![1u8; 2 * 65536])),
+                Arc::new(Zeros::missing(65536, "gone".into())),
+            ],
+            "tdata".into(),
+        ));
+        let (t, _) = ThinVolume::open(meta(false), data, 1, 8 * 65536, "thin".into()).unwrap();
+        // Virtual block 0 -> data block 2 (missing), 5 -> 0; the rest unprovisioned.
+        assert_eq!(t.origins(0, t.len()).of(Origin::Missing), vec![0..65536]);
+        assert_eq!(
+            t.origins(1000, 5 * 65536).of(Origin::Missing),
+            vec![1000..65536]
+        );
+        assert!(t.origins(65536, 7 * 65536).is_empty());
+        assert!(t.origins(8 * 65536, 10).is_empty());
     }
 
     #[test]

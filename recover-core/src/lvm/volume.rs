@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::bytes::take_front;
 use crate::error::{Error, Result};
-use crate::io::{check_range, Concat, Slice, Volume, VolumeRef, Zeros};
+use crate::io::{check_range, Concat, Gather, Origin, Origins, Slice, Volume, VolumeRef, Zeros};
 
 use super::metadata::{Area, LogicalVolume, SegmentKind, VgMetadata};
 
@@ -84,6 +84,64 @@ impl Volume for Striped {
 
     fn describe(&self) -> String {
         self.name.clone()
+    }
+
+    fn origins(&self, offset: u64, len: u64) -> Origins {
+        let end = offset.saturating_add(len).min(self.len);
+        let n = self.areas.len() as u64;
+        let mut g = Gather::new();
+        let mut pos = offset;
+        while pos < end && self.stripe > 0 {
+            let (i, at) = striped_map(pos, n, self.stripe);
+            let m = (self.stripe - pos % self.stripe).min(end - pos);
+            if let Some(area) = self.areas.get(i as usize) {
+                g.map(area.as_ref(), at, pos, m);
+            }
+            pos += m;
+        }
+        g.finish()
+    }
+}
+
+/// A mirror leg read in place of the first, which is not whole: its
+/// bytes as they are, each of them read from another copy.
+#[derive(Debug)]
+struct OtherLeg(VolumeRef);
+
+impl Volume for OtherLeg {
+    fn len(&self) -> u64 {
+        self.0.len()
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        self.0.read_at(offset, buf)
+    }
+
+    fn as_bytes(&self) -> Option<&[u8]> {
+        self.0.as_bytes()
+    }
+
+    fn describe(&self) -> String {
+        self.0.describe()
+    }
+
+    fn slice_at(&self, offset: u64, len: u64) -> Option<&[u8]> {
+        self.0.slice_at(offset, len)
+    }
+
+    fn prefetch(&self, offset: u64, len: u64) {
+        self.0.prefetch(offset, len)
+    }
+
+    fn hole_at(&self, offset: u64) -> u64 {
+        self.0.hole_at(offset)
+    }
+
+    fn origins(&self, offset: u64, len: u64) -> Origins {
+        let end = offset.saturating_add(len).min(self.len());
+        let mut o = self.0.origins(offset, len);
+        o.add(offset.min(end)..end, Origin::Mirror);
+        o
     }
 }
 
@@ -216,10 +274,11 @@ impl<'a> Builder<'a> {
             SegmentKind::Mirror { legs } => {
                 // Any whole leg serves; the first one that reads is used.
                 let mut why = Vec::new();
-                for leg in legs {
+                for (k, leg) in legs.iter().enumerate() {
                     let before = self.gaps.len();
                     match self.area(lv, leg, len, base, depth) {
-                        Ok(v) if self.gaps.len() == before => return Ok(v),
+                        Ok(v) if self.gaps.len() == before && k == 0 => return Ok(v),
+                        Ok(v) if self.gaps.len() == before => return Ok(Arc::new(OtherLeg(v))),
                         Ok(_) => {
                             let lost: Vec<String> =
                                 self.gaps.drain(before..).map(|g| g.why).collect();
@@ -595,5 +654,42 @@ loop { id = "6" segment1 { start_extent = 0 extent_count = 1 type = "mirror" mir
         assert_eq!(b.gaps.len(), 1);
         assert_eq!(b.gaps[0].range, 8192..16384);
         assert!(b.gaps[0].why.contains("pv0"), "{:?}", b.gaps);
+    }
+
+    #[test]
+    fn stripes_and_mirror_legs_carry_origins() {
+        let vg = vg(VG);
+        let p0 = pv(|i| (i / 512) as u8);
+        let p1 = pv(|i| 0x80 | (i / 512) as u8);
+        let both = BTreeMap::from([("pv0".to_string(), p0), ("pv1".to_string(), p1.clone())]);
+        let mut b = Builder::new(&vg, &both, "lvm/vg".into());
+        for lv in ["str", "mir"] {
+            let Built::Volume(v) = b.build(lv) else {
+                panic!()
+            };
+            assert!(v.origins(0, v.len()).is_empty(), "{lv}");
+        }
+        let one = BTreeMap::from([("pv1".to_string(), p1)]);
+        let mut b = Builder::new(&vg, &one, "lvm/vg".into());
+        let Built::Volume(st) = b.build("str") else {
+            panic!()
+        };
+        // Chunks of 4 KiB alternate pv0, pv1: the pv0 ones are missing.
+        let o = st.origins(0, st.len());
+        assert_eq!(o.of(Origin::Missing), vec![0..4096, 8192..12288]);
+        assert_eq!(
+            st.origins(5000, 5000).of(Origin::Missing),
+            vec![8192..10000]
+        );
+        // The second leg serves the mirror: all of it is from another copy,
+        // and read as it is.
+        let Built::Volume(mir) = b.build("mir") else {
+            panic!()
+        };
+        let o = mir.origins(0, mir.len());
+        assert_eq!(o.of(Origin::Mirror), vec![0..mir.len()]);
+        assert!(o.of(Origin::Missing).is_empty());
+        assert_eq!(mir.origins(100, 50).of(Origin::Mirror), vec![100..150]);
+        assert_eq!(read_all(&mir)[0], 0x80 | 56);
     }
 }

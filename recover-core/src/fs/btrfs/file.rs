@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use crate::bytes::take_front;
 use crate::error::{Error, Result};
 use crate::fs::filesystem::ProblemLog;
-use crate::io::{check_range, Volume};
+use crate::io::{check_range, Gather, Origins, Volume};
 use crate::problem::Problem;
 
 use super::compress::decompress;
@@ -148,6 +148,11 @@ impl Volume for Data {
 
     fn describe(&self) -> String {
         self.name.clone()
+    }
+
+    fn origins(&self, offset: u64, len: u64) -> Origins {
+        let len = len.min(self.len().saturating_sub(offset));
+        self.trees.space.origins(offset, len)
     }
 }
 
@@ -320,5 +325,31 @@ impl Volume for BtrfsFile {
             }
         }
         pos.min(self.size).saturating_sub(offset)
+    }
+
+    /// Plain runs carry the logical space's origins; a compressed run
+    /// whole carries any origin of its extent's bytes on disk. Inline
+    /// bytes came with the tree leaf that holds them.
+    fn origins(&self, offset: u64, len: u64) -> Origins {
+        let end = offset.saturating_add(len).min(self.size);
+        let mut g = Gather::new();
+        let first = self
+            .runs
+            .partition_point(|r| r.at.saturating_add(r.len) <= offset);
+        for r in self.runs.get(first..).unwrap_or(&[]) {
+            if r.at >= end {
+                break;
+            }
+            let s = offset.max(r.at);
+            let n = end.min(r.at.saturating_add(r.len)) - s;
+            match &r.src {
+                Source::Zero | Source::Bytes(_) => {}
+                Source::Plain(l) => g.map(self.data.as_ref(), l.saturating_add(s - r.at), s, n),
+                Source::Compressed {
+                    bytenr, disk_len, ..
+                } => g.whole(self.data.as_ref(), *bytenr, *disk_len, s, n),
+            }
+        }
+        g.finish()
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::error::{Error, Result};
-use crate::io::VolumeRef;
+use crate::io::{Origin, Origins, VolumeRef};
 
 use super::chunk::{run_len, Chunk, Placement};
 
@@ -132,8 +132,117 @@ impl Space {
         Ok(())
     }
 
+    /// Origins of `len` bytes at `logical`, read as [`Space::read`] reads
+    /// copy 0: the devices' origins, as [`Origin::Mirror`] where the first
+    /// copy's device is not here, and [`Origin::Missing`] where no copy is
+    /// (reads fail there). Addresses in no chunk have none.
+    pub fn origins(&self, logical: u64, len: u64) -> Origins {
+        let end = logical.saturating_add(len);
+        let mut o = Origins::new();
+        let mut pos = logical;
+        while pos < end {
+            let Some(c) = self.chunk(pos) else {
+                match self.chunks.range(pos..end).next() {
+                    Some((&next, _)) => {
+                        pos = next;
+                        continue;
+                    }
+                    None => break,
+                }
+            };
+            let within = c.length - (pos - c.logical);
+            let run = run_len(c.profile, c.stripe_len, pos - c.logical)
+                .min(within)
+                .min(end - pos)
+                .max(1);
+            let places = match c.placement(pos) {
+                Some(Placement::Copies(p)) => p,
+                Some(Placement::Parity { data, .. }) => vec![data],
+                None => Vec::new(),
+            };
+            let here = places.iter().enumerate().find_map(|(k, &p)| {
+                let (devid, off) = c.device_offset(p)?;
+                Some((k, self.devices.get(&devid)?, off))
+            });
+            match here {
+                Some((k, v, off)) => {
+                    if k > 0 {
+                        o.add(pos..pos + run, Origin::Mirror);
+                    }
+                    o.add_shifted(v.origins(off, run), off, pos);
+                }
+                None => o.add(pos..pos + run, Origin::Missing),
+            }
+            pos += run;
+        }
+        o
+    }
+
     /// The device offset of the first copy of `logical` here, for messages.
     pub fn physical(&self, logical: u64) -> Option<u64> {
         self.locate(logical, 0).ok().map(|(_, off, _)| off)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::btrfs::chunk::{Profile, Stripe};
+    use crate::io::{Concat, MemVolume, Zeros};
+    use std::sync::Arc;
+
+    fn chunk(logical: u64, length: u64, profile: Profile, stripes: &[(u64, u64)]) -> Chunk {
+        Chunk {
+            logical,
+            length,
+            stripe_len: 4096,
+            flags: 1,
+            profile,
+            sub_stripes: 0,
+            stripes: stripes
+                .iter()
+                .map(|&(devid, offset)| Stripe { devid, offset })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn origins_follow_chunks_onto_devices() {
+        // Device 1: 64 KiB, its last 16 KiB missing below (a degraded
+        // array under it would say the same); device 2 is here whole;
+        // device 3 is not here.
+        let d1: VolumeRef = Arc::new(Concat::new(
+            vec![
+                Arc::new(MemVolume::new("d1", vec![0u8; 48 << 10])),
+                Arc::new(Zeros::missing(16 << 10, "gone".into())),
+            ],
+            "d1".into(),
+        ));
+        let d2: VolumeRef = Arc::new(MemVolume::new("d2", vec![0u8; 64 << 10]));
+        let mut s = Space::new(HashMap::from([(1, d1), (2, d2)]));
+        let k = 1u64 << 10;
+        // Single at device 1 from 40 KiB: 8 KiB there, then 8 KiB missing.
+        assert!(s.insert(chunk(1 << 20, 16 * k, Profile::Single, &[(1, 40 * k)])));
+        // RAID1 whose first copy is on device 3: read from device 2.
+        assert!(s.insert(chunk(2 << 20, 8 * k, Profile::Raid1(2), &[(3, 0), (2, 0)])));
+        // RAID0 over devices 3 and 2: every other 4 KiB element is gone.
+        assert!(s.insert(chunk(3 << 20, 16 * k, Profile::Raid0, &[(3, 0), (2, 0)])));
+        let o = s.origins(1 << 20, 3 << 20);
+        let m = 1u64 << 20;
+        assert_eq!(
+            o.of(Origin::Missing),
+            vec![
+                m + 8 * k..m + 16 * k,
+                3 * m..3 * m + 4 * k,
+                3 * m + 8 * k..3 * m + 12 * k
+            ]
+        );
+        assert_eq!(o.of(Origin::Mirror), vec![2 * m..2 * m + 8 * k]);
+        // Addresses between chunks have none; a window is clipped.
+        assert!(s.origins(0, 1 << 20).is_empty());
+        assert_eq!(
+            s.origins(m + 10 * k, k).of(Origin::Missing),
+            vec![m + 10 * k..m + 11 * k]
+        );
     }
 }

@@ -6,7 +6,7 @@
 use super::lznt1;
 use super::runlist::Run;
 use crate::error::{Error, Result};
-use crate::io::{check_range, for_each_block, LastBlock, Volume, VolumeRef};
+use crate::io::{check_range, for_each_block, Gather, LastBlock, Origins, Volume, VolumeRef};
 
 /// The contents of a compressed attribute.
 #[derive(Debug)]
@@ -46,12 +46,10 @@ impl Compressed {
         }
     }
 
-    /// Unit `u`, decompressed.
-    fn unit_bytes(&self, u: u64) -> Result<Vec<u8>> {
-        let ubytes = (self.unit * self.cluster) as usize; // ok: <= 64 KiB
+    /// Unit `u`'s clusters in order: `Some(lcn)` stored, `None` sparse.
+    fn clusters(&self, u: u64) -> Vec<Option<u64>> {
         let first = u * self.unit;
-        // The unit's clusters in order: Some(lcn) stored, None sparse.
-        let mut clusters = Vec::with_capacity(self.unit as usize);
+        let mut clusters = Vec::with_capacity(self.unit as usize); // ok: the caller keeps units to 64 KiB
         let start = self.runs.partition_point(|r| r.vcn + r.len <= first);
         for r in self.runs.iter().skip(start) {
             if r.vcn >= first + self.unit {
@@ -64,6 +62,13 @@ impl Compressed {
             }
         }
         clusters.resize(self.unit as usize, None);
+        clusters
+    }
+
+    /// Unit `u`, decompressed.
+    fn unit_bytes(&self, u: u64) -> Result<Vec<u8>> {
+        let ubytes = (self.unit * self.cluster) as usize; // ok: <= 64 KiB
+        let clusters = self.clusters(u);
         let stored = clusters.iter().take_while(|c| c.is_some()).count();
         let mut raw = vec![0u8; stored * self.cluster as usize];
         // `raw` holds `stored` clusters (`max(1)`: chunks_exact_mut refuses
@@ -132,5 +137,87 @@ impl Volume for Compressed {
 
     fn describe(&self) -> String {
         self.name.clone()
+    }
+
+    /// A unit stored whole carries its clusters' origins; a compressed
+    /// one, whole, any origin of its stored clusters; a sparse one none.
+    /// Past the initialized size the bytes are zeros, from nowhere.
+    fn origins(&self, offset: u64, len: u64) -> Origins {
+        let end = offset.saturating_add(len).min(self.initialized);
+        let ubytes = (self.unit * self.cluster).max(1);
+        let cluster = self.cluster.max(1);
+        let mut g = Gather::new();
+        let mut pos = offset;
+        while pos < end {
+            let (u, within) = (pos / ubytes, pos % ubytes);
+            let n = (ubytes - within).min(end - pos);
+            let clusters = self.clusters(u);
+            let stored = clusters.iter().take_while(|c| c.is_some()).count() as u64;
+            if stored == self.unit {
+                let mut p = within;
+                while p < within + n {
+                    let m = (cluster - p % cluster).min(within + n - p);
+                    let lcn = clusters.get((p / cluster) as usize).copied().flatten();
+                    if let Some(at) = lcn.and_then(|l| l.checked_mul(cluster)) {
+                        g.map(self.base.as_ref(), at + p % cluster, pos - within + p, m);
+                    }
+                    p += m;
+                }
+            } else {
+                // The stored clusters, in runs of neighbours.
+                let mut runs: Vec<(u64, u64)> = Vec::new();
+                for &l in clusters.iter().take(stored as usize).flatten() {
+                    match runs.last_mut() {
+                        Some((s, k)) if s.saturating_add(*k) == l => *k += 1,
+                        _ => runs.push((l, 1)),
+                    }
+                }
+                for (l, k) in runs {
+                    if let Some(at) = l.checked_mul(cluster) {
+                        g.whole(self.base.as_ref(), at, k * cluster, pos, n);
+                    }
+                }
+            }
+            pos += n;
+        }
+        g.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::{Concat, MemVolume, Origin, Zeros};
+    use std::sync::Arc;
+
+    #[test]
+    fn stored_units_map_by_cluster_and_compressed_ones_whole() {
+        // Clusters of 512, units of 4 clusters; clusters 8.. of the volume
+        // are missing.
+        let base: VolumeRef = Arc::new(Concat::new(
+            vec![
+                Arc::new(MemVolume::new("v", vec![0u8; 8 * 512])),
+                Arc::new(Zeros::missing(8 * 512, "gone".into())),
+            ],
+            "v".into(),
+        ));
+        let run = |vcn, len, lcn| Run { vcn, len, lcn };
+        let runs = vec![
+            // Unit 0 stored whole: clusters 6, 7, 8, 9 (the last two missing).
+            run(0, 4, Some(6)),
+            // Unit 1 compressed into cluster 10 (missing), then sparse.
+            run(4, 1, Some(10)),
+            run(5, 3, None),
+            // Unit 2 compressed into clusters 1, 2 (there).
+            run(8, 2, Some(1)),
+            run(10, 2, None),
+            // Unit 3 sparse.
+            run(12, 4, None),
+        ];
+        let c = Compressed::new(base, runs, 512, 4, 8 * 2048, 7 * 2048, "c".into());
+        let o = c.origins(0, c.len());
+        assert_eq!(o.of(Origin::Missing), vec![1024..4096]);
+        assert_eq!(c.origins(3000, 10).of(Origin::Missing), vec![3000..3010]);
+        assert!(c.origins(4096, 4096).is_empty());
     }
 }

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::fs::filesystem::{
     DirEntry, FileId, FileKind, FileSystem, FileSystemRef, ProblemLog, Stat, Timestamp,
 };
-use crate::io::{bytes_at, check_range, Volume, VolumeRef};
+use crate::io::{bytes_at, check_range, Gather, Origins, Volume, VolumeRef};
 use crate::problem::Problem;
 
 use super::address::{self, Kind};
@@ -920,5 +920,28 @@ impl Volume for VmfsFile {
             }
         }
         pos.min(self.fd.size).saturating_sub(offset)
+    }
+
+    /// Stored blocks carry the datastore's origins; resident data came
+    /// with the descriptor. A block whose address cannot be read ends the
+    /// answer there.
+    fn origins(&self, offset: u64, len: u64) -> Origins {
+        let end = offset.saturating_add(len).min(self.fd.size);
+        let mut g = Gather::new();
+        if self.fd.zla == Some(Zla::Resident) {
+            return g.finish();
+        }
+        let mut pos = offset;
+        while pos < end {
+            let Ok(run) = self.inner.run_at(&self.fd, pos, 0) else {
+                break;
+            };
+            let n = run.len.min(end - pos).max(1);
+            if let Some(at) = run.at {
+                g.map(self.inner.vol.as_ref(), at, pos, n);
+            }
+            pos = pos.saturating_add(n);
+        }
+        g.finish()
     }
 }

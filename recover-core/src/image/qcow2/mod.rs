@@ -20,7 +20,9 @@ pub use header::{Compression, Header, Snapshot};
 use crate::bytes::Bytes;
 use crate::error::{Error, Result};
 use crate::io::read_padded;
-use crate::io::{bytes_at, check_range, for_each_block, LastBlock, Volume, VolumeRef};
+use crate::io::{
+    bytes_at, check_range, for_each_block, Gather, LastBlock, Origins, Volume, VolumeRef,
+};
 
 const OFFSET_MASK: u64 = 0x00FF_FFFF_FFFF_FE00;
 const L2_COMPRESSED: u64 = 1 << 62;
@@ -266,6 +268,12 @@ impl Qcow2 {
         read_padded(self.backing.as_deref(), guest, buf)
     }
 
+    fn backing_origins<'a>(&'a self, g: &mut Gather<'a>, guest: u64, n: u64) {
+        if let Some(b) = &self.backing {
+            g.map(b.as_ref(), guest, guest, n);
+        }
+    }
+
     fn inflate(&self, host: u64, len: u64, out: &mut [u8]) -> Result<()> {
         let len = len.min(self.file.len().saturating_sub(host));
         let data = bytes_at(self.file.as_ref(), host, len as usize)?; // ok: <= cluster + 512
@@ -372,6 +380,51 @@ impl Volume for Qcow2 {
 
     fn describe(&self) -> String {
         self.name.clone()
+    }
+
+    /// Data clusters carry the data file's origins; a compressed cluster
+    /// whole carries any origin of its compressed bytes; unallocated ones
+    /// the backing disk's. A cluster whose mapping cannot be read ends the
+    /// answer there.
+    fn origins(&self, offset: u64, len: u64) -> Origins {
+        let end = offset.saturating_add(len).min(self.header.size);
+        let cs = self.header.cluster_size();
+        let mut g = Gather::new();
+        let mut pos = offset;
+        while pos < end {
+            let within = pos % cs;
+            let n = (cs - within).min(end - pos);
+            let Ok(c) = self.cluster_at(pos) else { break };
+            match c {
+                Cluster::Unallocated => self.backing_origins(&mut g, pos, n),
+                Cluster::Zero => {}
+                Cluster::Data(host) => g.map(self.data.as_ref(), host + within, pos, n),
+                Cluster::Compressed(host, stored) => {
+                    g.whole(self.file.as_ref(), host, stored, pos, n)
+                }
+                Cluster::Sub(data, bitmap) => {
+                    let (sub, start) = (cs / 32, pos - within);
+                    let mut p = pos;
+                    while p < pos + n {
+                        let s = (p - start) / sub;
+                        let m = (sub - p % sub).min(pos + n - p);
+                        let zero = bitmap >> (32 + s) & 1 != 0;
+                        match (zero, bitmap >> s & 1 != 0, data) {
+                            (false, true, Some(host)) => {
+                                g.map(self.data.as_ref(), host + (p - start), p, m)
+                            }
+                            (false, false, _) => self.backing_origins(&mut g, p, m),
+                            // Zeros, or an allocated subcluster without a
+                            // cluster (a read error).
+                            _ => {}
+                        }
+                        p += m;
+                    }
+                }
+            }
+            pos += n;
+        }
+        g.finish()
     }
 
     /// Zero-copy when every cluster of the range is a plain data cluster

@@ -20,7 +20,7 @@ use super::header::{crc_without, Header};
 use crate::bytes::Bytes;
 use crate::error::{Error, Result};
 use crate::io::read_padded;
-use crate::io::{bytes_at, check_range, Volume, VolumeRef};
+use crate::io::{bytes_at, check_range, Origins, Volume, VolumeRef};
 
 const SECTOR: u64 = 4096;
 /// The largest log replayed: a scan of the circular log reads each sector
@@ -290,5 +290,68 @@ impl Volume for Replayed {
 
     fn describe(&self) -> String {
         self.name.clone()
+    }
+
+    /// The file's origins where no update lands: an update's bytes were
+    /// read with the log at open, and an entry with a byte lost fails its
+    /// checksum and is not replayed.
+    fn origins(&self, offset: u64, len: u64) -> Origins {
+        let end = offset.saturating_add(len).min(self.len);
+        let mut covered: Vec<(u64, u64)> = self
+            .updates
+            .iter()
+            .map(|(r, _)| (r.start.max(offset), r.end.min(end)))
+            .filter(|(s, e)| s < e)
+            .collect();
+        covered.sort_unstable();
+        let mut o = Origins::new();
+        let mut pos = offset;
+        for (s, e) in covered.into_iter().chain([(end, end)]) {
+            if pos < s {
+                // The file's own bytes; past its end the log extends it with zeros.
+                let n = (s - pos).min(self.file.len().saturating_sub(pos));
+                o.add_shifted(self.file.origins(pos, n), 0, 0);
+            }
+            pos = pos.max(e);
+        }
+        o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::{Concat, MemVolume, Origin, Zeros};
+
+    #[test]
+    fn logged_sectors_hide_the_files_origins() {
+        // A file whose second half is missing, with a logged sector and a
+        // logged zero run over it, and the log extending it by a sector.
+        let file: VolumeRef = Arc::new(Concat::new(
+            vec![
+                Arc::new(MemVolume::new("f", vec![1u8; 4 * 4096])),
+                Arc::new(Zeros::missing(4 * 4096, "gone".into())),
+            ],
+            "f".into(),
+        ));
+        let r = Replayed {
+            file,
+            len: 9 * 4096,
+            updates: vec![
+                (5 * 4096..6 * 4096, Update::Data(vec![2u8; 4096].into())),
+                (7 * 4096..9 * 4096, Update::Zero),
+            ],
+            name: "f+log".into(),
+        };
+        let o = r.origins(0, r.len());
+        assert_eq!(
+            o.of(Origin::Missing),
+            vec![4 * 4096..5 * 4096, 6 * 4096..7 * 4096]
+        );
+        assert_eq!(
+            r.origins(5 * 4096 + 1, 4096).of(Origin::Missing),
+            vec![6 * 4096..6 * 4096 + 1]
+        );
+        assert!(r.origins(0, 4 * 4096).is_empty());
     }
 }

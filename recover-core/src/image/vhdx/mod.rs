@@ -16,7 +16,7 @@ pub mod log;
 use crate::bytes::Bytes;
 use crate::error::{Error, Result};
 use crate::io::read_padded;
-use crate::io::{bytes_at, check_range, for_each_block, Volume, VolumeRef};
+use crate::io::{bytes_at, check_range, for_each_block, Gather, Origins, Volume, VolumeRef};
 use crate::problem::Problem;
 use header::{Header, Metadata, Regions};
 
@@ -381,6 +381,90 @@ impl Volume for Vhdx {
 
     fn describe(&self) -> String {
         self.name.clone()
+    }
+
+    /// Present blocks carry the file's origins (a differencing disk's
+    /// partly present ones, sector by sector as the bitmap says), absent
+    /// ones the parent's. A block that cannot be located ends the answer
+    /// there.
+    fn origins(&self, offset: u64, len: u64) -> Origins {
+        let end = offset.saturating_add(len).min(self.meta.virtual_size);
+        let block = self.meta.block_size;
+        let mut g = Gather::new();
+        let mut pos = offset;
+        while pos < end {
+            let (b, within) = (pos / block, pos % block);
+            let n = (block - within).min(end - pos);
+            let i = b + b / self.chunk_ratio;
+            let done = match self.entry(i) & 7 {
+                NOT_PRESENT => {
+                    self.parent_origins(&mut g, pos, n);
+                    Ok(())
+                }
+                PARTIALLY_PRESENT if self.meta.has_parent => {
+                    self.partial_origins(&mut g, b, within, n)
+                }
+                FULLY_PRESENT | PARTIALLY_PRESENT => self
+                    .locate(i, self.block_len(b))
+                    .map(|at| g.map(self.file.as_ref(), at + within, pos, n)),
+                _ => Ok(()),
+            };
+            if done.is_err() {
+                break;
+            }
+            pos += n;
+        }
+        g.finish()
+    }
+}
+
+impl Vhdx {
+    fn parent_origins<'a>(&'a self, g: &mut Gather<'a>, pos: u64, n: u64) {
+        if let Some(p) = &self.parent {
+            g.map(p.as_ref(), pos, pos, n);
+        }
+    }
+
+    /// Origins of `n` bytes at `within` of the partly present block `b`
+    /// of a differencing disk, sector by sector as its bitmap says.
+    fn partial_origins<'a>(
+        &'a self,
+        g: &mut Gather<'a>,
+        b: u64,
+        within: u64,
+        n: u64,
+    ) -> Result<()> {
+        let block = self.meta.block_size;
+        let at = self.locate(b + b / self.chunk_ratio, self.block_len(b))?;
+        let chunk = b / self.chunk_ratio;
+        let sb = chunk * (self.chunk_ratio + 1) + self.chunk_ratio;
+        let sector = self.meta.logical_sector;
+        let first_bit = (b % self.chunk_ratio) * (block / sector) + within / sector;
+        let last_bit = (b % self.chunk_ratio) * (block / sector) + (within + n - 1) / sector;
+        let bits = if self.entry(sb) & 7 == FULLY_PRESENT {
+            let bm = self.locate(sb, BITMAP_BLOCK)?;
+            let k = (last_bit / 8 - first_bit / 8 + 1) as usize; // ok: <= 1 MiB
+            Some(bytes_at(self.file.as_ref(), bm + first_bit / 8, k)?)
+        } else {
+            None
+        };
+        let mut p = within;
+        while p < within + n {
+            let s = p / sector;
+            let m = (sector - p % sector).min(within + n - p);
+            let bit = (b % self.chunk_ratio) * (block / sector) + s;
+            let here = bits.as_ref().is_some_and(|bm| {
+                bm.get(((bit / 8) - first_bit / 8) as usize)
+                    .is_some_and(|x| x >> (bit % 8) & 1 != 0)
+            });
+            if here {
+                g.map(self.file.as_ref(), at + p, b * block + p, m);
+            } else {
+                self.parent_origins(g, b * block + p, m);
+            }
+            p += m;
+        }
+        Ok(())
     }
 }
 

@@ -5,7 +5,7 @@
 //! descriptor gives it) the disk reads as zeros.
 
 use crate::error::Result;
-use crate::io::{check_range, for_each_block, read_padded, Volume, VolumeRef};
+use crate::io::{check_range, for_each_block, read_padded, Gather, Origins, Volume, VolumeRef};
 
 /// What one grain of a delta extent is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,5 +116,33 @@ impl<M: GrainMap> Volume for Delta<M> {
 
     fn describe(&self) -> String {
         self.name.clone()
+    }
+
+    /// Grains the extent holds carry its file's origins, the others the
+    /// parent's. A grain whose entry cannot be read ends the answer there.
+    fn origins(&self, offset: u64, len: u64) -> Origins {
+        let gb = self.map.grain_bytes().max(1);
+        let end = offset
+            .saturating_add(len)
+            .min(self.len)
+            .min(self.map.capacity());
+        let mut g = Gather::new();
+        let mut pos = offset;
+        while pos < end {
+            let (grain, within) = (pos / gb, pos % gb);
+            let n = (gb - within).min(end - pos);
+            match self.map.grain(grain) {
+                Ok(Grain::Parent) => {
+                    if let Some((b, base)) = &self.backing {
+                        g.map(b.as_ref(), base.saturating_add(pos), pos, n);
+                    }
+                }
+                Ok(Grain::Zero) => {}
+                Ok(Grain::Data(host)) => g.map(self.map.file().as_ref(), host + within, pos, n),
+                Err(_) => break,
+            }
+            pos += n;
+        }
+        g.finish()
     }
 }

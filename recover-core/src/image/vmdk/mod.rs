@@ -34,7 +34,7 @@ pub use sparse::{SparseExtent, SparseHeader};
 use super::Chain;
 use crate::error::{Error, Result};
 use crate::io::read_padded;
-use crate::io::{bytes_at, check_range, Concat, Volume, VolumeRef};
+use crate::io::{bytes_at, check_range, Concat, Origins, Volume, VolumeRef};
 use crate::problem::Problem;
 
 /// A VMDK disk opened: what it is, its virtual disk, what is wrong.
@@ -279,7 +279,7 @@ fn open_descriptor(file: VolumeRef, chain: &Chain) -> Result<Opened> {
                     e.file.as_deref().unwrap_or("")
                 ),
             ));
-            Arc::new(Zeros(len))
+            Arc::new(crate::io::Zeros::missing(len, format!("vmdk extent {i}")))
         };
         let part: VolumeRef = match (e.kind, e.file.as_deref()) {
             (ExtentType::Zero, _) => Arc::new(Zeros(len)),
@@ -401,6 +401,17 @@ impl Volume for Flat {
 
     fn describe(&self) -> String {
         self.name.clone()
+    }
+
+    /// The file's origins; what it does not hold reads as zeros.
+    fn origins(&self, offset: u64, len: u64) -> Origins {
+        let at = self.offset.saturating_add(offset);
+        let len = len
+            .min(self.len.saturating_sub(offset))
+            .min(self.file.len().saturating_sub(at));
+        let mut o = Origins::new();
+        o.add_shifted(self.file.origins(at, len), at, offset);
+        o
     }
 }
 

@@ -29,7 +29,9 @@ use std::collections::HashSet;
 use crate::bytes::{arrays, Bytes};
 use crate::error::{Error, Result};
 use crate::io::read_padded;
-use crate::io::{bytes_at, check_range, for_each_block, LastBlock, Volume, VolumeRef};
+use crate::io::{
+    bytes_at, check_range, for_each_block, Gather, LastBlock, Origins, Volume, VolumeRef,
+};
 use crate::problem::Problem;
 
 /// The header's magic: "KDMV" on disk.
@@ -414,28 +416,7 @@ impl SparseExtent {
     fn inflate(&self, g: u64, off: u64) -> Result<Vec<u8>> {
         let h = &self.header;
         let gb = h.grain_bytes();
-        let avail = self.file.len().saturating_sub(off);
-        let (data_at, size) = if h.markers() {
-            let m = bytes_at(self.file.as_ref(), off, 12)
-                .map_err(|_| self.corrupt("VMDK grain marker", off, "truncated".into()))?;
-            let size = u64::from(Bytes(&m).le_u32(8).unwrap_or(0));
-            if size == 0 || size > avail.saturating_sub(12) {
-                return Err(self.corrupt(
-                    "VMDK grain marker",
-                    off,
-                    format!(
-                        "compressed size {size} (the file has {} bytes after the marker)",
-                        avail.saturating_sub(12)
-                    ),
-                ));
-            }
-            (off + 12, size)
-        } else {
-            (off, avail)
-        };
-        // zlib never expands a grain by more than a little; past twice the
-        // grain the stream is garbage anyway.
-        let size = size.min(2 * gb + 1024);
+        let (data_at, size) = self.compressed_range(off)?;
         let data = bytes_at(self.file.as_ref(), data_at, size as usize)?; // ok: <= 64 MiB + 1 KiB
         let mut out = vec![0u8; gb as usize]; // ok: grain <= 32 MiB
         let mut st = miniz_oxide::inflate::stream::InflateState::new(miniz_oxide::DataFormat::Zlib);
@@ -462,6 +443,35 @@ impl SparseExtent {
                 format!("grain {g}: deflate: {e:?}"),
             )),
         }
+    }
+
+    /// Where the compressed grain at `off` keeps its stream: offset and
+    /// bytes (with markers, as the marker says; without, up to a bound).
+    fn compressed_range(&self, off: u64) -> Result<(u64, u64)> {
+        let h = &self.header;
+        let gb = h.grain_bytes();
+        let avail = self.file.len().saturating_sub(off);
+        let (data_at, size) = if h.markers() {
+            let m = bytes_at(self.file.as_ref(), off, 12)
+                .map_err(|_| self.corrupt("VMDK grain marker", off, "truncated".into()))?;
+            let size = u64::from(Bytes(&m).le_u32(8).unwrap_or(0));
+            if size == 0 || size > avail.saturating_sub(12) {
+                return Err(self.corrupt(
+                    "VMDK grain marker",
+                    off,
+                    format!(
+                        "compressed size {size} (the file has {} bytes after the marker)",
+                        avail.saturating_sub(12)
+                    ),
+                ));
+            }
+            (off + 12, size)
+        } else {
+            (off, avail)
+        };
+        // zlib never expands a grain by more than a little; past twice the
+        // grain the stream is garbage anyway.
+        Ok((data_at, size.min(2 * gb + 1024)))
     }
 
     fn backing_read(&self, pos: u64, out: &mut [u8]) -> Result<()> {
@@ -599,5 +609,41 @@ impl Volume for SparseExtent {
 
     fn describe(&self) -> String {
         self.name.clone()
+    }
+
+    /// Grains the extent holds carry its file's origins (a compressed one
+    /// whole, any origin of its marker and stream), the others the
+    /// parent's. A grain whose entry cannot be read ends the answer there.
+    fn origins(&self, offset: u64, len: u64) -> Origins {
+        let gb = self.header.grain_bytes().max(1);
+        let end = offset
+            .saturating_add(len)
+            .min(self.len)
+            .min(self.header.size());
+        let mut g = Gather::new();
+        let mut pos = offset;
+        while pos < end {
+            let (grain, within) = (pos / gb, pos % gb);
+            let n = (gb - within).min(end - pos);
+            match self.grain_at(grain) {
+                Ok(Grain::Unallocated) => {
+                    if let Some((b, base)) = &self.backing {
+                        g.map(b.as_ref(), base.saturating_add(pos), pos, n);
+                    }
+                }
+                Ok(Grain::Zero) => {}
+                Ok(Grain::Data(host)) => g.map(self.file.as_ref(), host + within, pos, n),
+                Ok(Grain::Compressed(host)) => {
+                    let Ok((at, size)) = self.compressed_range(host) else {
+                        break;
+                    };
+                    // The marker too: a lost marker loses the grain.
+                    g.whole(self.file.as_ref(), host, at - host + size, pos, n);
+                }
+                Err(_) => break,
+            }
+            pos += n;
+        }
+        g.finish()
     }
 }

@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::io::{bytes_at, bytes_up_to, check_range, Volume, VolumeRef};
+use crate::io::{bytes_at, bytes_up_to, check_range, Gather, Origin, Origins, Volume, VolumeRef};
 use crate::problem::Problem;
 
 /// Largest chunk accepted: libewf writes at most 32768 sectors of 512
@@ -1051,6 +1051,51 @@ impl Volume for EwfVolume {
 
     fn io_alignment(&self) -> u64 {
         self.chunk_size
+    }
+
+    /// Chunks of a missing segment are missing; chunks that failed to
+    /// decode unreadable; a chunk read from a segment carries, whole, any
+    /// origin of its stored bytes there (a chunk is checked and inflated
+    /// as one).
+    fn origins(&self, offset: u64, len: u64) -> Origins {
+        let end = offset.saturating_add(len).min(self.media_size);
+        let mut g = Gather::new();
+        if offset >= end {
+            return g.finish();
+        }
+        for r in &self.missing {
+            let (s, e) = (r.start.max(offset), r.end.min(end));
+            if s < e {
+                g.add(s..e, Origin::Missing);
+            }
+        }
+        for r in self.bad.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            // A chunk of a missing segment fails too: it is missing.
+            if self
+                .missing
+                .iter()
+                .any(|m| m.start <= r.start && r.end <= m.end)
+            {
+                continue;
+            }
+            let (s, e) = (r.start.max(offset), r.end.min(end));
+            if s < e {
+                g.add(s..e, Origin::Unreadable);
+            }
+        }
+        let cs = self.chunk_size.max(1);
+        let mut pos = offset;
+        while pos < end {
+            let (idx, within) = (pos / cs, pos % cs);
+            let n = (cs - within).min(end - pos);
+            if let Some(Some(loc)) = self.locate(idx) {
+                if let Some(seg) = self.segments.get(loc.seg as usize).and_then(Option::as_ref) {
+                    g.whole(seg.as_ref(), loc.offset, u64::from(loc.stored), pos, n);
+                }
+            }
+            pos += n;
+        }
+        g.finish()
     }
 }
 
