@@ -14,7 +14,11 @@
 //! - which members were left out, and every file's SHA-256: the lab's
 //!   manifests;
 //! - the DFXML: `xmllint --schema` against the DFXML working group's
-//!   schema (fixtures/dfxml).
+//!   schema (fixtures/dfxml);
+//! - for the qcow2 in each filesystem, `extract --manifest` of its virtual
+//!   disk: `qemu-img map` of the copied image puts the image file's rebuilt
+//!   bytes at guest offsets, and those must be the guest bytes the
+//!   manifest names (the virtual disk's SHA-256 is the lab's).
 //!
 //! Every degraded RAID5 (and left-symmetric RAID6) variant of the corpus
 //! with ext4 partitions is checked: md and DDF, one member out (two for
@@ -318,6 +322,7 @@ fn cp_manifest_names_exactly_the_bytes_rebuilt_from_parity() {
             .join(" ")
     );
     let mut rebuilt_files = 0;
+    let mut vm_checked = 0;
     for c in &cases {
         let tmp = tempdir(&c.name);
         let dargs: Vec<&std::ffi::OsStr> = c.degraded.iter().map(|p| p.as_os_str()).collect();
@@ -439,6 +444,15 @@ fn cp_manifest_names_exactly_the_bytes_rebuilt_from_parity() {
                 rebuilt_files += usize::from(bytes > 0);
                 total += bytes;
             }
+            // The VM image in it: its virtual disk's bytes rebuilt from
+            // parity are the guest ranges qemu-img map puts on the image
+            // file's rebuilt bytes.
+            if let Some(rec) = recs.iter().find(|r| {
+                r["kind"] == "file" && r["path"].as_str().unwrap().ends_with(":/vm/disk.qcow2")
+            }) {
+                qcow2_ranges(c, rec, &tmp, &dargs, start);
+                vm_checked += 1;
+            }
             assert_eq!(
                 seen,
                 files.len(),
@@ -477,9 +491,77 @@ fn cp_manifest_names_exactly_the_bytes_rebuilt_from_parity() {
         }
         let _ = std::fs::remove_dir_all(&tmp);
     }
+    assert!(vm_checked >= 5, "only {vm_checked} VM images checked");
     assert!(
         rebuilt_files >= cases.len(),
         "too few files touched the missing members"
+    );
+}
+
+/// `extract --manifest` of the qcow2 inside the filesystem: the guest's
+/// bytes rebuilt from parity, against `qemu-img map` of the copied image
+/// and the image file's own rebuilt ranges (checked above).
+fn qcow2_ranges(c: &Case, rec: &Value, tmp: &Path, dargs: &[&std::ffi::OsStr], start: &u64) {
+    let node = format!("{}/qcow2", rec["path"].as_str().unwrap());
+    let (raw, mj) = (
+        tmp.join(format!("vm-{start}.raw")),
+        tmp.join(format!("vm-{start}.json")),
+    );
+    let r = recover(
+        [
+            &[
+                "extract".as_ref(),
+                "--at".as_ref(),
+                node.as_ref(),
+                "-o".as_ref(),
+                raw.as_os_str(),
+                "--manifest".as_ref(),
+                mj.as_os_str(),
+            ][..],
+            dargs,
+        ]
+        .concat(),
+    );
+    assert_eq!(r.code, 0, "{}: {}", c.name, r.stderr);
+    let content: Value = serde_json::from_slice(
+        &std::fs::read(lab().unwrap().join("content/content.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        Some(sha256_file(&raw).as_str()),
+        content["qcow2"]["virtual_disk_sha256"].as_str(),
+        "{}: {node}",
+        c.name
+    );
+    let _ = std::fs::remove_file(&raw);
+    let map = Command::new("qemu-img")
+        .args(["map", "--output=json"])
+        .arg(rec["output"].as_str().unwrap())
+        .output()
+        .expect("qemu-img");
+    let map: Value = serde_json::from_slice(&map.stdout).unwrap();
+    let host = ranges(&rec["ranges"]["parity"]);
+    let mut want = Vec::new();
+    for e in map.as_array().unwrap().iter().filter(|e| e["data"] == true) {
+        let (g, n, h) = (
+            e["start"].as_u64().unwrap(),
+            e["length"].as_u64().unwrap(),
+            e["offset"].as_u64().unwrap(),
+        );
+        for r in &host {
+            let (a, b) = (r.start.max(h), r.end.min(h + n));
+            if a < b {
+                want.push(a - h + g..b - h + g);
+            }
+        }
+    }
+    let m: Value = serde_json::from_slice(&std::fs::read(&mj).unwrap()).unwrap();
+    let got = ranges(&m["files"][0]["ranges"]["parity"]);
+    assert_eq!(
+        got,
+        merge(want),
+        "{}: {node}: guest bytes rebuilt from parity",
+        c.name
     );
 }
 
