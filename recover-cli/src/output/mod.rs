@@ -166,6 +166,9 @@ impl Output {
                 } else {
                     (&*file).write_all(data).map_err(failed)?;
                 }
+                // Written: out of the process (memory flat in the size of
+                // what is copied).
+                vol.release(at, n as u64);
             }
             Ok(())
         };
@@ -234,6 +237,7 @@ impl Output {
         } else {
             (&self.file).write_all(data).map_err(failed)?;
         }
+        vol.release(0, len);
         done(len);
         if self.sync {
             self.file.sync_all().map_err(failed)?;

@@ -213,6 +213,23 @@ impl Volume for FileVolume {
         self.name.clone()
     }
 
+    fn release(&self, offset: u64, len: u64) {
+        let end = offset.saturating_add(len).min(self.size);
+        let first = self
+            .extents
+            .partition_point(|e| e.logical.saturating_add(e.len) <= offset);
+        for e in self.extents.get(first..).unwrap_or(&[]) {
+            if e.logical >= end {
+                break;
+            }
+            if let Some(p) = e.physical {
+                let s = offset.max(e.logical);
+                let n = end.min(e.logical.saturating_add(e.len)) - s;
+                self.base.release(p + (s - e.logical), n);
+            }
+        }
+    }
+
     fn hole_at(&self, offset: u64) -> u64 {
         let mut pos = offset;
         let mut i = self

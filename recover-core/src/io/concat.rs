@@ -74,6 +74,16 @@ impl Volume for Concat {
         self.name.clone()
     }
 
+    fn release(&self, offset: u64, len: u64) {
+        let end = offset.saturating_add(len);
+        for (p, w) in self.parts.iter().zip(self.starts.windows(2)) {
+            let (s, e) = (offset.max(w[0]), end.min(w[1])); // ok: windows(2)
+            if s < e {
+                p.release(s - w[0], e - s);
+            }
+        }
+    }
+
     fn hole_at(&self, offset: u64) -> u64 {
         // Holes that continue across parts add up.
         let mut pos = offset;

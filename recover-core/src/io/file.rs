@@ -98,6 +98,34 @@ impl Volume for MappedFile {
         }
     }
 
+    fn release(&self, offset: u64, len: u64) {
+        let Some(m) = &self.map else { return };
+        // The pages the range touches: a page shared with bytes outside it
+        // that is still wanted only faults back in.
+        let page = 4096u64;
+        let start = offset / page * page;
+        let end = offset
+            .saturating_add(len)
+            .div_ceil(page)
+            .saturating_mul(page)
+            .min(m.len() as u64);
+        if start >= end {
+            return;
+        }
+        // SAFETY: the range lies inside the live mapping (start < end <= its
+        // length, start page-aligned). MADV_DONTNEED on a shared read-only
+        // file mapping only drops the page-table entries: later reads of
+        // those addresses fault the same file pages back in, so every slice
+        // handed out stays valid and reads the same bytes.
+        unsafe {
+            libc::madvise(
+                m.as_ptr().add(start as usize) as *mut libc::c_void,
+                (end - start) as usize,
+                libc::MADV_DONTNEED,
+            );
+        }
+    }
+
     fn describe(&self) -> String {
         self.name.clone()
     }

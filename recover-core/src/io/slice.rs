@@ -65,6 +65,13 @@ impl Volume for Slice {
         self.inner.device_sector_size()
     }
 
+    fn release(&self, offset: u64, len: u64) {
+        self.inner.release(
+            self.offset.saturating_add(offset),
+            len.min(self.len.saturating_sub(offset)),
+        );
+    }
+
     fn hole_at(&self, offset: u64) -> u64 {
         let left = self.len.saturating_sub(offset);
         self.inner

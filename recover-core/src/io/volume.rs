@@ -60,6 +60,12 @@ pub trait Volume: Send + Sync {
     /// instead of a page fault per page.
     fn prefetch(&self, _offset: u64, _len: u64) {}
 
+    /// A hint that `len` bytes at `offset` have been read and will not be
+    /// needed again soon: a mapped file drops those pages from the
+    /// process (the page cache keeps them), so a pass over a disk does not
+    /// leave the process as large as the disk.
+    fn release(&self, _offset: u64, _len: u64) {}
+
     /// How many bytes from `offset` are known to read as zeros without
     /// being stored anywhere (a hole of a thin file); 0 when they may hold
     /// data, or when the volume cannot tell. A copy skips what this names

@@ -426,6 +426,43 @@ impl Volume for ArrayVolume {
         self.holes.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    fn release(&self, offset: u64, len: u64) {
+        let end = offset.saturating_add(len).min(self.model.size);
+        let chunk = self.model.chunk.max(1);
+        // The whole stripe rows the range covers, on every member: what a
+        // read of the range (rebuilds included) touched.
+        let rows = |per_row: u64| {
+            let row = chunk.saturating_mul(per_row).max(1);
+            let (r0, r1) = (offset / row, end.div_ceil(row));
+            (r0 * chunk, r1.saturating_sub(r0).saturating_mul(chunk))
+        };
+        let span = match &self.model.placement {
+            Placement::Parity(g) => Some(rows(u64::from(g.data_disks()))),
+            Placement::Raid0 { zones, .. } if zones.len() == 1 => {
+                Some(rows(self.model.members.len() as u64))
+            }
+            Placement::Mirror => Some((offset, end.saturating_sub(offset))),
+            Placement::Linear => {
+                let mut start = 0u64;
+                for (i, m) in self.model.members.iter().enumerate() {
+                    let size = m.as_ref().map_or(self.model.member_size, |m| m.data_size);
+                    let (s, e) = (offset.max(start), end.min(start.saturating_add(size)));
+                    if let (true, Some(Some(v))) = (s < e, self.data.get(i)) {
+                        v.release(s - start, e - s);
+                    }
+                    start = start.saturating_add(size);
+                }
+                None
+            }
+            _ => None,
+        };
+        if let Some((at, n)) = span {
+            for v in self.data.iter().flatten() {
+                v.release(at, n);
+            }
+        }
+    }
+
     fn origins(&self, offset: u64, len: u64) -> Origins {
         let end = offset.saturating_add(len).min(self.model.size);
         let mut o = Origins::new();

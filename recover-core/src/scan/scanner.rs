@@ -194,14 +194,19 @@ pub fn scan(vol: &VolumeRef, opts: &ScanOptions, sink: &mut dyn Sink) -> Result<
                     Some(all) => {
                         vol.prefetch(s, stop - s);
                         // ok: s < stop <= len, the mapping's length
-                        Ok(scan_block(
+                        let found = scan_block(
                             vol,
                             opts.signatures,
                             &d,
                             s,
                             e,
                             &all[s as usize..stop as usize],
-                        ))
+                        );
+                        // Scanned: out of the process, so a pass over a
+                        // disk keeps its memory flat (the overlap past `e`
+                        // is the next block's).
+                        vol.release(s, e - s);
+                        Ok(found)
                     }
                     None => BUF.with(|b| {
                         let mut buf = b.borrow_mut();
