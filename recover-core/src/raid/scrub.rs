@@ -820,7 +820,12 @@ fn run(
     let (count, rows) = ctx.piece_count();
     let fan = ctx.fan_out();
     let total = ctx.member_size.saturating_mul(ctx.data.len() as u64);
-    let per_piece = (SEGMENT.saturating_mul(fan.max(1))) as usize;
+    // Bytes one piece holds at most (a chunk, or a segment of one).
+    let piece_len = match ctx.kind {
+        Kind::Mirror => SEGMENT,
+        _ => ctx.chunk.min(SEGMENT),
+    };
+    let per_piece = (piece_len.saturating_mul(fan.max(1))) as usize;
     let batch =
         ((opts.budget / per_piece.max(1)) as u64).max(rayon::current_num_threads().max(1) as u64);
     let mut done = 0u64;
