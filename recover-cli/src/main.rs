@@ -39,6 +39,8 @@ enum Command {
     Cat(CatArgs),
     /// Write an array's bytes: geometry from its metadata, or from the command line.
     Assemble(cmd::assemble::AssembleArgs),
+    /// Scrub arrays: every stripe row checked against its parity or copies; --repair-to writes the corrected array.
+    Check(cmd::check::CheckArgs),
 }
 
 /// How sources are read.
@@ -246,6 +248,7 @@ fn main() -> ExitCode {
             opts: &a.opts,
         }),
         Command::Assemble(a) => cmd::assemble::run(&a),
+        Command::Check(a) => cmd::check::run(&a),
         Command::Ls(a) => cmd::ls::run(&cmd::ls::Request {
             sources: &a.sources,
             at: &a.at,

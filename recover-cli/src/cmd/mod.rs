@@ -4,6 +4,7 @@
 
 pub mod assemble;
 pub mod cat;
+pub mod check;
 pub mod cp;
 pub mod extract;
 pub mod ls;

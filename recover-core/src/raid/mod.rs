@@ -21,6 +21,7 @@ pub mod model;
 pub mod nvidia;
 pub mod parity;
 pub mod promise;
+pub mod scrub;
 pub mod sil;
 pub mod via;
 pub mod volume;

@@ -1,0 +1,355 @@
+//! `recover check`: the restore drill, first part: a full scrub of every
+//! array found (or the one `--at` names), each stripe row checked against
+//! its parity or its copies, and with `--repair-to` the array as it should
+//! read written to a file. The library does the work
+//! (`recover_core::raid::scrub`); this module picks the arrays, shows
+//! progress and prints the report.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use serde_json::{json, Value};
+
+use recover_core::discover::{self, Node, NodeInfo};
+use recover_core::raid::metadata::Level;
+use recover_core::raid::model::ArrayModel;
+use recover_core::raid::scrub::{self, Mismatch, Repaired, Report};
+
+use crate::output::{Guard, Output};
+use crate::progress::Progress;
+use crate::report::human;
+
+/// The command line of `recover check`.
+#[derive(clap::Args, Debug)]
+pub struct CheckArgs {
+    /// The member disks (images or block devices), as given to scan.
+    #[arg(required = true, value_name = "SOURCE")]
+    pub sources: Vec<PathBuf>,
+    /// The array to check (md0, ddf1, ...); every array found without it.
+    #[arg(long, value_name = "PATH")]
+    pub at: Option<String>,
+    /// Print the stable JSON described in the README.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the corrected array to FILE: RAID6 rows rebuilt around the
+    /// member found bad, members named with --bad (and missing ones)
+    /// rebuilt from parity or copies. Never a source.
+    #[arg(long, value_name = "FILE")]
+    pub repair_to: Option<PathBuf>,
+    /// A member known to be bad, as scan names it (d2, or d2/md); it is
+    /// left out of the check and rebuilt in --repair-to (repeatable).
+    #[arg(long, value_name = "MEMBER")]
+    pub bad: Vec<String>,
+    /// Replace the --repair-to FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub opts: crate::SourceOpts,
+}
+
+/// What --repair-to writes, for messages.
+const REPAIRED: &str = "the repaired array";
+
+fn mistake(msg: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, msg)
+}
+
+/// One array checked.
+struct Checked {
+    path: String,
+    model: ArrayModel,
+    report: Report,
+    leave_out: Vec<u32>,
+}
+
+pub fn run(a: &CheckArgs) -> io::Result<ExitCode> {
+    // Refused before the (long) scrub; created after it.
+    let guard = Guard::new(&a.sources, a.force)?;
+    if let Some(file) = &a.repair_to {
+        guard.check(file, REPAIRED)?;
+    }
+    let found = super::discover_all(&a.sources, &a.opts)?;
+    let mut problems: Vec<Value> = Vec::new();
+    let mut failed = false;
+    for (src, msg) in &found.failed {
+        failed = true;
+        problems.push(json!({"path": src, "severity": "error", "detail": msg}));
+    }
+    let arrays: Vec<&Node> = match &a.at {
+        Some(at) => {
+            let n = discover::find(&found.nodes, at).ok_or_else(|| {
+                io::Error::other(format!(
+                    "--at {at}: no such node (run scan to see the paths)"
+                ))
+            })?;
+            if !matches!(n.info, NodeInfo::Array(_) | NodeInfo::Inferred(_)) {
+                return Err(mistake(format!(
+                    "--at {at}: not an array (check scrubs arrays: md0, ddf0, ...)"
+                )));
+            }
+            vec![n]
+        }
+        None => found
+            .nodes
+            .iter()
+            .filter(|n| matches!(n.info, NodeInfo::Array(_) | NodeInfo::Inferred(_)))
+            .collect(),
+    };
+    if arrays.is_empty() {
+        problems.push(json!({"path": null, "severity": "warning",
+            "detail": "no array found in the sources: nothing to check"}));
+    }
+    if a.repair_to.is_some() && arrays.len() > 1 {
+        let names: Vec<&str> = arrays.iter().map(|n| n.path.as_str()).collect();
+        return Err(mistake(format!(
+            "--repair-to: the sources hold {} arrays ({}); choose one with --at",
+            arrays.len(),
+            names.join(", ")
+        )));
+    }
+    // Every --bad must name a member of an array checked: a typo must not
+    // silently check (or repair) with the bad member in.
+    for b in &a.bad {
+        let known = arrays.iter().any(|n| match &n.info {
+            NodeInfo::Array(arr) => arr.members.iter().any(|m| names(&m.path, b)),
+            _ => false,
+        });
+        if !known {
+            return Err(mistake(format!(
+                "--bad {b}: not a member of {} (members are named as scan names them: d2/md, or d2)",
+                if arrays.len() == 1 { arrays[0].path.as_str() } else { "the arrays checked" }
+            )));
+        }
+    }
+    let mut checked = Vec::new();
+    for n in &arrays {
+        let arr = match &n.info {
+            NodeInfo::Array(arr) => arr,
+            _ => {
+                problems.push(json!({"path": n.path, "severity": "warning",
+                    "detail": "an inferred array is not checked: its geometry is a guess, and parity that disagrees with a guess says nothing of the data"}));
+                continue;
+            }
+        };
+        let model = match ArrayModel::from_array(arr) {
+            Ok(m) => m,
+            Err(e) => {
+                failed = true;
+                problems.push(json!({"path": n.path, "severity": "error",
+                    "detail": format!("cannot be checked: {e}")}));
+                continue;
+            }
+        };
+        let leave_out: Vec<u32> = model
+            .members
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| {
+                m.as_ref()
+                    .is_some_and(|m| a.bad.iter().any(|b| names(&m.name, b)))
+            })
+            .map(|(i, _)| i as u32)
+            .collect();
+        let opts = scrub::Options {
+            leave_out: leave_out.clone(),
+            ..Default::default()
+        };
+        let bar: std::sync::Mutex<Option<Progress>> = std::sync::Mutex::new(None);
+        let label = format!("checking {}", n.path);
+        let result = scrub::scrub(&model, &opts, &|done, total| {
+            let mut b = bar.lock().unwrap_or_else(|e| e.into_inner());
+            b.get_or_insert_with(|| Progress::bytes(total, &label))
+                .set_of(done, total);
+        });
+        if let Some(b) = bar.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            b.finish();
+        }
+        let report = match result {
+            Ok(r) => r,
+            Err(e) => {
+                failed = true;
+                problems.push(json!({"path": n.path, "severity": "error",
+                    "detail": format!("cannot be checked: {e}")}));
+                continue;
+            }
+        };
+        for u in &report.unchecked {
+            problems.push(json!({"path": n.path, "severity": "warning", "detail": u}));
+        }
+        for e in &report.read_errors {
+            problems.push(json!({"path": n.path, "severity": "error", "detail": e}));
+        }
+        if report.unlisted > 0 {
+            problems.push(json!({"path": n.path, "severity": "warning",
+                "detail": format!("{} more inconsistent rows are counted but not listed", report.unlisted)}));
+        }
+        failed |= !report.consistent();
+        checked.push(Checked {
+            path: n.path.clone(),
+            model,
+            report,
+            leave_out,
+        });
+    }
+    let mut out = io::stdout().lock();
+    if a.json {
+        let doc = json!({
+            "arrays": checked.iter().map(array_json).collect::<Vec<_>>(),
+            "problems": problems,
+        });
+        serde_json::to_writer_pretty(&mut out, &doc).map_err(io::Error::other)?;
+        writeln!(out)?;
+    } else {
+        for c in &checked {
+            write_human(&mut out, c)?;
+        }
+        out.flush()?;
+        let mut err = io::stderr().lock();
+        for p in &problems {
+            let path = p["path"]
+                .as_str()
+                .map(|s| format!("{s}: "))
+                .unwrap_or_default();
+            writeln!(
+                err,
+                "recover: {path}{}: {}",
+                p["severity"].as_str().unwrap_or(""),
+                p["detail"].as_str().unwrap_or("")
+            )?;
+        }
+    }
+    out.flush()?;
+    if let (Some(file), Some(c)) = (&a.repair_to, checked.first()) {
+        let fixed = Repaired::new(&c.path, &c.model, &c.leave_out, &c.report)
+            .map_err(|e| io::Error::other(format!("--repair-to: {}: {e}", c.path)))?;
+        if c.report.unlisted > 0 {
+            let _ = writeln!(
+                io::stderr(),
+                "recover: --repair-to: {}: only the first {} inconsistent rows are rebuilt",
+                c.path,
+                scrub::MAX_LISTED
+            );
+        }
+        let label = format!("writing {}", c.path);
+        Output::create(&guard, file, REPAIRED)?.write_volume(&fixed, &label)?;
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// True when `given` names the member at `path`: the path itself, or the
+/// node it sits on (d2 for d2/md, d0/gpt/p1 for d0/gpt/p1/md).
+fn names(path: &str, given: &str) -> bool {
+    path == given
+        || path
+            .strip_prefix(given)
+            .is_some_and(|rest| rest.starts_with('/') && !rest[1..].contains('/'))
+}
+
+fn member_name(model: &ArrayModel, slot: u32) -> Option<String> {
+    model
+        .members
+        .get(slot as usize)
+        .and_then(Option::as_ref)
+        .map(|m| m.name.clone())
+}
+
+fn array_json(c: &Checked) -> Value {
+    let r = &c.report;
+    let mismatch = |m: &Mismatch| {
+        let mut v = json!({
+            "row": m.row,
+            "array_offset": m.array_offset,
+            "member": m.slot.and_then(|s| member_name(&c.model, s)),
+            "slot": m.slot,
+            "member_offset": m.member_offset,
+        });
+        if !m.copies.is_empty() {
+            v["copies"] = m
+                .copies
+                .iter()
+                .map(|p| {
+                    json!({"member": member_name(&c.model, p.slot), "slot": p.slot,
+                        "member_offset": p.member_offset})
+                })
+                .collect();
+        }
+        v
+    };
+    json!({
+        "path": c.path,
+        "level": r.level.as_str(),
+        "redundancy": r.redundancy,
+        "rows": r.rows,
+        "total_rows": r.total_rows,
+        "chunk_size": c.model.chunk,
+        "members": c.model.members.iter().enumerate().map(|(i, m)| json!({
+            "slot": i,
+            "path": m.as_ref().map(|m| m.name.clone()),
+            "data_offset": m.as_ref().map(|m| m.data_offset),
+            "left_out": c.leave_out.contains(&(i as u32)),
+        })).collect::<Vec<_>>(),
+        "mismatches": r.mismatches.iter().map(mismatch).collect::<Vec<_>>(),
+        "unlisted": r.unlisted,
+        "mismatch_sectors": r.mismatch_sectors,
+        "bytes_read": r.bytes_read,
+        "consistent": r.consistent(),
+    })
+}
+
+/// Why the member of an inconsistent row is not named.
+fn unknown_why(c: &Checked) -> &'static str {
+    let degraded = c.model.members.iter().any(Option::is_none) || !c.leave_out.is_empty();
+    match c.report.level {
+        Level::Raid4 | Level::Raid5 => "RAID5 parity cannot tell which member",
+        Level::Raid6 if degraded => "one syndrome left cannot tell which member",
+        Level::Raid6 => "P and Q do not point at one member",
+        _ => "the copies do not outvote each other",
+    }
+}
+
+fn write_human(out: &mut impl Write, c: &Checked) -> io::Result<()> {
+    let r = &c.report;
+    let level = r.level.as_str();
+    if !r.redundancy {
+        return writeln!(out, "{}: {level}: no redundancy, nothing to check", c.path);
+    }
+    let rows = if r.rows == r.total_rows {
+        format!("{} rows checked", r.rows)
+    } else {
+        format!("{} of {} rows checked", r.rows, r.total_rows)
+    };
+    let n = r.mismatches.len() as u64 + r.unlisted;
+    if n == 0 {
+        writeln!(
+            out,
+            "{}: {level}: {rows} ({} read), consistent",
+            c.path,
+            human(r.bytes_read)
+        )?;
+    } else {
+        writeln!(
+            out,
+            "{}: {level}: {rows} ({} read), {n} inconsistent, mismatch_cnt {} (sectors, as md counts)",
+            c.path,
+            human(r.bytes_read),
+            r.mismatch_sectors
+        )?;
+    }
+    for m in &r.mismatches {
+        let who = match m.slot.and_then(|s| member_name(&c.model, s)) {
+            Some(name) => format!("member {name}"),
+            None => format!("unknown ({})", unknown_why(c)),
+        };
+        writeln!(
+            out,
+            "  row {} (array {:#x}, member offset {:#x}): {who}",
+            m.row, m.array_offset, m.member_offset
+        )?;
+    }
+    Ok(())
+}

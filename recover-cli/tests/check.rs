@@ -1,0 +1,477 @@
+//! `recover check` on arrays the real md driver wrote (the lab corpus,
+//! md and DDF and IMSM): clean copies are consistent; bytes flipped in
+//! known members at known rows are reported at exactly those rows (and, on
+//! RAID6 and three-way mirrors, members), with md's mismatch count; and
+//! `--repair-to` gives back the array hash md recorded. Skipped without
+//! the corpus (see recover-core/tests/lab.rs).
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use common::*;
+use serde_json::Value;
+
+/// A directory of copies of a scenario's members, removed at the end.
+struct Copy {
+    dir: PathBuf,
+    imgs: Vec<PathBuf>,
+    man: Value,
+}
+
+impl Drop for Copy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Sparse (or reflinked) copies of `scenario`'s member images.
+fn copy(lab: &Path, scenario: &str, tag: &str) -> Copy {
+    let src = lab.join("scenarios").join(scenario);
+    let dir = fixtures::cache_dir()
+        .join("check")
+        .join(format!("{scenario}-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut imgs = Vec::new();
+    for i in images(&src) {
+        let to = dir.join(i.file_name().unwrap());
+        let ok = std::process::Command::new("cp")
+            .args(["--sparse=always", "--reflink=auto"])
+            .arg(&i)
+            .arg(&to)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "cp {}", i.display());
+        imgs.push(to);
+    }
+    let man: Value =
+        serde_json::from_slice(&std::fs::read(src.join("manifest.json")).unwrap()).unwrap();
+    Copy { dir, imgs, man }
+}
+
+impl Copy {
+    fn array(&self) -> &Value {
+        &self.man["arrays"][0]
+    }
+
+    fn chunk(&self) -> u64 {
+        self.array()["chunk_size_bytes"].as_u64().unwrap_or(0)
+    }
+
+    /// The slot of image `img` (m0.img ...) in the first array, and where
+    /// its data starts.
+    fn member(&self, img: &str) -> (u64, u64) {
+        let m = self.array()["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["image"] == img)
+            .unwrap_or_else(|| panic!("{img} is no member"));
+        (
+            m["slot"].as_u64().unwrap(),
+            m["data_offset_bytes"].as_u64().unwrap(),
+        )
+    }
+
+    /// XORs `x` into the byte at `at` of the member data area of `img`.
+    fn flip(&self, img: &str, at: u64, x: u8) {
+        let (_, off) = self.member(img);
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(self.dir.join(img))
+            .unwrap();
+        let mut b = [0u8; 1];
+        f.read_exact_at(&mut b, off + at).unwrap();
+        b[0] ^= x;
+        f.write_all_at(&b, off + at).unwrap();
+    }
+
+    fn check(&self, extra: &[&str]) -> (i32, Value, String) {
+        let mut args: Vec<&std::ffi::OsStr> = vec!["check".as_ref(), "--json".as_ref()];
+        args.extend(self.imgs.iter().map(|p| p.as_os_str()));
+        args.extend(extra.iter().map(|s| std::ffi::OsStr::new(*s)));
+        let r = recover(&args);
+        // A command-line mistake prints nothing on stdout.
+        let j = if r.stdout.is_empty() {
+            Value::Null
+        } else {
+            r.json()
+        };
+        (r.code, j, r.stderr)
+    }
+}
+
+/// Every lab scenario with a redundant array, md, DDF and IMSM.
+fn redundant_scenarios(lab: &Path) -> Vec<String> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(lab.join("scenarios")).unwrap() {
+        let p = e.unwrap().path();
+        let Ok(m) = std::fs::read(p.join("manifest.json")) else {
+            continue;
+        };
+        let m: Value = serde_json::from_slice(&m).unwrap();
+        if m["status"] != "ok" {
+            continue;
+        }
+        let levels: Vec<&str> = m["arrays"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|a| a["level"].as_str())
+            .collect();
+        if levels
+            .iter()
+            .any(|l| ["raid1", "raid4", "raid5", "raid6", "raid10"].contains(l))
+        {
+            v.push(p.file_name().unwrap().to_string_lossy().into_owned());
+        }
+    }
+    v.sort();
+    v
+}
+
+#[test]
+fn every_clean_lab_array_is_consistent() {
+    let Some(lab) = lab() else { return };
+    let all = redundant_scenarios(&lab);
+    assert!(all.len() >= 40, "{all:?}");
+    for s in &all {
+        let dir = lab.join("scenarios").join(s);
+        let mut args = vec!["check".to_string(), "--json".to_string()];
+        args.extend(images(&dir).iter().map(|p| p.display().to_string()));
+        let r = recover(&args);
+        assert_eq!(r.code, 0, "{s}: {}\n{}", r.stdout, r.stderr);
+        let doc = r.json();
+        let arrays = doc["arrays"].as_array().unwrap();
+        let man: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+        assert_eq!(
+            arrays.len(),
+            man["arrays"].as_array().unwrap().len(),
+            "{s}: every array checked"
+        );
+        for a in arrays {
+            if a["redundancy"] == false {
+                continue;
+            }
+            assert_eq!(a["consistent"], true, "{s}: {a}");
+            assert_eq!(a["mismatches"], serde_json::json!([]), "{s}");
+            assert_eq!(a["mismatch_sectors"], 0, "{s}");
+            let rows = a["rows"].as_u64().unwrap();
+            assert!(rows > 0, "{s}: {a}");
+            // A scenario made with a failed member checks what the others cover.
+            if !s.contains("failed") {
+                assert_eq!(a["rows"], a["total_rows"], "{s}");
+            }
+        }
+    }
+}
+
+/// Flips bytes of known members at known rows of a parity array; the
+/// report must name exactly those rows, the members on RAID6 (null on
+/// RAID4/5), the first bad byte, and md's count.
+fn parity_damage(scenario: &str, flips: &[(&str, u64, u64)]) {
+    let Some(lab) = lab() else { return };
+    let c = copy(&lab, scenario, "damage");
+    let chunk = c.chunk();
+    let level = c.array()["level"].as_str().unwrap().to_string();
+    let mut want: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
+    let mut pages = BTreeSet::new();
+    for &(img, row, at) in flips {
+        let moff = row * chunk + at;
+        c.flip(img, moff, 0x5a);
+        // Several flips in one row: the first bad byte is reported.
+        let slot = c.member(img).0;
+        let e = want.entry(row).or_insert((slot, moff));
+        if moff < e.1 {
+            *e = (slot, moff);
+        }
+        pages.insert(moff / 4096);
+    }
+    let (code, doc, err) = c.check(&[]);
+    assert_eq!(code, 1, "{scenario}: {err}");
+    let a = &doc["arrays"][0];
+    let got = a["mismatches"].as_array().unwrap();
+    assert_eq!(got.len(), want.len(), "{scenario}: {a}");
+    for (m, (&row, &(slot, moff))) in got.iter().zip(&want) {
+        assert_eq!(m["row"], row, "{scenario}: {m}");
+        assert_eq!(m["member_offset"], moff, "{scenario}: {m}");
+        if level == "raid6" {
+            assert_eq!(m["slot"], slot, "{scenario}: {m}");
+            let path = m["member"].as_str().unwrap();
+            let img_index = c
+                .imgs
+                .iter()
+                .position(|p| c.member(p.file_name().unwrap().to_str().unwrap()).0 == slot)
+                .unwrap();
+            assert!(
+                path.starts_with(&format!("d{img_index}/")),
+                "{scenario}: {path} is not on d{img_index}"
+            );
+        } else {
+            assert_eq!(m["member"], Value::Null, "{scenario}: {m}");
+        }
+    }
+    // md: 8 sectors per 4 KiB stripe_head whose parity fails.
+    assert_eq!(a["mismatch_sectors"], pages.len() as u64 * 8, "{scenario}");
+}
+
+#[test]
+fn raid6_damage_is_found_at_its_rows_and_members() {
+    parity_damage(
+        "raid6-4d-64k-ls-1.2",
+        &[
+            ("m0.img", 1, 0),
+            ("m1.img", 2, 4095),
+            ("m3.img", 100, 65535),
+            ("m2.img", 239, 7),
+        ],
+    );
+    parity_damage(
+        "raid6-5d-512k-la-1.2",
+        &[("m4.img", 0, 1000), ("m2.img", 13, 300_000)],
+    );
+    parity_damage(
+        "raid6-5d-4k-ra-1.1",
+        &[("m1.img", 7, 1), ("m3.img", 8, 4000)],
+    );
+    parity_damage(
+        "raid6-4d-64k-ddf-N-continue-1.2",
+        &[
+            ("m0.img", 3, 9),
+            ("m1.img", 4, 9),
+            ("m2.img", 5, 9),
+            ("m3.img", 6, 9),
+        ],
+    );
+    parity_damage(
+        "ddf-raid6-4d",
+        &[("m1.img", 17, 123), ("m2.img", 300, 60_000)],
+    );
+}
+
+#[test]
+fn raid5_and_raid4_damage_is_found_at_its_rows() {
+    parity_damage(
+        "raid5-4d-64k-ls-0.90",
+        &[("m0.img", 0, 0), ("m3.img", 200, 32768)],
+    );
+    // Two bytes of one row in different 4 KiB: md counts two stripe_heads.
+    parity_damage(
+        "raid5-6d-16k-ls-1.2-nopt",
+        &[("m5.img", 42, 100), ("m1.img", 42, 9000)],
+    );
+    parity_damage("raid4-3d-64k-1.2", &[("m2.img", 5, 5), ("m0.img", 6, 6)]);
+    parity_damage("ddf-raid5-4d", &[("m1.img", 10, 10)]);
+    parity_damage("imsm-raid5-3d", &[("m2.img", 77, 4096)]);
+}
+
+/// Mirrors: the block or chunk holding the flipped byte is reported, its
+/// copies listed (one of them the damaged one); three copies outvote.
+fn mirror_damage(scenario: &str, flips: &[(&str, u64)], named: bool) {
+    let Some(lab) = lab() else { return };
+    let c = copy(&lab, scenario, "damage");
+    for &(img, at) in flips {
+        c.flip(img, at, 0xff);
+    }
+    let (code, doc, err) = c.check(&[]);
+    assert_eq!(code, 1, "{scenario}: {err}");
+    let a = &doc["arrays"][0];
+    let got = a["mismatches"].as_array().unwrap();
+    assert_eq!(got.len(), flips.len(), "{scenario}: {a}");
+    for &(img, at) in flips {
+        let slot = c.member(img).0;
+        let m = got
+            .iter()
+            .find(|m| {
+                m["copies"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|p| p["slot"] == slot && p["member_offset"] == at)
+            })
+            .unwrap_or_else(|| panic!("{scenario}: no mismatch holds {img} at {at:#x}: {a}"));
+        if named {
+            assert_eq!(m["slot"], slot, "{scenario}: {m}");
+            assert_eq!(m["member_offset"], at, "{scenario}: {m}");
+        } else {
+            assert_eq!(m["member"], Value::Null, "{scenario}: {m}");
+        }
+    }
+}
+
+#[test]
+fn mirror_damage_is_found_in_its_copies() {
+    mirror_damage(
+        "raid1-2d-1.2",
+        &[("m1.img", 70_000), ("m0.img", 5 << 20)],
+        false,
+    );
+    mirror_damage(
+        "raid1-3d-0.90",
+        &[("m2.img", 1 << 20), ("m0.img", 9 << 20)],
+        true,
+    );
+    mirror_damage(
+        "raid10-4d-64k-n2-1.2",
+        &[("m3.img", 3 << 16), ("m0.img", (40 << 16) + 5)],
+        false,
+    );
+    mirror_damage(
+        "raid10-3d-64k-f2-1.0",
+        &[("m1.img", 100), ("m2.img", 7 << 20)],
+        false,
+    );
+    mirror_damage("raid10-3d-4k-o2-1.2", &[("m0.img", 4096 * 9 + 1)], false);
+    mirror_damage("ddf-raid10-4d", &[("m2.img", 1 << 20)], false);
+}
+
+#[test]
+fn mirror_counts_follow_md() {
+    // raid1.c process_checks: one 64 KiB request, differing on one mirror
+    // of two: 128 sectors; a byte in the first mirror of three differs
+    // from both others: 256.
+    let Some(lab) = lab() else { return };
+    let c = copy(&lab, "raid1-3d-0.90", "count");
+    c.flip("m0.img", 3 << 16, 1);
+    let (_, doc, _) = c.check(&[]);
+    assert_eq!(doc["arrays"][0]["mismatch_sectors"], 256);
+    let c = copy(&lab, "raid1-2d-1.2", "count");
+    c.flip("m1.img", 3 << 16, 1);
+    c.flip("m1.img", (3 << 16) + 100, 1);
+    let (_, doc, _) = c.check(&[]);
+    assert_eq!(doc["arrays"][0]["mismatch_sectors"], 128);
+    // raid10.c: requests stop at a chunk's end (4 KiB chunks: 8 sectors).
+    let c = copy(&lab, "raid10-3d-4k-o2-1.2", "count");
+    c.flip("m1.img", 4096 * 20, 1);
+    let (_, doc, _) = c.check(&[]);
+    assert_eq!(doc["arrays"][0]["mismatch_sectors"], 8);
+}
+
+#[test]
+fn repair_to_gives_back_the_array_md_wrote() {
+    let Some(lab) = lab() else { return };
+    for (scenario, flips) in [
+        (
+            "raid6-4d-64k-ls-1.2",
+            vec![
+                ("m0.img", 3 * 65536 + 1),
+                ("m2.img", 10 * 65536 + 77),
+                ("m3.img", 11 * 65536),
+            ],
+        ),
+        (
+            "ddf-raid6-4d",
+            vec![("m1.img", 5 * 65536 + 9), ("m0.img", 400 * 65536)],
+        ),
+        ("raid6-5d-4k-ra-1.1", vec![("m4.img", 4096 * 33 + 3)]),
+    ] {
+        let c = copy(&lab, scenario, "repair");
+        for (img, at) in flips {
+            // A run of bytes, all in one member's chunk.
+            for k in 0..64 {
+                c.flip(img, at + k, 0x81);
+            }
+        }
+        let out = c.dir.join("fixed.img");
+        let (code, doc, err) = c.check(&["--repair-to", out.to_str().unwrap()]);
+        assert_eq!(code, 1, "{scenario}: {err}");
+        assert!(doc["arrays"][0]["mismatches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["member"].is_string()));
+        assert_eq!(
+            sha256_file(&out),
+            c.array()["sha256"].as_str().unwrap(),
+            "{scenario}: the repaired array is not md's"
+        );
+        // The sources were not written: damage is still there.
+        let (code, _, _) = c.check(&[]);
+        assert_eq!(code, 1);
+        // An existing file is not replaced without --force.
+        let (code, _, err) = c.check(&["--repair-to", out.to_str().unwrap()]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("--force"), "{err}");
+    }
+}
+
+#[test]
+fn a_member_named_bad_is_left_out_and_rebuilt() {
+    let Some(lab) = lab() else { return };
+    let c = copy(&lab, "raid5-4d-64k-ls-0.90", "bad");
+    // Garbage over much of one member: RAID5 cannot say who is wrong.
+    for k in 0..2000u64 {
+        c.flip("m2.img", k * 4099, 0x33);
+    }
+    let (code, doc, _) = c.check(&[]);
+    assert_eq!(code, 1);
+    assert!(doc["arrays"][0]["mismatches"].as_array().unwrap().len() > 100);
+    let out = c.dir.join("fixed.img");
+    let (code, doc, err) = c.check(&["--bad", "d2", "--repair-to", out.to_str().unwrap()]);
+    // Left out, nothing is left to check a RAID5 against: consistent, said.
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(doc["arrays"][0]["rows"], 0);
+    assert!(doc["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["detail"].as_str().unwrap().contains("left out")));
+    assert_eq!(sha256_file(&out), c.array()["sha256"].as_str().unwrap());
+    // A name that is no member is a mistake, not a silent full check.
+    let (code, _, err) = c.check(&["--bad", "d9"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn a_degraded_raid6_checks_what_is_left() {
+    let Some(lab) = lab() else { return };
+    let dir = lab.join("variants/raid6-5d-512k-la-1.2.degraded-1");
+    let mut args = vec!["check".to_string(), "--json".to_string()];
+    args.extend(images(&dir).iter().map(|p| p.display().to_string()));
+    let r = recover(&args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let a = &r.json()["arrays"][0];
+    assert_eq!(a["consistent"], true);
+    assert_eq!(
+        a["rows"], a["total_rows"],
+        "one missing: every row still has Q or P"
+    );
+    // Damage in a member that is there is still found, but not placed.
+    let c = copy(&lab, "raid6-5d-512k-la-1.2", "degraded");
+    c.flip("m3.img", 5 * 524288 + 10, 1);
+    let gone = c.imgs.iter().position(|p| p.ends_with("m1.img")).unwrap();
+    let (code, doc, err) = {
+        let mut args: Vec<&std::ffi::OsStr> = vec!["check".as_ref(), "--json".as_ref()];
+        for (i, p) in c.imgs.iter().enumerate() {
+            if i != gone {
+                args.push(p.as_os_str());
+            }
+        }
+        let r = recover(&args);
+        (r.code, r.json(), r.stderr)
+    };
+    assert_eq!(code, 1, "{err}");
+    let m = &doc["arrays"][0]["mismatches"];
+    assert_eq!(m.as_array().unwrap().len(), 1, "{doc}");
+    assert_eq!(m[0]["row"], 5);
+    assert_eq!(m[0]["member"], Value::Null);
+}
+
+#[test]
+fn linear_and_raid0_have_nothing_to_check() {
+    let Some(lab) = lab() else { return };
+    let dir = lab.join("scenarios/raid0-3d-64k-1.2");
+    let mut args = vec!["check".to_string(), "--json".to_string()];
+    args.extend(images(&dir).iter().map(|p| p.display().to_string()));
+    let r = recover(&args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let a = &r.json()["arrays"][0];
+    assert_eq!(a["redundancy"], false);
+    assert_eq!(a["rows"], 0);
+}
