@@ -142,3 +142,85 @@ fn an_e01_set_inside_ext4_opens_as_a_disk() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(sha256_file(&out), sha256_file(&raw));
 }
+
+/// `check` verifies the MD5 and SHA-1 an EWF image stores of its media, as
+/// libewf's `ewfverify` does: both agree on a clean image (and the MD5 is
+/// `md5sum`'s of the raw disk), and both fail once a byte of a stored chunk
+/// is flipped (the chunk's checksum fails; its range is named).
+#[test]
+fn check_verifies_the_stored_hashes() {
+    if !have_ewf_tools() {
+        return;
+    }
+    let raw = source_raw();
+    let dir = scratch("cli-ewf-check");
+    let first = acquire(&raw, &dir.0, "encase6", "none", 8 << 20);
+    let md5sum = std::process::Command::new("md5sum")
+        .arg(&raw)
+        .output()
+        .unwrap();
+    let want = String::from_utf8_lossy(&md5sum.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let r = recover(["check", first.to_str().unwrap(), "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let img = &r.json()["images"][0];
+    assert_eq!(img["path"], "d0");
+    assert_eq!(img["md5"]["computed"], want.as_str());
+    assert_eq!(img["md5"]["match"], true);
+    assert_eq!(img["sha1"]["match"], true);
+    assert_eq!(img["consistent"], true);
+    let verify = |p: &std::path::Path| {
+        std::process::Command::new("ewfverify")
+            .args(["-q"])
+            .arg(p)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    assert!(verify(&first));
+    // A byte of stored media flipped where the raw disk has a run no other
+    // place has (uncompressed chunks hold the media as it is).
+    let data = std::fs::read(&raw).unwrap();
+    let at = (59 << 20) + 4096 + 100_000;
+    let needle = &data[at..at + 64];
+    let mut segs: Vec<_> = std::fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|x| x.to_string_lossy().starts_with('E'))
+        })
+        .collect();
+    segs.sort();
+    let mut flipped = false;
+    for s in &segs {
+        let mut b = std::fs::read(s).unwrap();
+        if let Some(i) = b.windows(64).position(|w| w == needle) {
+            b[i + 10] ^= 0x55;
+            std::fs::write(s, b).unwrap();
+            flipped = true;
+            break;
+        }
+    }
+    assert!(flipped, "the run was not found in any segment");
+    assert!(!verify(&first), "ewfverify still passes");
+    let r = recover(["check", first.to_str().unwrap(), "--json"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let img = &r.json()["images"][0];
+    assert_eq!(img["md5"]["match"], false);
+    assert_eq!(img["consistent"], false);
+    let bad = img["unreadable"].as_array().unwrap();
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    let (s, e) = (
+        bad[0]["start"].as_u64().unwrap(),
+        bad[0]["end"].as_u64().unwrap(),
+    );
+    assert!(
+        s <= at as u64 + 10 && (at as u64 + 10) < e && e - s == 32768,
+        "{bad:?}"
+    );
+}

@@ -3,7 +3,9 @@
 //! its parity or its copies, and with `--repair-to` the array as it should
 //! read written to a file. The library does the work
 //! (`recover_core::raid::scrub`); this module picks the arrays, shows
-//! progress and prints the report.
+//! progress and prints the report. EWF images among the sources have the
+//! MD5 and SHA-1 they store of their media checked against the media read
+//! back, as `ewfverify` does.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -76,7 +78,14 @@ pub fn run(a: &CheckArgs) -> io::Result<ExitCode> {
         failed = true;
         problems.push(json!({"path": src, "severity": "error", "detail": msg}));
     }
+    let images: Vec<&Node> = found
+        .nodes
+        .iter()
+        .filter(|n| ewf_hashes(n).is_some())
+        .filter(|n| a.at.as_deref().is_none_or(|at| at == n.path))
+        .collect();
     let arrays: Vec<&Node> = match &a.at {
+        Some(at) if images.iter().any(|n| &n.path == at) => Vec::new(),
         Some(at) => {
             let n = discover::find(&found.nodes, at).ok_or_else(|| {
                 io::Error::other(format!(
@@ -85,7 +94,7 @@ pub fn run(a: &CheckArgs) -> io::Result<ExitCode> {
             })?;
             if !matches!(n.info, NodeInfo::Array(_) | NodeInfo::Inferred(_)) {
                 return Err(mistake(format!(
-                    "--at {at}: not an array (check scrubs arrays: md0, ddf0, ...)"
+                    "--at {at}: not an array or an EWF image (check scrubs arrays: md0, ddf0, ...; and verifies EWF images' hashes: d0)"
                 )));
             }
             vec![n]
@@ -96,9 +105,9 @@ pub fn run(a: &CheckArgs) -> io::Result<ExitCode> {
             .filter(|n| matches!(n.info, NodeInfo::Array(_) | NodeInfo::Inferred(_)))
             .collect(),
     };
-    if arrays.is_empty() {
+    if arrays.is_empty() && images.is_empty() {
         problems.push(json!({"path": null, "severity": "warning",
-            "detail": "no array found in the sources: nothing to check"}));
+            "detail": "no array and no EWF image with stored hashes in the sources: nothing to check"}));
     }
     if a.repair_to.is_some() && arrays.len() > 1 {
         let names: Vec<&str> = arrays.iter().map(|n| n.path.as_str()).collect();
@@ -192,10 +201,25 @@ pub fn run(a: &CheckArgs) -> io::Result<ExitCode> {
             leave_out,
         });
     }
+    let mut verified = Vec::new();
+    for n in &images {
+        match verify_ewf(n) {
+            Ok(v) => {
+                failed |= !v.ok();
+                verified.push(v);
+            }
+            Err(e) => {
+                failed = true;
+                problems.push(json!({"path": n.path, "severity": "error",
+                    "detail": format!("cannot be verified: {e}")}));
+            }
+        }
+    }
     let mut out = io::stdout().lock();
     if a.json {
         let doc = json!({
             "arrays": checked.iter().map(array_json).collect::<Vec<_>>(),
+            "images": verified.iter().map(Verified::json).collect::<Vec<_>>(),
             "problems": problems,
         });
         serde_json::to_writer_pretty(&mut out, &doc).map_err(io::Error::other)?;
@@ -203,6 +227,9 @@ pub fn run(a: &CheckArgs) -> io::Result<ExitCode> {
     } else {
         for c in &checked {
             write_human(&mut out, c)?;
+        }
+        for v in &verified {
+            v.write_human(&mut out)?;
         }
         out.flush()?;
         let mut err = io::stderr().lock();
@@ -352,4 +379,148 @@ fn write_human(out: &mut impl Write, c: &Checked) -> io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// The hashes an EWF source stores of its media: (md5, sha1).
+fn ewf_hashes(n: &Node) -> Option<(Option<String>, Option<String>)> {
+    let NodeInfo::Disk(d) = &n.info else {
+        return None;
+    };
+    let recover_core::io::SourceKind::Ewf(info) = &d.source_kind else {
+        return None;
+    };
+    (info.md5.is_some() || info.sha1.is_some()).then(|| (info.md5.clone(), info.sha1.clone()))
+}
+
+/// An EWF image's stored hashes against its media read back.
+struct Verified {
+    path: String,
+    source: String,
+    /// (name, stored, computed)
+    hashes: Vec<(&'static str, String, String)>,
+    bytes_read: u64,
+    /// Ranges of the media read as zeros (corrupt chunks, missing segments).
+    unreadable: Vec<std::ops::Range<u64>>,
+}
+
+impl Verified {
+    fn ok(&self) -> bool {
+        self.hashes
+            .iter()
+            .all(|(_, s, c)| s.eq_ignore_ascii_case(c))
+            && self.unreadable.is_empty()
+    }
+
+    fn json(&self) -> Value {
+        let mut v = json!({
+            "path": self.path,
+            "source": self.source,
+            "bytes_read": self.bytes_read,
+            "unreadable": self.unreadable.iter().map(|r| json!({"start": r.start, "end": r.end})).collect::<Vec<_>>(),
+            "consistent": self.ok(),
+        });
+        for (name, stored, computed) in &self.hashes {
+            v[*name] = json!({
+                "stored": stored,
+                "computed": computed,
+                "match": stored.eq_ignore_ascii_case(computed),
+            });
+        }
+        v
+    }
+
+    fn write_human(&self, out: &mut impl Write) -> io::Result<()> {
+        let each: Vec<String> = self
+            .hashes
+            .iter()
+            .map(|(name, s, c)| {
+                if s.eq_ignore_ascii_case(c) {
+                    format!("{} matches ({c})", name.to_uppercase())
+                } else {
+                    format!("{} MISMATCH: stored {s}, computed {c}", name.to_uppercase())
+                }
+            })
+            .collect();
+        writeln!(
+            out,
+            "{}: EWF image {}: {} read, {}",
+            self.path,
+            self.source,
+            human(self.bytes_read),
+            each.join(", ")
+        )?;
+        for r in &self.unreadable {
+            writeln!(
+                out,
+                "  bytes {:#x}..{:#x} could not be read (zeros hashed)",
+                r.start, r.end
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads all of an EWF image's media (chunks inflated in parallel, a few
+/// blocks at a time) and hashes it in order.
+fn verify_ewf(n: &Node) -> io::Result<Verified> {
+    use md5::Digest;
+    use rayon::prelude::*;
+    const BLOCK: usize = 8 << 20;
+    let (md5_stored, sha1_stored) = ewf_hashes(n).unwrap_or_default();
+    let vol = crate::output::node_volume(n)?;
+    let len = vol.len();
+    let mut md5 = md5::Md5::new();
+    let mut sha1 = sha1::Sha1::new();
+    let window = rayon::current_num_threads().max(1) * 2;
+    let mut bufs: Vec<Vec<u8>> = (0..window).map(|_| Vec::new()).collect();
+    let progress = Progress::bytes(len, &format!("verifying {}", n.path));
+    let mut pos = 0u64;
+    while pos < len {
+        let batch: Vec<(u64, usize)> = (0..window)
+            .map(|i| pos.saturating_add(i as u64 * BLOCK as u64))
+            .filter(|&at| at < len)
+            .map(|at| (at, (len - at).min(BLOCK as u64) as usize)) // ok: <= BLOCK
+            .collect();
+        bufs.par_iter_mut()
+            .zip(batch.par_iter())
+            .try_for_each(|(b, &(at, k))| {
+                b.resize(k, 0);
+                vol.read_at(at, b).map_err(io::Error::other)
+            })?;
+        for (b, &(_, k)) in bufs.iter().zip(&batch) {
+            if md5_stored.is_some() {
+                md5.update(&b[..k]);
+            }
+            if sha1_stored.is_some() {
+                sha1.update(&b[..k]);
+            }
+            pos += k as u64;
+        }
+        progress.set(pos);
+    }
+    progress.finish();
+    let mut hashes = Vec::new();
+    if let Some(s) = md5_stored {
+        hashes.push(("md5", s, format!("{:x}", md5.finalize())));
+    }
+    if let Some(s) = sha1_stored {
+        hashes.push(("sha1", s, format!("{:x}", sha1.finalize())));
+    }
+    let source = match &n.info {
+        NodeInfo::Disk(d) => d.source.clone(),
+        _ => String::new(),
+    };
+    Ok(Verified {
+        path: n.path.clone(),
+        source,
+        hashes,
+        bytes_read: len,
+        unreadable: vol
+            .origins(0, len)
+            .normalized()
+            .iter()
+            .filter(|(_, o)| o.is_loss())
+            .map(|(r, _)| r.clone())
+            .collect(),
+    })
 }
