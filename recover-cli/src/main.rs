@@ -39,6 +39,8 @@ enum Command {
     Cat(CatArgs),
     /// Write an array's bytes: geometry from its metadata, or from the command line.
     Assemble(cmd::assemble::AssembleArgs),
+    /// Serve nodes or files read-only over NBD (a Unix socket, or TCP with --listen).
+    Serve(cmd::serve::ServeArgs),
 }
 
 /// How sources are read.
@@ -246,6 +248,7 @@ fn main() -> ExitCode {
             opts: &a.opts,
         }),
         Command::Assemble(a) => cmd::assemble::run(&a),
+        Command::Serve(a) => cmd::serve::run(&a),
         Command::Ls(a) => cmd::ls::run(&cmd::ls::Request {
             sources: &a.sources,
             at: &a.at,
