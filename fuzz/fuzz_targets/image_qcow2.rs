@@ -3,7 +3,7 @@
 //! tables, compressed clusters (deflate and zstd), extended L2 bitmaps,
 //! the snapshot table and the allocation count, an external data file;
 //! reads of the virtual disk at its start, across a cluster boundary and
-//! at its end.
+//! at its end, and the holes there reading as zeros.
 
 use std::sync::Arc;
 
@@ -25,6 +25,12 @@ fuzz_target!(|data: &[u8]| {
     let len = q.len();
     for at in [0, 65536 - 100, len.saturating_sub(buf.len() as u64)] {
         let n = (len.saturating_sub(at)).min(buf.len() as u64) as usize;
-        let _ = q.read_at(at, &mut buf[..n]);
+        let read = q.read_at(at, &mut buf[..n]);
+        // What hole_at calls a hole reads as zeros (the NBD server sends
+        // it as a hole chunk and reports it as `hole,zero`).
+        let hole = q.hole_at(at).min(n as u64) as usize;
+        if read.is_ok() {
+            assert!(buf[..hole].iter().all(|&b| b == 0), "a hole at {at} that is not zeros");
+        }
     }
 });

@@ -41,6 +41,8 @@ enum Command {
     Assemble(cmd::assemble::AssembleArgs),
     /// Scrub arrays: every stripe row checked against its parity or copies; --repair-to writes the corrected array.
     Check(cmd::check::CheckArgs),
+    /// Serve nodes or files read-only over NBD (a Unix socket, or TCP with --listen).
+    Serve(cmd::serve::ServeArgs),
 }
 
 /// How sources are read.
@@ -249,6 +251,7 @@ fn main() -> ExitCode {
         }),
         Command::Assemble(a) => cmd::assemble::run(&a),
         Command::Check(a) => cmd::check::run(&a),
+        Command::Serve(a) => cmd::serve::run(&a),
         Command::Ls(a) => cmd::ls::run(&cmd::ls::Request {
             sources: &a.sources,
             at: &a.at,

@@ -72,6 +72,7 @@ pub use error::{Damage, Error, Result};
 pub use problem::{Problem, Severity};
 pub mod checksum;
 pub mod lvm;
+pub mod nbd;
 pub mod raid;
 pub mod registry;
 pub mod scan;

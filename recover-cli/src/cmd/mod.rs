@@ -9,6 +9,7 @@ pub mod cp;
 pub mod extract;
 pub mod ls;
 pub mod scan;
+pub mod serve;
 
 use std::io;
 use std::path::PathBuf;

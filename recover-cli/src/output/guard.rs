@@ -16,6 +16,7 @@
 use std::fs::{File, Metadata, OpenOptions};
 use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 
 /// What a path is on this machine, as far as overwriting goes.
@@ -286,6 +287,58 @@ impl Guard {
         }
     }
 
+    /// Refuses `path` as the place of a Unix socket for `what` (the NBD
+    /// server's). A socket holds no data, but the name may: it is never
+    /// made over a source or over anything that is not a socket (a file, a
+    /// directory, a symbolic link), with or without --force; nor over a
+    /// socket a server still answers on. True when a socket left behind by
+    /// a server that is gone is there (it will be replaced).
+    pub fn check_socket(&self, path: &Path, what: &str) -> io::Result<bool> {
+        match std::fs::symlink_metadata(path) {
+            Ok(meta) => {
+                if let Some(src) = self.sources.overwritten_by(&meta) {
+                    return Err(refused(format!(
+                        "cannot make {what} at {}: it is the source {src}; refusing to write over a source",
+                        path.display()
+                    )));
+                }
+                if !meta.file_type().is_socket() {
+                    return Err(refused(format!(
+                        "cannot make {what} at {}: something that is not a socket is there; name another --socket",
+                        path.display()
+                    )));
+                }
+                if UnixStream::connect(path).is_ok() {
+                    return Err(refused(format!(
+                        "cannot make {what} at {}: a server is listening on it; name another --socket",
+                        path.display()
+                    )));
+                }
+                Ok(true)
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    Some(dir) if !dir.is_dir() => Err(refused(format!(
+                        "cannot make {what} at {}: the directory {} does not exist",
+                        path.display(),
+                        dir.display()
+                    ))),
+                    _ => Ok(false),
+                }
+            }
+            Err(e) => Err(failed(path, what, &e)),
+        }
+    }
+
+    /// Binds a Unix socket at `path` for `what`, after
+    /// [`Guard::check_socket`] (a stale socket is removed first).
+    pub fn bind_socket(&self, path: &Path, what: &str) -> io::Result<UnixListener> {
+        if self.check_socket(path, what)? {
+            std::fs::remove_file(path).map_err(|e| failed(path, what, &e))?;
+        }
+        UnixListener::bind(path).map_err(|e| failed(path, what, &e))
+    }
+
     /// Makes a symbolic link at `path` to `target`, replacing what is there
     /// only with --force and never a source.
     pub fn create_symlink(
@@ -417,6 +470,31 @@ mod tests {
             assert!(e.to_string().contains("name each source once"), "{e}");
         }
         assert!(Sources::new(&[a.clone(), d.join("c.img")]).is_ok());
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn sockets_never_over_files_or_live_servers() {
+        let d = scratch("socket");
+        let src = d.join("disk.img");
+        std::fs::write(&src, b"evidence").unwrap();
+        std::fs::write(d.join("file"), b"data").unwrap();
+        std::os::unix::fs::symlink(d.join("gone"), d.join("dangling")).unwrap();
+        let g = Guard::new(std::slice::from_ref(&src), true).unwrap();
+        for p in [src.clone(), d.join("file"), d.join("dangling"), d.clone()] {
+            let e = g.bind_socket(&p, "the socket").unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{p:?}: {e}");
+        }
+        assert_eq!(std::fs::read(&src).unwrap(), b"evidence");
+        assert_eq!(std::fs::read(d.join("file")).unwrap(), b"data");
+        let sock = d.join("s.sock");
+        let live = g.bind_socket(&sock, "the socket").unwrap();
+        let e = g.bind_socket(&sock, "the socket").unwrap_err();
+        assert!(e.to_string().contains("listening"), "{e}");
+        drop(live);
+        // Left behind by a server that is gone: replaced.
+        g.bind_socket(&sock, "the socket").unwrap();
+        assert!(g.bind_socket(&d.join("no/s.sock"), "the socket").is_err());
         let _ = std::fs::remove_dir_all(&d);
     }
 }

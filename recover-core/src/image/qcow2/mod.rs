@@ -427,6 +427,62 @@ impl Volume for Qcow2 {
         g.finish()
     }
 
+    /// Zero clusters (and subclusters), and unallocated ones where the
+    /// backing disk has a hole or there is none: what `qemu-img map` calls
+    /// `"data": false`. At most 65536 clusters are looked at per call; a
+    /// caller asks again from where the answer ends.
+    fn hole_at(&self, offset: u64) -> u64 {
+        let size = self.header.size;
+        let cs = self.header.cluster_size();
+        let sub = cs / 32;
+        // How far from `pos` (inside one cluster, up to `to`) reads through
+        // to the backing disk without meeting its data.
+        let through = |pos: u64, to: u64| match &self.backing {
+            None => to,
+            Some(b) if pos >= b.len() => to,
+            Some(b) => pos + b.hole_at(pos).min(to - pos),
+        };
+        let mut pos = offset;
+        for _ in 0..65536 {
+            if pos >= size {
+                break;
+            }
+            let end = ((pos / cs + 1) * cs).min(size);
+            let to = match self.cluster_at(pos) {
+                Ok(Cluster::Zero) => end,
+                Ok(Cluster::Unallocated) => through(pos, end),
+                Ok(Cluster::Sub(_, bitmap)) => {
+                    let mut at = pos;
+                    while at < end {
+                        let s = (at % cs) / sub;
+                        let next = ((at / sub + 1) * sub).min(end);
+                        if bitmap >> (32 + s) & 1 != 0 {
+                            at = next;
+                        } else if bitmap >> s & 1 == 0 {
+                            let t = through(at, next);
+                            if t < next {
+                                at = t;
+                                break;
+                            }
+                            at = next;
+                        } else {
+                            break;
+                        }
+                    }
+                    at
+                }
+                // Data, compressed data, or a table that cannot be read
+                // (whose read reports the error).
+                _ => pos,
+            };
+            pos = to;
+            if to < end {
+                break;
+            }
+        }
+        pos.min(size).saturating_sub(offset)
+    }
+
     /// Zero-copy when every cluster of the range is a plain data cluster
     /// and they lie one after another in the image file, as qemu-img
     /// writes them.
@@ -498,6 +554,36 @@ mod tests {
             "zero flag: zeros, not the backing file"
         );
         assert_eq!(q.allocated().unwrap(), 0x10000);
+    }
+
+    #[test]
+    fn holes_are_zero_and_unallocated_clusters() {
+        let file: VolumeRef = Arc::new(MemVolume::new("img", image()));
+        let q = Qcow2::open(file.clone(), None).unwrap();
+        assert_eq!(q.hole_at(0), 0x10000, "unallocated, no backing file");
+        assert_eq!(q.hole_at(100), 0x10000 - 100);
+        assert_eq!(q.hole_at(0x10000), 0, "data");
+        assert_eq!(q.hole_at(0x1FFFF), 0);
+        assert_eq!(
+            q.hole_at(0x20000),
+            (1 << 20) - 0x20000,
+            "zeros, then unallocated to the end"
+        );
+        assert_eq!(q.hole_at(1 << 20), 0);
+        // Over a backing file with data, only the zero cluster is a hole;
+        // over one with a hole, unallocated clusters are holes again.
+        let backing: VolumeRef = Arc::new(MemVolume::new("base", vec![7u8; 1 << 20]));
+        let q = Qcow2::open(file.clone(), Some(backing)).unwrap();
+        assert_eq!(q.hole_at(0), 0);
+        assert_eq!(q.hole_at(0x20000), 0x10000);
+        let zeros: VolumeRef = Arc::new(crate::io::Zeros::new(1 << 19, "z".into()));
+        let q = Qcow2::open(file, Some(zeros)).unwrap();
+        assert_eq!(q.hole_at(0), 0x10000);
+        assert_eq!(
+            q.hole_at(0x20000),
+            (1 << 20) - 0x20000,
+            "past the backing file's end: zeros"
+        );
     }
 
     #[test]
