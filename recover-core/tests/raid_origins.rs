@@ -197,3 +197,51 @@ fn beyond_redundancy_is_missing() {
     );
     assert!(o.of(Origin::Parity).is_empty());
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// One large read and many 512-byte reads (pieces of chunks, RAID6
+    /// rebuilding two blocks of a stripe in one pass or not) read the same
+    /// bytes, from any offset, with members missing or not.
+    #[test]
+    fn large_reads_equal_small_reads(
+        which in 0usize..6,
+        gone in proptest::collection::vec(0u32..6, 0..3),
+        chunk_log in 9u32..13,
+        rows in 2u64..12,
+        seed in any::<u64>(),
+        start in any::<prop::sample::Index>(),
+    ) {
+        let (level, layout, n, may) = layouts()[which];
+        let chunk = 1u64 << chunk_log;
+        let size = chunk * rows;
+        let mut gone: Vec<usize> = gone.iter().map(|g| (*g % n) as usize).collect();
+        gone.sort();
+        gone.dedup();
+        gone.truncate(may);
+        let mut x = seed | 1;
+        let vols: Vec<Option<VolumeRef>> = (0..n as usize)
+            .map(|i| {
+                let d: Vec<u8> = (0..size)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        x as u8
+                    })
+                    .collect();
+                (!gone.contains(&i)).then(|| Arc::new(MemVolume::new(format!("m{i}"), d)) as VolumeRef)
+            })
+            .collect();
+        let a = array(level, layout, chunk, &vols);
+        let mut small = vec![0u8; a.len() as usize];
+        for (k, piece) in small.chunks_mut(512).enumerate() {
+            a.read_at(k as u64 * 512, piece).unwrap();
+        }
+        let s = start.index(a.len() as usize / 2);
+        let mut large = vec![0u8; a.len() as usize - s];
+        a.read_at(s as u64, &mut large).unwrap();
+        prop_assert!(large == small[s..], "{:?} {} gone {:?} from {}", level, layout, gone, s);
+    }
+}
