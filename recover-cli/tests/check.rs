@@ -1,9 +1,11 @@
 //! `recover check` on arrays the real md driver wrote (the lab corpus,
 //! md and DDF and IMSM): clean copies are consistent; bytes flipped in
 //! known members at known rows are reported at exactly those rows (and, on
-//! RAID6 and three-way mirrors, members), with md's mismatch count; and
-//! `--repair-to` gives back the array hash md recorded. Skipped without
-//! the corpus (see recover-core/tests/lab.rs).
+//! RAID6 and three-way mirrors, members), with md's mismatch count (by the
+//! rule, and as md's own `check` counted it on damaged members:
+//! target/lab/mismatch, fixtures/lab/mismatch.py); and `--repair-to` gives
+//! back the array hash md recorded. Skipped without the corpus (see
+//! recover-core/tests/lab.rs).
 
 mod common;
 
@@ -474,4 +476,114 @@ fn linear_and_raid0_have_nothing_to_check() {
     let a = &r.json()["arrays"][0];
     assert_eq!(a["redundancy"], false);
     assert_eq!(a["rows"], 0);
+}
+
+/// md itself as the oracle (issue 16): arrays the md driver made and
+/// filled, bytes flipped on the host at recorded member offsets, and the
+/// `mismatch_cnt` md's own `echo check > sync_action` counted on exactly
+/// those members (fixtures/lab/mismatch.py, `target/lab/mismatch`). The
+/// count must be md's, the rows those holding the flips (the blocks or
+/// chunks, on mirrors), and a RAID6 row hit in one member (or a three-copy
+/// chunk hit in one copy) must name it.
+#[test]
+fn mismatch_sectors_are_mds_own_count() {
+    let Some(dir) = fixtures::lab::lab_corpus("mismatch") else {
+        return;
+    };
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let mut cases = 0;
+    for s in index["scenarios"].as_array().unwrap() {
+        let name = s["scenario"].as_str().unwrap();
+        let case = dir.join(name);
+        let rec: Value =
+            serde_json::from_slice(&std::fs::read(case.join("record.json")).unwrap()).unwrap();
+        let level = rec["level"].as_str().unwrap();
+        let chunk = rec["chunk"].as_u64().unwrap();
+        let n = rec["members"].as_u64().unwrap();
+        let slot = |img: u64| rec["slot"][img as usize].as_u64().unwrap();
+        let mut args = vec!["check".to_string(), "--json".to_string()];
+        args.extend((0..n).map(|i| case.join(format!("m{i}.img")).display().to_string()));
+        let r = recover(&args);
+        assert_eq!(r.code, 1, "{name}: {}\n{}", r.stdout, r.stderr);
+        let doc = r.json();
+        let a = &doc["arrays"][0];
+        assert_eq!(a["level"], level, "{name}");
+        assert_eq!(
+            a["mismatch_sectors"], rec["mismatch_cnt"],
+            "{name}: md's mismatch_cnt after check: {a}"
+        );
+        let got = a["mismatches"].as_array().unwrap();
+        let flips: Vec<(u64, u64, u64)> = rec["flips"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let (m, o, l) = (&f["member"], &f["offset"], &f["len"]);
+                (
+                    m.as_u64().unwrap(),
+                    o.as_u64().unwrap(),
+                    l.as_u64().unwrap(),
+                )
+            })
+            .collect();
+        if matches!(level, "raid4" | "raid5" | "raid6") {
+            assert_eq!(a["chunk_size"], chunk, "{name}");
+            // Row -> (slots hit, first flipped byte).
+            let mut want: BTreeMap<u64, (BTreeSet<u64>, u64)> = BTreeMap::new();
+            for &(img, off, len) in &flips {
+                let row = off / chunk;
+                assert_eq!((off + len - 1) / chunk, row, "{name}: a flip in one row");
+                let e = want.entry(row).or_insert((BTreeSet::new(), off));
+                e.0.insert(slot(img));
+                e.1 = e.1.min(off);
+            }
+            let rows: Vec<u64> = got.iter().map(|m| m["row"].as_u64().unwrap()).collect();
+            assert_eq!(
+                rows,
+                want.keys().copied().collect::<Vec<_>>(),
+                "{name}: {a}"
+            );
+            for (m, (slots, first)) in got.iter().zip(want.values()) {
+                assert_eq!(m["member_offset"], *first, "{name}: {m}");
+                match (level, slots.len()) {
+                    ("raid6", 1) => {
+                        let s = *slots.first().unwrap();
+                        assert_eq!(m["slot"], s, "{name}: {m}");
+                        assert!(m["member"].is_string(), "{name}: {m}");
+                    }
+                    _ => assert_eq!(m["slot"], Value::Null, "{name}: {m}"),
+                }
+            }
+        } else {
+            // Mirrors: each flip lies in exactly one reported block
+            // (RAID1: md's 64 KiB resync request) or chunk (RAID10) as one
+            // of its copies, and every report holds a flip.
+            let unit = if level == "raid1" { 64 << 10 } else { chunk };
+            let mut held = vec![0; got.len()];
+            for &(img, off, _) in &flips {
+                let s = slot(img);
+                let hits: Vec<usize> = (0..got.len())
+                    .filter(|&i| {
+                        got[i]["copies"].as_array().unwrap().iter().any(|c| {
+                            c["slot"] == s
+                                && c["member_offset"].as_u64().unwrap() / unit == off / unit
+                        })
+                    })
+                    .collect();
+                assert_eq!(hits.len(), 1, "{name}: m{img} at {off:#x}: {a}");
+                let m = &got[hits[0]];
+                held[hits[0]] += 1;
+                if m["copies"].as_array().unwrap().len() >= 3 {
+                    assert_eq!(m["slot"], s, "{name}: three copies outvote m{img}: {m}");
+                    assert_eq!(m["member_offset"], off, "{name}: {m}");
+                } else {
+                    assert_eq!(m["slot"], Value::Null, "{name}: {m}");
+                }
+            }
+            assert!(held.iter().all(|&h| h == 1), "{name}: {held:?} {a}");
+        }
+        cases += 1;
+    }
+    assert!(cases >= 9, "{cases} cases");
 }

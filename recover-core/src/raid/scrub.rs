@@ -89,6 +89,12 @@ const MAX_ERRORS: usize = 1000;
 ///
 /// Limits: a stripe_size other than 4 KiB, or an md bitmap chunk smaller
 /// than 64 KiB on RAID1 (it ends requests early), changes md's count.
+///
+/// md itself is the oracle: `recover-cli/tests/check.rs`
+/// (`mismatch_sectors_are_mds_own_count`) compares this count with the
+/// `mismatch_cnt` the real driver's `check` gave on the same damaged
+/// members (fixtures/lab/mismatch.py: RAID4/5/6, RAID1 of 2 and 3 copies,
+/// RAID10 near, far, and near=3 of 32 KiB chunks).
 pub fn md_count_rule() -> &'static str {
     "raid4/5/6: 8 sectors per 4 KiB of member offset whose row fails (raid5.c handle_parity_checks5/6); \
      raid1/10: each 64 KiB resync request (not past a chunk end on raid10) adds its sectors once per copy \
