@@ -387,6 +387,63 @@ fn hard_links_share_the_filesystem_inode_number() {
     assert_eq!(m.stop("fusermount"), 0);
 }
 
+/// A signal while a file is open in the mount: the mount point is let go
+/// at once (a lazy unmount), the open file still reads, and the process
+/// ends cleanly once it is closed.
+#[test]
+fn a_signal_with_a_file_open_detaches_and_serves_it_until_closed() {
+    use std::io::Read;
+    if !fuse_available("a_signal_with_a_file_open_detaches_and_serves_it_until_closed") {
+        return;
+    }
+    let Some(img) = links_disk() else { return };
+    let Some(m) = Mounted::new(&img, &["--at", "d0/gpt/p1/ext4"], "busy") else {
+        return;
+    };
+    let mut f = std::fs::File::open(m.mnt().join("a")).unwrap();
+    let mut head = [0u8; 1000];
+    f.read_exact(&mut head).unwrap();
+    let pid = m.child.as_ref().unwrap().id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while is_mounted(&m.mnt()) {
+        assert!(Instant::now() < deadline, "still mounted: {}", m.stderr());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut rest = Vec::new();
+    f.read_to_end(&mut rest).unwrap();
+    let mut all = head.to_vec();
+    all.extend(rest);
+    assert!(
+        all == fixtures::tree::bytes(7, 300_000),
+        "the open file's bytes"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let mut m = m;
+    assert!(
+        m.child.as_mut().unwrap().try_wait().unwrap().is_none(),
+        "ended with a file still open: {}",
+        m.stderr()
+    );
+    drop(f);
+    // Closed: the process ends by itself, exit 0.
+    let mut child = m.child.take().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let st = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "still running: {}", m.stderr());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(st.code(), Some(0), "{}", m.stderr());
+    assert!(m.stderr().contains("served until closed"), "{}", m.stderr());
+}
+
 /// Without --at: a directory per node, the partition's bytes as `raw`
 /// (extract's bytes), its filesystem's files in `files/`; the kernel's
 /// own ext4 mounts `raw` through a loop device and lists the same files.
@@ -481,6 +538,19 @@ fn the_tree_view_holds_each_node_and_the_kernel_mounts_its_raw_file() {
     ours.retain(|e| !e.path.starts_with("lost+found"));
     assert_eq!(kernel, ours);
     assert_eq!(m.stop("INT"), 0);
+
+    // --at a node that is not a filesystem: that node's directory.
+    let Some(m) = Mounted::new(&img, &["--at", "d0/gpt"], "tree-gpt") else {
+        return;
+    };
+    let mut top: Vec<String> = std::fs::read_dir(m.mnt())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    top.sort();
+    assert_eq!(top, ["p1", "raw"]);
+    assert!(m.mnt().join("p1/ext4/files/sub/c").is_file());
+    assert_eq!(m.stop("TERM"), 0);
 }
 
 /// Sectors that cannot be read come through as zeros (not EIO) and are

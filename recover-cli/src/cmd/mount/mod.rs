@@ -18,10 +18,13 @@
 
 mod fs;
 
+use std::ffi::CString;
 use std::io;
-use std::path::PathBuf;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,10 +34,12 @@ use recover_core::fs::FileKind;
 /// `recover mount`'s command line.
 #[derive(clap::Args, Debug)]
 pub struct MountArgs {
-    /// The sources, as given to scan, then the mount point (an existing
-    /// directory).
-    #[arg(required = true, num_args = 2.., value_name = "SOURCE... MOUNTPOINT")]
-    paths: Vec<PathBuf>,
+    /// The sources, as given to scan.
+    #[arg(required = true, value_name = "SOURCE")]
+    sources: Vec<PathBuf>,
+    /// Where to mount: an existing directory.
+    #[arg(required = true, value_name = "MOUNTPOINT")]
+    mountpoint: PathBuf,
     /// What to mount: a filesystem node (d0/gpt/p2/ext4, or the partition
     /// holding it) or a directory in one (FSNODE:/dir) for its files; any
     /// other node for the tree below it. The whole tree when left out.
@@ -46,15 +51,15 @@ pub struct MountArgs {
     opts: crate::SourceOpts,
 }
 
-/// Set by SIGINT and SIGTERM: unmount and exit.
-static STOP: AtomicBool = AtomicBool::new(false);
+/// Set by SIGINT, SIGTERM and SIGHUP: how many have come.
+static STOP: AtomicUsize = AtomicUsize::new(0);
 
 /// SIGINT and SIGTERM unmount instead of killing the process (a killed
 /// FUSE server leaves a dead mount behind: "Transport endpoint is not
 /// connected").
 fn catch_stop_signals() {
     extern "C" fn on_stop(_: libc::c_int) {
-        STOP.store(true, Ordering::SeqCst);
+        STOP.fetch_add(1, Ordering::SeqCst);
     }
     for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
         // SAFETY: the sigaction struct is zeroed then filled in; the
@@ -69,10 +74,7 @@ fn catch_stop_signals() {
 }
 
 pub fn run(args: &MountArgs) -> io::Result<ExitCode> {
-    let (mountpoint, sources) = args
-        .paths
-        .split_last()
-        .expect("clap requires at least two paths"); // ok: num_args = 2..
+    let (mountpoint, sources) = (&args.mountpoint, &args.sources);
     match std::fs::metadata(mountpoint) {
         Ok(m) if m.is_dir() => {}
         Ok(_) => {
@@ -117,21 +119,65 @@ pub fn run(args: &MountArgs) -> io::Result<ExitCode> {
         mountpoint.display(),
         mountpoint.display()
     );
-    // The session thread ends when the kernel unmounts (fusermount3 -u,
-    // umount); a signal unmounts from here.
+    // The session thread ends when the kernel lets the filesystem go:
+    // on `fusermount3 -u` or `umount`, or once a signal has detached it
+    // and the last file open in it is closed. A second signal ends the
+    // process at once.
+    let mut detached = false;
     while !session.guard.is_finished() {
-        if STOP.load(Ordering::SeqCst) {
-            session
-                .umount_and_join()
-                .map_err(|e| io::Error::other(format!("unmounting: {e}")))?;
-            return Ok(exit_code(&found, &damaged));
+        match STOP.load(Ordering::SeqCst) {
+            0 => {}
+            1 if !detached => {
+                detached = true;
+                if let Err(e) = detach(mountpoint) {
+                    eprintln!("recover: unmounting {}: {e}", mountpoint.display());
+                    return Ok(ExitCode::from(1));
+                }
+                if !session.guard.is_finished() {
+                    std::thread::sleep(Duration::from_millis(200));
+                    if !session.guard.is_finished() {
+                        eprintln!(
+                            "recover: {} is unmounted; files still open in it are served until closed (signal again to stop now)",
+                            mountpoint.display()
+                        );
+                    }
+                }
+            }
+            1 => {}
+            _ => {
+                eprintln!("recover: stopped with files still open in the mount");
+                return Ok(ExitCode::from(1));
+            }
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(50));
     }
     session
         .join()
         .map_err(|e| io::Error::other(format!("the FUSE session: {e}")))?;
     Ok(exit_code(&found, &damaged))
+}
+
+/// Unmounts lazily (`fusermount3 -u -z`, or umount2 with MNT_DETACH as
+/// root): the name goes at once, files open in it stay readable until
+/// closed, and then the kernel ends the session.
+fn detach(mountpoint: &Path) -> io::Result<()> {
+    let st = Command::new("fusermount3")
+        .arg("-u")
+        .arg("-z")
+        .arg("--")
+        .arg(mountpoint)
+        .status();
+    if st.is_ok_and(|s| s.success()) {
+        return Ok(());
+    }
+    let path = CString::new(mountpoint.as_os_str().as_bytes())
+        .map_err(|_| io::Error::other("a NUL in the mount point"))?;
+    // SAFETY: a valid NUL-terminated path; umount2 changes no memory of ours.
+    if unsafe { libc::umount2(path.as_ptr(), libc::MNT_DETACH) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// 1 when a source failed to open, or a read met damage (reported as it
