@@ -43,6 +43,8 @@ enum Command {
     Check(cmd::check::CheckArgs),
     /// Serve nodes or files read-only over NBD (a Unix socket, or TCP with --listen).
     Serve(cmd::serve::ServeArgs),
+    /// Mount a filesystem's files, or the whole tree of nodes, read-only with FUSE.
+    Mount(cmd::mount::MountArgs),
 }
 
 /// How sources are read.
@@ -252,6 +254,7 @@ fn main() -> ExitCode {
         Command::Assemble(a) => cmd::assemble::run(&a),
         Command::Check(a) => cmd::check::run(&a),
         Command::Serve(a) => cmd::serve::run(&a),
+        Command::Mount(a) => cmd::mount::run(&a),
         Command::Ls(a) => cmd::ls::run(&cmd::ls::Request {
             sources: &a.sources,
             at: &a.at,

@@ -8,6 +8,7 @@ pub mod check;
 pub mod cp;
 pub mod extract;
 pub mod ls;
+pub mod mount;
 pub mod scan;
 pub mod serve;
 
