@@ -48,6 +48,7 @@ fn skip(test: &str, why: &str) -> bool {
 
 /// True when `dir` is a mount point now.
 fn is_mounted(dir: &Path) -> bool {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     let dir = dir.to_string_lossy().into_owned();
     std::fs::read_to_string("/proc/self/mountinfo")
         .unwrap_or_default()
@@ -77,6 +78,8 @@ impl Mounted {
             .status();
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
+        // As the kernel names it in mountinfo (the cache path may hold `..`).
+        let dir = dir.canonicalize().unwrap();
         let mnt = dir.join("mnt");
         std::fs::create_dir(&mnt).unwrap();
         let stderr = dir.join("stderr");
