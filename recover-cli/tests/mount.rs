@@ -285,6 +285,14 @@ fn files_of_each_filesystem_through_the_mount() {
             manifest(&source_tree()),
             true,
         ),
+        (
+            "btrfs",
+            fixtures::btrfs_image::mkfs_btrfs_available("mount btrfs")
+                .then(fixtures::btrfs_image::btrfs_rootdir),
+            "d0/btrfs",
+            manifest(&source_tree()),
+            true,
+        ),
     ];
     let mut done = 0;
     for (name, img, at, want, mtimes) in cases {
@@ -596,4 +604,46 @@ fn bad_sectors_read_as_zeros_and_are_reported_once() {
     assert_eq!(err.matches(&line).count(), 1, "{err}");
     assert_eq!(m.stop("TERM"), 1);
     drop(fuse);
+}
+
+/// VMFS5 and VMFS6 datastores made by ESXi (dissect.vmfs's samples, fetched
+/// by the fixtures): their files through the mount read as the samples
+/// document them (the same oracle as tests/vmfs.rs).
+#[test]
+fn vmfs_files_through_the_mount() {
+    use sha2::{Digest, Sha256};
+    if !fuse_available("vmfs_files_through_the_mount") {
+        return;
+    }
+    let sha = |b: &[u8]| format!("{:x}", Sha256::digest(b));
+    for (name, v) in [("vmfs5", "vmfs5"), ("vmfs6", "vmfs6")] {
+        let Some(paths) = fixtures::vmfs_samples::sample(name) else {
+            return;
+        };
+        let at = format!("vmfs/{name}/{v}");
+        let Some(m) = Mounted::new(&paths[0], &["--at", &at], &format!("vmfs-{name}")) else {
+            return;
+        };
+        let mnt = m.mnt();
+        assert_eq!(
+            std::fs::read(mnt.join("small")).unwrap(),
+            b"tiny\n",
+            "{name}"
+        );
+        let mut big = b"Kusjes van SRT<3".repeat(1024 * 64);
+        big.push(b'\n');
+        assert_eq!(
+            sha(&std::fs::read(mnt.join("big")).unwrap()),
+            sha(&big),
+            "{name}: big"
+        );
+        let bigger: Vec<u8> = (0..128u32).flat_map(|i| vec![i as u8; 1 << 20]).collect();
+        assert_eq!(
+            sha(&std::fs::read(mnt.join("bigger")).unwrap()),
+            sha(&bigger),
+            "{name}: bigger"
+        );
+        assert!(mnt.join("directory").is_dir(), "{name}: directory");
+        assert_read_only(&mnt, &mnt.join("small"));
+    }
 }
