@@ -795,3 +795,57 @@ fn esx_delta_grains_carry_the_files_origins_the_rest_the_parents() {
         assert!(o.of(Origin::Parity).is_empty() && o.of(Origin::Mirror).is_empty());
     }
 }
+
+/// The holes a VMDK disk reports (`Volume::hole_at`: grains its tables
+/// leave out, zero grains) are the ranges `qemu-img map` calls
+/// `"data": false`, for every subformat, and read as zeros.
+#[test]
+fn holes_are_what_qemu_img_map_calls_no_data() {
+    use std::ops::Range;
+    for v in VMDK_VARIANTS {
+        let Some((img, _)) = vmdk_image(v) else {
+            return;
+        };
+        let out = std::process::Command::new("qemu-img")
+            .args(["map", "--output=json"])
+            .arg(&img)
+            .output()
+            .expect("qemu-img");
+        let map: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut want: Vec<Range<u64>> = Vec::new();
+        for e in map.as_array().unwrap() {
+            if e["data"] == true {
+                continue;
+            }
+            let (s, n) = (e["start"].as_u64().unwrap(), e["length"].as_u64().unwrap());
+            match want.last_mut() {
+                Some(l) if l.end == s => l.end = s + n,
+                _ => want.push(s..s + n),
+            }
+        }
+        let (_, disk, _) = detected(&img);
+        let disk = disk.unwrap();
+        let mut got: Vec<Range<u64>> = Vec::new();
+        let mut pos = 0u64;
+        while pos < disk.len() {
+            let h = disk.hole_at(pos);
+            if h == 0 {
+                pos += 4096;
+                continue;
+            }
+            let mut z = vec![1u8; h.min(1 << 20) as usize];
+            disk.read_at(pos, &mut z).unwrap();
+            assert!(
+                z.iter().all(|&b| b == 0),
+                "{}: hole at {pos:#x} reads data",
+                v.name
+            );
+            match got.last_mut() {
+                Some(l) if l.end == pos => l.end = pos + h,
+                _ => got.push(pos..pos + h),
+            }
+            pos += h;
+        }
+        assert_eq!(got, want, "{}: holes", v.name);
+    }
+}

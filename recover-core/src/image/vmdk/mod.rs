@@ -403,6 +403,22 @@ impl Volume for Flat {
         self.name.clone()
     }
 
+    /// The file's holes (a thin `-flat.vmdk` in a datastore), and what
+    /// lies past its end.
+    fn hole_at(&self, offset: u64) -> u64 {
+        let left = self.len.saturating_sub(offset);
+        let at = self.offset.saturating_add(offset);
+        if at >= self.file.len() {
+            return left;
+        }
+        let h = self.file.hole_at(at);
+        // A hole that reaches the file's end goes on to the extent's.
+        if at.saturating_add(h) >= self.file.len() {
+            return left;
+        }
+        h.min(left)
+    }
+
     /// The file's origins; what it does not hold reads as zeros.
     fn origins(&self, offset: u64, len: u64) -> Origins {
         let at = self.offset.saturating_add(offset);
@@ -432,5 +448,9 @@ impl Volume for Zeros {
 
     fn describe(&self) -> String {
         "vmdk zero extent".into()
+    }
+
+    fn hole_at(&self, offset: u64) -> u64 {
+        self.0.saturating_sub(offset)
     }
 }
