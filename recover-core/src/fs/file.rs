@@ -145,6 +145,26 @@ impl FileVolume {
     pub fn into_ref(self) -> VolumeRef {
         Arc::new(self)
     }
+
+    /// The stored runs of `offset..+len` (holes and unwritten runs left
+    /// out), as (file offset, offset in the filesystem's volume, length).
+    fn stored(&self, offset: u64, len: u64) -> impl Iterator<Item = (u64, u64, u64)> + '_ {
+        let end = offset.saturating_add(len).min(self.size);
+        let first = self
+            .extents
+            .partition_point(|e| e.logical.saturating_add(e.len) <= offset);
+        self.extents
+            .get(first..)
+            .unwrap_or(&[])
+            .iter()
+            .take_while(move |e| e.logical < end)
+            .filter_map(move |e| {
+                let p = e.physical?;
+                let s = offset.max(e.logical);
+                let n = end.min(e.logical.saturating_add(e.len)).checked_sub(s)?;
+                Some((s, p + (s - e.logical), n))
+            })
+    }
 }
 
 impl Volume for FileVolume {
@@ -214,19 +234,8 @@ impl Volume for FileVolume {
     }
 
     fn release(&self, offset: u64, len: u64) {
-        let end = offset.saturating_add(len).min(self.size);
-        let first = self
-            .extents
-            .partition_point(|e| e.logical.saturating_add(e.len) <= offset);
-        for e in self.extents.get(first..).unwrap_or(&[]) {
-            if e.logical >= end {
-                break;
-            }
-            if let Some(p) = e.physical {
-                let s = offset.max(e.logical);
-                let n = end.min(e.logical.saturating_add(e.len)) - s;
-                self.base.release(p + (s - e.logical), n);
-            }
+        for (_, at, n) in self.stored(offset, len) {
+            self.base.release(at, n);
         }
     }
 
@@ -252,19 +261,8 @@ impl Volume for FileVolume {
     }
 
     fn origins(&self, offset: u64, len: u64) -> Origins {
-        let end = offset.saturating_add(len).min(self.size);
         let mut o = Origins::new();
-        let first = self
-            .extents
-            .partition_point(|e| e.logical.saturating_add(e.len) <= offset);
-        for e in self.extents.get(first..).unwrap_or(&[]) {
-            if e.logical >= end {
-                break;
-            }
-            let Some(p) = e.physical else { continue };
-            let s = offset.max(e.logical);
-            let n = end.min(e.logical.saturating_add(e.len)) - s;
-            let at = p + (s - e.logical);
+        for (s, at, n) in self.stored(offset, len) {
             o.add_shifted(self.base.origins(at, n), at, s);
         }
         o

@@ -46,6 +46,35 @@ impl MappedFile {
     }
 }
 
+impl MappedFile {
+    /// `madvise(advice)` over the pages `offset..+len` touches, inside the
+    /// mapping; advice that neither changes the bytes nor unmaps them.
+    fn advise(&self, offset: u64, len: u64, advice: libc::c_int) {
+        let Some(m) = &self.map else { return };
+        let page = 4096u64;
+        let start = offset / page * page;
+        let end = offset
+            .saturating_add(len)
+            .div_ceil(page)
+            .saturating_mul(page)
+            .min(m.len() as u64);
+        if start >= end {
+            return;
+        }
+        // SAFETY: the range lies inside the live mapping (start < end <=
+        // its length, start page-aligned), and the callers' advice
+        // (POPULATE_READ, DONTNEED on a read-only file mapping) keeps every
+        // address mapped to the same file bytes.
+        unsafe {
+            libc::madvise(
+                m.as_ptr().add(start as usize) as *mut libc::c_void,
+                (end - start) as usize,
+                advice,
+            );
+        }
+    }
+}
+
 impl Volume for MappedFile {
     fn len(&self) -> u64 {
         self.map.as_ref().map_or(0, |m| m.len() as u64)
@@ -80,50 +109,16 @@ impl Volume for MappedFile {
         // range from the page cache in one call. Older kernels refuse it;
         // then the pages fault in as they are read.
         const MADV_POPULATE_READ: libc::c_int = 22;
-        let Some(m) = &self.map else { return };
-        let page = 4096u64;
-        let start = offset / page * page;
-        let end = offset.saturating_add(len).min(m.len() as u64);
-        if start >= end {
-            return;
-        }
-        // SAFETY: the range lies inside the live mapping (start < end <=
-        // its length, start page-aligned), and POPULATE_READ only reads it.
-        unsafe {
-            libc::madvise(
-                m.as_ptr().add(start as usize) as *mut libc::c_void,
-                (end - start) as usize,
-                MADV_POPULATE_READ,
-            );
-        }
+        self.advise(offset, len, MADV_POPULATE_READ);
     }
 
     fn release(&self, offset: u64, len: u64) {
-        let Some(m) = &self.map else { return };
-        // The pages the range touches: a page shared with bytes outside it
+        // MADV_DONTNEED on a shared read-only file mapping only drops the
+        // page-table entries: later reads of those addresses fault the same
+        // file pages back in, so every slice handed out stays valid and
+        // reads the same bytes. A page shared with bytes outside the range
         // that is still wanted only faults back in.
-        let page = 4096u64;
-        let start = offset / page * page;
-        let end = offset
-            .saturating_add(len)
-            .div_ceil(page)
-            .saturating_mul(page)
-            .min(m.len() as u64);
-        if start >= end {
-            return;
-        }
-        // SAFETY: the range lies inside the live mapping (start < end <= its
-        // length, start page-aligned). MADV_DONTNEED on a shared read-only
-        // file mapping only drops the page-table entries: later reads of
-        // those addresses fault the same file pages back in, so every slice
-        // handed out stays valid and reads the same bytes.
-        unsafe {
-            libc::madvise(
-                m.as_ptr().add(start as usize) as *mut libc::c_void,
-                (end - start) as usize,
-                libc::MADV_DONTNEED,
-            );
-        }
+        self.advise(offset, len, libc::MADV_DONTNEED);
     }
 
     fn describe(&self) -> String {
