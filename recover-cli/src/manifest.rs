@@ -81,7 +81,7 @@ impl Record<'_> {
     pub fn status(&self) -> &'static str {
         if self.kind == "special" {
             "skipped"
-        } else if self.error.is_some() && self.sha256.is_none() && self.kind != "directory" {
+        } else if self.error.is_some() && self.sha256.is_none() {
             "failed"
         } else if self.origins.iter().any(|(_, o)| o.is_loss()) {
             "partly_unreadable"
