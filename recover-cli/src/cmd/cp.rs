@@ -152,6 +152,11 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
         .iter()
         .filter(|i| i.stat.kind() != FileKind::Dir)
         .collect();
+    // What the copies mapped in leaves the process every so often, for the
+    // whole filesystem at once (see write_one_block).
+    let fs_volume =
+        recover_core::discover::find(&found.nodes, &t.fs_node).and_then(|n| n.volume.clone());
+    let mut since_release = 0u64;
     for batch in rest.chunks(BATCH) {
         let before = found.unread_so_far();
         let results: Vec<(PathBuf, String, io::Result<Copied>)> = batch
@@ -166,6 +171,13 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
                 (path, what, r)
             })
             .collect();
+        since_release += batch.iter().map(|i| i.stat.size).sum::<u64>();
+        if since_release >= RELEASE_EVERY {
+            if let Some(v) = &fs_volume {
+                v.release(0, v.len());
+            }
+            since_release = 0;
+        }
         let mut lost_here = false;
         for (it, (path, what, r)) in batch.iter().zip(results) {
             if let Ok(Copied::File(w)) = &r {
@@ -292,6 +304,9 @@ fn shown(t: &FileTarget, rel: &[u8]) -> String {
 
 /// Files copied in parallel at a time; their reports wait for the batch.
 const BATCH: usize = 256;
+
+/// Bytes of files copied between two releases of the filesystem's pages.
+const RELEASE_EVERY: u64 = 16 << 20;
 
 enum Copied {
     Dir,
