@@ -134,7 +134,7 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
     let mut dirs = Vec::new();
     for it in items.iter().filter(|i| i.stat.kind() == FileKind::Dir) {
         let (path, what) = (out_path(it), shown(&t, &it.rel));
-        let r = guard.create_dir(&path, &what).map(|()| Copied::Dir);
+        let r = guard.create_dir(&path, &what).map(|()| Copied::Dir); // ok: the guard's own call
         if let Some(m) = manifest.as_mut() {
             record(m, it, &what, &path, &r, &older)?;
         }
@@ -419,10 +419,8 @@ fn copy_one(
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<Copied> {
     match it.stat.kind() {
-        FileKind::Dir => {
-            guard.create_dir(path, what)?; // ok: the guard's own call
-            Ok(Copied::Dir)
-        }
+        // Made before the files, in walk order (see run).
+        FileKind::Dir => Ok(Copied::Dir),
         FileKind::File => {
             let vol = fs.open(it.id).map_err(io::Error::other)?;
             let out = Output::create(guard, path, what)?.without_sync();

@@ -534,6 +534,7 @@ impl<'a> Ctx<'a> {
         let mut at = 0;
         while at < len {
             let end = (at + w).min(len);
+            // ok: every copy was read `len` bytes long (the caller's one length), end <= len
             let r = &copies[0].1[at..end];
             let differs: Vec<bool> = copies[1..].iter().map(|(_, c)| &c[at..end] != r).collect();
             let n = differs.iter().filter(|&&d| d).count() as u64;
@@ -1015,6 +1016,7 @@ impl Volume for Repaired {
                 None => (end, &self.base),
             };
             let (a, b) = ((at - offset) as usize, (upto - offset) as usize);
+            // ok: offset <= at < upto <= end = offset + buf.len()
             vol.read_at(at, &mut buf[a..b])?;
             at = upto;
         }
