@@ -150,6 +150,9 @@ pub struct Created {
     pub regular: bool,
     /// A block device: flushed at the end, but written byte for byte.
     pub block: bool,
+    /// /dev/null (the character device 1:3), which takes writes at any
+    /// offset and keeps none.
+    pub null: bool,
 }
 
 /// Checks and creates every output of one command.
@@ -233,6 +236,7 @@ impl Guard {
                     file,
                     regular: true,
                     block: false,
+                    null: false,
                 })
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => self.check(path, what)?,
@@ -251,10 +255,12 @@ impl Guard {
         if regular {
             file.set_len(0).map_err(|e| failed(path, what, &e))?;
         }
+        let ft = meta.file_type();
         Ok(Created {
             file,
             regular,
-            block: meta.file_type().is_block_device(),
+            block: ft.is_block_device(),
+            null: ft.is_char_device() && meta.rdev() == libc::makedev(1, 3),
         })
     }
 

@@ -22,6 +22,14 @@ pub use guard::Guard;
 /// array, small enough to keep the progress bar moving.
 pub const BLOCK: usize = 8 << 20;
 
+/// What a thread of a positional copy reads and writes at a time: small
+/// enough to stay in its core's cache, large enough that a call costs
+/// nothing beside the copy.
+const PIECE: usize = 1 << 20;
+
+/// What a thread of a positional copy claims at a time.
+const RUN: u64 = 32 << 20;
+
 /// An output file checked and opened through the [`Guard`].
 #[derive(Debug)]
 pub struct Output {
@@ -31,6 +39,10 @@ pub struct Output {
     /// Flushed to stable storage at the end (files and block devices; not
     /// pipes or /dev/null, which refuse fsync).
     sync: bool,
+    /// Written at offsets, in any order, by several threads at once
+    /// (files, block devices, /dev/null); a pipe or a terminal takes the
+    /// bytes in order.
+    positional: bool,
     /// The path and what is written to it, for errors.
     path: PathBuf,
     what: String,
@@ -45,6 +57,7 @@ impl Output {
             file: c.file,
             sparse: c.regular,
             sync: c.regular || c.block,
+            positional: c.regular || c.block || c.null,
             path: path.to_path_buf(),
             what: what.to_string(),
         })
@@ -105,6 +118,9 @@ impl Output {
         let block = BLOCK / align * align;
         if len <= block as u64 {
             return self.write_one_block(vol, done, hash);
+        }
+        if self.positional && hash.is_none() {
+            return self.write_positional(vol, done, align);
         }
         // Written in order on one thread at a time; the lock is never contended.
         let hash = std::sync::Mutex::new(hash.map(|h| (h, 0u64)));
@@ -187,6 +203,129 @@ impl Output {
         if let Some((h, upto)) = hash.into_inner().unwrap_or_else(|p| p.into_inner()) {
             hash_zeros(h, len - upto);
         }
+        if self.sparse {
+            self.file.set_len(len).map_err(failed)?;
+        }
+        if self.sync {
+            self.file.sync_all().map_err(failed)?;
+        }
+        Ok(len)
+    }
+
+    /// All of `vol`, into an output written at offsets: each thread claims
+    /// a run of the volume at a time and copies it piece by piece through
+    /// its own small buffer, which stays in the core's cache between the
+    /// read and the write. Large buffers handed from readers to a writer
+    /// (the ordered path) go out to memory and back, which costs more than
+    /// rebuilding parity does.
+    fn write_positional(
+        &self,
+        vol: &dyn Volume,
+        done: &mut dyn FnMut(u64),
+        align: usize,
+    ) -> io::Result<u64> {
+        use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+        let len = vol.len();
+        // Whole stripes, at least PIECE; a stripe wider than BLOCK is read
+        // in BLOCK pieces (a stripe split is only rebuilt twice).
+        let piece = PIECE.div_ceil(align).saturating_mul(align).min(BLOCK) as u64;
+        let run = RUN.div_ceil(piece) * piece;
+        let next = AtomicU64::new(0);
+        let written = AtomicU64::new(0);
+        let stop = AtomicBool::new(false);
+        let finished = AtomicUsize::new(0);
+        let error = std::sync::Mutex::new(None::<io::Error>);
+        let workers = rayon::current_num_threads().max(1);
+        let main = std::thread::current();
+        let failed = |e: io::Error| guard::failed(&self.path, &self.what, &e);
+        let file = &self.file;
+        let sparse = self.sparse;
+        // The next run to copy, holes the volume knows of (a thin disk's
+        // unallocated space) skipped whole without reading: the file is
+        // made that long at the end.
+        let claim = || -> Option<(u64, u64)> {
+            let mut start = next.load(Relaxed);
+            loop {
+                if start >= len || stop.load(Relaxed) {
+                    return None;
+                }
+                let hole = if sparse { vol.hole_at(start) } else { 0 };
+                let (to, skipped) = if hole >= piece {
+                    let skip = (hole / piece * piece).min(len - start);
+                    (start + skip, skip)
+                } else {
+                    (start.saturating_add(run).min(len), 0)
+                };
+                match next.compare_exchange_weak(start, to, Relaxed, Relaxed) {
+                    Ok(_) if skipped > 0 => {
+                        written.fetch_add(skipped, Relaxed);
+                        start = to;
+                    }
+                    Ok(_) => return Some((start, to)),
+                    Err(now) => start = now,
+                }
+            }
+        };
+        let work = || -> io::Result<()> {
+            let mut buf = Vec::new();
+            while let Some((start, end)) = claim() {
+                let mut at = start;
+                while at < end && !stop.load(Relaxed) {
+                    let n = (end - at).min(piece);
+                    if sparse && vol.hole_at(at) >= n {
+                        at += n;
+                        written.fetch_add(n, Relaxed);
+                        continue;
+                    }
+                    let data = match vol.slice_at(at, n) {
+                        Some(d) => d,
+                        None => {
+                            buf.resize(piece as usize, 0); // ok: piece <= BLOCK
+                            let b = &mut buf[..n as usize]; // ok: n <= piece
+                            vol.read_at(at, b).map_err(io::Error::other)?;
+                            b
+                        }
+                    };
+                    if sparse {
+                        write_at_sparse(file, at, data).map_err(failed)?;
+                    } else {
+                        file.write_all_at(data, at).map_err(failed)?;
+                    }
+                    at += n;
+                    written.fetch_add(n, Relaxed);
+                }
+                // Written: out of the process, a run at a time (memory
+                // flat in the size of what is copied; one flush of the
+                // page tables per run, not per piece).
+                vol.release(start, end - start);
+            }
+            Ok(())
+        };
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                let main = main.clone();
+                let (work, stop, error, finished) = (&work, &stop, &error, &finished);
+                s.spawn(move || {
+                    if let Err(e) = work() {
+                        stop.store(true, Relaxed);
+                        error
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .get_or_insert(e);
+                    }
+                    finished.fetch_add(1, Relaxed);
+                    main.unpark();
+                });
+            }
+            while finished.load(Relaxed) < workers {
+                done(written.load(Relaxed));
+                std::thread::park_timeout(std::time::Duration::from_millis(100));
+            }
+        });
+        if let Some(e) = error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            return Err(e);
+        }
+        done(len);
         if self.sparse {
             self.file.set_len(len).map_err(failed)?;
         }

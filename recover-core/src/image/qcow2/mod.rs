@@ -442,10 +442,25 @@ impl Volume for Qcow2 {
             Some(b) if pos >= b.len() => to,
             Some(b) => pos + b.hole_at(pos).min(to - pos),
         };
+        // The guest bytes one L2 table maps: with no L2 table and nothing
+        // below, all of them are a hole at once.
+        let table = cs.saturating_mul(self.header.l2_entries());
+        let no_table = |pos: u64| {
+            let l1 = pos / table;
+            self.backing.is_none()
+                && usize::try_from(l1)
+                    .ok()
+                    .and_then(|i| self.l1.get(i))
+                    .is_none_or(|e| e & OFFSET_MASK == 0)
+        };
         let mut pos = offset;
         for _ in 0..65536 {
             if pos >= size {
                 break;
+            }
+            if no_table(pos) {
+                pos = (pos / table + 1).saturating_mul(table).min(size);
+                continue;
             }
             let end = ((pos / cs + 1) * cs).min(size);
             let to = match self.cluster_at(pos) {
