@@ -202,13 +202,19 @@ fn drives(dir: &Path, leave_out: &str) -> (Vec<PathBuf>, Vec<PathBuf>) {
 }
 
 /// The SHR checks the lab made of itself: the LV crosses from md2 onto md3
-/// (two segments, md2's first) and the filesystem holds the files asked for.
+/// (two segments, md2's first), the filesystem's data lies in both (ext4's
+/// extents of span.bin, Btrfs's chunks), and it holds the files asked for.
 fn shr_lab_checks(man: &Value) {
     let rec = lv_record(man, "lv");
     let segs = rec["segments"].as_array().unwrap();
     assert_eq!(segs.len(), 2, "{segs:#?}");
     assert_eq!(segs[0]["areas"][0]["device"], "/dev/md2");
     assert_eq!(segs[1]["areas"][0]["device"], "/dev/md3");
+    assert_eq!(
+        rec["placement"]["crosses_segments"], true,
+        "{:#}",
+        rec["placement"]
+    );
     assert_eq!(rec["filesystem"]["files_match_content"], true);
 }
 
