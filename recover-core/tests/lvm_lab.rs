@@ -61,7 +61,14 @@ fn discover(dir: &Path, m: &Value, present: Option<&[u64]>) -> Vec<Node> {
 /// LVs whose bytes we read: linear, striped, RAID, thin and snapshot ones,
 /// and the hidden sub-LVs the kernel does not rewrite on activation.
 fn readable(lv: &Value) -> bool {
-    let t = lv["segment_type"].as_str().unwrap_or("");
+    // One type, or a list of one type per segment (an LV grown onto
+    // another PV: lvm-span-2pv, the NAS stacks' vg1000/lv).
+    let t = match &lv["segment_type"] {
+        Value::Array(ts) if ts.windows(2).all(|w| w[0] == w[1]) => {
+            ts.first().and_then(Value::as_str).unwrap_or("")
+        }
+        t => t.as_str().unwrap_or(""),
+    };
     let name = lv["name"].as_str().unwrap_or("");
     (matches!(t, "linear" | "striped" | "mirror" | "thin") || t.starts_with("raid"))
         && !name.contains("_rmeta_")
@@ -157,7 +164,8 @@ fn every_lv_reads_as_device_mapper_served_it() {
             let Some(want) = lv["filesystem"]["files"].as_object() else {
                 continue;
             };
-            let fs = recover_core::registry::open_filesystem("ext4", vol.clone())
+            let kind = lv["filesystem"]["type"].as_str().unwrap_or("ext4");
+            let fs = recover_core::registry::open_filesystem(kind, vol.clone())
                 .unwrap()
                 .unwrap();
             for (p, digest) in want {
