@@ -585,3 +585,163 @@ fn qcow2_variants_are_clean() {
         assert_eq!(code, 0, "{}: {got:#}", v.name);
     }
 }
+
+/// `base64k` converted by qemu-img to `format` (vpc, vhdx, vmdk, vdi).
+fn converted(format: &str) -> PathBuf {
+    let base = base64k();
+    cached(&format!("check-images-64k-v1.{format}"), |p| {
+        run(Command::new("qemu-img")
+            .args(["convert", "-q", "-f", "qcow2", "-O", format])
+            .arg(&base)
+            .arg(p));
+    })
+}
+
+fn le32(b: &[u8], at: u64) -> u32 {
+    u32::from_le_bytes(b[at as usize..at as usize + 4].try_into().unwrap())
+}
+
+fn le64(b: &[u8], at: u64) -> u64 {
+    u64::from_le_bytes(b[at as usize..at as usize + 8].try_into().unwrap())
+}
+
+/// The corruptions qemu-img check counts (formats it checks).
+fn qemu_corruptions(img: &Path, format: &str) -> u64 {
+    qemu_check(img, format)["corruptions"].as_u64().unwrap_or(0)
+}
+
+/// recover check of `img`: its exit code and the offsets of its findings.
+fn finding_offsets(img: &Path) -> (i32, Value, Vec<u64>) {
+    let (code, got) = recover_check(img);
+    let offs = got["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["offset"].as_u64().unwrap())
+        .collect();
+    (code, got, offs)
+}
+
+#[test]
+fn other_formats_clean_and_damaged() {
+    if !have("qemu-img") || !have("qemu-io") {
+        eprintln!("SKIPPED: qemu-img and qemu-io are needed (qemu-utils)");
+        return;
+    }
+    let s = Scratch::new("check-images-other");
+    // Clean conversions: nothing found, as qemu-img check says where it checks.
+    for (format, checks) in [
+        ("vpc", false),
+        ("vhdx", true),
+        ("vmdk", true),
+        ("vdi", true),
+    ] {
+        let img = converted(format);
+        let (code, got, offs) = finding_offsets(&img);
+        assert_eq!((code, offs.len()), (0, 0), "{format}: {got:#}");
+        assert_eq!(got["consistent"], true, "{format}");
+        if checks {
+            assert_eq!(qemu_corruptions(&img, format), 0, "{format}");
+        }
+    }
+    let damaged = |name: &str, format: &str, edit: &dyn Fn(&mut Vec<u8>) -> u64| {
+        let mut b = std::fs::read(converted(format)).unwrap();
+        let at = edit(&mut b);
+        let img = s.join(name);
+        std::fs::write(&img, &b).unwrap();
+        let (code, got, offs) = finding_offsets(&img);
+        assert_eq!(code, 1, "{name}: {got:#}");
+        assert!(offs.contains(&at), "{name}: {at:#x} not among {got:#}");
+        (img, offs)
+    };
+    // VHD: the footer's checksum.
+    damaged("footer.vhd", "vpc", &|b| {
+        let at = b.len() as u64 - 512 + 0x40;
+        b[at as usize] ^= 0x5a;
+        at
+    });
+    // VHD: block table entry 0 past the end of the file.
+    damaged("bat.vhd", "vpc", &|b| {
+        let dh = be64(b, 0x10);
+        let table = be64(b, dh + 0x10);
+        let past = (b.len() as u32 / 512) + 100_000;
+        b[table as usize..table as usize + 4].copy_from_slice(&past.to_be_bytes());
+        table
+    });
+    // VHD: the dynamic header's checksum.
+    damaged("dynheader.vhd", "vpc", &|b| {
+        let dh = be64(b, 0x10);
+        b[(dh + 0x24) as usize] ^= 1;
+        dh + 0x24
+    });
+    // VDI: two block map entries naming one stored block.
+    let (img, offs) = damaged("dup.vdi", "vdi", &|b| {
+        let map = u64::from(le32(b, 0x154));
+        let first = le32(b, map);
+        b[map as usize + 4..map as usize + 8].copy_from_slice(&first.to_le_bytes());
+        map + 4
+    });
+    assert_eq!(qemu_corruptions(&img, "vdi"), offs.len() as u64, "dup.vdi");
+    // VDI: an entry past the block count (and the allocated count off).
+    let (img, offs) = damaged("big.vdi", "vdi", &|b| {
+        let map = u64::from(le32(b, 0x154));
+        let blocks = le32(b, 0x180);
+        b[map as usize..map as usize + 4].copy_from_slice(&(blocks + 7).to_le_bytes());
+        map
+    });
+    assert_eq!(qemu_corruptions(&img, "vdi"), offs.len() as u64, "big.vdi");
+    // VHDX: BAT entry 0 (fully present) a hundred MiB past the end.
+    let (img, offs) = damaged("bat.vhdx", "vhdx", &|b| {
+        const BAT: [u8; 16] = [
+            0x66, 0x77, 0xc2, 0x2d, 0x23, 0xf6, 0x00, 0x42, 0x9d, 0x64, 0x11, 0x5e, 0x9b, 0xfd,
+            0x4a, 0x08,
+        ];
+        let n = u64::from(le32(b, 0x30000 + 8));
+        let bat = (0..n)
+            .map(|i| 0x30000 + 16 + i * 32)
+            .find(|&e| b[e as usize..e as usize + 16] == BAT)
+            .map(|e| le64(b, e + 16))
+            .expect("a BAT region");
+        let mb = (b.len() as u64 >> 20) + 100;
+        b[bat as usize..bat as usize + 8].copy_from_slice(&((mb << 20) | 6).to_le_bytes());
+        bat
+    });
+    // The region table's checksum no longer matters here: the BAT is not in it.
+    assert_eq!(
+        qemu_corruptions(&img, "vhdx"),
+        offs.len() as u64,
+        "bat.vhdx"
+    );
+    // VHDX: header 1's checksum.
+    damaged("header.vhdx", "vhdx", &|b| {
+        b[0x10000 + 200] ^= 1;
+        0x10000 + 4
+    });
+    // VMDK: grain 0 of grain table 0 past the end (primary directory).
+    let (img, _) = damaged("grain.vmdk", "vmdk", &|b| {
+        let gd = le64(b, 56) * 512;
+        let gt = u64::from(le32(b, gd)) * 512;
+        let past = (b.len() as u32 / 512) + 100_000;
+        b[gt as usize..gt as usize + 4].copy_from_slice(&past.to_le_bytes());
+        gt
+    });
+    // qemu-img check stops at the first such grain, with an error and no JSON.
+    let q = Command::new("qemu-img")
+        .args(["check", "-f", "vmdk"])
+        .arg(&img)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&q.stderr);
+    assert!(
+        said.contains("points after EOF"),
+        "grain.vmdk: qemu-img check said {said}"
+    );
+    // VMDK: the redundant directory's first table differs from the primary's.
+    damaged("rgd.vmdk", "vmdk", &|b| {
+        let rgd = le64(b, 48) * 512;
+        let gt = u64::from(le32(b, rgd)) * 512;
+        let e = le32(b, gt + 8);
+        b[gt as usize + 8..gt as usize + 12].copy_from_slice(&(e ^ 0x10).to_le_bytes());
+        gt
+    });
+}
