@@ -698,3 +698,162 @@ fn on(e: u64) -> &'static str {
         "clear"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::{MemVolume, Zeros};
+
+    const CS: usize = 512;
+
+    fn put(b: &mut [u8], at: usize, v: u64) {
+        b[at..at + 8].copy_from_slice(&v.to_be_bytes());
+    }
+
+    /// A v3 image of 512-byte clusters, 16-bit refcounts: header 0,
+    /// refcount table 1, refcount block 2, L1 3, L2 4, data 5 and 6 (guest
+    /// clusters 0 and 1).
+    fn golden() -> Vec<u8> {
+        let mut b = vec![0u8; 7 * CS];
+        b[..4].copy_from_slice(b"QFI\xfb");
+        b[4..8].copy_from_slice(&3u32.to_be_bytes());
+        b[20..24].copy_from_slice(&9u32.to_be_bytes());
+        put(&mut b, 24, 64 * 512);
+        b[36..40].copy_from_slice(&1u32.to_be_bytes());
+        put(&mut b, 40, 3 * CS as u64);
+        put(&mut b, 48, CS as u64);
+        b[56..60].copy_from_slice(&1u32.to_be_bytes());
+        b[96..100].copy_from_slice(&4u32.to_be_bytes());
+        b[100..104].copy_from_slice(&104u32.to_be_bytes());
+        put(&mut b, CS, 2 * CS as u64);
+        for k in 0..7 {
+            b[2 * CS + k * 2 + 1] = 1;
+        }
+        put(&mut b, 3 * CS, COPIED | (4 * CS as u64));
+        put(&mut b, 4 * CS, COPIED | (5 * CS as u64));
+        put(&mut b, 4 * CS + 8, COPIED | (6 * CS as u64));
+        b
+    }
+
+    fn run(b: &[u8]) -> Report {
+        check(&MemVolume::new("t", b.to_vec())).unwrap()
+    }
+
+    #[test]
+    fn golden_is_clean() {
+        let r = run(&golden());
+        assert!(r.findings.is_empty(), "{:?}", r.findings);
+        assert_eq!(
+            r.counts,
+            Counts {
+                image_end_offset: 7 * CS as u64,
+                total_clusters: 64,
+                allocated_clusters: 2,
+                ..Counts::default()
+            }
+        );
+    }
+
+    #[test]
+    fn each_damage_at_its_offset() {
+        // (what, edit, corruptions, leaks, the offset of the first finding)
+        type Edit = fn(&mut Vec<u8>);
+        let cases: [(&str, Edit, u64, u64, u64); 6] = [
+            (
+                "refcount zeroed",
+                |b| b[2 * CS + 11] = 0,
+                2,
+                0,
+                5 * CS as u64,
+            ),
+            (
+                "refcount bumped",
+                |b| b[2 * CS + 11] = 2,
+                1,
+                1,
+                5 * CS as u64,
+            ),
+            (
+                "L2 entry past the end",
+                |b| put(b, 4 * CS + 8, COPIED | (40 * CS as u64)),
+                2,
+                1,
+                4 * CS as u64 + 8,
+            ),
+            (
+                "two L2 entries, one cluster",
+                |b| put(b, 4 * CS + 8, COPIED | (5 * CS as u64)),
+                1,
+                1,
+                5 * CS as u64,
+            ),
+            (
+                "L2 entry on the refcount block",
+                |b| put(b, 4 * CS + 8, COPIED | (2 * CS as u64)),
+                2,
+                1,
+                CS as u64,
+            ),
+            (
+                "L1 reserved bit",
+                |b| b[3 * CS + 7] |= 1,
+                1,
+                0,
+                3 * CS as u64,
+            ),
+        ];
+        for (what, edit, corruptions, leaks, first) in cases {
+            let mut b = golden();
+            edit(&mut b);
+            let r = run(&b);
+            assert_eq!(
+                (r.counts.corruptions, r.counts.leaks),
+                (corruptions, leaks),
+                "{what}: {:?}",
+                r.findings
+            );
+            assert_eq!(r.findings.list[0].offset, first, "{what}: {:?}", r.findings);
+        }
+    }
+
+    #[test]
+    fn refuses_what_qemu_refuses_and_bounds_memory() {
+        let mut b = golden();
+        put(&mut b, 40, 3 * CS as u64 + 8);
+        assert!(check(&MemVolume::new("t", b)).is_err());
+        // A file of more clusters than counted: a check error, no allocation.
+        let mut head = golden();
+        head.truncate(CS);
+        let big = crate::io::concat::Concat::new(
+            vec![
+                std::sync::Arc::new(MemVolume::new("h", head)) as crate::io::VolumeRef,
+                std::sync::Arc::new(Zeros::new((MAX_CLUSTERS + 1) * CS as u64, "z".into())),
+            ],
+            "big".into(),
+        );
+        let r = check(&big).unwrap();
+        assert_eq!(r.counts.check_errors, 1);
+    }
+
+    #[test]
+    fn mutations_never_panic() {
+        let g = golden();
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..3000 {
+            let mut b = g.clone();
+            for _ in 0..4 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let at = (seed % b.len() as u64) as usize;
+                b[at] = (seed >> 32) as u8;
+            }
+            if let Ok(r) = check(&MemVolume::new("t", b)) {
+                assert_eq!(
+                    r.counts.corruptions + r.counts.leaks + r.counts.check_errors,
+                    r.findings.list.len() as u64 + r.findings.unlisted
+                );
+            }
+        }
+    }
+}
