@@ -700,6 +700,7 @@ fn on(e: u64) -> &'static str {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)] // the tests index their own golden bytes
 mod tests {
     use super::*;
     use crate::io::{MemVolume, Zeros};
