@@ -647,6 +647,17 @@ fn other_formats_clean_and_damaged() {
             assert_eq!(qemu_corruptions(&img, format), 0, "{format}");
         }
     }
+    // --at names the image; a damaged and a clean one together exit 1.
+    let vpc = converted("vpc");
+    let r = recover([
+        Path::new("check"),
+        &vpc,
+        Path::new("--at"),
+        Path::new("d0/vhd"),
+        Path::new("--json"),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["images"][0]["path"], "d0/vhd");
     let damaged = |name: &str, format: &str, edit: &dyn Fn(&mut Vec<u8>) -> u64| {
         let mut b = std::fs::read(converted(format)).unwrap();
         let at = edit(&mut b);
@@ -739,6 +750,22 @@ fn other_formats_clean_and_damaged() {
         said.contains("points after EOF"),
         "grain.vmdk: qemu-img check said {said}"
     );
+    let bad = s.join("footer.vhd");
+    let r = recover([Path::new("check"), &vpc, &bad, Path::new("--json")]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let images = r.json()["images"].clone();
+    let states: Vec<(&str, bool)> = images
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["path"].as_str().unwrap(),
+                i["consistent"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(states, [("d0/vhd", true), ("d1/vhd", false)], "{images:#}");
     // VMDK: the redundant directory's first table differs from the primary's.
     damaged("rgd.vmdk", "vmdk", &|b| {
         let rgd = le64(b, 48) * 512;
