@@ -587,6 +587,26 @@ fn qcow2_variants_are_clean() {
         assert_eq!(have, want, "{}", v.name);
         assert_eq!(code, 0, "{}: {got:#}", v.name);
     }
+    // Clusters in an external data file are not refcounted; qemu-img finds
+    // the data file from the image's directory.
+    for raw in [false, true] {
+        let Some((img, _)) = fixtures::qcow2_image::qcow2_external_data(raw) else {
+            return;
+        };
+        let out = Command::new("qemu-img")
+            .args(["check", "--output=json", "-f", "qcow2", "vm.qcow2"])
+            .current_dir(img.parent().unwrap())
+            .output()
+            .unwrap();
+        let want = qemu_counts(&serde_json::from_slice(&out.stdout).unwrap());
+        let (code, got) = recover_check(&img);
+        let have: Vec<u64> = FIELDS
+            .iter()
+            .map(|f| got["qcow2"][*f].as_u64().unwrap_or(u64::MAX))
+            .collect();
+        assert_eq!(have, want, "external data file (raw {raw})");
+        assert_eq!(code, 0, "external data file (raw {raw}): {got:#}");
+    }
 }
 
 /// `base64k` converted by qemu-img to `format` (vpc, vhdx, vmdk, vdi).
