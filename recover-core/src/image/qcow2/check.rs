@@ -20,8 +20,9 @@
 //!
 //! Bounds: the counting array holds one `u32` per cluster of the file and
 //! files of more than [`MAX_CLUSTERS`] clusters are refused; at most
-//! [`MAX_L2_ENTRIES`] L2 entries are visited (a crafted L1 table can name
-//! one L2 table millions of times). Reads past the end of the file read as
+//! [`MAX_L2_ENTRIES`] L1 and L2 entries are visited (a crafted L1 table
+//! can name one L2 table millions of times, and 65,536 snapshots can each
+//! have an L1 table of millions of entries). Reads past the end of the file read as
 //! zeros, as QEMU's file driver reads them. Persistent dirty bitmaps are
 //! not counted (their clusters would show as leaks).
 
@@ -34,7 +35,7 @@ use super::header::{self, Header, INCOMPAT_EXTENDED_L2, INCOMPAT_EXTERNAL_DATA};
 
 /// Clusters of the file the check counts at most (a `u32` each: 256 MiB).
 pub const MAX_CLUSTERS: u64 = 1 << 26;
-/// L2 entries visited at most, over all L2 tables and both passes.
+/// L1 and L2 entries visited at most, over all tables and both passes.
 pub const MAX_L2_ENTRIES: u64 = 1 << 31;
 /// QEMU's largest L1 table (QCOW_MAX_L1_SIZE), in entries.
 const MAX_L1_ENTRIES: u64 = (32 << 20) / 8;
@@ -366,6 +367,9 @@ impl Checker<'_> {
         }
         let bytes = u64::from(size) * 8;
         self.count(off, bytes, at, what);
+        // L1 entries count against the same bound: 65,536 snapshots may
+        // each name an L1 table of 4 Mi entries.
+        self.spend(at, u64::from(size))?;
         let mut raw = vec![0u8; bytes as usize]; // ok: <= 32 MiB (MAX_L1_ENTRIES)
         self.read(off, &mut raw, what)?;
         let table: Vec<u64> = raw
@@ -399,12 +403,12 @@ impl Checker<'_> {
         Ok(table)
     }
 
-    fn spend(&mut self, at: u64) -> std::result::Result<(), Stop> {
-        let n = self.cs / self.h.l2_entry_size();
+    /// Takes `n` table entries from the work bound.
+    fn spend(&mut self, at: u64, n: u64) -> std::result::Result<(), Stop> {
         if self.budget < n {
             self.check_error(
                 at,
-                format!("more than {MAX_L2_ENTRIES} L2 entries to visit: the check stops here"),
+                format!("more than {MAX_L2_ENTRIES} table entries to visit: the check stops here"),
             );
             return Err(Stop);
         }
@@ -449,7 +453,7 @@ impl Checker<'_> {
     /// Counts the clusters an L2 table maps (and, for the active table, the
     /// allocation and fragmentation figures).
     fn l2(&mut self, off: u64, table: &mut [u8], active: bool) -> std::result::Result<(), Stop> {
-        self.spend(off)?;
+        self.spend(off, self.cs / self.h.l2_entry_size())?;
         self.read(off, table, "an L2 table")?;
         let es = self.h.l2_entry_size();
         let n = (self.cs / es) as usize;
@@ -661,7 +665,7 @@ impl Checker<'_> {
                     ),
                 );
             }
-            self.spend(l2)?;
+            self.spend(l2, self.cs / es)?;
             self.read(l2, &mut table, "an L2 table")?;
             for j in 0..(self.cs / es) as usize {
                 let (e, _) = self.entry(&table, j);
