@@ -5,7 +5,9 @@
 //! (`recover_core::raid::scrub`); this module picks the arrays, shows
 //! progress and prints the report. EWF images among the sources have the
 //! MD5 and SHA-1 they store of their media checked against the media read
-//! back, as `ewfverify` does.
+//! back, as `ewfverify` does; VM image files (qcow2, VHD, VHDX, VMDK, VDI)
+//! have their structures checked (`recover_core::image::check`), qcow2's
+//! refcounts counted as `qemu-img check` counts them.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -13,7 +15,8 @@ use std::process::ExitCode;
 
 use serde_json::{json, Value};
 
-use recover_core::discover::{self, Node, NodeInfo};
+use recover_core::discover::{self, Node, NodeInfo, NodeKind};
+use recover_core::image::check::{ImageCheck, Kind};
 use recover_core::raid::metadata::Level;
 use recover_core::raid::model::ArrayModel;
 use recover_core::raid::scrub::{self, Mismatch, Repaired, Report};
@@ -84,20 +87,31 @@ pub fn run(a: &CheckArgs) -> io::Result<ExitCode> {
         .filter(|n| ewf_hashes(n).is_some())
         .filter(|n| a.at.as_deref().is_none_or(|at| at == n.path))
         .collect();
+    let vms: Vec<(String, &Node)> = vm_image_files(&found.nodes)
+        .into_iter()
+        .filter(|(path, holder)| {
+            a.at.as_deref()
+                .is_none_or(|at| at == path || at == holder.path || under(path, at))
+        })
+        .collect();
     let arrays: Vec<&Node> = match &a.at {
         Some(at) if images.iter().any(|n| &n.path == at) => Vec::new(),
+        Some(at) if vms.iter().any(|(p, h)| p == at || &h.path == at) => Vec::new(),
         Some(at) => {
             let n = discover::find(&found.nodes, at).ok_or_else(|| {
                 io::Error::other(format!(
                     "--at {at}: no such node (run scan to see the paths)"
                 ))
             })?;
-            if !matches!(n.info, NodeInfo::Array(_) | NodeInfo::Inferred(_)) {
+            if matches!(n.info, NodeInfo::Array(_) | NodeInfo::Inferred(_)) {
+                vec![n]
+            } else if !vms.is_empty() {
+                Vec::new()
+            } else {
                 return Err(mistake(format!(
-                    "--at {at}: not an array or an EWF image (check scrubs arrays: md0, ddf0, ...; and verifies EWF images' hashes: d0)"
+                    "--at {at}: not an array or an image, and no VM image below it (check scrubs arrays: md0, ddf0, ...; verifies EWF images' hashes: d0; and checks VM images: d0/qcow2)"
                 )));
             }
-            vec![n]
         }
         None => found
             .nodes
@@ -105,9 +119,9 @@ pub fn run(a: &CheckArgs) -> io::Result<ExitCode> {
             .filter(|n| matches!(n.info, NodeInfo::Array(_) | NodeInfo::Inferred(_)))
             .collect(),
     };
-    if arrays.is_empty() && images.is_empty() {
+    if arrays.is_empty() && images.is_empty() && vms.is_empty() {
         problems.push(json!({"path": null, "severity": "warning",
-            "detail": "no array and no EWF image with stored hashes in the sources: nothing to check"}));
+            "detail": "no array, no EWF image with stored hashes and no VM image in the sources: nothing to check"}));
     }
     if a.repair_to.is_some() && arrays.len() > 1 {
         let names: Vec<&str> = arrays.iter().map(|n| n.path.as_str()).collect();
@@ -215,11 +229,36 @@ pub fn run(a: &CheckArgs) -> io::Result<ExitCode> {
             }
         }
     }
+    let mut vm_checked: Vec<(String, ImageCheck)> = Vec::new();
+    for (path, holder) in &vms {
+        let Some(vol) = holder.volume.as_ref() else {
+            failed = true;
+            problems.push(json!({"path": path, "severity": "error",
+                "detail": "cannot be checked: its bytes cannot be read"}));
+            continue;
+        };
+        match recover_core::image::check::check(vol) {
+            Some(Ok(c)) => {
+                failed |= !c.consistent();
+                vm_checked.push((path.clone(), c));
+            }
+            Some(Err(e)) => {
+                failed = true;
+                problems.push(json!({"path": path, "severity": "error",
+                    "detail": format!("cannot be checked: {e}")}));
+            }
+            None => {}
+        }
+    }
     let mut out = io::stdout().lock();
     if a.json {
         let doc = json!({
             "arrays": checked.iter().map(array_json).collect::<Vec<_>>(),
-            "images": verified.iter().map(Verified::json).collect::<Vec<_>>(),
+            "images": verified
+                .iter()
+                .map(Verified::json)
+                .chain(vm_checked.iter().map(|(p, c)| vm_json(p, c)))
+                .collect::<Vec<_>>(),
             "problems": problems,
         });
         serde_json::to_writer_pretty(&mut out, &doc).map_err(io::Error::other)?;
@@ -230,6 +269,9 @@ pub fn run(a: &CheckArgs) -> io::Result<ExitCode> {
         }
         for v in &verified {
             v.write_human(&mut out)?;
+        }
+        for (p, c) in &vm_checked {
+            vm_human(&mut out, p, c)?;
         }
         out.flush()?;
         let mut err = io::stderr().lock();
@@ -523,4 +565,116 @@ fn verify_ewf(n: &Node) -> io::Result<Verified> {
             .map(|(r, _)| r.clone())
             .collect(),
     })
+}
+
+/// True when `path` is `at` or below it.
+fn under(path: &str, at: &str) -> bool {
+    path == at
+        || path
+            .strip_prefix(at)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Every volume of the tree that holds a VM image file, with the path its
+/// image has (`d0/qcow2`): the holders of VM image nodes, and sources,
+/// partitions and files whose image could not be opened (a damaged image is
+/// still checked).
+fn vm_image_files(nodes: &[Node]) -> Vec<(String, &Node)> {
+    let mut out: Vec<(String, &Node)> = Vec::new();
+    for top in nodes {
+        for n in top.walk() {
+            if n.kind == NodeKind::VmImage {
+                continue;
+            }
+            let holds = n.children.iter().find(|c| c.kind == NodeKind::VmImage);
+            if let Some(c) = holds {
+                out.push((c.path.clone(), n));
+                continue;
+            }
+            let may = matches!(
+                n.kind,
+                NodeKind::Disk | NodeKind::Partition | NodeKind::File | NodeKind::LogicalVolume
+            ) && n.children.is_empty()
+                && n.volume.is_some();
+            if may
+                && !matches!(&n.info, NodeInfo::Disk(d) if matches!(d.source_kind, recover_core::io::SourceKind::Ewf(_)))
+            {
+                if let Some(fmt) = n
+                    .volume
+                    .as_deref()
+                    .and_then(recover_core::image::check::format_of)
+                {
+                    out.push((format!("{}/{fmt}", n.path), n));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn vm_json(path: &str, c: &ImageCheck) -> Value {
+    let count = |k: Kind| c.findings.list.iter().filter(|f| f.kind == k).count();
+    let mut v = json!({
+        "path": path,
+        "format": c.format,
+        "findings": c.findings.list.iter().map(|f| json!({
+            "kind": f.kind.as_str(),
+            "offset": f.offset,
+            "detail": f.detail,
+        })).collect::<Vec<_>>(),
+        "unlisted": c.findings.unlisted,
+        "consistent": c.consistent(),
+    });
+    match &c.qcow2 {
+        Some(q) => {
+            v["qcow2"] = json!({
+                "corruptions": q.corruptions,
+                "leaks": q.leaks,
+                "check-errors": q.check_errors,
+                "image-end-offset": q.image_end_offset,
+                "total-clusters": q.total_clusters,
+                "allocated-clusters": q.allocated_clusters,
+                "fragmented-clusters": q.fragmented_clusters,
+                "compressed-clusters": q.compressed_clusters,
+            });
+        }
+        None => {
+            v["corruptions"] = json!(count(Kind::Corruption) as u64 + c.findings.unlisted);
+        }
+    }
+    v
+}
+
+fn vm_human(out: &mut impl Write, path: &str, c: &ImageCheck) -> io::Result<()> {
+    let n = c.findings.list.len() as u64 + c.findings.unlisted;
+    match &c.qcow2 {
+        Some(q) => {
+            let state = if c.consistent() {
+                "consistent".to_string()
+            } else {
+                format!(
+                    "{} corruptions, {} leaked clusters, {} check errors",
+                    q.corruptions, q.leaks, q.check_errors
+                )
+            };
+            writeln!(
+                out,
+                "{path}: qcow2: {}/{} clusters allocated, {} fragmented, {} compressed, image end {:#x}: {state}",
+                q.allocated_clusters,
+                q.total_clusters,
+                q.fragmented_clusters,
+                q.compressed_clusters,
+                q.image_end_offset
+            )?;
+        }
+        None if n == 0 => writeln!(out, "{path}: {}: consistent", c.format)?,
+        None => writeln!(out, "{path}: {}: {n} problems", c.format)?,
+    }
+    for f in &c.findings.list {
+        writeln!(out, "  {:#x}: {}: {}", f.offset, f.kind.as_str(), f.detail)?;
+    }
+    if c.findings.unlisted > 0 {
+        writeln!(out, "  ... and {} more", c.findings.unlisted)?;
+    }
+    Ok(())
 }

@@ -3,6 +3,7 @@
 
 #![deny(clippy::indexing_slicing)]
 
+pub mod check;
 pub mod qcow2;
 pub mod siblings;
 pub mod vdi;

@@ -144,3 +144,77 @@ impl Volume for Vdi {
         g.finish()
     }
 }
+
+/// Structural check of a VDI file, with QEMU's rules (block/vdi.c,
+/// vdi_co_check): each allocated block map entry is below the block count
+/// and no two entries name the same stored block (one corruption each),
+/// and the allocated count in the header matches the entries (one more);
+/// and, beyond QEMU, each stored block lies inside the file.
+pub fn check(file: &dyn Volume) -> Result<crate::image::check::Findings> {
+    let mut f = crate::image::check::Findings::default();
+    let Ok(h) = bytes_at(file, 0, 0x190) else {
+        f.corrupt(0, "header truncated");
+        return Ok(f);
+    };
+    let b = Bytes(&h);
+    let field = |at: usize| u64::from(b.le_u32(at).unwrap_or(0));
+    let (map_at, data, block, extra, blocks) = (
+        field(0x154),
+        field(0x158),
+        field(0x178),
+        field(0x17C),
+        field(0x180),
+    );
+    if blocks > 1 << 24 {
+        f.corrupt(0x180, format!("{blocks} blocks"));
+        return Ok(f);
+    }
+    let Ok(raw) = bytes_at(file, map_at, (blocks * 4) as usize) else {
+        // ok: blocks <= 2^24
+        f.corrupt(0x154, format!("block map at {map_at:#x} lies past the end"));
+        return Ok(f);
+    };
+    let mut owner: Vec<Option<u32>> = vec![None; blocks as usize]; // ok: <= 2^24
+    let mut allocated = 0u64;
+    let len = file.len();
+    for (i, e) in arrays(&raw).map(u32::from_le_bytes).enumerate() {
+        if e >= 0xFFFF_FFFE {
+            continue;
+        }
+        let at = map_at + i as u64 * 4;
+        match owner.get_mut(e as usize) {
+            None => f.corrupt(
+                at,
+                format!("block {i} maps to stored block {e}, past the {blocks} blocks"),
+            ),
+            Some(slot) => {
+                allocated += 1;
+                if let Some(first) = *slot {
+                    f.corrupt(
+                        at,
+                        format!("blocks {first} and {i} both map to stored block {e}"),
+                    );
+                } else {
+                    *slot = Some(i as u32);
+                    let end = u64::from(e)
+                        .checked_mul(extra + block)
+                        .and_then(|x| x.checked_add(data + extra + block));
+                    if end.is_none_or(|end| end > len) {
+                        f.corrupt(
+                            at,
+                            format!("block {i}: stored block {e} lies past the end of the file"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    let stored = field(0x184);
+    if allocated != stored {
+        f.corrupt(
+            0x184,
+            format!("{stored} blocks allocated by the header, {allocated} by the block map"),
+        );
+    }
+    Ok(f)
+}

@@ -291,3 +291,152 @@ impl Vhd {
         read_padded(self.parent.as_deref(), pos, out)
     }
 }
+
+/// Structural check of a VHD file (see [`crate::image::check`]): the
+/// footer at the end (and its copy at 0 for a dynamic disk) with its
+/// checksum, the dynamic header's checksum, and every block table entry:
+/// its block (sector bitmap and data) inside the file, before the footer,
+/// not overlapping another block or the table. Offsets are of the file.
+pub fn check(file: &dyn Volume) -> Result<crate::image::check::Findings> {
+    let mut f = crate::image::check::Findings::default();
+    let len = file.len();
+    if len < FOOTER {
+        f.corrupt(0, "shorter than a footer");
+        return Ok(f);
+    }
+    let end = len - FOOTER;
+    let tail = bytes_at(file, end, FOOTER as usize)?;
+    let head = bytes_at(file, 0, FOOTER as usize)?;
+    let footer = match (parse_footer(&tail), parse_footer(&head)) {
+        (Some(Ok(t)), h) => {
+            if !t.checksum_ok {
+                f.corrupt(end + 0x40, "footer checksum does not match");
+            }
+            if let Some(Ok(h)) = &h {
+                if !h.checksum_ok {
+                    f.corrupt(0x40, "footer copy checksum does not match");
+                }
+                if head != tail {
+                    f.corrupt(0, "the footer copy at the start differs from the footer");
+                }
+            } else if t.disk_type != DiskType::Fixed {
+                f.corrupt(0, "no footer copy at the start of a dynamic disk");
+            }
+            t
+        }
+        (Some(Err((at, why))), _) => {
+            f.corrupt(end + at, format!("footer: {why}"));
+            return Ok(f);
+        }
+        (None, Some(Ok(h))) => {
+            f.corrupt(end, "no footer at the end (only the copy at the start)");
+            if !h.checksum_ok {
+                f.corrupt(0x40, "footer copy checksum does not match");
+            }
+            h
+        }
+        (None, _) => {
+            f.corrupt(end, "no conectix footer");
+            return Ok(f);
+        }
+    };
+    if footer.disk_type == DiskType::Fixed {
+        if footer.size > end {
+            f.corrupt(
+                end + 0x30,
+                format!("a {}-byte fixed disk in a {len}-byte file", footer.size),
+            );
+        }
+        return Ok(f);
+    }
+    let dho = footer.data_offset;
+    let Ok(dh) = bytes_at(file, dho, 1024) else {
+        f.corrupt(
+            0x10,
+            format!("dynamic header at {dho:#x} lies past the end"),
+        );
+        return Ok(f);
+    };
+    let d = Bytes(&dh);
+    if !d.has(0, b"cxsparse") {
+        f.corrupt(dho, "no cxsparse dynamic header");
+        return Ok(f);
+    }
+    if d.be_u32(0x24) != Some(checksum(&dh, 0x24..0x28)) {
+        f.corrupt(dho + 0x24, "dynamic header checksum does not match");
+    }
+    let table = d.be_u64(0x10).unwrap_or(0);
+    let entries = u64::from(d.be_u32(0x1C).unwrap_or(0));
+    let block = u64::from(d.be_u32(0x20).unwrap_or(0));
+    if !block.is_power_of_two() || !(4096..=256 << 20).contains(&block) {
+        f.corrupt(dho + 0x20, format!("block size {block}"));
+        return Ok(f);
+    }
+    if entries > 1 << 24 {
+        f.corrupt(dho + 0x1C, format!("{entries} table entries"));
+        return Ok(f);
+    }
+    if entries < footer.size.div_ceil(block) {
+        f.corrupt(
+            dho + 0x1C,
+            format!("{entries} table entries for a {}-byte disk", footer.size),
+        );
+    }
+    let Ok(raw) = bytes_at(file, table, (entries * 4) as usize) else {
+        // ok: entries <= 2^24
+        f.corrupt(
+            dho + 0x10,
+            format!("block table at {table:#x} lies past the end"),
+        );
+        return Ok(f);
+    };
+    let bitmap = (block / 512).div_ceil(8).div_ceil(512) * 512;
+    let table_end = table + entries * 4;
+    let mut blocks: Vec<(u64, u64, u64)> = Vec::new();
+    for (i, e) in arrays(&raw).map(u32::from_be_bytes).enumerate() {
+        if e == UNALLOCATED {
+            continue;
+        }
+        let at = table + i as u64 * 4;
+        let start = u64::from(e) * 512;
+        let stop = start + bitmap + block;
+        if stop > end {
+            f.corrupt(at, format!("block {i} at {start:#x} ends at {stop:#x}, past the data (the footer is at {end:#x})"));
+            continue;
+        }
+        if start < table_end && table < stop {
+            f.corrupt(
+                at,
+                format!("block {i} at {start:#x} overlaps the block table"),
+            );
+            continue;
+        }
+        blocks.push((start, stop, at));
+    }
+    overlaps(&mut blocks, &mut f, "block");
+    Ok(f)
+}
+
+/// Reports each range that overlaps the one before it (by start), at the
+/// entry (third field) that names it.
+pub(crate) fn overlaps(
+    ranges: &mut [(u64, u64, u64)],
+    f: &mut crate::image::check::Findings,
+    what: &str,
+) {
+    ranges.sort_unstable();
+    let mut reach: Option<(u64, u64)> = None;
+    for &(start, stop, at) in ranges.iter() {
+        if let Some((end, first)) = reach {
+            if start < end {
+                f.corrupt(
+                    at,
+                    format!("{what} at {start:#x} overlaps the {what} named at {first:#x}"),
+                );
+            }
+        }
+        if reach.is_none_or(|(end, _)| stop > end) {
+            reach = Some((stop, at));
+        }
+    }
+}

@@ -27,6 +27,7 @@ const KNOWN_INCOMPAT: u64 = 31;
 /// Header extension types.
 const EXT_BACKING_FORMAT: u32 = 0xE279_2ACA;
 const EXT_DATA_FILE: u32 = 0x4441_5441;
+const EXT_CRYPTO_HEADER: u32 = 0x0537_BE77;
 const EXT_END: u32 = 0;
 /// Extensions read before the walk stops (QEMU writes a handful).
 const MAX_EXTENSIONS: usize = 64;
@@ -69,6 +70,15 @@ pub struct Header {
     pub backing_format: Option<String>,
     /// The external data file's name.
     pub data_file: Option<String>,
+    /// Where the refcount table is (cluster aligned).
+    pub refcount_table_offset: u64,
+    /// Its length in clusters.
+    pub refcount_table_clusters: u32,
+    /// log2 of the refcount width in bits (0..=6; 4 in version 2).
+    pub refcount_order: u32,
+    /// The full disk encryption header's offset and length, from its
+    /// header extension (LUKS images).
+    pub crypto_header: Option<(u64, u64)>,
 }
 
 impl Header {
@@ -185,7 +195,17 @@ fn parse_inner(b: Bytes) -> Result<Header, (u64, String)> {
         backing_file: None,
         backing_format: None,
         data_file: None,
+        refcount_table_offset: u64_at(48)?,
+        refcount_table_clusters: u32_at(56)?,
+        refcount_order: if version >= 3 { u32_at(96)? } else { 4 },
+        crypto_header: None,
     };
+    if h.refcount_order > 6 {
+        return Err((
+            96,
+            format!("refcount_order {} (0..=6 exist)", h.refcount_order),
+        ));
+    }
     let bf_off = u64_at(8)? as usize;
     let bf_len = u32_at(16)? as usize;
     if bf_off != 0 {
@@ -213,6 +233,10 @@ fn parse_inner(b: Bytes) -> Result<Header, (u64, String)> {
         match t {
             EXT_BACKING_FORMAT => h.backing_format = padded_str(data),
             EXT_DATA_FILE => h.data_file = padded_str(data),
+            EXT_CRYPTO_HEADER => {
+                let d = Bytes(data);
+                h.crypto_header = d.be_u64(0).zip(d.be_u64(8));
+            }
             _ => {}
         }
         at += 8 + len.div_ceil(8) * 8;
@@ -242,9 +266,16 @@ pub struct Snapshot {
 /// vm_clock_nsec 24, vm_state_size 32, extra_data_size 36, extra data
 /// (disk size at its 8th byte), id, name; each entry padded to 8 bytes.
 pub fn snapshots(b: &[u8], count: u32) -> Result<Vec<Snapshot>, (u64, String)> {
+    snapshot_table(b, count).map(|(s, _)| s)
+}
+
+/// [`snapshots`], and the table's length in bytes (its entries, each
+/// padded to 8 bytes), which its clusters' refcounts cover.
+pub fn snapshot_table(b: &[u8], count: u32) -> Result<(Vec<Snapshot>, u64), (u64, String)> {
     let bb = Bytes(b);
     let mut out = Vec::new();
     let mut at = 0usize;
+    let mut end = 0usize;
     for i in 0..count {
         let bad = |what: &str| (at as u64, format!("snapshot {i}: {what}"));
         let l1_table_offset = bb.be_u64(at).ok_or_else(|| bad("truncated"))?;
@@ -272,7 +303,8 @@ pub fn snapshots(b: &[u8], count: u32) -> Result<Vec<Snapshot>, (u64, String)> {
             l1_table_offset,
             l1_size,
         });
-        at = (id_at + id_len + name_len).div_ceil(8) * 8;
+        end = id_at + id_len + name_len;
+        at = end.div_ceil(8) * 8;
     }
-    Ok(out)
+    Ok((out, end as u64))
 }

@@ -13,6 +13,7 @@
 //!
 //! Refcounts are not needed for reading and are ignored.
 
+pub mod check;
 pub mod header;
 
 pub use header::{Compression, Header, Snapshot};

@@ -504,3 +504,110 @@ pub fn open_parent(
     ));
     None
 }
+
+/// Structural check of a VHDX file (see [`crate::image::check`]): both
+/// headers and both region tables with their CRC-32C checksums, the log
+/// (replayed in memory when it is pending: its entries' checksums), the
+/// metadata, and every BAT entry of a present payload or sector bitmap
+/// block: inside the file past the header section, not overlapping
+/// another block, the BAT, the metadata region or the log.
+pub fn check(file: &VolumeRef) -> Result<crate::image::check::Findings> {
+    let mut f = crate::image::check::Findings::default();
+    for (i, &at) in header::HEADERS.iter().enumerate() {
+        match bytes_at(file.as_ref(), at, header::HEADER_SIZE) {
+            Ok(b) => {
+                if let Err((o, why)) = header::parse_header(&b, i, at) {
+                    f.corrupt(o, format!("header {}: {why}", i + 1));
+                }
+            }
+            Err(_) => f.corrupt(
+                at,
+                format!("header {} lies past the end of the file", i + 1),
+            ),
+        }
+    }
+    for (i, &at) in header::REGION_TABLES.iter().enumerate() {
+        match bytes_at(file.as_ref(), at, header::TABLE_SIZE) {
+            Ok(b) => {
+                if let Err((o, why)) = header::parse_region_table(&b, at, file.len()) {
+                    f.corrupt(o, format!("region table {}: {why}", i + 1));
+                }
+            }
+            Err(_) => f.corrupt(
+                at,
+                format!("region table {} lies past the end of the file", i + 1),
+            ),
+        }
+    }
+    let (v, problems) = match Vhdx::open(file.clone()) {
+        Ok(x) => x,
+        Err(e) => {
+            let at = match &e {
+                Error::Corrupt { offset, .. } => *offset,
+                _ => 0,
+            };
+            f.corrupt(at, format!("cannot be opened: {e}"));
+            return Ok(f);
+        }
+    };
+    for p in problems
+        .iter()
+        .filter(|p| p.severity == crate::problem::Severity::Error)
+    {
+        if p.structure == "VHDX log" {
+            f.corrupt(p.offset.unwrap_or(0), p.detail.clone());
+        }
+    }
+    let len = v.file.len();
+    let bat_at = v.regions.bat.offset;
+    let mut fixed: Vec<(u64, u64, u64)> = vec![
+        (bat_at, bat_at + u64::from(v.regions.bat.length), bat_at),
+        (
+            v.regions.metadata.offset,
+            v.regions.metadata.offset + u64::from(v.regions.metadata.length),
+            v.regions.metadata.offset,
+        ),
+    ];
+    if v.header.log_length > 0 {
+        let lo = v.header.log_offset;
+        fixed.push((lo, lo.saturating_add(u64::from(v.header.log_length)), lo));
+    }
+    let mut blocks = Vec::new();
+    for (i, &e) in v.bat.iter().enumerate() {
+        let i = i as u64;
+        let bitmap = (i + 1) % (v.chunk_ratio + 1) == 0;
+        let present = if bitmap {
+            e & 7 == FULLY_PRESENT
+        } else {
+            matches!(e & 7, FULLY_PRESENT | PARTIALLY_PRESENT)
+        };
+        if !present {
+            continue;
+        }
+        let size = if bitmap {
+            BITMAP_BLOCK
+        } else {
+            let b = i - i / (v.chunk_ratio + 1);
+            v.block_len(b)
+        };
+        let at = e & OFFSET_MASK;
+        let entry_at = bat_at + i * 8;
+        let Some(end) = at
+            .checked_add(size)
+            .filter(|&end| at >= 1 << 20 && end <= len)
+        else {
+            f.corrupt(entry_at, format!("BAT entry {i} puts a {size}-byte block at {at:#x}, outside the {len}-byte file after the header section"));
+            continue;
+        };
+        if let Some(&(s, _, _)) = fixed.iter().find(|(s, t, _)| at < *t && *s < end) {
+            f.corrupt(
+                entry_at,
+                format!("BAT entry {i}: the block at {at:#x} overlaps the region at {s:#x}"),
+            );
+            continue;
+        }
+        blocks.push((at, end, entry_at));
+    }
+    crate::image::vhd::overlaps(&mut blocks, &mut f, "block");
+    Ok(f)
+}

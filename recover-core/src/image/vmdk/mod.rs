@@ -454,3 +454,15 @@ impl Volume for Zeros {
         self.0.saturating_sub(offset)
     }
 }
+
+/// Structural check of a VMDK file (see [`crate::image::check`]): a
+/// hosted sparse extent's grain directories, tables and grains
+/// ([`sparse::check`]). A descriptor file and ESXi extents have no
+/// structure checked here.
+pub fn check(file: &dyn crate::io::Volume) -> crate::error::Result<crate::image::check::Findings> {
+    let head = crate::io::bytes_up_to(file, 0, 512)?;
+    if head.get(..4) == Some(sparse::MAGIC) {
+        return sparse::check(file);
+    }
+    Ok(Default::default())
+}

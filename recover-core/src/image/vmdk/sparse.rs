@@ -688,3 +688,142 @@ impl Volume for SparseExtent {
         g.finish()
     }
 }
+
+/// Grain table entries a structural check visits at most.
+const MAX_CHECKED_GTES: u64 = 1 << 28;
+
+/// Structural check of a hosted sparse extent (see
+/// [`crate::image::check`]): the header (and a stream-optimized extent's
+/// footer), the newline test bytes, the grain directory and every grain
+/// table inside the file, every grain inside the file, no grain named
+/// twice, and the redundant grain directory's tables holding the same
+/// entries as the primary's.
+pub fn check(file: &dyn Volume) -> Result<crate::image::check::Findings> {
+    let mut f = crate::image::check::Findings::default();
+    let Ok(head) = bytes_at(file, 0, 512) else {
+        f.corrupt(0, "shorter than a header");
+        return Ok(f);
+    };
+    let mut h = match parse_header(&head) {
+        None => {
+            f.corrupt(0, "no KDMV magic");
+            return Ok(f);
+        }
+        Some(Err((at, why))) => {
+            f.corrupt(at, why);
+            return Ok(f);
+        }
+        Some(Ok(h)) => h,
+    };
+    if h.gd_offset == GD_AT_END {
+        match footer(file, &h) {
+            Ok(foot) => h = foot,
+            Err((at, why)) => {
+                f.corrupt(at, why);
+                return Ok(f);
+            }
+        }
+    }
+    if h.flags & FLAG_NEWLINE_TEST != 0 && !h.newline_ok {
+        f.corrupt(73, "the newline test bytes are altered (a text-mode copy)");
+    }
+    let mut budget = MAX_CHECKED_GTES;
+    let primary = tables(file, &h, h.gd_offset, 56, &mut f, &mut budget, true);
+    if h.flags & FLAG_REDUNDANT_GD != 0 && h.rgd_offset != 0 && h.gd_offset != h.rgd_offset {
+        let redundant = tables(file, &h, h.rgd_offset, 48, &mut f, &mut budget, false);
+        if let (Some(p), Some(r)) = (primary, redundant) {
+            for (i, (a, b)) in p.iter().zip(&r).enumerate() {
+                if a.1 != b.1 {
+                    f.corrupt(
+                        b.0,
+                        format!(
+                            "grain table {i} of the redundant grain directory (at {:#x}) differs from the primary's (at {:#x})",
+                            b.0, a.0
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    Ok(f)
+}
+
+/// Checks the grain directory at `sector` (its offset stored in the header
+/// at `field`) and its grain tables; returns each table's offset and
+/// entries (for the comparison of the two directories), `None` when the
+/// directory cannot be read. Grains are checked for the primary only.
+fn tables(
+    file: &dyn Volume,
+    h: &SparseHeader,
+    sector: u64,
+    field: u64,
+    f: &mut crate::image::check::Findings,
+    budget: &mut u64,
+    grains: bool,
+) -> Option<Vec<(u64, Vec<u32>)>> {
+    let len = file.len();
+    let n = h.gd_entries();
+    let at = sector
+        .checked_mul(512)
+        .filter(|at| check_range(file, *at, n * 4).is_ok());
+    let Some(at) = at else {
+        f.corrupt(field, format!("grain directory of {n} entries at sector {sector} lies past the end of the file ({len:#x} bytes)"));
+        return None;
+    };
+    let raw = bytes_at(file, at, (n * 4) as usize).ok()?; // ok: n <= MAX_GD_ENTRIES, inside the file
+    let per = u64::from(h.gtes_per_gt);
+    let grain = h.grain_bytes();
+    let mut out = Vec::new();
+    let mut seen: HashSet<u32> = HashSet::new();
+    for (i, gt) in arrays(&raw).map(u32::from_le_bytes).enumerate() {
+        let e_at = at + i as u64 * 4;
+        if gt == 0 {
+            out.push((0, Vec::new()));
+            continue;
+        }
+        let gt_at = u64::from(gt) * 512;
+        let Ok(t) = bytes_at(file, gt_at, (per * 4) as usize) else {
+            // ok: per <= MAX_GTES
+            f.corrupt(
+                e_at,
+                format!(
+                    "grain table {i} at {gt_at:#x} lies past the end of the file ({len:#x} bytes)"
+                ),
+            );
+            out.push((gt_at, Vec::new()));
+            continue;
+        };
+        if *budget < per {
+            f.push(
+                crate::image::check::Kind::CheckError,
+                e_at,
+                format!("more than {MAX_CHECKED_GTES} grain table entries: the check stops here"),
+            );
+            return None;
+        }
+        *budget -= per;
+        let entries: Vec<u32> = arrays(&t).map(u32::from_le_bytes).collect();
+        if grains {
+            for (j, &g) in entries.iter().enumerate() {
+                if g == 0 || (g == ZERO_GTE && h.flags & FLAG_ZERO_GRAIN != 0) {
+                    continue;
+                }
+                let g_at = u64::from(g) * 512;
+                let gte_at = gt_at + j as u64 * 4;
+                // A compressed grain is shorter than a grain: its start must
+                // be in the file; a plain one whole.
+                let need = if h.compressed { 1 } else { grain };
+                if g_at + need > len {
+                    f.corrupt(gte_at, format!("grain {} of table {i} at {g_at:#x} lies past the end of the file ({len:#x} bytes)", j));
+                } else if !seen.insert(g) {
+                    f.corrupt(
+                        gte_at,
+                        format!("grain at {g_at:#x} is named by two grain table entries"),
+                    );
+                }
+            }
+        }
+        out.push((gt_at, entries));
+    }
+    Some(out)
+}
