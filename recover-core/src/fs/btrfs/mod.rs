@@ -20,10 +20,12 @@
 pub mod chunk;
 pub mod compress;
 pub mod csum;
+pub mod devices;
 pub mod file;
 pub mod items;
 pub mod lzo;
 pub mod reader;
+pub mod rebuild;
 pub mod sb;
 pub mod space;
 pub mod tree;
