@@ -111,7 +111,7 @@ pub(super) fn filesystems(nodes: &mut [Node]) -> Vec<Node> {
                     .iter()
                     .map(|(d, n)| format!("devid {d}={}", n.path))
                     .collect::<Vec<_>>()
-                    .join(" "),
+                    .join(", "),
             ),
         );
         let mut problems = Vec::new();

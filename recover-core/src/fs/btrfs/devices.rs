@@ -36,8 +36,8 @@ pub struct Gathered {
     pub members: BTreeMap<u64, Member>,
 }
 
-/// Gathers the devices of one filesystem from `vols`: the filesystem of
-/// the newest superblock among them; volumes of another filesystem, with
+/// Gathers the devices of one filesystem from `vols`: the filesystem most
+/// of them hold (the newest, of two as common); volumes of another filesystem, with
 /// no superblock, or older copies of a devid are reported and left out.
 pub fn gather(vols: &[VolumeRef], problems: &ProblemLog) -> Result<Gathered> {
     let mut found: Vec<Member> = Vec::new();
@@ -58,7 +58,14 @@ pub fn gather(vols: &[VolumeRef], problems: &ProblemLog) -> Result<Gathered> {
             }
         }
     }
-    let Some(best) = found.iter().max_by_key(|m| m.sb.generation).cloned() else {
+    // The filesystem most of the volumes hold; of two as common, the one
+    // written last. Its newest superblock is the one read.
+    let count = |fsid: &[u8; 16]| found.iter().filter(|m| &m.sb.fsid == fsid).count();
+    let Some(best) = found
+        .iter()
+        .max_by_key(|m| (count(&m.sb.fsid), m.sb.generation))
+        .cloned()
+    else {
         return Err(
             first_err.unwrap_or_else(|| Error::corrupt("Btrfs superblock", 0, "no device given"))
         );
