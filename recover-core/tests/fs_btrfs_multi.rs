@@ -360,3 +360,44 @@ fn duplicates_and_strangers() {
         "{p:?}"
     );
 }
+
+/// A damaged copy of a metadata leaf on RAID1 metadata: the other copy is
+/// read, every file comes out, and the bad copy is named by its device.
+#[test]
+fn damaged_leaf_copy_raid1() {
+    use recover_core::fs::btrfs::items::{Key, INODE_ITEM};
+    use recover_core::fs::btrfs::reader::split_id;
+    let Some(b) = btrfs_multi(&layout_named("raid1"), "damaged_leaf_copy_raid1") else {
+        return;
+    };
+    let fs = open_without(&b, &[]);
+    let (tree, ino) = split_id(lookup(&fs, "big-random.bin").unwrap());
+    let (leaf, _) = fs.leaf_of(tree, Key::new(ino, INODE_ITEM, 0)).unwrap();
+    let (devid, off) = fs.locate(leaf, 0).unwrap();
+    let vols: Vec<VolumeRef> = b
+        .devices
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let v = volume(p);
+            if i as u64 + 1 == devid {
+                std::sync::Arc::new(Patched {
+                    base: v,
+                    at: off + 0x200,
+                    bytes: vec![0xa5; 64],
+                })
+            } else {
+                v
+            }
+        })
+        .collect();
+    let fs = Btrfs::open_devices(vols).unwrap();
+    assert_eq!(compare(&fs, &b), vec![]);
+    let p = fs.problems();
+    assert!(
+        p.iter().any(|p| p.structure == "Btrfs tree block"
+            && p.detail.contains(&format!("devid {devid} offset {off:#x}"))
+            && p.detail.contains("the next copy is read")),
+        "{p:?}"
+    );
+}

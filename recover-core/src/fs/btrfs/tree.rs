@@ -258,11 +258,23 @@ impl Trees {
                 }
                 Err(e) => {
                     if mirrors > 1 {
-                        self.problems.push(Problem::from_error(
+                        // Which copy failed, by device: the next is tried.
+                        let mut p = Problem::from_error(
                             crate::problem::Severity::Error,
                             "Btrfs tree block",
                             &e,
-                        ));
+                        );
+                        p.detail = format!(
+                            "{} (copy {m}, {}){}",
+                            p.detail,
+                            self.space.position(logical, m),
+                            if m + 1 < mirrors {
+                                "; the next copy is read"
+                            } else {
+                                ""
+                            }
+                        );
+                        self.problems.push(p);
                     }
                     first_err.get_or_insert(e);
                 }
