@@ -48,7 +48,7 @@ fn raid5_scan_cp_cat() {
             .collect();
         if let Some(k) = out_dev {
             let sp: Vec<&std::path::Path> = args.iter().map(std::path::Path::new).collect();
-            let doc = scan_json(&sp, 1);
+            let doc = scan_json(&sp, 0);
             let fs = node(&doc, "btrfs/raid5");
             let text = fs.to_string();
             assert!(text.contains(&format!("devid {}", k + 1)), "{text}");

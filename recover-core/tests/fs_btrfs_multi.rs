@@ -8,7 +8,7 @@
 //! on one copy is read from the other copy (or rebuilt from parity) and
 //! reported with its logical and device position.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use fixtures::btrfs_multi::{btrfs_multi, layout_named, Built};
 use fixtures::tree::sha256;
@@ -18,7 +18,7 @@ use recover_core::fs::filesystem::FileSystem;
 use recover_core::fs::{lookup, FileKind};
 use recover_core::io::{open_source, MapPolicy, Origin, Volume, VolumeRef};
 
-fn volume(p: &PathBuf) -> VolumeRef {
+fn volume(p: &Path) -> VolumeRef {
     open_source(p, MapPolicy::Auto).expect("open image").volume
 }
 
@@ -344,7 +344,7 @@ fn duplicates_and_strangers() {
     ) else {
         return;
     };
-    let mut vols: Vec<VolumeRef> = a.devices.iter().map(volume).collect();
+    let mut vols: Vec<VolumeRef> = a.devices.iter().map(|p| volume(p)).collect();
     vols.push(volume(&a.devices[0]));
     vols.push(volume(&c.devices[0]));
     let fs = Btrfs::open_devices(vols).unwrap();
