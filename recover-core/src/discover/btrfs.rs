@@ -129,17 +129,28 @@ pub(super) fn filesystems(nodes: &mut [Node]) -> Vec<Node> {
                 if !missing.is_empty() {
                     id.detail("missing", Detail::Text(missing.join(", ")));
                 }
-                problems.extend(crate::fs::FileSystem::problems(&fs));
+                // Listed as `ls` would, so what `ls` meets the scan reports.
+                use crate::fs::FileSystem;
+                if let Err(e) = fs.read_dir(fs.root()) {
+                    problems.push(Problem::from_error(Severity::Error, "filesystem", &e));
+                }
+                problems.extend(fs.problems());
             }
             Err(e) => problems.push(Problem::from_error(Severity::Error, "Btrfs filesystem", &e)),
         }
         for d in &devs {
             if let Some(Node {
                 info: NodeInfo::Filesystem(did),
+                problems,
                 ..
             }) = find_mut(nodes, &d.path)
             {
                 did.detail("filesystem", Detail::Text(path.clone()));
+                // What opening this device alone said (the other devices
+                // missing, their data unreadable) is not so: the gathered
+                // node reports the filesystem's problems, this device's own
+                // among them.
+                problems.retain(|p| !p.structure.starts_with("Btrfs"));
             }
         }
         out.push(Node {
