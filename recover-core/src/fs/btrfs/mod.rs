@@ -1,8 +1,10 @@
 //! Btrfs: superblock identification, and the reader of its files.
 //!
 //! The reader is split by job: [`csum`] (checksum types), [`sb`] (the
-//! superblock copies), [`chunk`] (profiles and stripe math), [`space`]
-//! (logical addresses read from devices), [`tree`] (nodes and leaves),
+//! superblock copies), [`devices`] (a filesystem's devices gathered by
+//! fsid and devid), [`chunk`] (profiles and stripe math), [`space`]
+//! (logical addresses read from devices, degraded), [`rebuild`] (RAID5/6
+//! elements from parity), [`tree`] (nodes and leaves),
 //! [`items`] (the item payloads), [`lzo`] and [`compress`] (extent
 //! decompression), [`file`] (a file as a volume), [`reader`] (the
 //! [`FileSystem`](crate::fs::FileSystem) implementation).
