@@ -911,6 +911,24 @@ fn member_lines(n: &Node) -> Vec<String> {
         }
         return lines;
     }
+    if let (NodeInfo::Filesystem(id), NodeKind::Filesystem) = (&n.info, n.kind) {
+        // A filesystem gathered over several devices: each device found,
+        // then those missing.
+        let text = |key: &str| {
+            id.details.iter().find_map(|(k, d)| match d {
+                Detail::Text(t) if *k == key => Some(t.clone()),
+                _ => None,
+            })
+        };
+        let mut lines = Vec::new();
+        if let Some(m) = text("members") {
+            lines.extend(m.split(", ").map(|d| d.replacen('=', ": ", 1)));
+        }
+        if let Some(m) = text("missing") {
+            lines.push(format!("missing: {m}"));
+        }
+        return lines;
+    }
     let NodeInfo::Array(a) = &n.info else {
         return Vec::new();
     };

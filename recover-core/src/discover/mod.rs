@@ -7,6 +7,7 @@
 //! never fails, so one bad structure hides nothing else.
 
 mod arrays;
+mod btrfs;
 mod explore;
 pub mod inferred;
 mod lvm;
@@ -44,7 +45,9 @@ const MAX_LVM_ROUNDS: usize = 4;
 /// the source's position on the command line), then the arrays their RAID
 /// members form (`md0`, `ddf0`, `imsm0`, ...), then the volume groups
 /// their PVs form (`lvm/VG`), then the VMFS datastores their LVM devices
-/// form (`vmfs/LABEL`), wherever those members, PVs and devices were found.
+/// form (`vmfs/LABEL`), then the multi-device Btrfs filesystems their
+/// devices form (`btrfs/LABEL`), wherever those members, PVs and devices
+/// were found.
 pub fn discover(sources: &[(usize, Source)], opts: &Options) -> Vec<Node> {
     let mut nodes: Vec<Node> = sources
         .iter()
@@ -56,5 +59,7 @@ pub fn discover(sources: &[(usize, Source)], opts: &Options) -> Vec<Node> {
     nodes.extend(groups);
     let datastores = vmfs::datastores(&mut nodes, opts);
     nodes.extend(datastores);
+    let filesystems = btrfs::filesystems(&mut nodes);
+    nodes.extend(filesystems);
     nodes
 }

@@ -94,6 +94,13 @@ pub trait Volume: Send + Sync {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// This volume as [`Any`](std::any::Any), for a reader that opens a
+    /// volume of its own kind differently (a gathered set of Btrfs
+    /// devices); `None` for the others.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }
 
 /// A shared handle on a volume; layers hold the one below this way.

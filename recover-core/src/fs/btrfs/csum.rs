@@ -12,7 +12,7 @@ pub enum CsumType {
     Xxhash64,
     /// SHA-256, 32 bytes.
     Sha256,
-    /// BLAKE2b-256, 32 bytes: not verified by this build.
+    /// BLAKE2b with a 32-byte digest (no key), 32 bytes.
     Blake2b,
 }
 
@@ -47,9 +47,9 @@ impl CsumType {
         }
     }
 
-    /// True when this build computes it.
+    /// True when this build computes it (every type Btrfs defines).
     pub fn verifiable(self) -> bool {
-        self != CsumType::Blake2b
+        true
     }
 
     /// Whether `stored` (at least `size()` bytes) is the digest of `data`;
@@ -63,7 +63,11 @@ impl CsumType {
                 use sha2::Digest;
                 want == sha2::Sha256::digest(data).as_slice()
             }
-            CsumType::Blake2b => return None,
+            CsumType::Blake2b => {
+                use blake2::digest::consts::U32;
+                use blake2::Digest;
+                want == blake2::Blake2b::<U32>::digest(data).as_slice()
+            }
         };
         Some(ok)
     }
@@ -87,7 +91,15 @@ mod tests {
             x.matches(&0xEF46_DB37_51D8_E999u64.to_le_bytes(), b""),
             Some(true)
         );
-        assert_eq!(CsumType::Blake2b.matches(&[0; 32], b""), None);
+        // BLAKE2b-256 of "abc" (RFC 7693's input, 32-byte digest).
+        let b = CsumType::Blake2b;
+        let abc = [
+            0xbd, 0xdd, 0x81, 0x3c, 0x63, 0x42, 0x39, 0x72, 0x31, 0x71, 0xef, 0x3f, 0xee, 0x98,
+            0x57, 0x9b, 0x94, 0x96, 0x4e, 0x3b, 0xb1, 0xcb, 0x3e, 0x42, 0x72, 0x62, 0xc8, 0xc0,
+            0x68, 0xd5, 0x23, 0x19,
+        ];
+        assert_eq!(b.matches(&abc, b"abc"), Some(true));
+        assert_eq!(b.matches(&[0; 32], b"abc"), Some(false));
         assert_eq!(CsumType::from_raw(9), None);
         // Too short a stored field is never a match (nor a panic).
         assert_eq!(CsumType::Sha256.matches(&[0; 4], b""), None);

@@ -8,12 +8,13 @@
 //! sector from that start on (ctree.h, struct btrfs_csum_item). They cover
 //! the bytes on disk: a compressed extent's compressed bytes.
 
+use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use crate::bytes::take_front;
 use crate::error::{Error, Result};
 use crate::fs::filesystem::ProblemLog;
-use crate::io::{check_range, Gather, Origins, Volume};
+use crate::io::{check_range, Gather, Origin, Origins, Volume};
 use crate::problem::Problem;
 
 use super::compress::decompress;
@@ -30,7 +31,13 @@ pub struct Data {
     sectorsize: u64,
     problems: Arc<ProblemLog>,
     name: String,
+    /// Sectors read from another copy because their first failed its
+    /// checksum, for [`Volume::origins`].
+    repaired: Mutex<Vec<Range<u64>>>,
 }
+
+/// Most repaired sectors remembered for origins (reports go on).
+const MAX_REPAIRED: usize = 1 << 16;
 
 impl Data {
     /// Over `trees`' space; checksums from the csum tree at `csum_root`.
@@ -48,11 +55,16 @@ impl Data {
             sectorsize: u64::from(sectorsize),
             problems,
             name,
+            repaired: Mutex::new(Vec::new()),
         }
     }
 
-    /// Checks `data`, which starts at sector-aligned `start`.
-    fn verify(&self, root: (u64, u8), start: u64, data: &[u8]) {
+    /// Checks `data`, which starts at sector-aligned `start`; a sector
+    /// that fails is read again from the other copies (a mirror, or the
+    /// RAID5/6 rebuild from its row) and replaced by the first that
+    /// checks. Every failure is reported with its logical and device
+    /// position, and what was done about it.
+    fn verify(&self, root: (u64, u8), start: u64, data: &mut [u8]) {
         let ss = self.sectorsize;
         let cs = self.trees.csum.size();
         let end = start.saturating_add(data.len() as u64);
@@ -91,23 +103,49 @@ impl Data {
                     break;
                 }
                 let at = (sector - start) as usize; // ok: < data.len()
-                let Some(bytes) = data.get(at..at + ss as usize) else {
+                let Some(bytes) = data.get_mut(at..at + ss as usize) else {
                     break;
                 };
                 if self.trees.csum.matches(sum, bytes) == Some(false) {
-                    let phys = self.trees.space.physical(sector);
-                    self.problems.push(Problem::error(
-                        "Btrfs data checksum",
-                        phys,
-                        format!(
-                            "{} mismatch in the sector at logical {sector:#x}{}",
-                            self.trees.csum.name(),
-                            phys.map_or(String::new(), |p| format!(" (device offset {p:#x})")),
-                        ),
-                    ));
+                    self.repair(sector, sum, bytes);
                 }
             }
         }
+    }
+
+    /// `bytes`, the sector at `sector` read by way 0, failed its checksum
+    /// `sum`: tries the other ways, keeps the first that checks, reports.
+    fn repair(&self, sector: u64, sum: &[u8], bytes: &mut [u8]) {
+        let space = &self.trees.space;
+        let bad_at = space.position(sector, 0);
+        let phys = space.physical(sector);
+        let mut fixed = None;
+        for m in 1..space.mirrors(sector) {
+            let mut alt = vec![0u8; bytes.len()];
+            if space.read(sector, &mut alt, m).is_ok()
+                && self.trees.csum.matches(sum, &alt) == Some(true)
+            {
+                bytes.copy_from_slice(&alt);
+                fixed = Some(space.position(sector, m));
+                break;
+            }
+        }
+        let name = self.trees.csum.name();
+        let what = match &fixed {
+            Some(from) => {
+                let mut r = self.repaired.lock().unwrap_or_else(|e| e.into_inner());
+                if r.len() < MAX_REPAIRED {
+                    r.push(sector..sector.saturating_add(bytes.len() as u64));
+                }
+                format!("; read instead from the copy at {from}, which checks")
+            }
+            None => "; no other copy checks, the damaged bytes are returned".into(),
+        };
+        self.problems.push(Problem::error(
+            "Btrfs data checksum",
+            phys,
+            format!("{name} mismatch in the sector at logical {sector:#x} ({bad_at}){what}"),
+        ));
     }
 
     /// Reads `buf.len()` bytes at `logical` without checking checksums.
@@ -137,7 +175,7 @@ impl Volume for Data {
         }
         let mut tmp = vec![0u8; (end_al - start) as usize]; // ok: buf.len() plus under two sectors
         self.read_raw(start, &mut tmp)?;
-        self.verify(root, start, &tmp);
+        self.verify(root, start, &mut tmp);
         let from = (offset - start) as usize;
         let src = tmp
             .get(from..from + buf.len())
@@ -150,9 +188,25 @@ impl Volume for Data {
         self.name.clone()
     }
 
+    /// The space's origins, and [`Origin::Mirror`] over the sectors read
+    /// from another copy after their first failed its checksum (those
+    /// read so far).
     fn origins(&self, offset: u64, len: u64) -> Origins {
         let len = len.min(self.len().saturating_sub(offset));
-        self.trees.space.origins(offset, len)
+        let mut o = self.trees.space.origins(offset, len);
+        let end = offset.saturating_add(len);
+        for r in self
+            .repaired
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            let (s, e) = (r.start.max(offset), r.end.min(end));
+            if s < e {
+                o.add(s..e, Origin::Mirror);
+            }
+        }
+        o
     }
 }
 

@@ -40,6 +40,10 @@ pub const CSUM_TREE: u64 = 7;
 pub const FS_TREE: u64 = 5;
 /// The first id of a subvolume or snapshot tree.
 pub const FIRST_FREE: u64 = 256;
+/// Key type of a device item in the chunk tree (BTRFS_DEV_ITEM_KEY).
+pub const DEV_ITEM: u8 = 216;
+/// The objectid of device items (BTRFS_DEV_ITEMS_OBJECTID).
+pub const DEV_ITEMS_OBJECTID: u64 = 1;
 /// The objectid of chunk items (FIRST_CHUNK_TREE_OBJECTID).
 pub const FIRST_CHUNK_TREE: u64 = 256;
 /// The objectid of checksum items (EXTENT_CSUM_OBJECTID, -10).

@@ -1,8 +1,10 @@
 //! Btrfs: superblock identification, and the reader of its files.
 //!
 //! The reader is split by job: [`csum`] (checksum types), [`sb`] (the
-//! superblock copies), [`chunk`] (profiles and stripe math), [`space`]
-//! (logical addresses read from devices), [`tree`] (nodes and leaves),
+//! superblock copies), [`devices`] (a filesystem's devices gathered by
+//! fsid and devid), [`chunk`] (profiles and stripe math), [`space`]
+//! (logical addresses read from devices, degraded), [`rebuild`] (RAID5/6
+//! elements from parity), [`tree`] (nodes and leaves),
 //! [`items`] (the item payloads), [`lzo`] and [`compress`] (extent
 //! decompression), [`file`] (a file as a volume), [`reader`] (the
 //! [`FileSystem`](crate::fs::FileSystem) implementation).
@@ -20,10 +22,12 @@
 pub mod chunk;
 pub mod compress;
 pub mod csum;
+pub mod devices;
 pub mod file;
 pub mod items;
 pub mod lzo;
 pub mod reader;
+pub mod rebuild;
 pub mod sb;
 pub mod space;
 pub mod tree;

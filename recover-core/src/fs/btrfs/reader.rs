@@ -13,7 +13,7 @@
 //! lookups that need it; data checksum mismatches are reported through
 //! [`FileSystem::problems`] and do not stop a read.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
@@ -24,6 +24,7 @@ use crate::problem::Problem;
 
 use super::chunk::{parse_sys_array, shift, Chunk};
 use super::compress::{decompress, MAX_COMPRESSED, MAX_UNCOMPRESSED};
+use super::devices::{gather, DeviceSet, Member};
 use super::file::{BtrfsFile, Data, Run, Source};
 use super::items::*;
 use super::sb::{Superblock, MAX_LEVEL};
@@ -47,11 +48,33 @@ pub struct Btrfs {
     roots: Mutex<HashMap<u64, RootItem>>,
     layer: String,
     problems: Arc<ProblemLog>,
+    devices: Vec<DeviceInfo>,
 }
 
-/// Opens the btrfs filesystem on `vol`.
+/// Opens the btrfs filesystem on `vol`: one device, or a gathered
+/// [`DeviceSet`] (the node of a multi-device filesystem) as its devices.
 pub fn open(vol: VolumeRef) -> Result<FileSystemRef> {
-    Btrfs::open(vol).map(|b| Arc::new(b) as FileSystemRef)
+    let set = vol
+        .as_any()
+        .and_then(|a| a.downcast_ref::<DeviceSet>())
+        .map(|d| d.devices().iter().map(|(_, v)| v.clone()).collect());
+    match set {
+        Some(devs) => Btrfs::open_devices(devs),
+        None => Btrfs::open(vol),
+    }
+    .map(|b| Arc::new(b) as FileSystemRef)
+}
+
+/// A device of the filesystem, as the chunk tree's DEV_ITEMs list them
+/// (or, where those cannot be read, as the superblocks found say).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceInfo {
+    /// devid.
+    pub devid: u64,
+    /// The device's uuid (dev_item.uuid), where known.
+    pub uuid: Option<[u8; 16]>,
+    /// Where it was found (the volume's description); `None` when missing.
+    pub found: Option<String>,
 }
 
 /// The FileId of inode `ino` of tree `tree`.
@@ -62,6 +85,40 @@ pub fn file_id(tree: u64, ino: u64) -> Option<FileId> {
 /// The tree and inode of a FileId.
 pub fn split_id(id: FileId) -> (u64, u64) {
     (id >> INO_BITS, id & ((1 << INO_BITS) - 1))
+}
+
+/// (devid, uuid) of a DEV_ITEM (btrfs_tree.h, struct btrfs_dev_item:
+/// devid u64 0, uuid [16] 66; 98 bytes).
+fn parse_dev_item(b: &[u8]) -> Option<(u64, [u8; 16])> {
+    let r = crate::bytes::Bytes(b);
+    Some((r.le_u64(0)?, r.array(66)?))
+}
+
+/// The devices the chunk tree lists (or, without that list, those found),
+/// each marked found or missing.
+fn device_list(listed: &[(u64, [u8; 16])], found: &BTreeMap<u64, Member>) -> Vec<DeviceInfo> {
+    let mut out: BTreeMap<u64, DeviceInfo> = listed
+        .iter()
+        .map(|&(devid, uuid)| {
+            (
+                devid,
+                DeviceInfo {
+                    devid,
+                    uuid: Some(uuid),
+                    found: None,
+                },
+            )
+        })
+        .collect();
+    for (devid, m) in found {
+        let e = out.entry(*devid).or_insert(DeviceInfo {
+            devid: *devid,
+            uuid: Some(m.sb.dev_uuid),
+            found: None,
+        });
+        e.found = Some(m.vol.describe());
+    }
+    out.into_values().collect()
 }
 
 fn kind_of(ftype: u8) -> FileKind {
@@ -78,13 +135,28 @@ fn kind_of(ftype: u8) -> FileKind {
 }
 
 impl Btrfs {
-    /// Reads the superblock, the chunk map and the roots.
+    /// Reads the superblock, the chunk map and the roots of the
+    /// filesystem on `vol` alone.
     pub fn open(vol: VolumeRef) -> Result<Btrfs> {
-        let layer = vol.describe();
+        Btrfs::open_devices(vec![vol])
+    }
+
+    /// Reads the filesystem whose devices are among `vols` (see
+    /// [`gather`]): data on devices not given is read from its other
+    /// copies or rebuilt from parity where the profile keeps them.
+    pub fn open_devices(vols: Vec<VolumeRef>) -> Result<Btrfs> {
         let problems = Arc::new(ProblemLog::default());
-        let sb = Superblock::read_best(vol.as_ref(), &problems).map_err(|e| e.within(&layer, 0))?;
-        let mut devices = HashMap::new();
-        devices.insert(sb.devid, vol.clone());
+        let g = gather(&vols, &problems).map_err(|e| match vols.as_slice() {
+            [one] => e.within(&one.describe(), 0),
+            _ => e,
+        })?;
+        let sb = g.sb;
+        let layer = match g.members.values().collect::<Vec<_>>().as_slice() {
+            [one] if vols.len() == 1 => one.vol.describe(),
+            _ => format!("btrfs {}", crate::bytes::uuid_str(&sb.fsid)),
+        };
+        let devices: HashMap<u64, VolumeRef> =
+            g.members.iter().map(|(d, m)| (*d, m.vol.clone())).collect();
         let mut space = Space::new(devices);
         let sys = parse_sys_array(&sb.sys_chunk_array)
             .map_err(|e| shift(e, sb.offset + 0x32B).within(&layer, 0))?;
@@ -117,6 +189,26 @@ impl Btrfs {
             },
         )
         .map_err(|e| e.within(&layer, 0))?;
+        // The devices the filesystem has (DEV_ITEMs of the chunk tree).
+        let mut listed: Vec<(u64, [u8; 16])> = Vec::new();
+        let dev_items = boot.range(
+            sb.chunk_root,
+            Key::new(DEV_ITEMS_OBJECTID, DEV_ITEM, 0),
+            Key::new(DEV_ITEMS_OBJECTID, DEV_ITEM, u64::MAX),
+            &mut |it| {
+                if let Some(d) = parse_dev_item(it.data) {
+                    listed.push(d);
+                }
+                Ok(listed.len() < super::devices::MAX_DEVICES)
+            },
+        );
+        if let Err(e) = dev_items {
+            problems.push(Problem::from_error(
+                crate::problem::Severity::Warning,
+                "Btrfs device item",
+                &e,
+            ));
+        }
         let mut space = boot.space;
         for c in chunks {
             if !space.insert(c.clone()) {
@@ -130,14 +222,29 @@ impl Btrfs {
                 ));
             }
         }
-        if sb.num_devices > 1 {
+        let devices = device_list(&listed, &g.members);
+        let missing: Vec<&DeviceInfo> = devices.iter().filter(|d| d.found.is_none()).collect();
+        if !missing.is_empty() || (listed.is_empty() && (g.members.len() as u64) < sb.num_devices) {
+            let names: Vec<String> = missing
+                .iter()
+                .map(|d| match d.uuid {
+                    Some(u) => format!("devid {} (uuid {})", d.devid, crate::bytes::uuid_str(&u)),
+                    None => format!("devid {}", d.devid),
+                })
+                .collect();
             problems.push(Problem::warning(
                 "Btrfs superblock",
                 Some(sb.offset + 0x88),
                 format!(
-                    "the filesystem has {} devices; only devid {} is read here: \
-                     data on the others cannot be read",
-                    sb.num_devices, sb.devid
+                    "the filesystem has {} devices, {} here; missing: {}: data with no \
+                     copy or parity elsewhere cannot be read",
+                    sb.num_devices,
+                    g.members.len(),
+                    if names.is_empty() {
+                        "unknown".to_string()
+                    } else {
+                        names.join(", ")
+                    }
                 ),
             ));
         }
@@ -162,6 +269,7 @@ impl Btrfs {
             roots: Mutex::new(HashMap::new()),
             layer,
             problems,
+            devices,
         };
         let top = fs.root_item(FS_TREE)?;
         fs.root_dir = file_id(FS_TREE, top.root_dirid).ok_or_else(|| {
@@ -195,6 +303,38 @@ impl Btrfs {
     /// The superblock in use.
     pub fn superblock(&self) -> &Superblock {
         &self.sb
+    }
+
+    /// The filesystem's devices in devid order, found or missing.
+    pub fn devices(&self) -> &[DeviceInfo] {
+        &self.devices
+    }
+
+    /// Where way `mirror` of logical address `logical` is read from
+    /// ("devid D offset 0x.."), for tests and tools that damage one copy.
+    pub fn position(&self, logical: u64, mirror: usize) -> String {
+        self.trees.space.position(logical, mirror)
+    }
+
+    /// The devid and device offset of copy `mirror` of `logical`.
+    pub fn locate(&self, logical: u64, mirror: usize) -> Result<(u64, u64)> {
+        self.trees
+            .space
+            .locate_dev(logical, mirror)
+            .map(|(d, _, off, _)| (d, off))
+    }
+
+    /// The logical address of byte `offset` of the regular file `id`, when
+    /// it is stored plainly (not inline, compressed or a hole).
+    pub fn logical_of(&self, id: FileId, offset: u64) -> Result<Option<u64>> {
+        let i = self.inode(id)?;
+        let runs = self.runs(id, i.size)?;
+        Ok(runs.iter().find_map(|r| match r.src {
+            Source::Plain(l) if r.at <= offset && offset - r.at < r.len => {
+                Some(l.saturating_add(offset - r.at))
+            }
+            _ => None,
+        }))
     }
 
     /// The leaf holding the item at or before `key` in `tree`: its logical

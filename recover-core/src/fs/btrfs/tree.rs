@@ -236,24 +236,16 @@ impl Trees {
         let mirrors = self.space.mirrors(logical);
         let mut first_err = None;
         for m in 0..mirrors {
-            let (vol, phys, run) = match self.space.locate(logical, m) {
-                Ok(l) => l,
-                Err(e) => {
-                    first_err.get_or_insert(e);
-                    continue;
-                }
-            };
+            // The copy's device offset names it in messages; a rebuilt
+            // RAID5/6 block has none of its own and is named by its logical
+            // address.
+            let phys = self.space.locate(logical, m).map_or(logical, |(_, p, _)| p);
             let n = self.nodesize as usize;
-            let got = if run < n as u64 {
-                Err(Error::corrupt(
-                    "Btrfs tree block",
-                    phys,
-                    format!("block at logical {logical:#x} crosses a stripe boundary"),
-                ))
-            } else {
-                crate::io::bytes_at(vol.as_ref(), phys, n)
-                    .and_then(|b| Node::parse(b.into_owned(), logical, phys, &self.fsid, self.csum))
-            };
+            let mut b = vec![0u8; n];
+            let got = self
+                .space
+                .read(logical, &mut b, m)
+                .and_then(|()| Node::parse(b, logical, phys, &self.fsid, self.csum));
             match got {
                 Ok(node) => {
                     let node = Arc::new(node);
@@ -266,11 +258,23 @@ impl Trees {
                 }
                 Err(e) => {
                     if mirrors > 1 {
-                        self.problems.push(Problem::from_error(
+                        // Which copy failed, by device: the next is tried.
+                        let mut p = Problem::from_error(
                             crate::problem::Severity::Error,
                             "Btrfs tree block",
                             &e,
-                        ));
+                        );
+                        p.detail = format!(
+                            "{} (copy {m}, {}){}",
+                            p.detail,
+                            self.space.position(logical, m),
+                            if m + 1 < mirrors {
+                                "; the next copy is read"
+                            } else {
+                                ""
+                            }
+                        );
+                        self.problems.push(p);
                     }
                     first_err.get_or_insert(e);
                 }
