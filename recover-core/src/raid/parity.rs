@@ -230,6 +230,16 @@ pub mod scalar {
         }
     }
 
+    /// `q = g·q ^ d` and `p ^= d` in one pass.
+    pub fn pq_step(q: &mut [u8], p: &mut [u8], d: &[u8]) {
+        debug_assert_eq!(q.len(), d.len());
+        debug_assert_eq!(p.len(), d.len());
+        for ((q, p), d) in q.iter_mut().zip(p.iter_mut()).zip(d) {
+            *q = (*q << 1) ^ (((*q as i8) >> 7) as u8 & 0x1d) ^ *d;
+            *p ^= *d;
+        }
+    }
+
     /// Two missing data blocks at slots `x != y`: see
     /// [`super::recover_two_data`].
     pub fn recover_two_data(
@@ -404,6 +414,22 @@ impl Kernel {
         }
     }
 
+    fn pq_step(self, q: &mut [u8], p: &mut [u8], d: &[u8]) {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => {
+                // SAFETY: `Kernel::Avx2` exists only after AVX2 was detected.
+                unsafe { x86::avx2::pq_step(q, p, d) }
+            }
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Ssse3 => {
+                // SAFETY: `Kernel::Ssse3` exists only after SSSE3 was detected.
+                unsafe { x86::ssse3::pq_step(q, p, d) }
+            }
+            Kernel::Scalar => scalar::pq_step(q, p, d),
+        }
+    }
+
     fn two_data_with(self, dx: &mut [u8], dy: &mut [u8], p: &[u8], q: &[u8], a: u8, b: u8) {
         match self {
             #[cfg(target_arch = "x86_64")]
@@ -487,6 +513,15 @@ pub fn mul_in_place(buf: &mut [u8], c: u8) {
 pub fn syndrome_step(q: &mut [u8], d: &[u8]) {
     debug_assert_eq!(q.len(), d.len());
     Kernel::detect().syndrome_step(q, d);
+}
+
+/// One data block of a stripe into both syndromes at once, for a check
+/// that reads each block once: `q = g·q ^ d` (a [`syndrome_step`]) and
+/// `p ^= d`.
+pub fn pq_step(q: &mut [u8], p: &mut [u8], d: &[u8]) {
+    debug_assert_eq!(q.len(), d.len());
+    debug_assert_eq!(p.len(), d.len());
+    Kernel::detect().pq_step(q, p, d);
 }
 
 /// Two missing data blocks at slots `x != y` (modulo 255). `p_delta` = P ^
@@ -665,6 +700,35 @@ mod x86 {
             scalar::syndrome_step(&mut q[body..n], &d[body..n]);
         }
 
+        /// `q = g·q ^ d`, `p ^= d`.
+        ///
+        /// # Safety
+        /// The CPU must support AVX2.
+        #[target_feature(enable = "avx2")]
+        pub(crate) unsafe fn pq_step(q: &mut [u8], p: &mut [u8], d: &[u8]) {
+            let n = q.len().min(p.len()).min(d.len());
+            let body = n - n % W;
+            let (qp, pp, dp) = (q.as_mut_ptr(), p.as_mut_ptr(), d.as_ptr());
+            // SAFETY: the caller detected AVX2; every access is W bytes at
+            // offset i with i + W <= body <= n, inside all three slices.
+            unsafe {
+                let zero = _mm256_setzero_si256();
+                let poly = _mm256_set1_epi8(0x1d);
+                let mut i = 0;
+                while i < body {
+                    let v = _mm256_loadu_si256(qp.add(i).cast::<__m256i>());
+                    let x = _mm256_loadu_si256(dp.add(i).cast());
+                    let y = _mm256_loadu_si256(pp.add(i).cast::<__m256i>());
+                    let carry = _mm256_and_si256(_mm256_cmpgt_epi8(zero, v), poly);
+                    let v2 = _mm256_xor_si256(_mm256_add_epi8(v, v), carry);
+                    _mm256_storeu_si256(qp.add(i).cast(), _mm256_xor_si256(v2, x));
+                    _mm256_storeu_si256(pp.add(i).cast(), _mm256_xor_si256(y, x));
+                    i += W;
+                }
+            }
+            scalar::pq_step(&mut q[body..n], &mut p[body..n], &d[body..n]);
+        }
+
         /// `dx = a·p ^ b·q`, `dy = p ^ dx`, in one pass.
         ///
         /// # Safety
@@ -836,6 +900,36 @@ mod x86 {
                 }
             }
             scalar::syndrome_step(&mut q[body..n], &d[body..n]);
+        }
+
+        /// `q = g·q ^ d`, `p ^= d`.
+        ///
+        /// # Safety
+        /// The CPU must support SSSE3.
+        #[target_feature(enable = "ssse3")]
+        pub(crate) unsafe fn pq_step(q: &mut [u8], p: &mut [u8], d: &[u8]) {
+            let n = q.len().min(p.len()).min(d.len());
+            let body = n - n % W;
+            let (qp, pp, dp) = (q.as_mut_ptr(), p.as_mut_ptr(), d.as_ptr());
+            // SAFETY: the caller detected SSSE3 (which includes the SSE2
+            // used here); every access is W bytes at offset i with
+            // i + W <= body <= n, inside all three slices.
+            unsafe {
+                let zero = _mm_setzero_si128();
+                let poly = _mm_set1_epi8(0x1d);
+                let mut i = 0;
+                while i < body {
+                    let v = _mm_loadu_si128(qp.add(i).cast::<__m128i>());
+                    let x = _mm_loadu_si128(dp.add(i).cast());
+                    let y = _mm_loadu_si128(pp.add(i).cast::<__m128i>());
+                    let carry = _mm_and_si128(_mm_cmpgt_epi8(zero, v), poly);
+                    let v2 = _mm_xor_si128(_mm_add_epi8(v, v), carry);
+                    _mm_storeu_si128(qp.add(i).cast(), _mm_xor_si128(v2, x));
+                    _mm_storeu_si128(pp.add(i).cast(), _mm_xor_si128(y, x));
+                    i += W;
+                }
+            }
+            scalar::pq_step(&mut q[body..n], &mut p[body..n], &d[body..n]);
         }
 
         /// `dx = a·p ^ b·q`, `dy = p ^ dx`, in one pass.
@@ -1084,6 +1178,13 @@ mod tests {
                 let mut got = a.clone();
                 k.mul_xor_into(&mut got, b, c);
                 prop_assert_eq!(&got, &want_mx, "{} mul_xor_into", k.name());
+                // pq_step is syndrome_step on q and xor_into on p.
+                let (mut gq, mut gp) = (a.clone(), p.clone());
+                k.pq_step(&mut gq, &mut gp, b);
+                prop_assert_eq!(&gq, &want_syn, "{} pq_step q", k.name());
+                let mut wp = p.clone();
+                scalar::xor_into(&mut wp, b);
+                prop_assert_eq!(&gp, &wp, "{} pq_step p", k.name());
                 let mut got = a.clone();
                 k.mul_in_place(&mut got, c);
                 prop_assert_eq!(&got, &want_mip, "{} mul_in_place", k.name());

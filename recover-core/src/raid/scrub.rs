@@ -257,6 +257,77 @@ fn all_zero(b: &[u8]) -> bool {
         .all(|c| c.iter().fold(0u8, |a, &x| a | x) == 0)
 }
 
+/// The data blocks of a stripe by Q slot, highest first (None: a slot
+/// no block fills, which DDF leaves between physical disks), for
+/// [`consistent`]; for RAID5 (no slots), the blocks in order.
+fn by_slot<'b>(q_slot: &[u32], data: &'b [Option<Cow<'_, [u8]>>]) -> Vec<Option<&'b [u8]>> {
+    if q_slot.len() != data.len() {
+        return data.iter().map(|d| d.as_deref()).collect();
+    }
+    let top = q_slot.iter().copied().max().unwrap_or(0);
+    (0..=top)
+        .rev()
+        .map(|slot| {
+            let i = q_slot.iter().position(|&x| x == slot)?;
+            data.get(i)?.as_deref()
+        })
+        .collect()
+}
+
+/// True when P (and Q, for RAID6) equal what the data blocks give, over
+/// every member present. Recomputed 4 KiB at a time: the running P and Q
+/// stay in the core's first-level cache and each member's bytes are read
+/// once, where whole-piece passes go out to the second level once per
+/// block and per syndrome. A piece found inconsistent is gone through
+/// again by the full path, which finds the bytes and the member.
+fn consistent(slots: &[Option<&[u8]>], p: &[u8], q: Option<&[u8]>, len: usize) -> bool {
+    const TILE: usize = 4096;
+    static ZERO: [u8; TILE] = [0; TILE];
+    let mut pt = [0u8; TILE];
+    let mut qt = [0u8; TILE];
+    let mut at = 0;
+    while at < len {
+        let n = TILE.min(len - at);
+        // ok: n <= TILE
+        let (Some(pb), pt, qt) = (p.get(at..at + n), &mut pt[..n], &mut qt[..n]) else {
+            return false;
+        };
+        pt.copy_from_slice(pb);
+        match q {
+            None => {
+                for d in slots.iter().flatten() {
+                    let Some(db) = d.get(at..at + n) else {
+                        return false;
+                    };
+                    parity::xor_into(pt, db);
+                }
+            }
+            Some(qv) => {
+                qt.fill(0);
+                for d in slots {
+                    match d.map(|d| d.get(at..at + n)) {
+                        Some(Some(db)) => parity::pq_step(qt, pt, db),
+                        Some(None) => return false,
+                        None => parity::syndrome_step(qt, &ZERO[..n]), // ok: n <= TILE
+                    }
+                }
+                let Some(qb) = qv.get(at..at + n) else {
+                    return false;
+                };
+                parity::xor_into(qt, qb);
+                if !all_zero(qt) {
+                    return false;
+                }
+            }
+        }
+        if !all_zero(pt) {
+            return false;
+        }
+        at += n;
+    }
+    true
+}
+
 /// How a placement is checked.
 enum Kind<'a> {
     Parity(&'a ParityGeometry),
@@ -359,6 +430,28 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// The member bytes pieces `a..b` read, where they lie in order on
+    /// the members (parity rows, mirror blocks; not RAID10's array chunks,
+    /// whose copies are spread).
+    fn member_span(&self, a: u64, b: u64) -> Option<Range<u64>> {
+        if a >= b {
+            return None;
+        }
+        let (first, last) = (self.piece(a), self.piece(b - 1));
+        let end = |p: Piece| p.w.saturating_add(p.len);
+        match self.kind {
+            Kind::Parity(_) => Some(
+                first.key.saturating_mul(self.chunk) + first.w
+                    ..last
+                        .key
+                        .saturating_mul(self.chunk)
+                        .saturating_add(end(last)),
+            ),
+            Kind::Mirror => Some(first.w..end(last)),
+            Kind::Raid10(_) => None,
+        }
+    }
+
     /// Member bytes read per byte of a piece (for progress).
     fn fan_out(&self) -> u64 {
         match &self.kind {
@@ -405,6 +498,14 @@ impl<'a> Ctx<'a> {
             None => None,
         };
         out.bytes = p.len * (st.data.len() + 2 - lost - usize::from(st.q.is_none())) as u64;
+        if lost == 0 {
+            if let Some(pv) = &pp {
+                let slots = by_slot(&st.q_slot, &data);
+                if consistent(&slots, pv, qq.as_deref(), len) {
+                    return Ok(out);
+                }
+            }
+        }
         // P': the XOR of the data present (with P when present, making it
         // P's difference; with one data block missing, that block rebuilt).
         let pd = sized(&mut s.p, len);
@@ -856,6 +957,13 @@ fn run(
                 (p, ctx.check(p, s))
             })
             .collect();
+        // Checked: out of the process (memory flat in the size of the
+        // members).
+        if let Some(r) = ctx.member_span(start, end) {
+            for v in ctx.data.iter().flatten() {
+                v.release(r.start, r.end - r.start);
+            }
+        }
         start = end;
         for (p, o) in outs {
             done = done.saturating_add(p.len.saturating_mul(fan));
