@@ -173,6 +173,9 @@ fn search_magic(vol: &dyn Volume, start: u64, end: u64) -> Vec<u64> {
         }
         pos += n as u64;
     }
+    // Searched: out of the process (every source is searched, and 32 MiB
+    // of each mapped in would make a scan of many disks look as large).
+    vol.release(start, end - start);
     hits.reverse();
     hits
 }
