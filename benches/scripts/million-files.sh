@@ -19,6 +19,8 @@
 # and one sha256 over the sorted sha256sums of every file (empty ones too).
 # Sleuth Kit before 4.12 has no XFS: fls/tsk_recover print n/a there.
 # usage: benches/scripts/million-files.sh [N] [FS...]   (1000000; ext4 xfs ntfs)
+# env: RUNS (3), NTFS_N, NO_BUILD=1 (use target/release/recover as built),
+#      BUILD_ONLY=1 (only build the images)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -101,7 +103,7 @@ count_of() { if [ "$1" = ntfs ]; then echo "$ntfs_n"; else echo "$n"; fi; }
 for fs in "${fss[@]}"; do image "$fs" "$(count_of "$fs")" > /dev/null; done
 rm -rf "$work"/tree-*
 [ "${BUILD_ONLY:-0}" = 0 ] || exit 0
-cargo build --release -q -p recover-cli
+[ "${NO_BUILD:-0}" = 1 ] || cargo build --release -q -p recover-cli
 bin=$root/target/release/recover
 . "$root/benches/scripts/lib.sh"
 have_tsk=1
@@ -140,6 +142,8 @@ for fs in "${fss[@]}"; do
       -v mc="$rss_cp" -v ml="$rss_ls" -v sz="$(du -k "$img" | cut -f1)" 'BEGIN {
     rc = (t == "n/a") ? "n/a" : sprintf("%.2fx", t / c)
     rl = (f == "n/a") ? "n/a" : sprintf("%.2fx", f / l)
+    if (t != "n/a") t = sprintf("%.2f", t)
+    if (f != "n/a") f = sprintf("%.2f", f)
     printf "%s, %d files (image %.0f MiB used): ls -R recover %.2f s, fls -r -l %s s, ratio %s; recover peak RSS %.0f MiB\n", fs, n, sz / 1024, l, f, rl, ml / 1024
     printf "%s, %d files: cp recover %.2f s, tsk_recover -e %s s, ratio %s; recover peak RSS %.0f MiB (copy checked: same files, same bytes)\n", fs, n, c, t, rc, mc / 1024
   }'

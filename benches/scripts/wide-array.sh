@@ -5,8 +5,10 @@
 # written by check_members into target/bench-wide/ (kept; removed with
 # the target dir). Then, in one run, on the same page-cached members, best
 # of three each:
-#   recover assemble SURVIVORS... --missing 1 -o /dev/null  (RAID6: --missing 1,2)
+#   recover assemble SURVIVORS... -o /dev/null   (slot 1 missing; RAID6: 1 and 2)
 #     against  cat SURVIVORS... > /dev/null
+# (the md metadata says which slots are gone: assemble refuses --missing
+# over metadata unless --ignore-metadata)
 #   recover check ALL...   against  cat ALL... > /dev/null
 # printing the throughputs (member bytes read by cat / time), the ratios
 # cat time / recover time (1.0: recover runs at the speed of reading the
@@ -45,7 +47,7 @@ for level in 5 6; do
   "$bin" check "${m[@]}" > /dev/null 2>&1 || { echo "RAID$level: the bench array is not clean" >&2; exit 1; }
   all=$(stat -c %s "${m[@]}" | awk '{s+=$1} END {print s}')
   some=$(stat -c %s "${surv[@]}" | awk '{s+=$1} END {print s}')
-  asm=("$bin" assemble "${surv[@]}" --missing "$gone" -o /dev/null)
+  asm=("$bin" assemble "${surv[@]}" -o /dev/null)
   t_cat_s=$(best cat "${surv[@]}")
   t_asm=$(best "${asm[@]}")
   r_asm=$(rss "${asm[@]}")
