@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Scale: a wide array (issue 19, item 4). An md 1.2 RAID5 and a RAID6 of
-# DISKS (64) members of MIB (16) MiB of data each (64 KiB chunks,
+# DISKS (64) members of MIB (64) MiB of data each (64 KiB chunks,
 # left-symmetric, data at 1 MiB, pseudo-random content with its parity),
 # written by check_members into target/bench-wide/ (kept; removed with
 # the target dir). Then, in one run, on the same page-cached members, best
@@ -13,12 +13,12 @@
 # printing the throughputs (member bytes read by cat / time), the ratios
 # cat time / recover time (1.0: recover runs at the speed of reading the
 # members) and recover's peak RSS (/usr/bin/time -f %M).
-# usage: benches/scripts/wide-array.sh [DISKS] [MIB]   (64 16)
+# usage: benches/scripts/wide-array.sh [DISKS] [MIB]   (64 64; members smaller than 32 MiB are read whole by the DDF anchor search every scan makes, which then dominates)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 disks=${1:-64}
-mib=${2:-16}
+mib=${2:-64}
 cargo build --release -q -p recover-benches --bin check_members
 cargo build --release -q -p recover-cli
 bin=$root/target/release/recover
