@@ -121,6 +121,33 @@ impl Volume for MappedFile {
         self.advise(offset, len, libc::MADV_DONTNEED);
     }
 
+    fn hole_at(&self, offset: u64) -> u64 {
+        use std::os::fd::AsRawFd;
+        let len = self.len();
+        let Ok(at) = libc::off_t::try_from(offset) else {
+            return 0;
+        };
+        if offset >= len {
+            return 0;
+        }
+        // SEEK_DATA: where the next stored byte is, as the image file's
+        // filesystem knows it (a sparse image's unwritten runs are holes).
+        // Only the returned offset is used; reads are positioned (pread,
+        // the mapping), so moving the descriptor's position changes
+        // nothing.
+        // SAFETY: lseek on a descriptor this value owns, with no memory.
+        let data = unsafe { libc::lseek(self.file.as_raw_fd(), at, libc::SEEK_DATA) };
+        if data < 0 {
+            // ENXIO: no data from `offset` to the end; anything else
+            // (a filesystem without SEEK_DATA): no hole known.
+            return match io::Error::last_os_error().raw_os_error() {
+                Some(libc::ENXIO) => len - offset,
+                _ => 0,
+            };
+        }
+        (data as u64).min(len).saturating_sub(offset)
+    }
+
     fn describe(&self) -> String {
         self.name.clone()
     }

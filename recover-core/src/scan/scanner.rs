@@ -182,6 +182,14 @@ pub fn scan(vol: &VolumeRef, opts: &ScanOptions, sink: &mut dyn Sink) -> Result<
     while pos < b {
         blocks.clear();
         while blocks.len() < window && pos < b {
+            // A hole the source knows of (a sparse image's unwritten runs)
+            // holds only zeros, where no signature starts: the scan
+            // follows the data, not the size.
+            let to = (pos.saturating_add(vol.hole_at(pos)) / SECTOR * SECTOR).min(b);
+            if to > pos {
+                pos = to;
+                continue;
+            }
             let e = (pos + block).min(b);
             blocks.push((pos, e));
             pos = e;
