@@ -73,6 +73,7 @@ pub use problem::{Problem, Severity};
 pub mod checksum;
 pub mod lvm;
 pub mod nbd;
+pub mod parity;
 pub mod raid;
 pub mod registry;
 pub mod scan;

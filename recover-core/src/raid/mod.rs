@@ -19,7 +19,9 @@ pub mod md;
 pub mod metadata;
 pub mod model;
 pub mod nvidia;
-pub mod parity;
+// The parity arithmetic is its own top-level module (Btrfs RAID5/6 uses
+// it too); `raid::parity` stays its name here.
+pub use crate::parity;
 pub mod promise;
 pub mod scrub;
 pub mod sil;

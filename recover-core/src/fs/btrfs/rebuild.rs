@@ -3,9 +3,9 @@
 //! Btrfs computes parity with the kernel's lib/raid6 over the row's data
 //! columns in data order (raid56.c hands the generator the data stripes,
 //! then P, then Q): P is their XOR, Q their syndrome with the data
-//! column's index as its slot. The arithmetic is [`crate::raid::parity`].
+//! column's index as its slot. The arithmetic is [`crate::parity`].
 
-use crate::raid::parity;
+use crate::parity;
 
 /// The bytes of one row at one offset: a data column or parity block is
 /// `None` when it cannot be read.
