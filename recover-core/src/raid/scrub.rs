@@ -636,13 +636,13 @@ impl<'a> Ctx<'a> {
         while at < len {
             let end = (at + w).min(len);
             // ok: every copy was read `len` bytes long (the caller's one length), end <= len
-            let r = &copies[0].1[at..end];
-            let differs: Vec<bool> = copies[1..].iter().map(|(_, c)| &c[at..end] != r).collect();
+            let r = &copies[0].1[at..end]; // ok: see above
+            let differs: Vec<bool> = copies[1..].iter().map(|(_, c)| &c[at..end] != r).collect(); // ok: see above
             let n = differs.iter().filter(|&&d| d).count() as u64;
             if n > 0 {
                 out.sectors += n * ((end - at) as u64).div_ceil(512);
                 for (k, _) in differs.iter().enumerate().filter(|(_, d)| **d) {
-                    let c = &copies[k + 1].1[at..end];
+                    let c = &copies[k + 1].1[at..end]; // ok: k + 1 < copies.len(), end <= len
                     if let Some(i) = r.iter().zip(c).position(|(a, b)| a != b) {
                         first = Some(first.map_or(at + i, |f| f.min(at + i)));
                     }
@@ -657,6 +657,7 @@ impl<'a> Ctx<'a> {
                     && copies[2..]
                         .iter()
                         .all(|(_, c)| c[at..end] == copies[1].1[at..end])
+                // ok: len >= 3 here, end <= len
                 {
                     Verdict::Member(copies[0].0)
                 } else {
@@ -1125,7 +1126,7 @@ impl Volume for Repaired {
             };
             let (a, b) = ((at - offset) as usize, (upto - offset) as usize);
             // ok: offset <= at < upto <= end = offset + buf.len()
-            vol.read_at(at, &mut buf[a..b])?;
+            vol.read_at(at, &mut buf[a..b])?; // ok: see above
             at = upto;
         }
         Ok(())
