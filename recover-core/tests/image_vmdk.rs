@@ -796,9 +796,41 @@ fn esx_delta_grains_carry_the_files_origins_the_rest_the_parents() {
     }
 }
 
+/// The ranges `qemu-img map` calls `"data": false` in `file` (read as
+/// `format`), within `from..from + len` of it, moved to start at `to`.
+fn qemu_no_data(
+    file: &Path,
+    format: &str,
+    from: u64,
+    len: u64,
+    to: u64,
+) -> Vec<std::ops::Range<u64>> {
+    let out = std::process::Command::new("qemu-img")
+        .args(["map", "--output=json", "-f", format])
+        .arg(file)
+        .output()
+        .expect("qemu-img");
+    let map: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut r = Vec::new();
+    for e in map.as_array().unwrap() {
+        if e["data"] == true {
+            continue;
+        }
+        let (s, n) = (e["start"].as_u64().unwrap(), e["length"].as_u64().unwrap());
+        let (s, e) = (s.max(from), (s + n).min(from + len));
+        if s < e {
+            r.push(s - from + to..e - from + to);
+        }
+    }
+    r
+}
+
 /// The holes a VMDK disk reports (`Volume::hole_at`: grains its tables
-/// leave out, zero grains) are the ranges `qemu-img map` calls
-/// `"data": false`, for every subformat, and read as zeros.
+/// leave out, zero grains, and the holes of a sparse host file under a
+/// flat extent) are the ranges `qemu-img map` calls `"data": false`,
+/// for every subformat, and read as zeros. qemu's VMDK driver calls a
+/// flat extent all data, whatever its host file holds, so a flat
+/// extent's holes are what `qemu-img map -f raw` finds in its file.
 #[test]
 fn holes_are_what_qemu_img_map_calls_no_data() {
     use std::ops::Range;
@@ -806,21 +838,27 @@ fn holes_are_what_qemu_img_map_calls_no_data() {
         let Some((img, _)) = vmdk_image(v) else {
             return;
         };
-        let out = std::process::Command::new("qemu-img")
-            .args(["map", "--output=json"])
-            .arg(&img)
-            .output()
-            .expect("qemu-img");
-        let map: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let mut want: Vec<Range<u64>> = Vec::new();
-        for e in map.as_array().unwrap() {
-            if e["data"] == true {
-                continue;
+        let mut holes = qemu_no_data(&img, "vmdk", 0, u64::MAX / 2, 0);
+        // Descriptor extent lines: `RW <sectors> FLAT|VMFS "<file>" [offset]`.
+        let text = String::from_utf8_lossy(&std::fs::read(&img).unwrap()).into_owned();
+        let mut at = 0u64;
+        for line in text.lines().filter(|l| l.starts_with("RW ")) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let sectors: u64 = f[1].parse().unwrap();
+            if f[2] == "FLAT" || f[2] == "VMFS" {
+                let name = f[3].trim_matches('"');
+                let off: u64 = f.get(4).map_or(0, |o| o.parse().unwrap());
+                let host = img.parent().unwrap().join(name);
+                holes.extend(qemu_no_data(&host, "raw", off * 512, sectors * 512, at));
             }
-            let (s, n) = (e["start"].as_u64().unwrap(), e["length"].as_u64().unwrap());
+            at += sectors * 512;
+        }
+        holes.sort_by_key(|r| r.start);
+        let mut want: Vec<Range<u64>> = Vec::new();
+        for h in holes {
             match want.last_mut() {
-                Some(l) if l.end == s => l.end = s + n,
-                _ => want.push(s..s + n),
+                Some(l) if l.end >= h.start => l.end = l.end.max(h.end),
+                _ => want.push(h),
             }
         }
         let (_, disk, _) = detected(&img);
