@@ -221,6 +221,7 @@ fn parity_damage(scenario: &str, flips: &[(&str, u64, u64)]) {
     }
     // md: 8 sectors per 4 KiB stripe_head whose parity fails.
     assert_eq!(a["mismatch_sectors"], pages.len() as u64 * 8, "{scenario}");
+    files_agree(&c, &lab, scenario, &doc);
 }
 
 #[test]
@@ -586,4 +587,147 @@ fn mismatch_sectors_are_mds_own_count() {
         cases += 1;
     }
     assert!(cases >= 9, "{cases} cases");
+}
+
+fn sha256_bytes(b: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    format!("{:x}", Sha256::digest(b))
+}
+
+/// The bytes of `at` (FSNODE:/path) in `imgs`, by `recover cat`.
+fn cat(imgs: &[PathBuf], at: &str) -> Vec<u8> {
+    let mut args: Vec<String> = vec!["cat".into(), "--at".into(), at.into()];
+    args.extend(imgs.iter().map(|p| p.display().to_string()));
+    let r = recover(&args);
+    assert_eq!(r.code, 0, "cat {at}: {}", r.stderr);
+    r.stdout_bytes
+}
+
+/// check's file verdicts against what the guest wrote (the hashes of its
+/// files in the manifest): every file the damage changed is listed
+/// suspect, every byte changed inside its inconsistent ranges (the bytes
+/// from the clean members, themselves equal to the guest's, say which);
+/// every file not listed reads as the guest wrote it. Returns how many
+/// files the damage changed.
+fn files_agree(c: &Copy, lab: &Path, scenario: &str, doc: &Value) -> usize {
+    let clean = images(&lab.join("scenarios").join(scenario));
+    let files = &doc["files"];
+    let listed: BTreeMap<&str, &Value> = files["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["path"].as_str().unwrap(), l))
+        .collect();
+    let mut changed = 0;
+    for p in c.array()["partitions"].as_array().into_iter().flatten() {
+        let (Some(fs), Some(names)) = (p["fs"].as_str(), p["files"].as_object()) else {
+            continue;
+        };
+        let whole = p["whole_array"] == true;
+        let suffix = if whole {
+            format!("/{fs}")
+        } else {
+            format!("/p{}/{fs}", p["number"])
+        };
+        let Some(fsnode) = files["filesystems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|f| f["path"].as_str())
+            .find(|f| f.ends_with(&suffix) && (!whole || f.matches('/').count() == 1))
+        else {
+            panic!("{scenario}: no filesystem at *{suffix} was read: {files}");
+        };
+        for (name, sha) in names {
+            let at = format!("{fsnode}:/{name}");
+            let got = cat(&c.imgs, &at);
+            if sha256_bytes(&got) == sha.as_str().unwrap() {
+                // Listed or not: a suspect row may hold bytes of it that
+                // the damage left alone.
+                if let Some(l) = listed.get(at.as_str()) {
+                    assert_eq!(l["verdict"], "suspect", "{scenario}: {l}");
+                }
+                continue;
+            }
+            changed += 1;
+            let l = listed
+                .get(at.as_str())
+                .unwrap_or_else(|| panic!("{scenario}: {at} was changed but reported ok"));
+            assert_eq!(l["verdict"], "suspect", "{scenario}: {l}");
+            let was = cat(&clean, &at);
+            assert_eq!(sha256_bytes(&was), sha.as_str().unwrap(), "{scenario}: {at}");
+            let ranges: Vec<(u64, u64)> = l["ranges"]["inconsistent"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| (r["start"].as_u64().unwrap(), r["end"].as_u64().unwrap()))
+                .collect();
+            for (i, (a, b)) in was.iter().zip(&got).enumerate() {
+                if a != b {
+                    let i = i as u64;
+                    assert!(
+                        ranges.iter().any(|&(s, e)| s <= i && i < e),
+                        "{scenario}: {at}: byte {i:#x} changed outside {ranges:?}"
+                    );
+                }
+            }
+        }
+    }
+    changed
+}
+
+/// Damage under files: a byte of one member flipped in every row, the
+/// members in turn, so the guest's files are hit; check names every file changed as suspect, and
+/// the bytes changed; on RAID6, where the member at fault is located, only
+/// files with data in its chunks are suspect (P and Q damage leaves the
+/// data alone).
+#[test]
+fn files_on_inconsistent_rows_are_suspect() {
+    let Some(lab) = lab() else { return };
+    for scenario in ["ddf-raid5-4d", "raid6-4d-64k-ls-1.2", "raid5-3d-512k-ls-1.2"] {
+        let c = copy(&lab, scenario, "files");
+        let chunk = c.chunk();
+        let size = c.array()["component_size_bytes"].as_u64().unwrap();
+        let rows = size / chunk;
+        let imgs: Vec<String> = c
+            .imgs
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        // One member per row, in turn, somewhere in its chunk.
+        for (k, row) in (0..rows).enumerate() {
+            let img = &imgs[k % imgs.len()];
+            c.flip(img, row * chunk + (k as u64 * 4099) % chunk, 0x81);
+        }
+        let (code, doc, err) = c.check(&[]);
+        assert_eq!(code, 1, "{scenario}: {err}");
+        let changed = files_agree(&c, &lab, scenario, &doc);
+        assert!(changed > 0, "{scenario}: the damage hit no file");
+        // The same damage, files read below one filesystem only.
+        let fs = doc["files"]["filesystems"][0]["path"].as_str().unwrap();
+        let (code, one, err) = c.check(&["--at", fs]);
+        assert_eq!(code, 1, "{scenario}: {err}");
+        assert_eq!(one["files"]["filesystems"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            one["files"]["suspect"], doc["files"]["filesystems"][0]["suspect"],
+            "{scenario}"
+        );
+    }
+}
+
+/// A clean array's files are all ok, each read whole.
+#[test]
+fn clean_files_are_ok() {
+    let Some(lab) = lab() else { return };
+    let c = copy(&lab, "ddf-raid5-4d", "clean-files");
+    let (code, doc, err) = c.check(&[]);
+    assert_eq!(code, 0, "{err}");
+    let f = &doc["files"];
+    assert!(f["files"].as_u64().unwrap() > 0, "{f}");
+    assert_eq!(f["ok"]["files"], f["files"], "{f}");
+    assert_eq!(f["list"], serde_json::json!([]), "{f}");
+    assert_eq!(files_agree(&c, &lab, "ddf-raid5-4d", &doc), 0);
+    let (code, doc, _) = c.check(&["--no-files"]);
+    assert_eq!(code, 0);
+    assert_eq!(doc["files"]["files"], 0);
 }

@@ -173,6 +173,40 @@ fn unread_ranges_of_a_ddrescue_mapfile_name_their_files() {
         }
         assert_eq!(got, expect, "{path}: unreadable bytes");
     }
+    // check reads every file through the same map: the same files partly
+    // unreadable, at the same bytes, the rest ok (exit 1).
+    let unread_in = |rec: &serde_json::Value| -> Vec<(u64, u64)> {
+        rec["ranges"]["unreadable"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|x| (x["start"].as_u64().unwrap(), x["end"].as_u64().unwrap()))
+            .collect()
+    };
+    let copied: std::collections::BTreeMap<String, Vec<(u64, u64)>> = doc["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|rec| rec["status"] == "partly_unreadable")
+        .map(|rec| (rec["path"].as_str().unwrap().to_string(), unread_in(rec)))
+        .collect();
+    let c = recover(["check", "--json", o, "--map", m]);
+    assert_eq!(c.code, 1, "{}", c.stderr);
+    let files = &c.json()["files"];
+    let checked: std::collections::BTreeMap<String, Vec<(u64, u64)>> = files["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            assert_eq!(l["verdict"], "partly_unreadable", "{l}");
+            (l["path"].as_str().unwrap().to_string(), unread_in(l))
+        })
+        .collect();
+    assert_eq!(checked, copied);
+    assert_eq!(
+        files["partly_unreadable"]["files"].as_u64().unwrap(),
+        want.len() as u64
+    );
     let named: BTreeSet<String> = r
         .stderr
         .lines()

@@ -17,6 +17,7 @@ pub mod xfs;
 pub use probe::{Detail, Identified, Usage};
 pub mod file;
 pub mod filesystem;
+pub mod verify;
 
 pub use file::{Extent, ExtentList, FileVolume};
 pub use filesystem::{

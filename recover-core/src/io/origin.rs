@@ -29,16 +29,21 @@ pub enum Origin {
     /// Found through metadata taken from an older or backup copy, because
     /// the newest one was damaged.
     OlderMetadata,
+    /// Read as stored, from a stripe row whose parity or copies disagree
+    /// (found by a scrub, `recover check`): the bytes may not be the ones
+    /// written.
+    Inconsistent,
 }
 
 impl Origin {
     /// Every kind, in report order.
-    pub const ALL: [Origin; 5] = [
+    pub const ALL: [Origin; 6] = [
         Origin::Parity,
         Origin::Mirror,
         Origin::Unreadable,
         Origin::Missing,
         Origin::OlderMetadata,
+        Origin::Inconsistent,
     ];
 
     /// The name used in JSON and DFXML.
@@ -49,6 +54,7 @@ impl Origin {
             Origin::Unreadable => "unreadable",
             Origin::Missing => "missing",
             Origin::OlderMetadata => "older_metadata",
+            Origin::Inconsistent => "inconsistent",
         }
     }
 

@@ -148,6 +148,11 @@ pub struct Mismatch {
     pub member_offset: u64,
     /// Mirrors: where every copy checked lies.
     pub copies: Vec<Place>,
+    /// The array bytes a read may get wrong: all of the row's data when
+    /// the member at fault is not known; when it is, only its chunk, and
+    /// nothing when it holds P or Q (the data is intact). Mirrors: the
+    /// bytes, whichever copy a read takes.
+    pub suspect: Vec<Range<u64>>,
 }
 
 /// What a scrub found.
@@ -738,6 +743,16 @@ impl<'a> Ctx<'a> {
             Kind::Parity(g) => {
                 let row_bytes = self.chunk * u64::from(g.data_disks());
                 let start = f.key * row_bytes;
+                let suspect = match slot {
+                    None => vec![clamp(start..start + row_bytes)],
+                    Some(m) => match g.stripe(f.key).data.iter().position(|&d| d == m) {
+                        Some(i) => {
+                            let at = start + i as u64 * self.chunk;
+                            vec![clamp(at..at + self.chunk)]
+                        }
+                        None => Vec::new(),
+                    },
+                };
                 Mismatch {
                     row: f.key,
                     array_offset: start,
@@ -745,6 +760,7 @@ impl<'a> Ctx<'a> {
                     slot,
                     member_offset: f.key * self.chunk + f.first,
                     copies: Vec::new(),
+                    suspect,
                 }
             }
             Kind::Mirror => {
@@ -753,6 +769,7 @@ impl<'a> Ctx<'a> {
                     row: f.key,
                     array_offset: start,
                     array_ranges: vec![clamp(start..start + MD_RESYNC_BYTES)],
+                    suspect: vec![clamp(start..start + MD_RESYNC_BYTES)],
                     slot,
                     member_offset: f.first,
                     copies: (0..self.data.len() as u32)
@@ -784,6 +801,7 @@ impl<'a> Ctx<'a> {
                     row: at / self.chunk,
                     array_offset: start,
                     array_ranges: vec![clamp(start..start + self.chunk)],
+                    suspect: vec![clamp(start..start + self.chunk)],
                     slot,
                     member_offset: at,
                     copies,
@@ -878,17 +896,21 @@ pub fn scrub(
                 let base = s * per_span;
                 let remap = move |mut m: Mismatch| -> Mismatch {
                     let to_array = |x: u64| ((x / chunk) * k + u64::from(s)) * chunk + x % chunk;
-                    let mut ranges = Vec::new();
-                    for r in &m.array_ranges {
-                        let mut at = r.start;
-                        while at < r.end {
-                            let n = (chunk - at % chunk).min(r.end - at);
-                            ranges.push(to_array(at)..to_array(at) + n);
-                            at += n;
+                    let remap_ranges = |rs: &[Range<u64>]| {
+                        let mut ranges = Vec::new();
+                        for r in rs {
+                            let mut at = r.start;
+                            while at < r.end {
+                                let n = (chunk - at % chunk).min(r.end - at);
+                                ranges.push(to_array(at)..to_array(at) + n);
+                                at += n;
+                            }
                         }
-                    }
+                        ranges
+                    };
                     m.array_offset = to_array(m.array_offset);
-                    m.array_ranges = ranges;
+                    m.array_ranges = remap_ranges(&m.array_ranges);
+                    m.suspect = remap_ranges(&m.suspect);
                     m.slot = m.slot.map(|x| x + base);
                     for c in &mut m.copies {
                         c.slot += base;

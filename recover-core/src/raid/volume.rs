@@ -26,6 +26,9 @@ pub struct ArrayVolume {
     holes: Mutex<Vec<Range<u64>>>,
     /// How many times a hole was read, so a striping parent can tell.
     hole_reads: AtomicUsize,
+    /// Array bytes in stripe rows a scrub found inconsistent, reported by
+    /// `origins` as [`Origin::Inconsistent`] (see [`Self::mark_inconsistent`]).
+    inconsistent: Mutex<Vec<Range<u64>>>,
 }
 
 impl std::fmt::Debug for ArrayVolume {
@@ -90,7 +93,20 @@ impl ArrayVolume {
             spans,
             holes: Mutex::new(Vec::new()),
             hole_reads: AtomicUsize::new(0),
+            inconsistent: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Records array bytes a scrub found in inconsistent rows, so every
+    /// layer above (a partition, an LV, a file, a guest's file) reports
+    /// the bytes it reads from them as [`Origin::Inconsistent`].
+    pub fn mark_inconsistent(&self, ranges: &[Range<u64>]) {
+        let mut m = self.inconsistent.lock().unwrap_or_else(|p| p.into_inner());
+        for r in ranges {
+            if r.start < r.end {
+                insert_merged(&mut m, r.clone());
+            }
+        }
     }
 
     fn hole_count(&self) -> usize {
@@ -341,6 +357,10 @@ impl Scratch {
 }
 
 impl Volume for ArrayVolume {
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
     fn len(&self) -> u64 {
         self.model.size
     }
@@ -468,6 +488,10 @@ impl Volume for ArrayVolume {
         let mut o = Origins::new();
         if offset >= end {
             return o;
+        }
+        {
+            let marked = self.inconsistent.lock().unwrap_or_else(|p| p.into_inner());
+            o.add_clipped(&marked, offset..end, Origin::Inconsistent);
         }
         let chunk = self.model.chunk;
         let whole = self.data.iter().all(Option::is_some)

@@ -20,6 +20,9 @@ use recover_core::image::check::{ImageCheck, Kind};
 use recover_core::raid::metadata::Level;
 use recover_core::raid::model::ArrayModel;
 use recover_core::raid::scrub::{self, Mismatch, Repaired, Report};
+use recover_core::raid::volume::ArrayVolume;
+
+mod files;
 
 use crate::output::{Guard, Output};
 use crate::progress::Progress;
@@ -49,6 +52,10 @@ pub struct CheckArgs {
     /// Replace the --repair-to FILE if it exists.
     #[arg(long)]
     pub force: bool,
+    /// Check the arrays and images only: do not read every file of every
+    /// filesystem found.
+    #[arg(long)]
+    pub no_files: bool,
     #[command(flatten)]
     pub opts: crate::SourceOpts,
 }
@@ -94,34 +101,73 @@ pub fn run(a: &CheckArgs) -> io::Result<ExitCode> {
                 .is_none_or(|at| at == path || at == holder.path || under(path, at))
         })
         .collect();
+    let is_array = |n: &&Node| matches!(n.info, NodeInfo::Array(_) | NodeInfo::Inferred(_));
+    // The filesystems whose files are read: every one, those at or below
+    // --at, or the directory or file --at names inside one (FSNODE:/path).
+    let mut fs_targets: Vec<files::Target> = Vec::new();
     let arrays: Vec<&Node> = match &a.at {
         Some(at) if images.iter().any(|n| &n.path == at) => Vec::new(),
         Some(at) if vms.iter().any(|(p, h)| p == at || &h.path == at) => Vec::new(),
         Some(at) => {
-            let n = discover::find(&found.nodes, at).ok_or_else(|| {
+            let node_at = match at.split_once(':') {
+                Some((node, _)) => {
+                    let t = super::file_target(&found, at)?;
+                    let volume =
+                        discover::find(&found.nodes, &t.fs_node).and_then(|n| n.volume.clone());
+                    let format = discover::find(&found.nodes, &t.fs_node)
+                        .map_or_else(String::new, |n| n.format.clone());
+                    fs_targets.push(files::Target {
+                        node: t.fs_node.clone(),
+                        format,
+                        fs: t.fs.clone(),
+                        root: t.id,
+                        root_path: t.fs_path.clone(),
+                        volume,
+                    });
+                    node
+                }
+                None => {
+                    if !a.no_files {
+                        fs_targets = files::targets(&found.nodes, Some(at), &mut problems);
+                    }
+                    at.as_str()
+                }
+            };
+            let n = discover::find(&found.nodes, node_at).ok_or_else(|| {
                 io::Error::other(format!(
                     "--at {at}: no such node (run scan to see the paths)"
                 ))
             })?;
-            if matches!(n.info, NodeInfo::Array(_) | NodeInfo::Inferred(_)) {
+            if is_array(&n) {
                 vec![n]
-            } else if !vms.is_empty() {
-                Vec::new()
             } else {
-                return Err(mistake(format!(
-                    "--at {at}: not an array or an image, and no VM image below it (check scrubs arrays: md0, ddf0, ...; verifies EWF images' hashes: d0; and checks VM images: d0/qcow2)"
-                )));
+                // The arrays it rests on (by path) and those below it: a
+                // file's verdict needs their scrub.
+                let arrays: Vec<&Node> = found
+                    .nodes
+                    .iter()
+                    .flat_map(Node::walk)
+                    .filter(is_array)
+                    .filter(|x| under(node_at, &x.path) || under(&x.path, node_at))
+                    .collect();
+                if arrays.is_empty() && vms.is_empty() && fs_targets.is_empty() {
+                    return Err(mistake(format!(
+                        "--at {at}: no array, image or filesystem there (check scrubs arrays: md0, ddf0, ...; verifies EWF images' hashes: d0; checks VM images: d0/qcow2; and reads files: md0/mbr/p1/ext4)"
+                    )));
+                }
+                arrays
             }
         }
-        None => found
-            .nodes
-            .iter()
-            .filter(|n| matches!(n.info, NodeInfo::Array(_) | NodeInfo::Inferred(_)))
-            .collect(),
+        None => {
+            if !a.no_files {
+                fs_targets = files::targets(&found.nodes, None, &mut problems);
+            }
+            found.nodes.iter().filter(is_array).collect()
+        }
     };
-    if arrays.is_empty() && images.is_empty() && vms.is_empty() {
+    if arrays.is_empty() && images.is_empty() && vms.is_empty() && fs_targets.is_empty() {
         problems.push(json!({"path": null, "severity": "warning",
-            "detail": "no array, no EWF image with stored hashes and no VM image in the sources: nothing to check"}));
+            "detail": "no array, no EWF image with stored hashes, no VM image and no filesystem in the sources: nothing to check"}));
     }
     if a.repair_to.is_some() && arrays.len() > 1 {
         let names: Vec<&str> = arrays.iter().map(|n| n.path.as_str()).collect();
@@ -208,6 +254,21 @@ pub fn run(a: &CheckArgs) -> io::Result<ExitCode> {
                 "detail": format!("{} more inconsistent rows are counted but not listed", report.unlisted)}));
         }
         failed |= !report.consistent();
+        // The files read next say which of their bytes lie in these rows.
+        if let Some(av) = n
+            .volume
+            .as_deref()
+            .and_then(|v| v.as_any())
+            .and_then(|x| x.downcast_ref::<ArrayVolume>())
+        {
+            for m in &report.mismatches {
+                av.mark_inconsistent(&m.suspect);
+            }
+        }
+        if report.unlisted > 0 && !fs_targets.is_empty() {
+            problems.push(json!({"path": n.path, "severity": "warning",
+                "detail": format!("the files on the {} inconsistent rows past the first {} are not marked suspect", report.unlisted, scrub::MAX_LISTED)}));
+        }
         checked.push(Checked {
             path: n.path.clone(),
             model,
@@ -250,10 +311,13 @@ pub fn run(a: &CheckArgs) -> io::Result<ExitCode> {
             None => {}
         }
     }
+    let file_report = files::check(&fs_targets);
+    failed |= !file_report.ok();
     let mut out = io::stdout().lock();
     if a.json {
         let doc = json!({
             "arrays": checked.iter().map(array_json).collect::<Vec<_>>(),
+            "files": files::json(&file_report),
             "images": verified
                 .iter()
                 .map(Verified::json)
@@ -272,6 +336,9 @@ pub fn run(a: &CheckArgs) -> io::Result<ExitCode> {
         }
         for (p, c) in &vm_checked {
             vm_human(&mut out, p, c)?;
+        }
+        if !fs_targets.is_empty() {
+            files::write_human(&mut out, &file_report)?;
         }
         out.flush()?;
         let mut err = io::stderr().lock();
