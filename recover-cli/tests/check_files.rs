@@ -53,12 +53,20 @@ fn damaged_files_are_the_inodes_e2fsck_names() {
         debugfs(&img, &format!("sif {path} {field} {value}"), true);
     }
     // The oracle: the inodes e2fsck finds at fault, by path.
-    let o = Command::new("e2fsck").arg("-fn").arg(&img).output().unwrap();
+    let o = Command::new("e2fsck")
+        .arg("-fn")
+        .arg(&img)
+        .output()
+        .unwrap();
     let report = String::from_utf8_lossy(&o.stdout);
     let mut inodes = BTreeSet::new();
     for l in report.lines() {
         if let Some(rest) = l.strip_prefix("Inode ") {
-            if let Some(n) = rest.split([' ', ',']).next().and_then(|n| n.parse::<u64>().ok()) {
+            if let Some(n) = rest
+                .split([' ', ','])
+                .next()
+                .and_then(|n| n.parse::<u64>().ok())
+            {
                 inodes.insert(n);
             }
         }

@@ -32,14 +32,20 @@ pub struct Target {
     pub volume: Option<VolumeRef>,
 }
 
-/// The filesystems among `nodes` at or below `at` (every one without it).
-/// A device of a Btrfs of several devices is left to the gathered node,
-/// which reads them all. Ones that cannot be opened are problems.
-pub fn targets(nodes: &[Node], at: Option<&str>, problems: &mut Vec<Value>) -> Vec<Target> {
+/// The filesystems among `nodes` at or below `at` (every one without it),
+/// but those below the nodes `skip` names. A device of a Btrfs of several
+/// devices is left to the gathered node, which reads them all. Ones that
+/// cannot be opened are problems.
+pub fn targets(
+    nodes: &[Node],
+    at: Option<&str>,
+    skip: &[String],
+    problems: &mut Vec<Value>,
+) -> Vec<Target> {
     let mut out = Vec::new();
     for top in nodes {
         for n in top.walk() {
-            if n.kind != NodeKind::Filesystem {
+            if n.kind != NodeKind::Filesystem || skip.iter().any(|s| super::under(&n.path, s)) {
                 continue;
             }
             if at.is_some_and(|at| !super::under(&n.path, at)) {
@@ -134,6 +140,9 @@ pub struct Report {
     pub unlisted: u64,
     /// Bytes rebuilt from parity, read from a mirror.
     pub rebuilt: [u64; 2],
+    /// What each filesystem's reader found wrong on the way (a checksum
+    /// that fails, a directory block skipped), by filesystem node.
+    pub problems: Vec<(String, recover_core::Problem)>,
 }
 
 impl Report {
@@ -149,8 +158,18 @@ impl Report {
     fn note(&mut self, counts: &mut Counts, path: String, kind: &'static str, v: Verified) {
         let verdict = v.verdict();
         counts.add(verdict, v.size);
-        self.rebuilt[0] += v.origins.of(Origin::Parity).iter().map(|r| r.end - r.start).sum::<u64>();
-        self.rebuilt[1] += v.origins.of(Origin::Mirror).iter().map(|r| r.end - r.start).sum::<u64>();
+        self.rebuilt[0] += v
+            .origins
+            .of(Origin::Parity)
+            .iter()
+            .map(|r| r.end - r.start)
+            .sum::<u64>();
+        self.rebuilt[1] += v
+            .origins
+            .of(Origin::Mirror)
+            .iter()
+            .map(|r| r.end - r.start)
+            .sum::<u64>();
         if verdict == Verdict::Ok {
             return;
         }
@@ -271,6 +290,9 @@ pub fn check(targets: &[Target]) -> Report {
             }
         }
         progress.finish();
+        for p in t.fs.problems() {
+            report.problems.push((t.node.clone(), p));
+        }
         for i in 0..Verdict::ALL.len() {
             report.totals.files[i] += counts.files[i];
             report.totals.bytes[i] += counts.bytes[i];

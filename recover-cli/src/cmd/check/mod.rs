@@ -104,7 +104,10 @@ pub fn run(a: &CheckArgs) -> io::Result<ExitCode> {
     let is_array = |n: &&Node| matches!(n.info, NodeInfo::Array(_) | NodeInfo::Inferred(_));
     // The filesystems whose files are read: every one, those at or below
     // --at, or the directory or file --at names inside one (FSNODE:/path).
+    // Chosen now, opened after the scrub (an array with members named bad
+    // is read without them).
     let mut fs_targets: Vec<files::Target> = Vec::new();
+    let mut files_under: Option<Option<&str>> = None;
     let arrays: Vec<&Node> = match &a.at {
         Some(at) if images.iter().any(|n| &n.path == at) => Vec::new(),
         Some(at) if vms.iter().any(|(p, h)| p == at || &h.path == at) => Vec::new(),
@@ -128,7 +131,7 @@ pub fn run(a: &CheckArgs) -> io::Result<ExitCode> {
                 }
                 None => {
                     if !a.no_files {
-                        fs_targets = files::targets(&found.nodes, Some(at), &mut problems);
+                        files_under = Some(Some(at.as_str()));
                     }
                     at.as_str()
                 }
@@ -150,7 +153,13 @@ pub fn run(a: &CheckArgs) -> io::Result<ExitCode> {
                     .filter(is_array)
                     .filter(|x| under(node_at, &x.path) || under(&x.path, node_at))
                     .collect();
-                if arrays.is_empty() && vms.is_empty() && fs_targets.is_empty() {
+                let has_fs = files_under.is_some()
+                    && found
+                        .nodes
+                        .iter()
+                        .flat_map(Node::walk)
+                        .any(|x| x.kind == NodeKind::Filesystem && under(&x.path, node_at));
+                if arrays.is_empty() && vms.is_empty() && fs_targets.is_empty() && !has_fs {
                     return Err(mistake(format!(
                         "--at {at}: no array, image or filesystem there (check scrubs arrays: md0, ddf0, ...; verifies EWF images' hashes: d0; checks VM images: d0/qcow2; and reads files: md0/mbr/p1/ext4)"
                     )));
@@ -160,12 +169,12 @@ pub fn run(a: &CheckArgs) -> io::Result<ExitCode> {
         }
         None => {
             if !a.no_files {
-                fs_targets = files::targets(&found.nodes, None, &mut problems);
+                files_under = Some(None);
             }
             found.nodes.iter().filter(is_array).collect()
         }
     };
-    if arrays.is_empty() && images.is_empty() && vms.is_empty() && fs_targets.is_empty() {
+    if arrays.is_empty() && images.is_empty() && vms.is_empty() && files_under.is_none() {
         problems.push(json!({"path": null, "severity": "warning",
             "detail": "no array, no EWF image with stored hashes, no VM image and no filesystem in the sources: nothing to check"}));
     }
@@ -265,7 +274,7 @@ pub fn run(a: &CheckArgs) -> io::Result<ExitCode> {
                 av.mark_inconsistent(&m.suspect);
             }
         }
-        if report.unlisted > 0 && !fs_targets.is_empty() {
+        if report.unlisted > 0 && (files_under.is_some() || !fs_targets.is_empty()) {
             problems.push(json!({"path": n.path, "severity": "warning",
                 "detail": format!("the files on the {} inconsistent rows past the first {} are not marked suspect", report.unlisted, scrub::MAX_LISTED)}));
         }
@@ -311,8 +320,28 @@ pub fn run(a: &CheckArgs) -> io::Result<ExitCode> {
             None => {}
         }
     }
+    if let Some(at) = files_under {
+        // An array with members named bad: its files are read from the
+        // array rebuilt without them, whose tree replaces its own.
+        let mut rebuilt: Vec<Node> = Vec::new();
+        for c in checked.iter().filter(|c| !c.leave_out.is_empty()) {
+            match without(c, &found.opts) {
+                Ok(n) => rebuilt.push(n),
+                Err(e) => problems.push(json!({"path": c.path, "severity": "warning",
+                    "detail": format!("its files are read with the members named bad in: {e}")})),
+            }
+        }
+        let skip: Vec<String> = rebuilt.iter().map(|n| n.path.clone()).collect();
+        fs_targets = files::targets(&found.nodes, at, &skip, &mut problems);
+        fs_targets.extend(files::targets(&rebuilt, at, &[], &mut problems));
+    }
     let file_report = files::check(&fs_targets);
     failed |= !file_report.ok();
+    for (node, p) in &file_report.problems {
+        failed |= p.severity == recover_core::Severity::Error;
+        problems
+            .push(json!({"path": node, "severity": p.severity.as_str(), "detail": p.to_string()}));
+    }
     let mut out = io::stdout().lock();
     if a.json {
         let doc = json!({
@@ -375,6 +404,27 @@ pub fn run(a: &CheckArgs) -> io::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The tree of `c`'s array read without the members left out (rebuilt
+/// from parity or copies), its inconsistent rows marked.
+fn without(c: &Checked, opts: &discover::Options) -> recover_core::Result<Node> {
+    let mut model = c.model.clone();
+    for &s in &c.leave_out {
+        if let Some(m) = model.members.get_mut(s as usize) {
+            *m = None;
+        }
+    }
+    let av = ArrayVolume::new(c.path.clone(), model, false)?;
+    for m in &c.report.mismatches {
+        av.mark_inconsistent(&m.suspect);
+    }
+    let src = recover_core::io::Source {
+        name: c.path.clone(),
+        volume: std::sync::Arc::new(av),
+        kind: recover_core::io::SourceKind::File,
+    };
+    Ok(discover::discover_named(&src, c.path.clone(), opts))
 }
 
 /// True when `given` names the member at `path`: the path itself, or the
