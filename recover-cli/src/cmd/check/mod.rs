@@ -23,6 +23,7 @@ use recover_core::raid::scrub::{self, Mismatch, Repaired, Report};
 use recover_core::raid::volume::ArrayVolume;
 
 mod files;
+mod layers;
 
 use crate::output::{Guard, Output};
 use crate::progress::Progress;
@@ -320,20 +321,42 @@ pub fn run(a: &CheckArgs) -> io::Result<ExitCode> {
             None => {}
         }
     }
-    if let Some(at) = files_under {
-        // An array with members named bad: its files are read from the
-        // array rebuilt without them, whose tree replaces its own.
-        let mut rebuilt: Vec<Node> = Vec::new();
-        for c in checked.iter().filter(|c| !c.leave_out.is_empty()) {
-            match without(c, &found.opts) {
-                Ok(n) => rebuilt.push(n),
-                Err(e) => problems.push(json!({"path": c.path, "severity": "warning",
-                    "detail": format!("its files are read with the members named bad in: {e}")})),
-            }
+    // An array with members named bad: its files are read from the array
+    // rebuilt without them, whose tree replaces its own (its checksums and
+    // problems too).
+    let mut rebuilt: Vec<Node> = Vec::new();
+    for c in checked.iter().filter(|c| !c.leave_out.is_empty()) {
+        match without(c, &found.opts) {
+            Ok(n) => rebuilt.push(n),
+            Err(e) => problems.push(json!({"path": c.path, "severity": "warning",
+                "detail": format!("its files are read with the members named bad in: {e}")})),
         }
-        let skip: Vec<String> = rebuilt.iter().map(|n| n.path.clone()).collect();
-        fs_targets = files::targets(&found.nodes, at, &skip, &mut problems);
+    }
+    let replaced: Vec<String> = rebuilt.iter().map(|n| n.path.clone()).collect();
+    let in_replaced = |path: &str| replaced.iter().any(|r| path != r && under(path, r));
+    if let Some(at) = files_under {
+        fs_targets = files::targets(&found.nodes, at, &replaced, &mut problems);
         fs_targets.extend(files::targets(&rebuilt, at, &[], &mut problems));
+    }
+    // The checksums of the layers on the way to --at and below it, and
+    // what discovery found wrong there.
+    let near = |path: &str| {
+        a.at.as_deref().is_none_or(|at| {
+            let at = at.split_once(':').map_or(at, |(n, _)| n);
+            under(path, at) || under(at, path)
+        })
+    };
+    let mut sums = layers::sums(&found.nodes, &in_replaced);
+    sums.extend(layers::sums(&rebuilt, &|_| false));
+    sums.retain(|s| near(&s.path));
+    failed |= sums.iter().any(|s| s.state == "mismatch");
+    let mut found_problems = layers::problems(&found.nodes, &in_replaced);
+    found_problems.extend(layers::problems(&rebuilt, &|_| false));
+    for p in found_problems {
+        if p["path"].as_str().is_some_and(near) {
+            failed |= p["severity"] == "error";
+            problems.push(p);
+        }
     }
     let file_report = files::check(&fs_targets);
     failed |= !file_report.ok();
@@ -347,6 +370,7 @@ pub fn run(a: &CheckArgs) -> io::Result<ExitCode> {
         let doc = json!({
             "arrays": checked.iter().map(array_json).collect::<Vec<_>>(),
             "files": files::json(&file_report),
+            "checksums": layers::json(&sums),
             "images": verified
                 .iter()
                 .map(Verified::json)
@@ -366,6 +390,7 @@ pub fn run(a: &CheckArgs) -> io::Result<ExitCode> {
         for (p, c) in &vm_checked {
             vm_human(&mut out, p, c)?;
         }
+        layers::write_human(&mut out, &sums)?;
         if !fs_targets.is_empty() {
             files::write_human(&mut out, &file_report)?;
         }
