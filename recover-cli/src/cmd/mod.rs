@@ -70,6 +70,17 @@ pub fn discover_with_hints(
     opts: &crate::SourceOpts,
     hints: &Hints,
 ) -> io::Result<Discovered> {
+    discover_tuned(paths, opts, hints, &|_| {})
+}
+
+/// [`discover_with_hints`], with discovery's settings changed by `tune`
+/// (check leaves out the sampled cross-check its scrub makes redundant).
+pub fn discover_tuned(
+    paths: &[PathBuf],
+    opts: &crate::SourceOpts,
+    hints: &Hints,
+    tune: &dyn Fn(&mut discover::Options),
+) -> io::Result<Discovered> {
     crate::output::guard::Sources::new(paths)?;
     let policy = if opts.no_mmap {
         MapPolicy::Never
@@ -86,6 +97,7 @@ pub fn discover_with_hints(
             dopts.serials.insert(src.to_string(), serial.to_string());
         }
     }
+    tune(&mut dopts);
     let maps = crate::args::mapfiles(&opts.map, paths)?;
     let mut sources = Vec::new();
     let mut failed = Vec::new();

@@ -69,7 +69,7 @@ pub(super) fn arrays(nodes: &[Node], sources: &[(usize, Source)], opts: &Options
         let mut children = Vec::new();
         let mut size = a.info.array_size.unwrap_or(0);
         let model = crate::raid::model::ArrayModel::from_array(&a);
-        if let Ok(m) = &model {
+        if let (Ok(m), true) = (&model, opts.crosscheck) {
             // What the metadata says, checked against the data.
             if let Some(why) = crate::raid::infer::crosscheck::disagreement(m) {
                 problems.push(Problem::warning("array", None, why));

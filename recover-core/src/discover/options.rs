@@ -22,6 +22,11 @@ pub struct Options {
     pub backing_dirs: Vec<PathBuf>,
     /// How those files are opened.
     pub map_policy: MapPolicy,
+    /// Sample the members of each array read from its metadata against
+    /// its level, and warn when the data disagrees (a wrong level, order
+    /// or offset in the metadata). `check` turns it off: its scrub reads
+    /// every row.
+    pub crosscheck: bool,
 }
 
 impl Default for Options {
@@ -31,6 +36,7 @@ impl Default for Options {
             serials: BTreeMap::new(),
             backing_dirs: Vec::new(),
             map_policy: MapPolicy::Auto,
+            crosscheck: true,
         }
     }
 }
