@@ -38,14 +38,29 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
         eprintln!("recover: {msg}");
     }
     let t = super::file_target(&found, req.at)?;
-    let mut rows = Vec::new();
+    // Rows are written as the walk finds them: memory stays flat in the
+    // number of files, and what the walk mapped in of the filesystem
+    // leaves the process every so often.
+    let fs_volume =
+        recover_core::discover::find(&found.nodes, &t.fs_node).and_then(|n| n.volume.clone());
+    let mut list = Lister {
+        out: io::BufWriter::new(io::stdout().lock()),
+        t: &t,
+        json: req.json,
+        first: true,
+        err: None,
+        failed: false,
+        since_release: 0,
+        volume: fs_volume,
+    };
+    list.start();
     let mut errors = Vec::new();
     if t.stat.kind() == FileKind::Dir {
         if req.recursive {
             walk(
                 t.fs.as_ref(),
                 t.id,
-                &mut |w| rows.push(row(&t.fs, w.path.clone(), w.id, w.kind, &w.stat)),
+                &mut |w| list.row(row(&t.fs, w.path.clone(), w.id, w.kind, &w.stat)),
                 &mut |p, e| {
                     errors.push(format!(
                         "{}: {e}",
@@ -58,7 +73,7 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
                 Ok(entries) => {
                     for e in entries {
                         let st = t.fs.stat(e.id);
-                        rows.push(row(&t.fs, e.name.clone(), e.id, e.kind, &st));
+                        list.row(row(&t.fs, e.name.clone(), e.id, e.kind, &st));
                     }
                 }
                 Err(e) => errors.push(format!("{}: {e}", t.display())),
@@ -72,30 +87,14 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
             .unwrap_or("")
             .as_bytes()
             .to_vec();
-        rows.push(row(&t.fs, name, t.id, t.stat.kind(), &Ok(t.stat.clone())));
+        list.row(row(&t.fs, name, t.id, t.stat.kind(), &Ok(t.stat.clone())));
     }
     let problems = t.fs.problems();
-    let mut out = io::stdout().lock();
-    if req.json {
-        write_json(&mut out, &t, &rows, &errors, &problems)?;
-    } else {
-        for r in &rows {
-            writeln!(out, "{}", line(r))?;
-        }
-    }
-    out.flush()?;
-    let mut failed = !found.failed.is_empty() || !errors.is_empty();
+    let rows_failed = list.failed;
+    list.finish(&errors, &problems)?;
+    let mut failed = !found.failed.is_empty() || !errors.is_empty() || rows_failed;
     for e in &errors {
         eprintln!("recover: {e}");
-    }
-    for r in &rows {
-        if let Err(e) = &r.stat {
-            failed = true;
-            eprintln!(
-                "recover: {}: {e}",
-                String::from_utf8_lossy(&join(&t.fs_path, &r.rel))
-            );
-        }
     }
     for p in &problems {
         if p.severity == recover_core::Severity::Error {
@@ -108,6 +107,106 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Entries walked between two releases of the filesystem's mapped pages.
+const RELEASE_EVERY: u64 = 16_384;
+
+/// Writes rows as they come: a line each, or the JSON document with its
+/// `entries` array streamed (its keys in the order serde_json writes them:
+/// `at`, `entries`, `errors`, `filesystem`, `problems`).
+struct Lister<'a, W: Write> {
+    out: W,
+    t: &'a FileTarget,
+    json: bool,
+    first: bool,
+    /// The first write error; nothing more is written after it.
+    err: Option<io::Error>,
+    /// A row whose stat failed was met (its error is on stderr).
+    failed: bool,
+    since_release: u64,
+    volume: Option<recover_core::io::VolumeRef>,
+}
+
+impl<W: Write> Lister<'_, W> {
+    fn put(&mut self, f: impl FnOnce(&mut W) -> io::Result<()>) {
+        if self.err.is_none() {
+            if let Err(e) = f(&mut self.out) {
+                self.err = Some(e);
+            }
+        }
+    }
+
+    fn start(&mut self) {
+        if self.json {
+            let at = serde_json::to_string(&self.t.display()).unwrap_or_default();
+            self.put(|o| write!(o, "{{\n  \"at\": {at},\n  \"entries\": ["));
+        }
+    }
+
+    fn row(&mut self, r: Row) {
+        if let Err(e) = &r.stat {
+            self.failed = true;
+            eprintln!(
+                "recover: {}: {e}",
+                String::from_utf8_lossy(&join(&self.t.fs_path, &r.rel))
+            );
+        }
+        if self.json {
+            let v = entry_json(self.t, &r);
+            let text = serde_json::to_string_pretty(&v).unwrap_or_default();
+            let sep = if self.first { "\n" } else { ",\n" };
+            self.first = false;
+            self.put(|o| {
+                o.write_all(sep.as_bytes())?;
+                for (i, l) in text.lines().enumerate() {
+                    if i > 0 {
+                        o.write_all(b"\n")?;
+                    }
+                    write!(o, "    {l}")?;
+                }
+                Ok(())
+            });
+        } else {
+            let l = line(&r);
+            self.put(|o| writeln!(o, "{l}"));
+        }
+        self.since_release += 1;
+        if self.since_release >= RELEASE_EVERY {
+            if let Some(v) = &self.volume {
+                v.release(0, v.len());
+            }
+            self.since_release = 0;
+        }
+    }
+
+    fn finish(mut self, errors: &[String], problems: &[recover_core::Problem]) -> io::Result<()> {
+        if self.json {
+            let close = if self.first { "]" } else { "\n  ]" };
+            let rest = json!({
+                "errors": errors,
+                "filesystem": {"path": self.t.fs_node, "format": self.t.fs.format()},
+                "problems": problems.iter().map(problem_json).collect::<Vec<_>>(),
+            });
+            let mut tail = String::new();
+            if let Some(o) = rest.as_object() {
+                for (k, v) in o {
+                    let text = serde_json::to_string_pretty(v).unwrap_or_default();
+                    tail.push_str(&format!(
+                        ",\n  {}: ",
+                        serde_json::to_string(k).unwrap_or_default()
+                    ));
+                    tail.push_str(&text.replace('\n', "\n  "));
+                }
+            }
+            self.put(|o| writeln!(o, "{close}{tail}\n}}"));
+        }
+        self.put(|o| o.flush());
+        match self.err {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
 }
 
 fn row(
@@ -224,74 +323,57 @@ fn time_json(t: Option<Timestamp>) -> Value {
     t.map_or(Value::Null, |t| json!(t.iso8601()))
 }
 
-fn write_json(
-    out: &mut impl Write,
-    t: &FileTarget,
-    rows: &[Row],
-    errors: &[String],
-    problems: &[recover_core::Problem],
-) -> io::Result<()> {
-    let entries: Vec<Value> = rows
-        .iter()
-        .map(|r| {
-            let path = if t.stat.kind() == FileKind::Dir {
-                join(&t.fs_path, &r.rel)
-            } else {
-                t.fs_path.as_bytes().to_vec()
-            };
-            let mut v = json!({
-                "name": String::from_utf8_lossy(r.rel.rsplit(|&c| c == b'/').next().unwrap_or(&[])),
-                "path": String::from_utf8_lossy(&path),
-                "at": format!("{}:{}", t.fs_node, String::from_utf8_lossy(&path)),
-                "id": r.id,
-            });
-            let o = v.as_object_mut().expect("an object");
-            if std::str::from_utf8(&r.rel).is_err() {
-                o.insert("name_bytes".into(), json!(recover_core::bytes::hex(&r.rel)));
-            }
-            match &r.stat {
-                Err(e) => {
-                    o.insert("kind".into(), json!(r.kind.as_str()));
-                    o.insert("error".into(), json!(e));
-                }
-                Ok(s) => {
-                    o.insert("kind".into(), json!(s.kind.unwrap_or(r.kind).as_str()));
-                    o.insert("size".into(), json!(s.size));
-                    o.insert("allocated".into(), json!(s.allocated));
-                    o.insert("mode".into(), json!(s.mode));
-                    o.insert("uid".into(), json!(s.uid));
-                    o.insert("gid".into(), json!(s.gid));
-                    o.insert("nlink".into(), json!(s.nlink));
-                    o.insert("mtime".into(), time_json(s.mtime));
-                    o.insert("atime".into(), time_json(s.atime));
-                    o.insert("ctime".into(), time_json(s.ctime));
-                    o.insert("crtime".into(), time_json(s.crtime));
-                    o.insert("flags".into(), json!(s.flags));
-                    o.insert(
-                        "streams".into(),
-                        json!(s
-                            .streams
-                            .iter()
-                            .map(|(n, l)| json!({"name": n, "size": l}))
-                            .collect::<Vec<_>>()),
-                    );
-                    if let Some(tg) = &r.target {
-                        o.insert("target".into(), json!(String::from_utf8_lossy(tg)));
-                    }
-                }
-            }
-            v
-        })
-        .collect();
-    let doc = json!({
-        "at": t.display(),
-        "filesystem": {"path": t.fs_node, "format": t.fs.format()},
-        "entries": entries,
-        "errors": errors,
-        "problems": problems.iter().map(problem_json).collect::<Vec<_>>(),
+/// One entry of the JSON listing.
+fn entry_json(t: &FileTarget, r: &Row) -> Value {
+    let path = if t.stat.kind() == FileKind::Dir {
+        join(&t.fs_path, &r.rel)
+    } else {
+        t.fs_path.as_bytes().to_vec()
+    };
+    let mut v = json!({
+        "name": String::from_utf8_lossy(r.rel.rsplit(|&c| c == b'/').next().unwrap_or(&[])),
+        "path": String::from_utf8_lossy(&path),
+        "at": format!("{}:{}", t.fs_node, String::from_utf8_lossy(&path)),
+        "id": r.id,
     });
-    serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
-    writeln!(out)
+    let Some(o) = v.as_object_mut() else {
+        return v;
+    };
+    if std::str::from_utf8(&r.rel).is_err() {
+        o.insert("name_bytes".into(), json!(recover_core::bytes::hex(&r.rel)));
+    }
+    match &r.stat {
+        Err(e) => {
+            o.insert("kind".into(), json!(r.kind.as_str()));
+            o.insert("error".into(), json!(e));
+        }
+        Ok(s) => {
+            o.insert("kind".into(), json!(s.kind.unwrap_or(r.kind).as_str()));
+            o.insert("size".into(), json!(s.size));
+            o.insert("allocated".into(), json!(s.allocated));
+            o.insert("mode".into(), json!(s.mode));
+            o.insert("uid".into(), json!(s.uid));
+            o.insert("gid".into(), json!(s.gid));
+            o.insert("nlink".into(), json!(s.nlink));
+            o.insert("mtime".into(), time_json(s.mtime));
+            o.insert("atime".into(), time_json(s.atime));
+            o.insert("ctime".into(), time_json(s.ctime));
+            o.insert("crtime".into(), time_json(s.crtime));
+            o.insert("flags".into(), json!(s.flags));
+            o.insert(
+                "streams".into(),
+                json!(s
+                    .streams
+                    .iter()
+                    .map(|(n, l)| json!({"name": n, "size": l}))
+                    .collect::<Vec<_>>()),
+            );
+            if let Some(tg) = &r.target {
+                o.insert("target".into(), json!(String::from_utf8_lossy(tg)));
+            }
+        }
+    }
+    v
 }
 
 #[cfg(test)]
