@@ -33,11 +33,40 @@ pub struct Request<'a> {
     pub manifest: &'a ManifestArgs,
 }
 
-/// One thing to copy.
+/// One thing to copy. Every item of the walk is held until the copy, so
+/// it keeps only what the copy needs (the manifest re-reads the full stat).
 struct Item {
-    rel: Vec<u8>,
+    rel: Box<[u8]>,
     id: u64,
-    stat: Stat,
+    stat: Meta,
+}
+
+/// What a copy needs of a stat.
+struct Meta {
+    kind: FileKind,
+    size: u64,
+    mode: Option<u32>,
+    mtime: Option<Timestamp>,
+    atime: Option<Timestamp>,
+    /// It has named streams (NTFS), copied beside it.
+    streams: bool,
+}
+
+impl Meta {
+    fn of(s: &Stat) -> Meta {
+        Meta {
+            kind: s.kind(),
+            size: s.size,
+            mode: s.mode,
+            mtime: s.mtime,
+            atime: s.atime,
+            streams: !s.streams.is_empty(),
+        }
+    }
+
+    fn kind(&self) -> FileKind {
+        self.kind
+    }
 }
 
 pub fn run(req: &Request) -> io::Result<ExitCode> {
@@ -84,21 +113,34 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
     };
     let mut failed = !found.failed.is_empty();
     let mut items = vec![Item {
-        rel: Vec::new(),
+        rel: Box::default(),
         id: t.id,
-        stat: t.stat.clone(),
+        stat: Meta::of(&t.stat),
     }];
     let mut dir_failed = false;
+    // What the walk and the copies map in leaves the process every so
+    // often, for the whole filesystem at once.
+    let fs_volume =
+        recover_core::discover::find(&found.nodes, &t.fs_node).and_then(|n| n.volume.clone());
     if is_dir {
         walk(
             t.fs.as_ref(),
             t.id,
             &mut |w| match &w.stat {
-                Ok(s) => items.push(Item {
-                    rel: w.path.clone(),
-                    id: w.id,
-                    stat: s.clone(),
-                }),
+                Ok(s) => {
+                    items.push(Item {
+                        rel: w.path.clone().into_boxed_slice(),
+                        id: w.id,
+                        stat: Meta::of(s),
+                    });
+                    // What the walk mapped in of the filesystem leaves the
+                    // process every so often.
+                    if items.len() % RELEASE_WALKED == 0 {
+                        if let Some(v) = &fs_volume {
+                            v.release(0, v.len());
+                        }
+                    }
+                }
                 Err(e) => {
                     failed = true;
                     eprintln!("recover: {}: {e}", shown(&t, &w.path));
@@ -136,7 +178,7 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
         let (path, what) = (out_path(it), shown(&t, &it.rel));
         let r = guard.create_dir(&path, &what).map(|()| Copied::Dir); // ok: the guard's own call
         if let Some(m) = manifest.as_mut() {
-            record(m, it, &what, &path, &r, &older)?;
+            record(m, &t.fs, it, &what, &path, &r, &older)?;
         }
         match r {
             Ok(_) => dirs.push((path, it)),
@@ -152,10 +194,6 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
         .iter()
         .filter(|i| i.stat.kind() != FileKind::Dir)
         .collect();
-    // What the copies mapped in leaves the process every so often, for the
-    // whole filesystem at once (see write_one_block).
-    let fs_volume =
-        recover_core::discover::find(&found.nodes, &t.fs_node).and_then(|n| n.volume.clone());
     let mut since_release = 0u64;
     for batch in rest.chunks(BATCH) {
         let before = found.unread_so_far();
@@ -202,7 +240,7 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
                 }
             }
             if let Some(m) = manifest.as_mut() {
-                record(m, it, &what, &path, &r, &older)?;
+                record(m, &t.fs, it, &what, &path, &r, &older)?;
             }
             match r {
                 Ok(Copied::Dir) => {}
@@ -308,6 +346,9 @@ const BATCH: usize = 256;
 /// Bytes of files copied between two releases of the filesystem's pages.
 const RELEASE_EVERY: u64 = 16 << 20;
 
+/// Entries walked between two releases of the filesystem's pages.
+const RELEASE_WALKED: usize = 16_384;
+
 enum Copied {
     Dir,
     /// The file and its named streams.
@@ -351,12 +392,15 @@ fn write_file(
 /// The manifest records of one item.
 fn record(
     m: &mut Manifest,
+    fs: &FileSystemRef,
     it: &Item,
     what: &str,
     path: &Path,
     r: &io::Result<Copied>,
     older: &[String],
 ) -> io::Result<()> {
+    // The full stat, read again: the walk kept only what the copy needs.
+    let stat = fs.stat(it.id).ok();
     let base = |kind, error: Option<String>| Record {
         path: what.to_string(),
         output: path.display().to_string(),
@@ -365,7 +409,7 @@ fn record(
         sha256: None,
         origins: Origins::new(),
         older_metadata: older,
-        stat: Some(&it.stat),
+        stat: stat.as_ref(),
         link_target: None,
         error,
     };
@@ -434,7 +478,12 @@ fn copy_one(
             // Not on a device or a pipe the user named (-o /dev/null).
             if out.is_regular() {
                 // Named streams (NTFS) beside the file, as FILE:STREAM.
-                for (name, _) in &it.stat.streams {
+                let streams = if it.stat.streams {
+                    fs.stat(it.id).map_err(io::Error::other)?.streams
+                } else {
+                    Vec::new()
+                };
+                for (name, _) in &streams {
                     let mut p = path.as_os_str().to_owned();
                     p.push(":");
                     p.push(name.replace('/', "_"));
@@ -483,14 +532,14 @@ fn system_time(t: Timestamp) -> Option<SystemTime> {
 /// Permission bits (not set-id bits: the copy belongs to whoever runs
 /// recover) and access/modification times, on the file just written (no
 /// second open).
-fn set_file_meta(f: &File, st: &Stat) -> io::Result<()> {
+fn set_file_meta(f: &File, st: &Meta) -> io::Result<()> {
     if let Some(m) = st.mode {
         f.set_permissions(fs::Permissions::from_mode(m & 0o777))?;
     }
     f.set_times(file_times(st))
 }
 
-fn file_times(st: &Stat) -> FileTimes {
+fn file_times(st: &Meta) -> FileTimes {
     let mut times = FileTimes::new();
     if let Some(t) = st.mtime.and_then(system_time) {
         times = times.set_modified(t);
@@ -502,7 +551,7 @@ fn file_times(st: &Stat) -> FileTimes {
 }
 
 /// [`set_file_meta`] by path, for directories.
-fn set_meta(path: &Path, st: &Stat, dir: bool) -> io::Result<()> {
+fn set_meta(path: &Path, st: &Meta, dir: bool) -> io::Result<()> {
     if let Some(m) = st.mode {
         // A directory stays writable and searchable by us until its times are set.
         let bits = if dir { m & 0o777 | 0o700 } else { m & 0o777 };
@@ -513,7 +562,7 @@ fn set_meta(path: &Path, st: &Stat, dir: bool) -> io::Result<()> {
 }
 
 /// A symlink's own times (utimensat with AT_SYMLINK_NOFOLLOW); best effort.
-fn set_link_times(path: &Path, st: &Stat) {
+fn set_link_times(path: &Path, st: &Meta) {
     let ts = |t: Option<Timestamp>| match t {
         Some(t) => libc::timespec {
             tv_sec: t.secs as libc::time_t,

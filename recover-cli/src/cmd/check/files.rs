@@ -89,7 +89,10 @@ const MAX_LISTED: usize = 100_000;
 const BATCH: usize = 256;
 
 /// Bytes read between two releases of the filesystem's pages.
-const RELEASE_EVERY: u64 = 64 << 20;
+const RELEASE_EVERY: u64 = 16 << 20;
+
+/// Entries walked between two releases of the filesystem's pages.
+const RELEASE_WALKED: u64 = 16_384;
 
 /// Bytes one read asks for.
 const PIECE: usize = 1 << 20;
@@ -212,7 +215,15 @@ pub fn check(targets: &[Target]) -> Report {
     let mut report = Report::default();
     for t in targets {
         let mut counts = Counts::default();
-        // The walk first, for the total the progress shows.
+        // The walk first, for the total the progress shows. What it and
+        // the reads map in of the filesystem leaves the process every so
+        // often.
+        let release = || {
+            if let Some(v) = &t.volume {
+                v.release(0, v.len());
+            }
+        };
+        let mut walked = 0u64;
         let mut items = Vec::new();
         // Entries whose stat failed, and directories that could not be read.
         let walk_failures: std::cell::RefCell<Vec<(Vec<u8>, &'static str, String)>> =
@@ -228,23 +239,29 @@ pub fn check(targets: &[Target]) -> Report {
             Ok(_) => walk(
                 t.fs.as_ref(),
                 t.root,
-                &mut |w| match &w.stat {
-                    Ok(s) => {
-                        if matches!(s.kind(), FileKind::File | FileKind::Symlink) {
-                            items.push(Item {
-                                rel: w.path.clone(),
-                                id: w.id,
-                                kind: s.kind(),
-                                size: s.size,
-                                streams: s.streams.iter().map(|(n, _)| n.clone()).collect(),
-                            })
-                        }
+                &mut |w| {
+                    walked += 1;
+                    if walked % RELEASE_WALKED == 0 {
+                        release();
                     }
-                    Err(e) => walk_failures.borrow_mut().push((
-                        w.path.clone(),
-                        kind_name(w.kind),
-                        e.to_string(),
-                    )),
+                    match &w.stat {
+                        Ok(s) => {
+                            if matches!(s.kind(), FileKind::File | FileKind::Symlink) {
+                                items.push(Item {
+                                    rel: w.path.clone(),
+                                    id: w.id,
+                                    kind: s.kind(),
+                                    size: s.size,
+                                    streams: s.streams.iter().map(|(n, _)| n.clone()).collect(),
+                                })
+                            }
+                        }
+                        Err(e) => walk_failures.borrow_mut().push((
+                            w.path.clone(),
+                            kind_name(w.kind),
+                            e.to_string(),
+                        )),
+                    }
                 },
                 &mut |p, e| {
                     walk_failures
@@ -283,9 +300,7 @@ pub fn check(targets: &[Target]) -> Report {
             }
             since_release += batch.iter().map(|i| i.size).sum::<u64>();
             if since_release >= RELEASE_EVERY {
-                if let Some(v) = &t.volume {
-                    v.release(0, v.len());
-                }
+                release();
                 since_release = 0;
             }
         }
