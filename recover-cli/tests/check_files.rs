@@ -2,7 +2,8 @@
 //! extent data of known inodes broken by debugfs is checked against
 //! `e2fsck -n`: the files check calls damaged are exactly those whose
 //! inodes e2fsck names, each with the structure at fault and its offset;
-//! every other file is ok, and `--at` narrows the read to a directory.
+//! every other file is ok, and `--at` narrows the read to a directory. The
+//! same on XFS against `xfs_repair -n`.
 
 mod common;
 
@@ -123,5 +124,96 @@ fn damaged_files_are_the_inodes_e2fsck_names() {
         "{}",
         r.stdout
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The same drill on XFS (v5, made by `mkfs.xfs -p`): the data fork of
+/// two inodes pointed past the end of the filesystem with `xfs_db -x`
+/// (which keeps the inode CRC right); the files check calls damaged are
+/// exactly the inodes `xfs_repair -n` finds with a bad data fork.
+#[test]
+fn damaged_files_are_the_inodes_xfs_repair_names() {
+    use fixtures::xfs_image::{mkfs_xfs_available, xfs_proto, XfsVersion};
+    if !mkfs_xfs_available("damaged_files_are_the_inodes_xfs_repair_names")
+        || !fixtures::tools::have("xfs_db")
+        || !fixtures::tools::have("xfs_repair")
+    {
+        return;
+    }
+    let src = xfs_proto(XfsVersion::V5);
+    let dir = fixtures::cache_dir().join(format!("check-files-xfs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let img = dir.join("damaged.img");
+    assert!(Command::new("cp")
+        .arg("--sparse=always")
+        .arg(&src)
+        .arg(&img)
+        .status()
+        .unwrap()
+        .success());
+    let xfs_db = |args: &[&str], write: bool| -> String {
+        let mut c = Command::new("xfs_db");
+        c.arg(if write { "-x" } else { "-r" });
+        for a in args {
+            c.args(["-c", a]);
+        }
+        let o = c.arg(&img).output().unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    for path in ["/large.bin", "/sizes/len-1048576-10"] {
+        xfs_db(
+            &[
+                &format!("path {path}"),
+                "write u3.bmx[0].startblock 900000000",
+            ],
+            true,
+        );
+    }
+    // The oracle: the inodes xfs_repair finds with a bad data fork, by
+    // path (xfs_db's ncheck).
+    let o = Command::new("xfs_repair")
+        .arg("-n")
+        .arg(&img)
+        .output()
+        .unwrap();
+    let report =
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+    let inodes: BTreeSet<u64> = report
+        .lines()
+        .filter_map(|l| l.strip_prefix("bad data fork in inode "))
+        .filter_map(|n| n.trim().parse().ok())
+        .collect();
+    assert_eq!(inodes.len(), 2, "{report}");
+    let mut want = BTreeSet::new();
+    for ino in &inodes {
+        let out = xfs_db(&["blockget -n", &format!("ncheck -i {ino}")], false);
+        let p = out
+            .lines()
+            .filter_map(|l| {
+                l.split_whitespace()
+                    .collect::<Vec<_>>()
+                    .get(1)
+                    .map(|s| s.to_string())
+            })
+            .next_back()
+            .unwrap();
+        want.insert(format!("d0/xfs:/{p}"));
+    }
+    let r = recover(["check", "--json", img.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let doc = r.json();
+    let got: BTreeSet<String> = doc["files"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            assert_eq!(l["verdict"], "damaged", "{l}");
+            let e = l["errors"][0]["detail"].as_str().unwrap();
+            assert!(e.contains("extent") && e.contains("0x"), "{e}");
+            l["path"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(got, want);
     std::fs::remove_dir_all(&dir).unwrap();
 }
