@@ -228,29 +228,64 @@ impl ArrayVolume {
             self.hole(at, out);
             return Ok(());
         };
-        // Q's part that the missing blocks do not explain: Q ^ sum g^slot D.
+        // Q's part that the missing blocks do not explain: Q ^ sum g^slot D
+        // (and, for two missing, P's: P ^ sum D).
         let missing = &missing[..n_missing];
-        let q_delta = scratch.q(len);
-        q_delta.copy_from_slice(&read(q)?);
-        for (i, &m) in st.data.iter().enumerate() {
-            if !missing.contains(&(i as u32)) {
-                parity::mul_xor_into(q_delta, &read(m)?, parity::gf_exp(st.q_slot[i]));
+        let mut p_fused: Option<Vec<u8>> = None;
+        let by_slot = match (missing, p_ok) {
+            ([_, _], true) => horner_order(&st.q_slot),
+            _ => None,
+        };
+        if let Some(by_slot) = by_slot {
+            // Both in one pass over each present block, by Horner's rule
+            // from the highest slot down: q = g·q ^ D, p ^= D; a missing
+            // block (or a slot no block has) is q = g·q.
+            let mut p_delta = std::mem::take(&mut scratch.p);
+            p_delta.clear();
+            p_delta.resize(len, 0);
+            let q_delta = scratch.q(len);
+            q_delta.fill(0);
+            for i in by_slot.iter().rev() {
+                match i {
+                    Some(i) if !missing.contains(i) => {
+                        let m = st.data[*i as usize]; // ok: indices of st.data
+                        parity::pq_step(q_delta, &mut p_delta, &read(m)?);
+                    }
+                    _ => parity::mul_in_place(q_delta, 2),
+                }
+            }
+            parity::xor_into(q_delta, &read(q)?);
+            parity::xor_into(&mut p_delta, &read(st.p)?);
+            p_fused = Some(p_delta);
+        } else {
+            let q_delta = scratch.q(len);
+            q_delta.copy_from_slice(&read(q)?);
+            for (i, &m) in st.data.iter().enumerate() {
+                if !missing.contains(&(i as u32)) {
+                    parity::mul_xor_into(q_delta, &read(m)?, parity::gf_exp(st.q_slot[i]));
+                }
             }
         }
         match *missing {
             [x] => {
-                parity::recover_data_from_q(out, q_delta, st.q_slot[x as usize]);
+                parity::recover_data_from_q(out, &scratch.q[..len], st.q_slot[x as usize]);
                 Ok(())
             }
             [x, y] if p_ok => {
-                let mut p_delta = std::mem::take(&mut scratch.p);
-                p_delta.resize(len, 0);
-                p_delta.copy_from_slice(&read(st.p)?);
-                for (i, &m) in st.data.iter().enumerate() {
-                    if !missing.contains(&(i as u32)) {
-                        parity::xor_into(&mut p_delta, &read(m)?);
+                let p_delta = match p_fused {
+                    Some(p) => p,
+                    None => {
+                        let mut p_delta = std::mem::take(&mut scratch.p);
+                        p_delta.resize(len, 0);
+                        p_delta.copy_from_slice(&read(st.p)?);
+                        for (i, &m) in st.data.iter().enumerate() {
+                            if !missing.contains(&(i as u32)) {
+                                parity::xor_into(&mut p_delta, &read(m)?);
+                            }
+                        }
+                        p_delta
                     }
-                }
+                };
                 let (first, second) = if x == d { (x, y) } else { (y, x) };
                 let mut other = std::mem::take(&mut scratch.other);
                 other.resize(len, 0);
@@ -336,6 +371,25 @@ impl ArrayVolume {
             self.member_origins(o, h as usize, moff, n, at);
         }
     }
+}
+
+/// The data indices of a stripe by Q slot (None for a slot no block
+/// has), for building syndromes by Horner's rule; None when the slots are
+/// too sparse for that to pay (a step per slot) or repeat.
+fn horner_order(q_slot: &[u32]) -> Option<Vec<Option<u32>>> {
+    let top = *q_slot.iter().max()? as usize;
+    if top >= 2 * q_slot.len() + 2 {
+        return None;
+    }
+    let mut by = vec![None; top + 1];
+    for (i, &s) in q_slot.iter().enumerate() {
+        let e = by.get_mut(s as usize)?;
+        if e.is_some() {
+            return None;
+        }
+        *e = Some(i as u32);
+    }
+    Some(by)
 }
 
 /// Buffers reused across the stripes of one read, so rebuilding allocates
