@@ -211,9 +211,11 @@ pub fn scan(vol: &VolumeRef, opts: &ScanOptions, sink: &mut dyn Sink) -> Result<
                             &all[s as usize..stop as usize],
                         );
                         // Scanned: out of the process, so a pass over a
-                        // disk keeps its memory flat (the overlap past `e`
-                        // is the next block's).
-                        vol.release(s, e - s);
+                        // disk keeps its memory flat. The overlap past `e`
+                        // too: the next block may have been scanned and
+                        // released already (blocks run in parallel), and
+                        // its pages would stay.
+                        vol.release(s, stop - s);
                         Ok(found)
                     }
                     None => BUF.with(|b| {
