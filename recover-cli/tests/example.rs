@@ -160,5 +160,36 @@ fn bundled_array_story() {
         );
         assert_eq!(&got, h, "guest:{name}");
     }
+    // The restore drill: every file of the host's ext2 and of the guest's,
+    // read whole (the host's and the guest's hashed files all ok), the VM
+    // image checked as qemu-img check checks it.
+    let r = run(&["check", "--json"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let doc = r.json();
+    let files = &doc["files"];
+    let fss: Vec<&str> = files["filesystems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fss,
+        ["md0/mbr/p1/ext2", &format!("{vm}/qcow2/gpt/p1/ext2")],
+        "{files}"
+    );
+    assert!(
+        files["files"].as_u64().unwrap() as usize >= sums.len() - 2,
+        "{files}"
+    );
+    assert_eq!(files["ok"]["files"], files["files"]);
+    assert!(files["rebuilt_bytes"]["parity"].as_u64().unwrap() > 0);
+    let images: Vec<(&str, bool)> = doc["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["path"].as_str().unwrap(), i["consistent"] == true))
+        .collect();
+    assert_eq!(images, [(format!("{vm}/qcow2").as_str(), true)]);
     let _ = std::fs::remove_dir_all(&tmp);
 }

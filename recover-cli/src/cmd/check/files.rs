@@ -10,9 +10,11 @@ use std::io::{self, Write};
 use rayon::prelude::*;
 use serde_json::{json, Value};
 
+use recover_core::discover::resolve::{self, FileTarget};
 use recover_core::discover::{Node, NodeInfo, NodeKind};
 use recover_core::fs::verify::{read_through, Verdict, Verified};
 use recover_core::fs::{walk, Detail, FileId, FileKind, FileSystemRef};
+use recover_core::image::check::ImageCheck;
 use recover_core::io::{Origin, VolumeRef};
 
 use crate::progress::Progress;
@@ -146,6 +148,10 @@ pub struct Report {
     /// What each filesystem's reader found wrong on the way (a checksum
     /// that fails, a directory block skipped), by filesystem node.
     pub problems: Vec<(String, recover_core::Problem)>,
+    /// The VM images found among the files, checked (`d0/..:/vm.qcow2/qcow2`).
+    pub images: Vec<(String, ImageCheck)>,
+    /// VM images among the files that could not be checked or looked into.
+    pub image_errors: Vec<(String, String)>,
 }
 
 impl Report {
@@ -210,11 +216,20 @@ fn shown(t: &Target, rel: &[u8]) -> String {
     format!("{}:{p}", t.node)
 }
 
-/// Reads every file of every target.
-pub fn check(targets: &[Target]) -> Report {
+/// How deep VM images inside filesystems are looked into: a guest's disk
+/// inside a host's file inside an array is two levels.
+const MAX_NESTING: usize = 4;
+
+/// Reads every file of every target, and of the filesystems inside the VM
+/// images among those files (each image checked as `qemu-img check`
+/// would, too).
+pub fn check(first: Vec<Target>, opts: &recover_core::discover::Options) -> Report {
     let mut report = Report::default();
-    for t in targets {
+    let mut queue: std::collections::VecDeque<Target> = first.into();
+    while let Some(t) = queue.pop_front() {
+        let t = &t;
         let mut counts = Counts::default();
+        let mut images: Vec<(Vec<u8>, FileId)> = Vec::new();
         // The walk first, for the total the progress shows. What it and
         // the reads map in of the filesystem leaves the process every so
         // often.
@@ -288,15 +303,20 @@ pub fn check(targets: &[Target]) -> Report {
         let progress = Progress::bytes(total, &format!("reading the files of {}", t.node));
         let mut since_release = 0u64;
         for batch in items.chunks(BATCH) {
-            let results: Vec<Vec<(String, &'static str, Verified)>> = batch
+            let results: Vec<(Vec<(String, &'static str, Verified)>, bool)> = batch
                 .par_iter()
                 .map_init(
                     || vec![0u8; PIECE],
                     |buf, it| read_item(t, it, buf, &progress),
                 )
                 .collect();
-            for (path, kind, v) in results.into_iter().flatten() {
-                report.note(&mut counts, path, kind, v);
+            for (it, (read, image)) in batch.iter().zip(results) {
+                for (path, kind, v) in read {
+                    report.note(&mut counts, path, kind, v);
+                }
+                if image {
+                    images.push((it.rel.clone(), it.id));
+                }
             }
             since_release += batch.iter().map(|i| i.size).sum::<u64>();
             if since_release >= RELEASE_EVERY {
@@ -315,6 +335,57 @@ pub fn check(targets: &[Target]) -> Report {
         report
             .filesystems
             .push((t.node.clone(), t.format.clone(), counts));
+        // The VM images among its files: checked, and their guests' files
+        // read in turn.
+        if t.node.matches(':').count() >= MAX_NESTING {
+            continue;
+        }
+        for (rel, id) in images {
+            let fs_path = shown(t, &rel)
+                .strip_prefix(&format!("{}:", t.node))
+                .unwrap_or("/")
+                .to_string();
+            let display = format!("{}:{fs_path}", t.node);
+            let stat = match t.fs.stat(id) {
+                Ok(s) => s,
+                Err(_) => continue, // reported by the read already
+            };
+            let ft = FileTarget {
+                fs: t.fs.clone(),
+                id,
+                stat,
+                fs_node: t.node.clone(),
+                fs_path,
+            };
+            if let Ok(vol) = t.fs.open(id) {
+                match recover_core::image::check::check(&vol) {
+                    Some(Ok(c)) => {
+                        let path = format!("{display}/{}", c.format);
+                        report.images.push((path, c));
+                    }
+                    Some(Err(e)) => report.image_errors.push((display.clone(), e.to_string())),
+                    None => {}
+                }
+            }
+            match resolve::file_node(&ft, opts) {
+                Ok(node) => {
+                    for n in node.walk() {
+                        for p in &n.problems {
+                            report.problems.push((n.path.clone(), p.clone()));
+                        }
+                    }
+                    let mut open_problems = Vec::new();
+                    queue.extend(targets(&[node], None, &[], &mut open_problems));
+                    for p in open_problems {
+                        report.image_errors.push((
+                            p["path"].as_str().unwrap_or_default().to_string(),
+                            p["detail"].as_str().unwrap_or_default().to_string(),
+                        ));
+                    }
+                }
+                Err(e) => report.image_errors.push((display, e.to_string())),
+            }
+        }
     }
     report
 }
@@ -327,13 +398,14 @@ fn kind_name(k: FileKind) -> &'static str {
     }
 }
 
-/// Reads one file and its named streams, or one link's target.
+/// Reads one file and its named streams, or one link's target; true when
+/// the file is a VM image.
 fn read_item(
     t: &Target,
     it: &Item,
     buf: &mut [u8],
     progress: &Progress,
-) -> Vec<(String, &'static str, Verified)> {
+) -> (Vec<(String, &'static str, Verified)>, bool) {
     let path = shown(t, &it.rel);
     if it.kind == FileKind::Symlink {
         let v = match t.fs.read_link(it.id) {
@@ -343,15 +415,21 @@ fn read_item(
             },
             Err(e) => Verified::failed(it.size, &e),
         };
-        return vec![(path, "symlink", v)];
+        return (vec![(path, "symlink", v)], false);
     }
     let mut out = Vec::with_capacity(1 + it.streams.len());
     let mut last = 0u64;
+    let mut image = false;
     let v = match t.fs.open(it.id) {
-        Ok(vol) => read_through(vol.as_ref(), buf, &mut |n| {
-            progress.add(n.saturating_sub(last));
-            last = n;
-        }),
+        Ok(vol) => {
+            let v = read_through(vol.as_ref(), buf, &mut |n| {
+                progress.add(n.saturating_sub(last));
+                last = n;
+            });
+            image = v.errors.is_empty()
+                && recover_core::image::check::format_of(vol.as_ref()).is_some();
+            v
+        }
         Err(e) => Verified::failed(it.size, &e),
     };
     progress.add(it.size.saturating_sub(last));
@@ -363,7 +441,7 @@ fn read_item(
         };
         out.push((format!("{path}:{name}"), "stream", v));
     }
-    out
+    (out, image)
 }
 
 fn ranges_json(rs: &[std::ops::Range<u64>]) -> Value {

@@ -362,8 +362,17 @@ pub fn run(a: &CheckArgs) -> io::Result<ExitCode> {
             problems.push(p);
         }
     }
-    let file_report = files::check(&fs_targets);
+    let file_report = files::check(std::mem::take(&mut fs_targets), &found.opts);
     failed |= !file_report.ok();
+    for (path, c) in &file_report.images {
+        failed |= !c.consistent();
+        vm_checked.push((path.clone(), c.clone()));
+    }
+    for (path, e) in &file_report.image_errors {
+        failed = true;
+        problems.push(json!({"path": path, "severity": "error",
+            "detail": format!("cannot be checked: {e}")}));
+    }
     for (node, p) in &file_report.problems {
         failed |= p.severity == recover_core::Severity::Error;
         problems
@@ -395,7 +404,7 @@ pub fn run(a: &CheckArgs) -> io::Result<ExitCode> {
             vm_human(&mut out, p, c)?;
         }
         layers::write_human(&mut out, &sums)?;
-        if !fs_targets.is_empty() {
+        if !file_report.filesystems.is_empty() {
             files::write_human(&mut out, &file_report)?;
         }
         out.flush()?;
