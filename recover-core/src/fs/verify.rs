@@ -118,7 +118,9 @@ pub fn read_through(vol: &dyn Volume, buf: &mut [u8], progress: &mut dyn FnMut(u
             continue;
         }
         let n = step.min(size - pos);
-        let piece = &mut buf[..n as usize]; // ok: n <= buf.len()
+        let Some(piece) = buf.get_mut(..n as usize) else {
+            break; // n <= buf.len(): not reached
+        };
         if let Err(e) = vol.read_at(pos, piece) {
             if matches!(e, Error::Unsupported { .. }) {
                 return Verified::failed(size, &e);

@@ -303,7 +303,7 @@ pub fn check(first: Vec<Target>, opts: &recover_core::discover::Options) -> Repo
         let progress = Progress::bytes(total, &format!("reading the files of {}", t.node));
         let mut since_release = 0u64;
         for batch in items.chunks(BATCH) {
-            let results: Vec<(Vec<(String, &'static str, Verified)>, bool)> = batch
+            let results: Vec<(Vec<Read>, bool)> = batch
                 .par_iter()
                 .map_init(
                     || vec![0u8; PIECE],
@@ -398,6 +398,9 @@ fn kind_name(k: FileKind) -> &'static str {
     }
 }
 
+/// A file, stream or link read: its path, kind and what the read found.
+type Read = (String, &'static str, Verified);
+
 /// Reads one file and its named streams, or one link's target; true when
 /// the file is a VM image.
 fn read_item(
@@ -405,7 +408,7 @@ fn read_item(
     it: &Item,
     buf: &mut [u8],
     progress: &Progress,
-) -> (Vec<(String, &'static str, Verified)>, bool) {
+) -> (Vec<Read>, bool) {
     let path = shown(t, &it.rel);
     if it.kind == FileKind::Symlink {
         let v = match t.fs.read_link(it.id) {
