@@ -403,12 +403,7 @@ type Read = (String, &'static str, Verified);
 
 /// Reads one file and its named streams, or one link's target; true when
 /// the file is a VM image.
-fn read_item(
-    t: &Target,
-    it: &Item,
-    buf: &mut [u8],
-    progress: &Progress,
-) -> (Vec<Read>, bool) {
+fn read_item(t: &Target, it: &Item, buf: &mut [u8], progress: &Progress) -> (Vec<Read>, bool) {
     let path = shown(t, &it.rel);
     if it.kind == FileKind::Symlink {
         let v = match t.fs.read_link(it.id) {
