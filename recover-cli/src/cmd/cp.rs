@@ -329,15 +329,7 @@ pub fn run(req: &Request) -> io::Result<ExitCode> {
 }
 
 fn shown(t: &FileTarget, rel: &[u8]) -> String {
-    let mut p = t.fs_path.trim_end_matches('/').to_string();
-    if !rel.is_empty() {
-        p.push('/');
-        p.push_str(&String::from_utf8_lossy(rel));
-    }
-    if p.is_empty() {
-        p.push('/');
-    }
-    format!("{}:{p}", t.fs_node)
+    super::file_at(&t.fs_node, &t.fs_path, rel)
 }
 
 /// Files copied in parallel at a time; their reports wait for the batch.

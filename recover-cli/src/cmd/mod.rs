@@ -191,6 +191,20 @@ pub fn graft(found: &mut Discovered, at: &str) -> io::Result<()> {
     resolve::graft(&mut found.nodes, at, &found.opts).map_err(at_error)
 }
 
+/// `FSNODE:/dir/rel`: the path `--at` takes for `rel` (a walk's path,
+/// `/`-separated) below `dir` of the filesystem at `fs_node`.
+pub fn file_at(fs_node: &str, dir: &str, rel: &[u8]) -> String {
+    let mut p = dir.trim_end_matches('/').to_string();
+    if !rel.is_empty() {
+        p.push('/');
+        p.push_str(&String::from_utf8_lossy(rel));
+    }
+    if p.is_empty() {
+        p.push('/');
+    }
+    format!("{fs_node}:{p}")
+}
+
 /// The file or directory `at` names (a filesystem node names its root).
 pub fn file_target(found: &Discovered, at: &str) -> io::Result<FileTarget> {
     resolve::file_target(&found.nodes, at, &found.opts).map_err(at_error)

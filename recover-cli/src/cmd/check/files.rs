@@ -205,15 +205,7 @@ struct Item {
 }
 
 fn shown(t: &Target, rel: &[u8]) -> String {
-    let mut p = t.root_path.trim_end_matches('/').to_string();
-    if !rel.is_empty() {
-        p.push('/');
-        p.push_str(&String::from_utf8_lossy(rel));
-    }
-    if p.is_empty() {
-        p.push('/');
-    }
-    format!("{}:{p}", t.node)
+    super::super::file_at(&t.node, &t.root_path, rel)
 }
 
 /// How deep VM images inside filesystems are looked into: a guest's disk
