@@ -1,9 +1,11 @@
 //! The files part of `recover check`: every file of every filesystem found
 //! (or below `--at`) read through, with a verdict each
 //! (`recover_core::fs::verify`): ok, suspect (bytes from a stripe row the
-//! scrub found inconsistent), damaged (a structure at fault) or partly
-//! unreadable (zeros for data that could not be had), with the ranges.
-//! Files are read in parallel, one file on one thread.
+//! scrub found inconsistent), damaged (a structure at fault), partly
+//! unreadable (zeros for data that could not be had) or skipped (its data
+//! is elsewhere), with the ranges. Files are read in parallel, one file on
+//! one thread; the VM images among them are checked and their guests'
+//! filesystems read in turn.
 
 use std::io::{self, Write};
 
