@@ -35,7 +35,7 @@ use super::Chain;
 use crate::error::{Error, Result};
 use crate::io::read_padded;
 use crate::io::{bytes_at, check_range, Concat, Origins, Volume, VolumeRef};
-use crate::problem::Problem;
+use crate::problem::{Problem, Severity};
 
 /// A VMDK disk opened: what it is, its virtual disk, what is wrong.
 #[derive(Debug)]
@@ -270,22 +270,34 @@ fn open_descriptor(file: VolumeRef, chain: &Chain) -> Result<Opened> {
     let mut start = 0u64;
     for (i, e) in desc.extents.iter().enumerate() {
         let len = e.sectors * 512; // ok: the sum was checked by parse
-        let zeros = |why: String, problems: &mut Vec<Problem>| -> VolumeRef {
-            problems.push(Problem::error(
-                "VMDK extent",
-                None,
-                format!(
-                    "extent {i} ({:?}) {why}: its {len} bytes at {start:#x} of the disk read as zeros",
-                    e.file.as_deref().unwrap_or("")
-                ),
-            ));
+        let zeros_as = |severity, why: String, problems: &mut Vec<Problem>| -> VolumeRef {
+            problems.push(Problem {
+                severity,
+                ..Problem::error(
+                    "VMDK extent",
+                    None,
+                    format!(
+                        "extent {i} ({:?}) {why}: its {len} bytes at {start:#x} of the disk read as zeros",
+                        e.file.as_deref().unwrap_or("")
+                    ),
+                )
+            });
             Arc::new(crate::io::Zeros::missing(len, format!("vmdk extent {i}")))
         };
+        let zeros =
+            |why: String, problems: &mut Vec<Problem>| zeros_as(Severity::Error, why, problems);
         let part: VolumeRef = match (e.kind, e.file.as_deref()) {
             (ExtentType::Zero, _) => Arc::new(Zeros(len)),
             (_, _) if e.access == descriptor::Access::NoAccess => Arc::new(Zeros(len)),
             (kind, Some(f)) if kind.is_flat() || kind.is_sparse() => {
                 match chain.open(f, "extent") {
+                    // A raw device mapping (VMFS): the extent's data is on
+                    // another disk, by design, not lost from these.
+                    Err(err @ Error::Unsupported { .. }) => zeros_as(
+                        Severity::Warning,
+                        format!("is not here ({err})"),
+                        &mut problems,
+                    ),
                     Err(err) => zeros(format!("cannot be opened ({err})"), &mut problems),
                     Ok((vol, _)) if kind.is_sparse() => {
                         let head =
