@@ -23,20 +23,13 @@ cargo build --release -q -p recover-benches --bin check_members
 cargo build --release -q -p recover-cli
 bin=$root/target/release/recover
 dir=$root/target/bench-wide
-now() { date +%s%N; }
-best() { # command... -> best of 3 in ns
-  local b=0 t0 t
-  for _ in 1 2 3; do
-    t0=$(now); "$@" > /dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }
-    t=$(( $(now) - t0 )); { [ $b = 0 ] || [ $t -lt $b ]; } && b=$t
-  done
-  echo $b
-}
+. "$root/benches/scripts/lib.sh"
+best() { best_of 3 "$@"; } # seconds
 rss() { # command... -> peak RSS in KiB
   /usr/bin/time -f %M -o "$dir/.rss" "$@" > /dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }
   tail -1 "$dir/.rss"
 }
-gbps() { awk -v b="$1" -v t="$2" 'BEGIN {printf "%.2f", b / (t / 1e9) / 1e9}'; }
+gbps() { awk -v b="$1" -v t="$2" 'BEGIN {printf "%.2f", b / t / 1e9}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 echo "load: $(uptime | sed 's/.*load average: //') on $(nproc) CPUs"
 for level in 5 6; do
@@ -54,7 +47,7 @@ for level in 5 6; do
   t_cat_a=$(best cat "${m[@]}")
   t_chk=$(best "$bin" check "${m[@]}")
   r_chk=$(rss "$bin" check "${m[@]}")
-  echo "RAID$level, $disks x $mib MiB, missing $gone: cat of the survivors $(gbps "$some" "$t_cat_s") GB/s, recover assemble -o /dev/null $(gbps "$some" "$t_asm") GB/s ($(ratio "$t_asm" 1e9) s), ratio $(ratio "$t_cat_s" "$t_asm"); peak RSS $((r_asm / 1024)) MiB"
-  echo "RAID$level, $disks x $mib MiB, complete: cat $(gbps "$all" "$t_cat_a") GB/s, recover check $(gbps "$all" "$t_chk") GB/s ($(ratio "$t_chk" 1e9) s), ratio $(ratio "$t_cat_a" "$t_chk"); peak RSS $((r_chk / 1024)) MiB"
+  echo "RAID$level, $disks x $mib MiB, missing $gone: cat of the survivors $(gbps "$some" "$t_cat_s") GB/s, recover assemble -o /dev/null $(gbps "$some" "$t_asm") GB/s ($(ratio "$t_asm" 1) s), ratio $(ratio "$t_cat_s" "$t_asm"); peak RSS $((r_asm / 1024)) MiB"
+  echo "RAID$level, $disks x $mib MiB, complete: cat $(gbps "$all" "$t_cat_a") GB/s, recover check $(gbps "$all" "$t_chk") GB/s ($(ratio "$t_chk" 1) s), ratio $(ratio "$t_cat_a" "$t_chk"); peak RSS $((r_chk / 1024)) MiB"
 done
 rm -f "$dir/.rss"
