@@ -375,8 +375,11 @@ pub fn run(a: &CheckArgs) -> io::Result<ExitCode> {
     }
     for (node, p) in &file_report.problems {
         failed |= p.severity == recover_core::Severity::Error;
-        problems
-            .push(json!({"path": node, "severity": p.severity.as_str(), "detail": p.to_string()}));
+        let v = json!({"path": node, "severity": p.severity.as_str(), "detail": p.to_string()});
+        // Discovery opened the same filesystem and may have said it already.
+        if !problems.contains(&v) {
+            problems.push(v);
+        }
     }
     let mut out = io::stdout().lock();
     if a.json {
