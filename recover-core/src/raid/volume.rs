@@ -544,8 +544,14 @@ impl Volume for ArrayVolume {
             return o;
         }
         {
+            // Sorted and merged: only the marks from the first that ends
+            // past `offset` can meet the range (a file's read asks for its
+            // runs one by one, and a scrub may mark 100,000 rows).
             let marked = self.inconsistent.lock().unwrap_or_else(|p| p.into_inner());
-            o.add_clipped(&marked, offset..end, Origin::Inconsistent);
+            let first = marked.partition_point(|r| r.end <= offset);
+            let near = marked.get(first..).unwrap_or(&[]);
+            let last = near.partition_point(|r| r.start < end);
+            o.add_clipped(near.get(..last).unwrap_or(&[]), offset..end, Origin::Inconsistent);
         }
         let chunk = self.model.chunk;
         let whole = self.data.iter().all(Option::is_some)
