@@ -25,7 +25,7 @@
 //!     .collect::<recover_core::Result<Vec<_>>>()?;
 //! let mut nodes = discover::discover(&sources, &opts);
 //! // The array is a top-level node; its partitions and filesystems below it.
-//! let array = discover::find(&nodes, "md0").expect("an md array");
+//! let array = discover::find(&nodes, "md0").expect("an md array"); // ok: an example
 //! println!("{} {} bytes", array.format, array.size);
 //! let file = resolve::file_target(&nodes, "md0/gpt/p1/ext4:/etc/fstab", &opts)?;
 //! let bytes = file.fs.open(file.id)?; // a Volume: read_at, len

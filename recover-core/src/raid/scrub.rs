@@ -658,12 +658,10 @@ impl<'a> Ctx<'a> {
                 } else if n == 1 {
                     let k = differs.iter().position(|&d| d).unwrap_or(0);
                     Verdict::Member(copies[k + 1].0)
-                } else if n as usize == copies.len() - 1
-                    && copies[2..]
-                        .iter()
-                        .all(|(_, c)| c[at..end] == copies[1].1[at..end])
-                // ok: len >= 3 here, end <= len
-                {
+                } else if n as usize == copies.len() - 1 && {
+                    let first = &copies[1].1[at..end]; // ok: len >= 3 here, end <= len
+                    copies[2..].iter().all(|(_, c)| &c[at..end] == first) // ok: as above
+                } {
                     Verdict::Member(copies[0].0)
                 } else {
                     Verdict::Unknown

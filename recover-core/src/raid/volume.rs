@@ -551,7 +551,11 @@ impl Volume for ArrayVolume {
             let first = marked.partition_point(|r| r.end <= offset);
             let near = marked.get(first..).unwrap_or(&[]);
             let last = near.partition_point(|r| r.start < end);
-            o.add_clipped(near.get(..last).unwrap_or(&[]), offset..end, Origin::Inconsistent);
+            o.add_clipped(
+                near.get(..last).unwrap_or(&[]),
+                offset..end,
+                Origin::Inconsistent,
+            );
         }
         let chunk = self.model.chunk;
         let whole = self.data.iter().all(Option::is_some)
